@@ -1,0 +1,131 @@
+"""Record the numbers a study produces, so they reach ``results.json``.
+
+A notebook calls ``record(name, value)`` for every number a reader or a machine
+may want: scalars, tables (DataFrame/Series) and estimate objects (anything
+with ``.to_dict()``, e.g. :class:`evaltools.estimate.Estimate`). Inside a run
+started by ``evaltools run`` the runner sets ``EVALTOOLS_RUN_DIR`` and every
+call rewrites ``results.json`` there atomically; in JupyterLab or under nbval
+the values are only kept in memory (see :func:`recorded`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+RUN_DIR_ENV = "EVALTOOLS_RUN_DIR"
+RESULTS_FILE = "results.json"
+
+_results: dict[str, dict[str, Any]] = {}
+
+
+def record(name: str, value: Any, *, headline: bool = False, label: str | None = None) -> Any:
+    """Store ``value`` under ``name`` and return it unchanged.
+
+    ``headline=True`` marks the figure the index page shows for this run (the
+    last one so marked wins). ``label`` is a human-readable description.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"record(): the name must be a non-empty string, got {name!r}.")
+    entry: dict[str, Any] = {"value": to_jsonable(value, where=name)}
+    if label:
+        entry["label"] = label
+    if headline:
+        for other in _results.values():
+            other.pop("headline", None)
+        entry["headline"] = True
+    _results[name] = entry
+    _flush()
+    return value
+
+
+def recorded() -> dict[str, dict[str, Any]]:
+    """Everything recorded so far in this kernel, as it would be written."""
+    return json.loads(json.dumps(_results))
+
+
+def clear() -> None:
+    """Forget everything recorded (for tests and for re-running a notebook top to bottom)."""
+    _results.clear()
+    _flush()
+
+
+def run_dir() -> Path | None:
+    """The run directory when executing under ``evaltools run``, else ``None``."""
+    path = os.environ.get(RUN_DIR_ENV)
+    return Path(path) if path else None
+
+
+def output_dir() -> Path:
+    """Folder for files published beside the report (CSV and Excel tables).
+
+    Inside a run: ``<run>/tables``; elsewhere a folder in the system's temporary
+    directory, so that an interactive session never writes into the repository.
+    """
+    base = run_dir()
+    folder = base / "tables" if base else Path(tempfile.gettempdir()) / "evaltools-interactive"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def to_jsonable(value: Any, where: str = "value") -> Any:
+    """Convert ``value`` to plain JSON types; NaN and infinities become ``None``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, pd.Series):
+        value = value.to_frame()
+    if isinstance(value, pd.DataFrame):
+        return _table(value, where)
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v, where) for v in value.tolist()]
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return to_jsonable(value.to_dict(), where)
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v, where) for v in value]
+    raise TypeError(
+        f"record({where!r}): cannot store a {type(value).__name__}. Record a number, a "
+        "string, a pandas DataFrame/Series, or an object with a .to_dict() method."
+    )
+
+
+def _table(df: pd.DataFrame, where: str) -> dict[str, Any]:
+    flat = df.reset_index() if _has_named_index(df) else df
+    return {
+        "type": "table",
+        "columns": [str(c) for c in flat.columns],
+        "data": [[to_jsonable(v, where) for v in row] for row in flat.itertuples(index=False)],
+    }
+
+
+def _has_named_index(df: pd.DataFrame) -> bool:
+    return any(name is not None for name in df.index.names) or not isinstance(
+        df.index, pd.RangeIndex
+    )
+
+
+def _flush() -> None:
+    base = run_dir()
+    if base is None:
+        return
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = base / (RESULTS_FILE + ".tmp")
+    tmp.write_text(json.dumps(_results, indent=2, ensure_ascii=False))
+    os.replace(tmp, base / RESULTS_FILE)
