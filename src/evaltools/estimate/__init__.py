@@ -3,3 +3,13 @@ or a result object holding a tidy table and Estimates for its headline numbers."
 from evaltools.estimate.result import Estimate
 
 __all__ = ["Estimate"]
+
+# Matching, weighting, balance and multilevel models (issue 8).
+from evaltools.estimate.multilevel import MultilevelResult, multilevel  # noqa: E402
+
+__all__ += ["multilevel", "MultilevelResult"]
+
+# Wild cluster bootstrap with fixed effects (issue 5).
+from evaltools.estimate.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap  # noqa: E402
+
+__all__ += ["wild_cluster_bootstrap", "WildBootstrapResult"]
