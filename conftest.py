@@ -18,3 +18,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# Fixture notebooks (one fails on purpose) are inputs of the runner tests, not
+# notebooks for nbval; executed notebooks under reports/ are build output.
+collect_ignore = ["tests/fixtures", "reports", "build"]

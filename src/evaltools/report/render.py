@@ -1,0 +1,184 @@
+"""Turn an executed study notebook into the funder's ``report.html``.
+
+nbconvert's HTML exporter with our ``funder`` template (templates/funder): no
+code, no parameter cells, no cells tagged ``researcher`` (diagnostics for
+researchers only), no warnings or tracebacks; a header with title, programme,
+date and parameters; a provenance footer with commit, data fingerprints and
+package versions. The output is one self-contained file: CSS inline, figures
+as data URIs, no script and no request to any other host (checked before the
+file is written).
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from evaltools import __version__
+
+TEMPLATES = Path(__file__).parent / "templates"
+HIDDEN_TAGS = {"parameters", "injected-parameters", "researcher", "remove-cell"}
+LANGUAGES = ("lv", "en")
+
+LABELS = {
+    "lv": {
+        "date": "Datums", "run": "Aprēķins", "parameters": "Parametri", "provenance": "Izcelsme",
+        "study": "Pētījums", "params_file": "Parametru fails", "code": "Koda versija",
+        "data": "Dati (SHA-256)", "software": "Programmatūra", "time": "Laiks",
+        "dirty": "ar nesaglabātām izmaiņām", "none": "nav", "failed": "Aprēķins neizdevās",
+        "failed_text": "Šis aprēķins apstājās ar kļūdu; rezultāti netiek publicēti. "
+        "Izpildītais piezīmju bloks notebook.ipynb ir saglabāts kļūdas meklēšanai.",
+        "where": "Vieta", "message": "Ziņojums", "cell": "šūna",
+    },
+    "en": {
+        "date": "Date", "run": "Run", "parameters": "Parameters", "provenance": "Provenance",
+        "study": "Study", "params_file": "Params file", "code": "Code version",
+        "data": "Data (SHA-256)", "software": "Software", "time": "Time",
+        "dirty": "with uncommitted changes", "none": "none", "failed": "This run failed",
+        "failed_text": "This run stopped with an error; no results are published. The "
+        "executed notebook notebook.ipynb is kept for debugging.",
+        "where": "Where", "message": "Message", "cell": "cell",
+    },
+}
+
+
+class NotSelfContainedError(ValueError):
+    """A rendered report would load something from outside the file."""
+
+
+def report_language(manifest: dict[str, Any]) -> str:
+    lang = manifest.get("parameters", {}).get("language")
+    return lang if lang in LANGUAGES else "lv"
+
+
+def render_report(notebook: Path, out: Path, manifest: dict[str, Any]) -> Path:
+    """Render ``notebook`` (executed) to ``out`` for funders."""
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.read(notebook, as_version=4)
+    language = report_language(manifest)
+    exporter = HTMLExporter(
+        template_name="funder",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags=HIDDEN_TAGS, enabled=True), enabled=True
+    )
+    resources = {"evaltools": page_context(nb, manifest, language)}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    check_self_contained(body, out)
+    _atomic_write(out, body)
+    return out
+
+
+def render_failure(out: Path, manifest: dict[str, Any], error: dict[str, Any]) -> Path:
+    """A short page that says the run failed, where, and why; no partial results."""
+    language = report_language(manifest)
+    ctx = page_context(None, manifest, language)
+    lab = ctx["labels"]
+    cell = error.get("cell") or {}
+    where = (
+        f"{lab['cell']} {cell.get('index')} ({html.escape(str(cell.get('first_line', '')))})"
+        if cell else "–"
+    )
+    body = f"""<!DOCTYPE html>
+<html lang="{language}"><head><meta charset="utf-8"><title>{html.escape(ctx['title'])}</title>
+<style>{ctx['css']}</style></head><body>
+<header class="ev-header"><p class="ev-programme">{html.escape(ctx['programme'])}</p>
+<h1 class="ev-title">{html.escape(ctx['title'])}</h1>
+<p class="ev-meta">{lab['date']}: {ctx['date']} · {lab['run']}: {html.escape(ctx['run_id'])}</p></header>
+<main class="ev-main"><div class="ev-failed"><h2>{lab['failed']}</h2><p>{lab['failed_text']}</p>
+<dl><dt>{lab['where']}</dt><dd>{html.escape(str(error.get('kind', '')))}, {where}</dd>
+<dt>{lab['message']}</dt><dd><code>{html.escape(str(error.get('message', '')))}</code></dd></dl></div></main>
+</body></html>
+"""
+    check_self_contained(body, out)
+    _atomic_write(out, body)
+    return out
+
+
+def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], language: str) -> dict[str, Any]:
+    """Everything the template shows around the notebook's outputs."""
+    meta = (nb.metadata.get("evaltools", {}) if nb is not None else {}) or {}
+    study = manifest.get("study", "")
+    code = manifest.get("code") or {}
+    labels = LABELS[language]
+    commit = code.get("commit") or labels["none"]
+    if code.get("dirty"):
+        commit = f"{commit} ({labels['dirty']})"
+    fingerprints = [
+        (name, digest[:16])
+        for entry in (manifest.get("inputs") or {}).values()
+        for name, digest in entry.get("sha256", {}).items()
+    ]
+    env = manifest.get("environment") or {}
+    software = ", ".join(
+        [f"Python {env.get('python', '?')}"]
+        + [f"{k} {v}" for k, v in (env.get("packages") or {}).items()]
+    )
+    params_file = (manifest.get("params_file") or {}).get("path") or labels["none"]
+    duration = manifest.get("duration_s")
+    return {
+        "language": language,
+        "version": __version__,
+        "title": _localised(meta.get("title"), language) or study,
+        "programme": _localised(meta.get("programme"), language) or "",
+        "date": (manifest.get("started_at") or "")[:10],
+        "started": (manifest.get("started_at") or "").replace("T", " "),
+        "duration": f"{duration:.1f} s" if isinstance(duration, (int, float)) else "",
+        "run_id": manifest.get("run_id", ""),
+        "study": study,
+        "notebook": (manifest.get("notebook") or {}).get("path", ""),
+        "params_file": params_file,
+        "parameters": [(k, _short(v)) for k, v in (manifest.get("parameters") or {}).items()],
+        "commit": commit,
+        "fingerprints": fingerprints,
+        "software": software,
+        "labels": labels,
+        "css": (TEMPLATES / "funder" / "funder.css").read_text(encoding="utf-8"),
+    }
+
+
+def _localised(value: Any, language: str) -> str:
+    if isinstance(value, dict):
+        return str(value.get(language) or value.get("en") or next(iter(value.values()), ""))
+    return str(value or "")
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_EXTERNAL = [
+    (re.compile(r"<script\b", re.I), "a <script> element"),
+    (re.compile(r"<link\b", re.I), "a <link> element"),
+    (re.compile(r"<iframe\b", re.I), "an <iframe>"),
+    (re.compile(r"""\ssrc\s*=\s*(?!["']?data:)""", re.I), "a src attribute that is not a data: URI"),
+    (re.compile(r"""url\(\s*(?!["']?(?:data:|#))""", re.I), "a CSS url() that is not a data: URI"),
+    (re.compile(r"@import\b", re.I), "a CSS @import"),
+]
+
+
+def check_self_contained(page: str, where: Path | str = "report") -> None:
+    """Refuse a page that would load anything (script, style, image, frame) from elsewhere."""
+    found = [what for pattern, what in _EXTERNAL if pattern.search(page)]
+    if found:
+        raise NotSelfContainedError(
+            f"{where}: the rendered page is not self-contained: it has {', '.join(found)}. "
+            "Display figures inline (matplotlib in the notebook) and do not embed scripts."
+        )
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

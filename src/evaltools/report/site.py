@@ -1,0 +1,114 @@
+"""``reports/index.html``: every run, newest first, linking to its report.
+
+Built from the run folders alone (``manifest.json`` and ``results.json``), so it
+can be rebuilt at any time with ``evaltools site``. Folders still being written
+(``.tmp-*``) are not runs and are left out.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from evaltools.report.record import RESULTS_FILE
+from evaltools.report.render import TEMPLATES, check_self_contained
+
+STATUS_TEXT = {"succeeded": "✓ izdevās · succeeded", "failed": "✗ neizdevās · failed"}
+
+
+def runs(reports_dir: Path) -> list[dict[str, Any]]:
+    """Manifests of all finished runs (succeeded or failed), newest first."""
+    found = []
+    for manifest in reports_dir.glob("*/*/manifest.json"):
+        if manifest.parent.name.startswith("."):
+            continue
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            data = {"study": manifest.parent.parent.name, "run_id": manifest.parent.name,
+                    "status": "unreadable"}
+        data["_dir"] = manifest.parent
+        found.append(data)
+    found.sort(key=lambda m: (m.get("started_at") or "", m.get("run_id") or ""), reverse=True)
+    return found
+
+
+def headline(run_dir: Path) -> tuple[str, Any] | None:
+    """The recorded value marked ``headline=True`` (name, value), if any."""
+    try:
+        results = json.loads((run_dir / RESULTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    for name, entry in results.items():
+        if isinstance(entry, dict) and entry.get("headline"):
+            return entry.get("label") or name, entry.get("value")
+    return None
+
+
+def format_value(value: Any) -> str:
+    """A short text for a recorded value: numbers to 3 significant digits, estimates with CI."""
+    if isinstance(value, dict) and value.get("type") == "estimate":
+        est, lo, hi = value.get("estimate"), value.get("ci_low"), value.get("ci_high")
+        return f"{_num(est)} [{_num(lo)}, {_num(hi)}]"
+    if isinstance(value, dict) and value.get("type") == "table":
+        return f"table ({len(value.get('data', []))} rows)"
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)
+
+
+def _num(x: Any) -> str:
+    return "–" if x is None else f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def headline_text(run_dir: Path) -> str:
+    found = headline(run_dir)
+    return "" if found is None else f"{found[0]}: {format_value(found[1])}"
+
+
+def build_site(reports_dir: Path) -> Path:
+    """Write ``reports_dir/index.html`` and return its path."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for run in runs(reports_dir):
+        folder: Path = run["_dir"]
+        rel = folder.relative_to(reports_dir).as_posix()
+        status = run.get("status", "?")
+        params = (run.get("params_file") or {}).get("path") or "defaults"
+        when = (run.get("started_at") or "").replace("T", " ")[:16]
+        links = [f'<a href="{html.escape(rel)}/report.html">report</a>'] if (folder / "report.html").exists() else []
+        links += [f'<a href="{html.escape(rel)}/{name}">{label}</a>' for name, label in
+                  (("notebook.ipynb", "notebook"), ("results.json", "results"), ("manifest.json", "manifest"))
+                  if (folder / name).exists()]
+        detail = headline_text(folder)
+        if status == "failed" and run.get("error"):
+            detail = f"{run['error'].get('kind', 'error')}: {run['error'].get('message', '')}"
+        rows.append(
+            f'<tr class="ev-{html.escape(status)}"><td>{html.escape(str(run.get("study", "")))}</td>'
+            f"<td>{html.escape(params)}</td><td>{STATUS_TEXT.get(status, html.escape(status))}</td>"
+            f"<td>{html.escape(when)}</td><td>{html.escape(detail)}</td><td>{' · '.join(links)}</td></tr>"
+        )
+    css = (TEMPLATES / "funder" / "funder.css").read_text(encoding="utf-8")
+    body = "\n".join(rows) or '<tr><td colspan="6">Nav aprēķinu · no runs yet: <code>evaltools run-all</code></td></tr>'
+    page = f"""<!DOCTYPE html>
+<html lang="lv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>evaltools: pārskati · reports</title><style>{css}
+.ev-index {{ max-width: 80rem; }} .ev-index td, .ev-index th {{ text-align: left; vertical-align: top; }}
+tr.ev-failed td {{ background: #fbeeee; }}</style></head><body>
+<header class="ev-header ev-index"><p class="ev-programme">evaltools</p>
+<h1 class="ev-title">Izvērtējumu pārskati · Evaluation reports</h1>
+<p class="ev-meta">Jaunākie vispirms · newest first</p></header>
+<main class="ev-main ev-index"><table><thead><tr><th>Pētījums · Study</th><th>Parametri · Params</th>
+<th>Statuss · Status</th><th>Datums · Date (UTC)</th><th>Galvenais rezultāts · Headline</th><th></th></tr></thead>
+<tbody>
+{body}
+</tbody></table></main></body></html>
+"""
+    check_self_contained(page, reports_dir / "index.html")
+    out = reports_dir / "index.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)
+    return out
