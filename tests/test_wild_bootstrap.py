@@ -23,6 +23,7 @@ def _panel(seed: int = 1, G: int = 20, N: int = 2000, beta: float = 0.05) -> pd.
     df["z"] = rng.normal(size=N)
     df["unit"] = df["c"] * 10 + rng.integers(0, 10, N)
     df["year"] = rng.integers(0, 5, N)
+    df["cross"] = rng.integers(0, 40, N)  # a factor with more levels than clusters, crossing them
     df["y"] = (beta * df["x"] + 0.5 * df["z"] + 0.3 * df["year"] + rng.normal(size=G)[df["c"]]
                + 0.4 * rng.normal(size=df["unit"].max() + 1)[df["unit"]] + rng.normal(size=N))
     return df
@@ -73,9 +74,10 @@ def test_rademacher_with_few_clusters_enumerates_all_sign_vectors() -> None:
     assert wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", seed=99).pvalue == res.pvalue
 
 
-@pytest.mark.parametrize("fe", [["unit"], ["year"], ["unit", "year"]])
+@pytest.mark.parametrize("fe", [["unit"], ["year"], ["unit", "year"], ["unit", "cross"]])
 def test_fixed_effects_partialled_out_equal_dummies(fe: list[str]) -> None:
-    # 'unit' is nested in the clusters, 'year' is not: both paths must equal the dummy fit
+    # 'unit' is nested in the clusters; 'year' (5 levels) and 'cross' (40 levels > G) are not
+    # and take the two different exact paths: all must equal the dummy-variable fit
     df = _panel(seed=5, beta=0.08)
     dummies = pd.get_dummies(df[fe].astype(str), drop_first=True).astype(float)
     wide = pd.concat([df, dummies], axis=1)
@@ -94,7 +96,8 @@ def test_matches_pyfixest_estimate_se_and_wildboottest_with_fixed_effects() -> N
     df = _panel(seed=8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = pf.feols("y ~ x + z | unit + year", df, vcov={"CRV1": "c"})
+        # pyfixest's default demeaning tolerance (1e-8) limits its own accuracy; tighten it
+        fit = pf.feols("y ~ x + z | unit + year", df, vcov={"CRV1": "c"}, fixef_tol=1e-12)
         ref = fit.wildboottest(reps=999, param="x", seed=5)
     res = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", fixed_effects=["unit", "year"],
                                  reps=999, seed=5)

@@ -15,9 +15,10 @@ and draws ``v_b`` (one weight per cluster), the bootstrap t-statistic of draw
 
 ``E`` is the part of the bootstrap score that comes from re-estimating the
 fixed effects on each bootstrap sample. When every fixed-effect factor is nested
-within the clusters ``E = diag(C)``; otherwise it is computed exactly with one
-extra partialling-out of ``G`` columns, so the result equals the bootstrap with
-the fixed effects written as dummies. Every piece is a ``G``-vector or a
+within the clusters ``E = diag(C)``. Otherwise it is computed exactly, so the
+result equals the bootstrap with the fixed effects written as dummies: through
+the levels of the crossed factors (e.g. years) when they are at most ``G``, else
+with one extra partialling-out of ``G`` columns. Every piece is a ``G``-vector or a
 ``G x G`` matrix linear in ``r``, so after one pass over the data each draw is a
 row of a ``(reps x G) @ (G x G)`` product and the test can be inverted for a
 confidence interval cheaply. The p-value is ``mean(|t*_b| > |t|)``.
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from evaltools.estimate.fixed_effects import FixedEffects
+from evaltools.estimate.fixed_effects import demean as demean_codes
 from evaltools.estimate.result import Estimate
 
 __all__ = ["WildBootstrapResult", "wild_cluster_bootstrap", "draw_weights"]
@@ -104,7 +106,7 @@ class _Pieces:
     """The cluster-level sufficient statistics; everything below is O(G^2)."""
 
     def __init__(self, y: np.ndarray, X: np.ndarray, j: int, g: np.ndarray, G: int,
-                 fe: FixedEffects | None, nested: bool) -> None:
+                 fe: FixedEffects | None, nested: np.ndarray) -> None:
         N, k = X.shape
         XtX = X.T @ X
         XtX_inv = np.linalg.inv(XtX)
@@ -139,10 +141,46 @@ class _Pieces:
         self.score = score
         self.C0, self.C1 = S0 @ a, S1 @ a
         self.H0, self.H1 = L @ S0.T, L @ S1.T
-        if nested or fe is None:
+        if fe is None or nested.all():
             self.E0, self.E1 = np.diag(self.C0), np.diag(self.C1)
+        elif sum(n for n, f in zip(fe.n_levels, nested) if not f) <= G:
+            self.E0, self.E1 = self._fe_part_crossed(x_a, u0, m, g, G, fe, nested)
+            self.E0 += np.diag(self.C0)
+            self.E1 += np.diag(self.C1)
         else:
             self.E0, self.E1 = self._fe_part(x_a, u0, m, g, G, fe)
+
+    @staticmethod
+    def _fe_part_crossed(x_a: np.ndarray, u0: np.ndarray, m: np.ndarray, g: np.ndarray, G: int,
+                         fe: FixedEffects, nested: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """E - diag(C) = -S (B~'B~)^+ W' through the few levels of the crossed factors.
+
+        A = dummies of the factors nested in the clusters, B = those of the crossed
+        ones, B~ = M_A B. Every vector w here (x_a 1_g, u 1_h) is orthogonal to A,
+        so P_D w = B~ (B~'B~)^+ B'w; S[g] = B'(x_a 1_g), W[h] = B'(u 1_h).
+        """
+        crossed = [j for j in range(len(nested)) if not nested[j]]
+        A = fe.codes[:, nested]
+        blocks = []
+        for j in crossed:
+            codes = fe.codes[:, j].astype(np.int64)
+            ind = np.zeros((len(codes), fe.n_levels[j]))
+            ind[np.arange(len(codes)), codes] = 1.0
+            blocks.append(ind)
+        B = np.hstack(blocks)
+        Bt = demean_codes(B, A) if A.shape[1] else B
+        gram = B.T @ Bt
+        sums = []
+        for w in (x_a, u0, m):
+            parts = []
+            for j in crossed:
+                L = fe.n_levels[j]
+                idx = g * L + fe.codes[:, j].astype(np.int64)
+                parts.append(np.bincount(idx, weights=w, minlength=G * L).reshape(G, L))
+            sums.append(np.hstack(parts))
+        S, W0, W1 = sums
+        core = S @ np.linalg.pinv(gram, rcond=1e-12, hermitian=True)
+        return -core @ W0.T, -core @ W1.T
 
     @staticmethod
     def _fe_part(x_a: np.ndarray, u0: np.ndarray, m: np.ndarray, g: np.ndarray, G: int,
@@ -262,7 +300,7 @@ def wild_cluster_bootstrap(
     j = names.index(param)
     _check_rank(X, names, j)
 
-    pieces = _Pieces(y, X, j, g, G, fe, nested=bool(nested_flags.all()) if fe else True)
+    pieces = _Pieces(y, X, j, g, G, fe, nested_flags)
     b = float(pieces.beta[j])
     # fixest-style K: regressors + non-nested FE levels (one level dropped per extra factor)
     if fe is None:
