@@ -36,7 +36,7 @@ def test_report_has_no_code_no_parameter_cells_and_no_researcher_cells(runs):
     assert code_lines
     for line in code_lines:
         assert line not in page, f"code leaked into the report: {line}"
-    assert "jp-InputArea" not in page and "class=\"highlight" not in page
+    assert "jp-InputArea-editor" not in page and "class=\"highlight" not in page
     assert "table_file" not in page.split("<main")[1]  # parameter cells are gone from the body
     assert "SECRET_DIAGNOSTIC" not in page
 
