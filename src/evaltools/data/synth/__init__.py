@@ -1,0 +1,133 @@
+"""Seeded synthetic Latvian education data with known true effects.
+
+>>> from evaltools.data.synth import generate
+>>> ds = generate("sample", seed=20240901)      # doctest: +SKIP
+>>> ds.tables["pupil_years"].head()            # doctest: +SKIP
+>>> ds.truth["effects"][0]["true_value"]       # doctest: +SKIP
+
+The same scale, seed and options give identical tables (and, with
+:func:`write`, byte-identical Parquet files). Scales: ``sample`` (a few
+schools in each of the 43 municipalities; shipped in ``data/sample``),
+``region`` (every school of one planning region) and ``national`` (about 600
+schools, 220,000 pupils a year). Tables, columns and calibration are
+documented in ``docs/codebook.md``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .assessments import assign_subject_teachers, simulate_assessments
+from .config import SCALES, YEARS, SynthConfig, TrueParameters, config_for
+from .programmes import pumpurs_tables, soma_table, teacher_wellbeing, wellbeing_and_community
+from .pupils import simulate_pupils
+from .schools import national_frame, pumpurs_frame, select_schools
+from .teachers import simulate_teachers
+from .truth import build_truth
+
+__all__ = ["SCALES", "YEARS", "SynthConfig", "SynthData", "TrueParameters", "generate", "write",
+           "TABLE_ORDER"]
+
+TABLE_ORDER = (
+    "municipalities", "schools", "pupils", "pupil_years", "assessments", "teachers",
+    "teacher_years", "pumpurs_schools", "risk_scores", "support_plans", "support_measures",
+    "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers",
+)
+
+# independent random streams per part, so adding a column to one part
+# does not change the draws of another
+_STREAMS = {"frame": 1, "pumpurs": 2, "pupils": 3, "teachers": 4, "links": 5,
+            "assessments": 6, "programmes": 7, "soma": 8, "wellbeing": 9, "twb": 10}
+
+
+@dataclass
+class SynthData:
+    """Generated tables (public columns only) and the true-effects sidecar."""
+
+    tables: dict[str, pd.DataFrame]
+    truth: dict[str, Any]
+    config: SynthConfig
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{k}={len(v):,}" for k, v in self.tables.items())
+        return f"SynthData(scale={self.config.scale!r}, seed={self.config.seed}; {rows})"
+
+
+def _rng(seed: int, part: str) -> np.random.Generator:
+    return np.random.default_rng([int(seed), _STREAMS[part]])
+
+
+def _public(df: pd.DataFrame) -> pd.DataFrame:
+    return df[[c for c in df.columns if not c.startswith("_")]].reset_index(drop=True)
+
+
+def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> SynthData:
+    """Generate every table of one scale (see module docstring).
+
+    ``overrides`` replace :class:`SynthConfig` fields, e.g. ``alumni_factor=20``
+    or ``true=TrueParameters(tau0=-1.0)``.
+    """
+    cfg = config_for(scale, seed, **overrides)
+    mun, frame = national_frame(_rng(cfg.seed, "frame"), cfg.national_pupils)
+    national_weight = np.array([
+        frame.loc[(frame["grade_min"] <= g) & (frame["grade_max"] >= g), "_weight"].sum() if g else 1.0
+        for g in range(13)])
+    schools = select_schools(frame, mun, cfg)
+    pumpurs = pumpurs_frame(_rng(cfg.seed, "pumpurs"), schools)
+    sim = simulate_pupils(_rng(cfg.seed, "pupils"), schools, pumpurs, national_weight, cfg)
+    py = sim.pupil_years
+    per_school = py.groupby("school_id").size().reindex(schools["school_id"]).fillna(0).to_numpy() / len(YEARS)
+    tsim = simulate_teachers(_rng(cfg.seed, "teachers"), schools, per_school, cfg)
+    links = assign_subject_teachers(_rng(cfg.seed, "links"), py, tsim.teacher_years)
+    assessments = simulate_assessments(_rng(cfg.seed, "assessments"), py, sim.theta,
+                                       tsim.teacher_years, tsim.teachers, links, cfg)
+    ptabs = pumpurs_tables(_rng(cfg.seed, "programmes"), py)
+    wb = wellbeing_and_community(_rng(cfg.seed, "wellbeing"), py, sim.pupils, schools, cfg)
+    truth = build_truth(cfg, py, tsim.teacher_years, assessments, ptabs["support_measures"])
+
+    mun_out = mun[mun["municipality_id"].isin(schools["municipality_id"])]
+    size = py[py["year"] == YEARS[-1]].groupby("school_id").size()
+    schools_out = schools.assign(
+        pupils_2023=schools["school_id"].map(size).fillna(0).astype("int64"))
+    tables = {
+        "municipalities": mun_out.drop(columns="population"),
+        "schools": schools_out,
+        "pupils": sim.pupils,
+        "pupil_years": py,
+        "assessments": assessments,
+        "teachers": tsim.teachers,
+        "teacher_years": tsim.teacher_years,
+        "pumpurs_schools": pumpurs,
+        **ptabs,
+        "community_support": wb["community_support"],
+        "skolas_soma": soma_table(_rng(cfg.seed, "soma"), py, schools),
+        "wellbeing_pupils": wb["wellbeing_pupils"],
+        "wellbeing_teachers": teacher_wellbeing(_rng(cfg.seed, "twb"), tsim.teacher_years, tsim.teachers),
+    }
+    return SynthData(tables={k: _public(tables[k]) for k in TABLE_ORDER}, truth=truth, config=cfg)
+
+
+def write(data: SynthData, out: str | Path, fmt: str = "parquet") -> Path:
+    """Write every table (``<table>.parquet`` or ``.csv``) and ``true_effects.json``.
+
+    Parquet files are written without timestamps, so the same data give the
+    same bytes.
+    """
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"Unknown format {fmt!r}: use 'parquet' or 'csv'.")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in data.tables.items():
+        path = out / f"{name}.{fmt}"
+        if fmt == "parquet":
+            df.to_parquet(path, index=False, compression="zstd")
+        else:
+            df.to_csv(path, index=False)
+    (out / "true_effects.json").write_text(
+        json.dumps(data.truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return out

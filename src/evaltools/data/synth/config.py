@@ -1,0 +1,107 @@
+"""Scales and the true parameters of the synthetic data-generating process.
+
+Every number that decides a *true effect* lives in :class:`TrueParameters`, so
+the JSON sidecar (``true_effects.json``) and the simulation read the same
+values. Calibration targets (public figures) are listed in ``docs/codebook.md``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+YEARS: tuple[int, ...] = tuple(range(2014, 2024))
+"""School years; ``year`` is the calendar year in which the school year starts."""
+
+SUBJECTS = {
+    "diag3": ("math", "latvian"),
+    "diag6": ("math", "latvian", "science"),
+    "ce9": ("math", "latvian", "english"),
+    "ce12": ("math", "latvian", "english"),
+    "class": ("math", "latvian"),
+}
+"""Subjects per assessment type."""
+
+
+@dataclass(frozen=True)
+class TrueParameters:
+    """Structural parameters; the ``true_effects.json`` sidecar is built from these."""
+
+    # PUMPURS: annual early-leaving hazard, logit scale.
+    # logit h = alpha_grade + alpha_trend*(year-2014) + beta_score*(s1-50)/10
+    #           + D * (tau0 + tau_score*(s1-threshold)/10 + tau_years*years_since_rollout)
+    risk_threshold: float = 60.0
+    beta_score: float = 0.55
+    alpha_trend: float = -0.02
+    tau0: float = -0.60
+    tau_score: float = -0.15
+    tau_years: float = -0.06
+    takeup_mean: float = 0.70  # mean school take-up rate of offered support plans
+    # Support and absences (log rate ratio) and grade repetition (log odds).
+    support_absences_log_rr: float = -0.20
+    support_repeat_log_or: float = -0.50
+    # Iespējamā misija growth programme (teachers).
+    gp_start_year: int = 2016
+    gp_last_join_year: int = 2019
+    gp_leave_log_or: float = -0.70  # on the yearly hazard of leaving teaching
+    gp_promotion_log_or: float = 0.80  # on the yearly hazard of moving into leadership
+    gp_pupil_score_pp: float = 3.0  # exam/diagnostic percentage points for the teacher's pupils
+    engagement_leave_log_or: float = -0.80  # per engagement point (confounder)
+    engagement_promotion_log_or: float = 0.90
+    engagement_pupil_score_pp: float = 2.5
+    gp_join_engagement_log_or: float = 2.0
+    # School-community individual support -> pupil wellbeing (0-100 points).
+    community_wellbeing_points: float = 4.0
+    community_select_log_or_per_10: float = -1.0  # lower prior wellbeing -> more support
+    # Latvijas skolas soma: no causal effect on wellbeing (association only).
+    soma_wellbeing_points_per_activity: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """All parameters as a plain dictionary."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """What to generate.
+
+    ``schools`` picks the school frame: ``"all"`` (national), ``"region"`` (all
+    schools of ``region``) or ``"sample"`` (a few schools per municipality,
+    every municipality kept). ``alumni_factor`` multiplies the number of
+    Iespējamā misija alumni (1 = realistic; larger values give tests power).
+    """
+
+    scale: str = "sample"
+    seed: int = 20240901
+    schools: str = "sample"
+    region: str = "Latgale"
+    national_pupils: int = 220_000
+    alumni_factor: float = 1.0
+    true: TrueParameters = field(default_factory=TrueParameters)
+
+    def with_overrides(self, **overrides: Any) -> "SynthConfig":
+        """A copy with some fields replaced (unknown names raise a clear error)."""
+        known = set(self.__dataclass_fields__)
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise TypeError(
+                f"Unknown synth option(s) {bad}; valid options are {sorted(known)}."
+            )
+        return replace(self, **overrides)
+
+
+SCALES: dict[str, dict[str, Any]] = {
+    "sample": {"schools": "sample"},
+    "region": {"schools": "region"},
+    "national": {"schools": "all"},
+}
+"""The three named scales (see ``docs/codebook.md``)."""
+
+
+def config_for(scale: str, seed: int, **overrides: Any) -> SynthConfig:
+    """The configuration of a named scale with a seed and optional overrides."""
+    if scale not in SCALES:
+        raise ValueError(
+            f"Unknown scale {scale!r}: choose one of {sorted(SCALES)} "
+            "(sample is shipped, national is about 220,000 pupils a year)."
+        )
+    return SynthConfig(scale=scale, seed=int(seed), **SCALES[scale]).with_overrides(**overrides)

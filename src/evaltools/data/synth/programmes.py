@@ -1,0 +1,149 @@
+"""Programme tables: PUMPURS records, Skola-kopienā support, Latvijas skolas soma, wellbeing.
+
+* PUMPURS (``risk_scores``, ``support_plans``, ``support_measures``) are read off
+  the pupil simulation (:mod:`.pupils`).
+* School-community individual support (2022-2023, schools that take part):
+  ``P(support) = expit(-2 + community_select_log_or_per_10*(wb_prev-62)/10)``
+  on last year's *recorded* wellbeing; it raises this year's wellbeing by
+  ``community_wellbeing_points``.
+* Pupil wellbeing (survey 2021-2023, grades 4-12, 85 % answer):
+  ``wb_t = 62 + 0.6*(wb_{t-1}-62) + 1.5*ses + effect*support + N(0, 8^2)``.
+* Latvijas skolas soma (from 2018): activities per pupil per semester ~
+  Poisson(school rate), more in urban schools; no effect on wellbeing.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import SynthConfig
+
+MEASURES = {  # type: (share of measures, mean cost in EUR per plan)
+    "teacher_support": (0.35, 180.0),
+    "psychologist": (0.20, 240.0),
+    "social_pedagogue": (0.20, 200.0),
+    "transport": (0.08, 150.0),
+    "meals": (0.08, 220.0),
+    "dormitory": (0.02, 400.0),
+    "learning_materials": (0.07, 60.0),
+}
+WELLBEING_YEARS = (2021, 2022, 2023)
+COMMUNITY_YEARS = (2022, 2023)
+SOMA_FIRST_YEAR = 2018
+
+
+def pumpurs_tables(rng: np.random.Generator, py: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """risk_scores, support_plans and support_measures from the pupil-years."""
+    p = py[py["_pumpurs"]]
+    risk = pd.concat([
+        pd.DataFrame({"pupil_id": p["pupil_id"].to_numpy(), "year": p["year"].to_numpy(),
+                      "semester": 1, "school_id": p["school_id"].to_numpy(), "score": p["_s1"].to_numpy()}),
+        pd.DataFrame({"pupil_id": p["pupil_id"].to_numpy(), "year": p["year"].to_numpy(),
+                      "semester": 2, "school_id": p["school_id"].to_numpy(), "score": p["_s2"].to_numpy()}),
+    ]).sort_values(["year", "pupil_id", "semester"], kind="stable").reset_index(drop=True)
+    risk["semester"] = risk["semester"].astype("int64")
+    o = py[py["_offer"]]
+    plan_ids = np.char.add("PL", np.char.zfill(np.arange(1, len(o) + 1).astype(str), 6)).astype(object)
+    plans = pd.DataFrame({
+        "plan_id": plan_ids, "pupil_id": o["pupil_id"].to_numpy(), "year": o["year"].to_numpy(),
+        "semester": np.ones(len(o), np.int64), "school_id": o["school_id"].to_numpy(),
+        "risk_score": o["_s1"].to_numpy(), "taken_up": o["_D"].to_numpy().astype(bool),
+    })
+    taken = plans[plans["taken_up"]]
+    n_meas = 1 + np.minimum(rng.poisson(0.9, len(taken)), 3)
+    names = np.array(list(MEASURES), dtype=object)
+    share = np.array([v[0] for v in MEASURES.values()])
+    cost = np.array([v[1] for v in MEASURES.values()])
+    kind = rng.choice(len(names), size=int(n_meas.sum()), p=share / share.sum())
+    measures = pd.DataFrame({
+        "plan_id": np.repeat(taken["plan_id"].to_numpy(), n_meas),
+        "pupil_id": np.repeat(taken["pupil_id"].to_numpy(), n_meas),
+        "year": np.repeat(taken["year"].to_numpy(), n_meas),
+        "measure": names[kind],
+        "cost_eur": np.round(cost[kind] * rng.lognormal(-0.06, 0.35, len(kind)), 2),
+    }).drop_duplicates(["plan_id", "measure"]).reset_index(drop=True)
+    return {"risk_scores": risk, "support_plans": plans, "support_measures": measures}
+
+
+def soma_table(rng: np.random.Generator, py: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+    """Latvijas skolas soma activities per pupil per semester (2018 onwards)."""
+    rate = pd.Series(np.where(schools["urban"], 1.5, 1.0) * rng.lognormal(0.0, 0.3, len(schools)),
+                     index=schools["school_id"].to_numpy())
+    p = py[py["year"] >= SOMA_FIRST_YEAR]
+    lam = p["school_id"].map(rate).to_numpy()
+    frames = []
+    for sem in (1, 2):
+        present = (p["status"] != "left_early").to_numpy() | (sem == 1)
+        q = p[present]
+        frames.append(pd.DataFrame({
+            "pupil_id": q["pupil_id"].to_numpy(), "year": q["year"].to_numpy(),
+            "semester": np.full(len(q), sem, np.int64), "school_id": q["school_id"].to_numpy(),
+            "activities": rng.poisson(lam[present]).astype(np.int64)}))
+    return pd.concat(frames, ignore_index=True).sort_values(
+        ["year", "semester", "pupil_id"], kind="stable").reset_index(drop=True)
+
+
+def wellbeing_and_community(
+    rng: np.random.Generator, py: pd.DataFrame, pupils: pd.DataFrame, schools: pd.DataFrame,
+    cfg: SynthConfig,
+) -> dict[str, pd.DataFrame]:
+    """Pupil wellbeing survey and school-community individual support."""
+    tp = cfg.true
+    n_pupils = int(py["_pupil"].max()) + 1 if len(py) else 0
+    ses = np.zeros(n_pupils)
+    ses[py["_pupil"].to_numpy()] = py["pupil_id"].map(pupils.set_index("pupil_id")["ses_index"]).to_numpy()
+    part = pd.Series(rng.random(len(schools)) < 0.4, index=schools["school_id"].to_numpy())
+    latent = np.full(n_pupils, np.nan)
+    recorded = np.full(n_pupils, np.nan)
+    wb_rows, cs_rows = [], []
+    for t in (WELLBEING_YEARS[0] - 1, *WELLBEING_YEARS):
+        cur = py[py["year"] == t]
+        i = cur["_pupil"].to_numpy()
+        n = len(i)
+        prev = latent[i]
+        fresh = np.isnan(prev)
+        prev_filled = np.where(fresh, 62.0 + 3.0 * ses[i] + rng.normal(0, 10, n), prev)
+        D = np.zeros(n, bool)
+        if t in COMMUNITY_YEARS:
+            rec_prev = recorded[i]
+            x = np.where(np.isnan(rec_prev), 62.0, rec_prev)
+            p_sup = 1.0 / (1.0 + np.exp(-(-2.0 + tp.community_select_log_or_per_10 * (x - 62.0) / 10.0)))
+            D = cur["school_id"].map(part).to_numpy(bool) & (rng.random(n) < p_sup)
+            g = cur["grade"].to_numpy()
+            measure = np.where(g <= 3, np.where(rng.random(n) < 0.6, "literacy", "counselling"),
+                               np.where(g >= 7, np.where(rng.random(n) < 0.4, "mentor", "counselling"),
+                                        "counselling"))
+            measure = np.where((g == 9) & cur["repeated"].to_numpy() & (rng.random(n) < 0.7),
+                               "subject_support", measure)
+            cs_rows.append(pd.DataFrame({
+                "pupil_id": cur["pupil_id"].to_numpy()[D], "year": np.full(int(D.sum()), t),
+                "school_id": cur["school_id"].to_numpy()[D], "measure": measure[D],
+                "hours": rng.poisson(20, int(D.sum())).astype(np.int64) + 1}))
+        wb = (62.0 + 0.6 * (prev_filled - 62.0) + 1.5 * ses[i] + tp.community_wellbeing_points * D
+              + rng.normal(0, 8, n))
+        wb = np.clip(wb, 0, 100)
+        latent[i] = wb
+        recorded[:] = np.nan
+        if t in WELLBEING_YEARS:
+            answer = (cur["grade"].to_numpy() >= 4) & (rng.random(n) < 0.85)
+            recorded[i[answer]] = np.round(wb[answer], 1)
+            wb_rows.append(pd.DataFrame({
+                "pupil_id": cur["pupil_id"].to_numpy()[answer], "year": np.full(int(answer.sum()), t),
+                "school_id": cur["school_id"].to_numpy()[answer],
+                "wellbeing": np.round(wb[answer], 1), "_community": D[answer]}))
+    wellbeing = pd.concat(wb_rows, ignore_index=True)
+    community = pd.concat(cs_rows, ignore_index=True)
+    community["year"] = community["year"].astype("int64")
+    wellbeing["year"] = wellbeing["year"].astype("int64")
+    return {"wellbeing_pupils": wellbeing, "community_support": community}
+
+
+def teacher_wellbeing(rng: np.random.Generator, teacher_years: pd.DataFrame, teachers: pd.DataFrame) -> pd.DataFrame:
+    """Teachers' yearly wellbeing survey (2021-2023, 80 % answer), 0-100."""
+    ty = teacher_years[teacher_years["year"].isin(WELLBEING_YEARS)]
+    ty = ty[rng.random(len(ty)) < 0.80]
+    eng = ty["teacher_id"].map(teachers.set_index("teacher_id")["engagement"]).to_numpy()
+    wb = np.clip(60 + 8 * (eng - 3.4) + rng.normal(0, 10, len(ty)), 0, 100)
+    return pd.DataFrame({"teacher_id": ty["teacher_id"].to_numpy(), "year": ty["year"].to_numpy(),
+                         "school_id": ty["school_id"].to_numpy(), "wellbeing": np.round(wb, 1)})
+

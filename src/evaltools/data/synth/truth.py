@@ -1,0 +1,165 @@
+"""The known true effects, written beside the data as ``true_effects.json``.
+
+Each entry names the programme, the outcome and the table(s), the structural
+parameter(s) of the data-generating process, realised averages over the
+generated units (e.g. the ATT on the probability scale, computed from the
+simulated potential outcomes, not estimated), the built-in confounding, the
+direction of the naive bias and how to recover the truth.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import SynthConfig
+
+
+def _r(x: float) -> float:
+    return float(np.round(float(x), 6))
+
+
+def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessments: pd.DataFrame,
+                costs: pd.DataFrame) -> dict[str, Any]:
+    """The sidecar dictionary (see module docstring)."""
+    tp = cfg.true
+    sup = py[py["_D"]]
+    p_active = py[py["_pumpurs"]]
+    near = p_active[(p_active["_s1"] - tp.risk_threshold).abs() < 1.0]
+    prevented = float((sup["_h0"] - sup["_h1"]).sum())
+    att_gt = (py[py["_pumpurs"]].assign(diff=lambda d: d["_h"] - d["_h0"])
+              .groupby(["_k"])["diff"].mean())
+    alumni_gp = ty[ty["in_growth_programme"]]
+    teach_gp = alumni_gp[alumni_gp["_p"].notna()]
+    effects = [
+        {
+            "name": "pumpurs_support_dropout",
+            "programme": "PUMPURS",
+            "outcome": "early leaving in the school year (pupil_years.status == 'left_early')",
+            "tables": ["pupil_years", "risk_scores", "support_plans", "pumpurs_schools"],
+            "population": "pupil-years of grades 5-12 in PUMPURS schools from the roll-out year to 2022",
+            "scale": "log odds ratio on the annual early-leaving hazard",
+            "model": ("logit h = alpha_grade + alpha_trend*(year-2014) + beta_score*(s1-50)/10 "
+                      "+ D*(tau0 + tau_score*(s1-threshold)/10 + tau_years*years_since_rollout); "
+                      "s1 = semester-1 risk score (risk_scores.semester == 1), D = support_plans.taken_up"),
+            "true_value": tp.tau0,
+            "parameters": {"tau0": tp.tau0, "tau_score": tp.tau_score, "tau_years": tp.tau_years,
+                           "beta_score": tp.beta_score, "alpha_trend": tp.alpha_trend,
+                           "threshold": tp.risk_threshold},
+            "realised": {
+                "att_probability": _r((sup["_h1"] - sup["_h0"]).mean()) if len(sup) else None,
+                "n_supported_pupil_years": int(len(sup)),
+                "effect_at_threshold_probability": _r((near["_h1"] - near["_h0"]).mean()) if len(near) else None,
+                "takeup_at_threshold": _r(near.loc[near["_s1"] >= tp.risk_threshold, "_D"].mean()) if len(near) else None,
+                "itt_by_years_since_rollout": {str(int(k)): _r(v) for k, v in att_gt.items()},
+                "prevented_dropouts": _r(prevented),
+                "cost_eur_total": _r(costs["cost_eur"].sum()),
+                "cost_per_prevented_dropout_eur": _r(costs["cost_eur"].sum() / prevented) if prevented > 0 else None,
+            },
+            "confounding": "support is offered when the risk score is at or above the threshold, so supported pupils are at higher risk",
+            "naive_bias_direction": "upward: a raw comparison of supported and unsupported pupils makes support look harmful (positive log odds ratio)",
+            "how_to_recover": ("(a) discrete-time logit of left_early on C(grade), year, (s1-50)/10, D, D*(s1-threshold)/10 "
+                               "and D*years_since_rollout among PUMPURS pupil-years (support is as good as random given s1); "
+                               "(b) fuzzy regression discontinuity at s1 = threshold (offer jumps 0 -> 1, take-up about "
+                               f"{tp.takeup_mean:.0%}) for the effect at the threshold; (c) staggered DiD on school-year "
+                               "early-leaving rates for the roll-out (intention-to-treat)"),
+        },
+        {
+            "name": "pumpurs_support_absences",
+            "programme": "PUMPURS",
+            "outcome": "lessons missed in the year (pupil_years.absences)",
+            "tables": ["pupil_years", "risk_scores", "support_plans"],
+            "scale": "log rate ratio",
+            "true_value": tp.support_absences_log_rr,
+            "confounding": "as above (risk score drives both support and absences)",
+            "naive_bias_direction": "upward (supported pupils miss more lessons)",
+            "how_to_recover": "Poisson regression of absences on D with the risk score s1 flexibly (e.g. 10-point bins) among PUMPURS pupil-years",
+        },
+        {
+            "name": "pumpurs_support_repetition",
+            "programme": "PUMPURS",
+            "outcome": "repeating the grade next year (next pupil_years row has repeated == True)",
+            "tables": ["pupil_years", "support_plans"],
+            "scale": "log odds ratio",
+            "true_value": tp.support_repeat_log_or,
+            "model": "logit r = -4 + 0.5*(s1-50)/10 + 0.5*special_needs + effect*D",
+            "naive_bias_direction": "upward",
+            "how_to_recover": "logit of repetition on D, (s1-50)/10 and special_needs among PUMPURS pupil-years of pupils who did not leave",
+        },
+        {
+            "name": "growth_programme_retention",
+            "programme": "Iespējamā misija alumni growth programme",
+            "outcome": "leaving teaching after the year (teacher_years.stayed == False)",
+            "tables": ["teacher_years", "teachers"],
+            "scale": "log odds ratio on the annual hazard of leaving",
+            "model": ("logit h = -2.3 + engagement_leave*(engagement-3.4) + 1.8*[age>=63] + 0.5*[service<3] "
+                      "+ 0.3*im_alumnus + effect*in_growth_programme"),
+            "true_value": tp.gp_leave_log_or,
+            "parameters": {"engagement_leave_log_or": tp.engagement_leave_log_or,
+                           "gp_join_engagement_log_or": tp.gp_join_engagement_log_or,
+                           "start_year": tp.gp_start_year, "last_join_year": tp.gp_last_join_year},
+            "realised": {"att_probability": _r((alumni_gp["_h"] - alumni_gp["_h0"]).mean()) if len(alumni_gp) else None,
+                         "n_participant_years": int(len(alumni_gp))},
+            "confounding": "alumni with higher engagement join the programme more often and also leave less",
+            "naive_bias_direction": "away from zero (participants look even more likely to stay): naive log odds ratio below the true value",
+            "how_to_recover": "logit of (not stayed) on in_growth_programme + engagement + [age>=63] + [years_of_service<3] among alumni teacher-years (selection on observables)",
+        },
+        {
+            "name": "growth_programme_leadership",
+            "programme": "Iespējamā misija alumni growth programme",
+            "outcome": "moving from role 'teacher' into a leadership role the next year (subject_lead or deputy_head)",
+            "tables": ["teacher_years", "teachers"],
+            "scale": "log odds ratio",
+            "model": "logit p = -3.6 + engagement_promotion*(engagement-3.4) + 0.02*years_of_service + effect*in_growth_programme",
+            "true_value": tp.gp_promotion_log_or,
+            "realised": {"att_probability": _r((teach_gp["_p"] - teach_gp["_p0"]).mean()) if len(teach_gp) else None},
+            "confounding": "engagement raises both joining and promotion",
+            "naive_bias_direction": "upward",
+            "how_to_recover": "logit of promotion on in_growth_programme + engagement + years_of_service among alumni teacher-years with role 'teacher' who stayed",
+        },
+        {
+            "name": "growth_programme_pupil_results",
+            "programme": "Iespējamā misija alumni growth programme",
+            "outcome": "test score (percent) of the teacher's pupils: assessments of type diag6, ce9, ce12 with teacher_id",
+            "tables": ["assessments", "teacher_years", "teachers"],
+            "scale": "percentage points",
+            "model": "score = mean + year shock + sd*(ability) + engagement_pupil*(engagement-3.4) + effect*in_growth_programme",
+            "true_value": tp.gp_pupil_score_pp,
+            "parameters": {"engagement_pupil_score_pp": tp.engagement_pupil_score_pp},
+            "realised": {"n_scores_with_participant_teacher": int(assessments["_gp"].sum())},
+            "confounding": "participants are more engaged and engagement raises pupils' scores",
+            "naive_bias_direction": "upward",
+            "how_to_recover": "OLS of score on in_growth_programme (of the linked teacher that year) + engagement + C(test):C(subject):C(year), alumni-taught pupils, SE clustered by teacher",
+        },
+        {
+            "name": "community_support_wellbeing",
+            "programme": "Skola-kopienā individual support (ESF 4.2.3.1)",
+            "outcome": "pupil wellbeing survey score (0-100) in the year of support",
+            "tables": ["community_support", "wellbeing_pupils"],
+            "scale": "points",
+            "model": "wb_t = 62 + 0.6*(wb_{t-1}-62) + 1.5*ses_index + effect*support + N(0, 8^2)",
+            "true_value": tp.community_wellbeing_points,
+            "confounding": "support goes to pupils with low wellbeing in the previous survey",
+            "naive_bias_direction": "downward (supported pupils report lower wellbeing)",
+            "how_to_recover": "OLS of wellbeing_t on support + wellbeing_{t-1} + ses_index, pupils answering both surveys, 2022-2023",
+        },
+        {
+            "name": "skolas_soma_wellbeing",
+            "programme": "Latvijas skolas soma",
+            "outcome": "pupil wellbeing survey score (0-100)",
+            "tables": ["skolas_soma", "wellbeing_pupils"],
+            "scale": "points per activity in the year",
+            "true_value": tp.soma_wellbeing_points_per_activity,
+            "confounding": "urban schools, whose pupils have higher SES and wellbeing, offer more activities",
+            "naive_bias_direction": "upward (a positive association with no causal effect)",
+            "how_to_recover": "within-school comparison (school fixed effects): the school's activity rate is the only source of confounding",
+        },
+    ]
+    return {
+        "generator": "evaltools.data.synth",
+        "scale": cfg.scale,
+        "seed": cfg.seed,
+        "effects": effects,
+        "parameters": tp.to_dict(),
+    }
