@@ -13,3 +13,8 @@ __all__ += ["multilevel", "MultilevelResult"]
 from evaltools.estimate.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap  # noqa: E402
 
 __all__ += ["wild_cluster_bootstrap", "WildBootstrapResult"]
+
+# Callaway & Sant'Anna staggered DiD (issue 5).
+from evaltools.estimate.staggered import AggregatedATT, ATTgtResult, att_gt  # noqa: E402
+
+__all__ += ["att_gt", "ATTgtResult", "AggregatedATT"]

@@ -1,0 +1,258 @@
+"""Input checks and array layout for :func:`evaltools.estimate.att_gt`.
+
+Panel data become one row per unit with an ``n_units x n_periods`` outcome matrix
+(NaN where a unit was not observed); repeated cross-sections stay one row per
+observation with a period index. Errors say which column, which row or unit, and
+what to do.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+Array = np.ndarray
+
+
+class StaggeredDataError(ValueError):
+    """The data given to ``att_gt`` cannot be used as they are."""
+
+
+class StaggeredColumnError(KeyError):
+    """A column named in the call to ``att_gt`` is not in the data."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it as a sentence
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass
+class CSData:
+    """Arrays for the group-time estimators.
+
+    ``rows`` are units (panel) or observations (repeated cross-sections); every
+    influence function has one entry per row.
+    """
+
+    panel: bool
+    periods: Array  # sorted distinct time values
+    cohort: Array  # per row: first treated period, 0 = never treated
+    weight: Array  # per row
+    cluster: Array | None  # per row, integer codes
+    n_clusters: int
+    # panel layout
+    Y: Array | None = None  # n_units x n_periods
+    X: Array | None = None  # n_units x n_periods x k (with intercept), or None
+    # cross-section layout
+    y: Array | None = None  # per row
+    tidx: Array | None = None  # per row, index into periods
+    Xrow: Array | None = None  # per row x k (with intercept)
+    unit_ids: Array | None = None
+    balanced: bool = True
+    dropped_first_period: int = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.cohort.shape[0])
+
+
+def _require_columns(data: pd.DataFrame, cols: dict[str, str | None]) -> None:
+    for role, col in cols.items():
+        if col is not None and col not in data.columns:
+            raise StaggeredColumnError(
+                f"Column {col!r} (given as `{role}`) is not in the data. Available columns: "
+                f"{', '.join(map(str, data.columns[:20]))}{' ...' if data.shape[1] > 20 else ''}."
+            )
+
+
+def _numeric(data: pd.DataFrame, col: str, role: str, allow_nan: bool) -> Array:
+    s = data[col]
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        raise StaggeredDataError(
+            f"Column {col!r} (`{role}`) must be numeric but has dtype {s.dtype}. Convert it, "
+            f"e.g. with pd.to_numeric(data[{col!r}])."
+        )
+    v = s.to_numpy(dtype=float)
+    if not allow_nan:
+        bad = ~np.isfinite(v)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise StaggeredDataError(
+                f"Column {col!r} (`{role}`) has {int(bad.sum())} missing or infinite values "
+                f"(first at row label {data.index[i]!r}). Drop or impute those rows first."
+            )
+    return v
+
+
+def _constant_within(codes: Array, values: Array, col: str, role: str, ids: Array) -> Array:
+    """Per-unit value of a column that must not vary within a unit."""
+    n = int(codes.max()) + 1
+    first = np.full(n, np.nan)
+    first[codes] = values  # any row's value; checked against every row below
+    diff = values != first[codes]
+    diff &= ~(np.isnan(values) & np.isnan(first[codes]))
+    if diff.any():
+        i = int(np.flatnonzero(diff)[0])
+        raise StaggeredDataError(
+            f"Column {col!r} (`{role}`) varies within unit {ids[codes[i]]!r}; it must be "
+            f"constant for each unit in a panel. Fix the data or use panel=False."
+        )
+    return first
+
+
+def prepare(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str | None,
+    time: str,
+    cohort: str,
+    covariates: list[str],
+    weights: str | None,
+    cluster: str | None,
+    panel: bool,
+    anticipation: int,
+) -> CSData:
+    """Check the inputs and lay the data out for the estimators."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
+    if data.shape[0] == 0:
+        raise StaggeredDataError("`data` has no rows.")
+    _require_columns(
+        data,
+        {"outcome": outcome, "unit": unit, "time": time, "cohort": cohort, "weights": weights,
+         "cluster": cluster, **{f"covariates[{i}]": c for i, c in enumerate(covariates)}},
+    )
+    if panel and unit is None:
+        raise StaggeredDataError("Panel data need a `unit` column; pass unit=... or panel=False.")
+    y = _numeric(data, outcome, "outcome", allow_nan=True)
+    t = _numeric(data, time, "time", allow_nan=False)
+    g = _numeric(data, cohort, "cohort", allow_nan=True)
+    g = np.where(np.isnan(g), 0.0, g)
+    if (g < 0).any():
+        i = int(np.flatnonzero(g < 0)[0])
+        raise StaggeredDataError(
+            f"Column {cohort!r} (`cohort`) must hold the first treated period, or 0/NaN for never "
+            f"treated; row label {data.index[i]!r} has {g[i]!r}."
+        )
+    w = _numeric(data, weights, "weights", allow_nan=False) if weights else np.ones(len(data))
+    if (w <= 0).any():
+        i = int(np.flatnonzero(w <= 0)[0])
+        raise StaggeredDataError(
+            f"Column {weights!r} (`weights`) must be positive; row label {data.index[i]!r} has {w[i]!r}."
+        )
+    Xcols = [_numeric(data, c, f"covariates[{j}]", allow_nan=True) for j, c in enumerate(covariates)]
+    # rows with a missing outcome or covariate are not usable observations
+    keep = ~np.isnan(y)
+    for c, x in zip(covariates, Xcols):
+        keep &= np.isfinite(x)
+    if not keep.all():
+        warnings.warn(
+            f"Dropping {int((~keep).sum())} rows with a missing outcome or covariate.",
+            UserWarning,
+            stacklevel=3,
+        )
+    periods = np.unique(t)
+    if periods.shape[0] < 2:
+        raise StaggeredDataError(f"Column {time!r} (`time`) has only one period; DiD needs at least two.")
+    # cohorts after the last period are never treated within the window
+    g = np.where(g > periods[-1], 0.0, g)
+    tidx = np.searchsorted(periods, t)
+
+    if cluster is not None:
+        cl_codes_all, cl_uniques = pd.factorize(data[cluster], use_na_sentinel=True)
+        if (cl_codes_all < 0).any():
+            i = int(np.flatnonzero(cl_codes_all < 0)[0])
+            raise StaggeredDataError(
+                f"Column {cluster!r} (`cluster`) is missing at row label {data.index[i]!r}."
+            )
+    else:
+        cl_codes_all = None
+
+    if panel:
+        codes, ids = pd.factorize(data[unit], use_na_sentinel=True)
+        if (codes < 0).any():
+            i = int(np.flatnonzero(codes < 0)[0])
+            raise StaggeredDataError(f"Column {unit!r} (`unit`) is missing at row label {data.index[i]!r}.")
+        n_units = ids.shape[0]
+        n_t = periods.shape[0]
+        flat = codes.astype(np.int64) * n_t + tidx
+        counts = np.bincount(flat, minlength=n_units * n_t)
+        if counts.max() > 1:
+            j = int(np.argmax(counts))
+            raise StaggeredDataError(
+                f"Unit {ids[j // n_t]!r} appears {int(counts[j])} times in period {periods[j % n_t]!r}. "
+                f"A panel needs one row per unit and period; aggregate the rows or use panel=False."
+            )
+        g_unit = _constant_within(codes, g, cohort, "cohort", np.asarray(ids))
+        w_unit = _constant_within(codes, w, weights or "weights", "weights", np.asarray(ids))
+        cl_unit = None
+        n_clusters = 0
+        if cl_codes_all is not None:
+            cl_unit = _constant_within(codes, cl_codes_all.astype(float), cluster, "cluster",
+                                       np.asarray(ids)).astype(np.int64)
+            n_clusters = int(np.unique(cl_unit).shape[0])
+        Y = np.full(n_units * n_t, np.nan)
+        Y[flat[keep]] = y[keep]
+        Y = Y.reshape(n_units, n_t)
+        X = None
+        if covariates:
+            X = np.full((n_units * n_t, len(covariates) + 1), np.nan)
+            X[:, 0] = 1.0
+            for j, x in enumerate(Xcols):
+                X[flat[keep], j + 1] = x[keep]
+            X = X.reshape(n_units, n_t, len(covariates) + 1)
+        # units treated in the first period have no untreated period: R `did` drops them
+        first = (g_unit > 0) & (g_unit <= periods[0])
+        n_drop = int(first.sum())
+        if n_drop:
+            warnings.warn(
+                f"Dropping {n_drop} units already treated in the first period ({periods[0]!r}); "
+                f"they have no pre-treatment period.",
+                UserWarning,
+                stacklevel=3,
+            )
+            sel = ~first
+            Y, g_unit, w_unit = Y[sel], g_unit[sel], w_unit[sel]
+            X = X[sel] if X is not None else None
+            if cl_unit is not None:
+                cl_unit = pd.factorize(cl_unit[sel])[0].astype(np.int64)
+                n_clusters = int(cl_unit.max()) + 1
+            ids = np.asarray(ids)[sel]
+        seen = ~np.isnan(Y)
+        if not seen.any(axis=1).all():
+            sel = seen.any(axis=1)
+            Y, g_unit, w_unit = Y[sel], g_unit[sel], w_unit[sel]
+            X = X[sel] if X is not None else None
+            if cl_unit is not None:
+                cl_unit = pd.factorize(cl_unit[sel])[0].astype(np.int64)
+                n_clusters = int(cl_unit.max()) + 1
+            ids = np.asarray(ids)[sel]
+            seen = seen[sel]
+        return CSData(
+            panel=True, periods=periods, cohort=g_unit, weight=w_unit, cluster=cl_unit,
+            n_clusters=n_clusters, Y=Y, X=X, unit_ids=np.asarray(ids), balanced=bool(seen.all()),
+            dropped_first_period=n_drop,
+        )
+
+    # repeated cross-sections
+    sel = keep & ~((g > 0) & (g <= periods[0]))
+    n_drop = int((keep & (g > 0) & (g <= periods[0])).sum())
+    if n_drop:
+        warnings.warn(
+            f"Dropping {n_drop} observations of cohorts already treated in the first period.",
+            UserWarning,
+            stacklevel=3,
+        )
+    Xrow = None
+    if covariates:
+        Xrow = np.column_stack([np.ones(int(sel.sum()))] + [x[sel] for x in Xcols])
+    cl = None
+    n_clusters = 0
+    if cl_codes_all is not None:
+        cl = pd.factorize(cl_codes_all[sel])[0].astype(np.int64)
+        n_clusters = int(cl.max()) + 1
+    return CSData(
+        panel=False, periods=periods, cohort=g[sel], weight=w[sel], cluster=cl,
+        n_clusters=n_clusters, y=y[sel], tidx=tidx[sel], Xrow=Xrow, dropped_first_period=n_drop,
+    )

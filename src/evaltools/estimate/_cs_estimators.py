@@ -1,0 +1,303 @@
+"""Two-period DiD estimators behind :func:`evaltools.estimate.att_gt` (one (g, t) cell).
+
+Each function takes the rows of one cell (treated cohort ``D == 1`` and its
+comparison units ``D == 0``) and returns ``(att, influence)``, where ``influence``
+is the estimator's influence function evaluated at each row, scaled so that
+``Var(att) ~= mean(influence**2) / n_rows``.
+
+Panel estimators (Sant'Anna & Zhao 2020, J. Econometrics 219(1), 101-122) work on
+``dy = Y_t - Y_base`` for units seen in both periods:
+
+* ``reg``: outcome regression, ATT = mean_D(dy) - mean_D(X b), b from WLS of dy on X
+  among comparison units (Heckman, Ichimura & Todd 1997).
+* ``ipw``: normalised (Hajek) inverse probability weighting (Abadie 2005) with a logit
+  propensity score.
+* ``dr``: the doubly robust estimator, eq. (3.1) of Sant'Anna & Zhao (2020): IPW
+  weights applied to ``dy - X b``.
+
+Repeated cross-section estimators use ``y`` and a ``post`` indicator instead:
+``reg`` and ``ipw`` are the cross-section analogues, ``dr`` is the locally efficient
+DR estimator (Sant'Anna & Zhao 2020, eq. 3.4).
+
+All influence functions include the estimation effect of the nuisance parameters
+(WLS coefficients and logit coefficients), as in R ``DRDID``. Weights are normalised
+to mean one within the cell, as ``DRDID`` does. This is our own vectorised
+implementation; it is checked against R ``did`` numbers and the ``csdid``/``drdid``
+ports in ``tests/test_att_gt_reference.py``.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.special import expit
+
+Array = np.ndarray
+
+PS_CAP = 1.0 - 1e-6  # propensity scores are capped here (as DRDID does)
+TRIM_LEVEL = 0.995  # comparison units with a larger propensity score are trimmed
+
+
+class EstimationWarning(UserWarning):
+    """A cell could be estimated, but something about it deserves attention."""
+
+
+def _wls(X: Array, y: Array, w: Array) -> Array:
+    """Weighted least squares coefficients: b = (X'WX)^{-1} X'Wy."""
+    Xw = X * w[:, None]
+    return np.linalg.solve(Xw.T @ X, Xw.T @ y)
+
+
+def _ols_lin_rep(X: Array, resid: Array, w: Array, n: int) -> Array:
+    """Asymptotic linear representation of a WLS fit on the rows with weight w > 0.
+
+    Returns the n x k matrix w_i e_i x_i' (X'WX / n)^{-1} (zero where w == 0).
+    """
+    Xw = X * w[:, None]
+    xpx_inv = np.linalg.inv(Xw.T @ X / n)
+    return (Xw * resid[:, None]) @ xpx_inv
+
+
+def logit(X: Array, d: Array, w: Array, *, max_iter: int = 50, tol: float = 1e-10) -> tuple[Array, Array]:
+    """Weighted logit by Newton-Raphson; returns (fitted probabilities, n * vcov).
+
+    vcov is the usual ML covariance (X' diag(w p (1-p)) X)^{-1}, the same matrix as
+    R ``vcov(glm(..., family = binomial, weights = w))``.
+    """
+    n, k = X.shape
+    beta = np.zeros(k)
+    # start from the weighted share in the intercept (the model without covariates)
+    share = float(np.sum(w * d) / np.sum(w))
+    if 0.0 < share < 1.0 and np.allclose(X[:, 0], 1.0):
+        beta[0] = np.log(share / (1.0 - share))
+    converged = False
+    for _ in range(max_iter):
+        p = expit(X @ beta)
+        W = w * p * (1.0 - p)
+        H = (X * W[:, None]).T @ X
+        g = X.T @ (w * (d - p))
+        try:
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            break
+        beta = beta + step
+        if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
+            converged = True
+            break
+    p = expit(X @ beta)
+    if not converged:
+        warnings.warn(
+            "The propensity-score logit did not converge in this cell (perfect or quasi-perfect "
+            "separation?): its estimate may be unreliable. Consider fewer covariates or "
+            "method='reg'.",
+            EstimationWarning,
+            stacklevel=3,
+        )
+    W = w * p * (1.0 - p)
+    hessian_n = np.linalg.pinv((X * W[:, None]).T @ X) * n
+    return p, hessian_n
+
+
+def _ps_parts(X: Array, D: Array, w: Array) -> tuple[Array, Array, Array]:
+    """Capped propensity score, trimming indicator and its linear representation."""
+    n = X.shape[0]
+    p, hessian_n = logit(X, D, w)
+    ps = np.minimum(p, PS_CAP)
+    keep = np.ones(n)
+    keep[(D == 0) & (ps >= TRIM_LEVEL)] = 0.0
+    score = X * (w * (D - p))[:, None]
+    return ps, keep, score @ hessian_n
+
+
+# --------------------------------------------------------------------------- panel
+
+
+def panel_reg(dy: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
+    """Outcome-regression DiD on panel differences (DRDID ``reg_did_panel``)."""
+    n = dy.shape[0]
+    w = w / w.mean()
+    w_ols = w * (1.0 - D)
+    beta = _wls(X[D == 0], dy[D == 0], w[D == 0])
+    fit = X @ beta
+    w_t = w * D
+    mw = w_t.mean()
+    eta_t = np.mean(w_t * dy) / mw
+    eta_c = np.mean(w_t * fit) / mw
+    lin_ols = _ols_lin_rep(X, dy - fit, w_ols, n)
+    inf_t = (w_t * dy - w_t * eta_t) / mw
+    inf_c = (w_t * fit - w_t * eta_c + lin_ols @ (X * w_t[:, None]).mean(axis=0)) / mw
+    return float(eta_t - eta_c), inf_t - inf_c
+
+
+def panel_ipw(dy: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
+    """Normalised IPW DiD on panel differences (DRDID ``std_ipw_did_panel``)."""
+    w = w / w.mean()
+    ps, keep, lin_ps = _ps_parts(X, D, w)
+    w_t = keep * w * D
+    w_c = keep * w * ps * (1.0 - D) / (1.0 - ps)
+    mt, mc = w_t.mean(), w_c.mean()
+    eta_t = np.mean(w_t * dy) / mt
+    eta_c = np.mean(w_c * dy) / mc
+    inf_t = (w_t * dy - w_t * eta_t) / mt
+    m2 = (X * (w_c * (dy - eta_c))[:, None]).mean(axis=0)
+    inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / mc
+    return float(eta_t - eta_c), inf_t - inf_c
+
+
+def panel_dr(dy: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
+    """Doubly robust DiD on panel differences (DRDID ``drdid_panel``)."""
+    n = dy.shape[0]
+    w = w / w.mean()
+    ps, keep, lin_ps = _ps_parts(X, D, w)
+    w_ols = w * (1.0 - D)
+    beta = _wls(X[D == 0], dy[D == 0], w[D == 0])
+    r = dy - X @ beta
+    w_t = keep * w * D
+    w_c = keep * w * ps * (1.0 - D) / (1.0 - ps)
+    mt, mc = w_t.mean(), w_c.mean()
+    eta_t = np.mean(w_t * r) / mt
+    eta_c = np.mean(w_c * r) / mc
+    lin_ols = _ols_lin_rep(X, r, w_ols, n)
+    inf_t = (w_t * r - w_t * eta_t - lin_ols @ (X * w_t[:, None]).mean(axis=0)) / mt
+    m2 = (X * (w_c * (r - eta_c))[:, None]).mean(axis=0)
+    m3 = (X * w_c[:, None]).mean(axis=0)
+    inf_c = (w_c * r - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / mc
+    return float(eta_t - eta_c), inf_t - inf_c
+
+
+# ----------------------------------------------------------- repeated cross-sections
+
+
+def _ols_part(X: Array, y: Array, w: Array, sel: Array, n: int) -> tuple[Array, Array]:
+    """Fitted values of a WLS fit on the rows ``sel`` and its linear representation."""
+    beta = _wls(X[sel], y[sel], w[sel])
+    fit = X @ beta
+    return fit, _ols_lin_rep(X, y - fit, w * sel, n)
+
+
+def rc_reg(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
+    """Outcome-regression DiD for repeated cross-sections (DRDID ``reg_did_rc``)."""
+    n = y.shape[0]
+    w = w / w.mean()
+    fit_pre, lin_pre = _ols_part(X, y, w, (D == 0) & (post == 0), n)
+    fit_post, lin_post = _ols_part(X, y, w, (D == 0) & (post == 1), n)
+    w_tpre, w_tpost, w_c = w * D * (1 - post), w * D * post, w * D
+    m_tpre, m_tpost, m_c = w_tpre.mean(), w_tpost.mean(), w_c.mean()
+    eta_tpre = np.mean(w_tpre * y) / m_tpre
+    eta_tpost = np.mean(w_tpost * y) / m_tpost
+    cont = w_c * (fit_post - fit_pre)
+    eta_c = cont.mean() / m_c
+    inf_t = (w_tpost * y - w_tpost * eta_tpost) / m_tpost - (w_tpre * y - w_tpre * eta_tpre) / m_tpre
+    m1 = (X * w_c[:, None]).mean(axis=0)
+    inf_c = (cont - w_c * eta_c + lin_post @ m1 - lin_pre @ m1) / m_c
+    return float(eta_tpost - eta_tpre - eta_c), inf_t - inf_c
+
+
+def rc_ipw(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
+    """Normalised IPW DiD for repeated cross-sections (DRDID ``std_ipw_did_rc``)."""
+    w = w / w.mean()
+    ps, keep, lin_ps = _ps_parts(X, D, w)
+    odds = ps * (1.0 - D) / (1.0 - ps)
+    parts = {
+        "tpre": keep * w * D * (1 - post),
+        "tpost": keep * w * D * post,
+        "cpre": keep * w * odds * (1 - post),
+        "cpost": keep * w * odds * post,
+    }
+    att, inf = {}, {}
+    for key, wk in parts.items():
+        m = wk.mean()
+        att[key] = np.mean(wk * y) / m
+        inf[key] = (wk * y - wk * att[key]) / m
+    m2 = {
+        key: (X * (parts[key] * (y - att[key]))[:, None]).mean(axis=0) / parts[key].mean()
+        for key in ("cpre", "cpost")
+    }
+    inf_t = inf["tpost"] - inf["tpre"]
+    inf_c = inf["cpost"] - inf["cpre"] + lin_ps @ (m2["cpost"] - m2["cpre"])
+    est = (att["tpost"] - att["tpre"]) - (att["cpost"] - att["cpre"])
+    return float(est), inf_t - inf_c
+
+
+def rc_dr(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
+    """Locally efficient DR DiD for repeated cross-sections (DRDID ``drdid_rc``)."""
+    n = y.shape[0]
+    w = w / w.mean()
+    ps, keep, lin_ps = _ps_parts(X, D, w)
+    pre, c = 1 - post, 1 - D
+    fc_pre, lin_c_pre = _ols_part(X, y, w, (c == 1) & (pre == 1), n)
+    fc_post, lin_c_post = _ols_part(X, y, w, (c == 1) & (post == 1), n)
+    ft_pre, lin_t_pre = _ols_part(X, y, w, (D == 1) & (pre == 1), n)
+    ft_post, lin_t_post = _ols_part(X, y, w, (D == 1) & (post == 1), n)
+    fc = post * fc_post + pre * fc_pre
+    odds = ps * c / (1.0 - ps)
+    wt = {
+        "tpre": keep * w * D * pre,
+        "tpost": keep * w * D * post,
+        "cpre": keep * w * odds * pre,
+        "cpost": keep * w * odds * post,
+        "d": keep * w * D,
+        "dt1": keep * w * D * post,
+        "dt0": keep * w * D * pre,
+    }
+    mean = {k: v.mean() for k, v in wt.items()}
+    eta = {
+        "tpre": wt["tpre"] * (y - fc) / mean["tpre"],
+        "tpost": wt["tpost"] * (y - fc) / mean["tpost"],
+        "cpre": wt["cpre"] * (y - fc) / mean["cpre"],
+        "cpost": wt["cpost"] * (y - fc) / mean["cpost"],
+        "d_post": wt["d"] * (ft_post - fc_post) / mean["d"],
+        "dt1_post": wt["dt1"] * (ft_post - fc_post) / mean["dt1"],
+        "d_pre": wt["d"] * (ft_pre - fc_pre) / mean["d"],
+        "dt0_pre": wt["dt0"] * (ft_pre - fc_pre) / mean["dt0"],
+    }
+    att = {k: v.mean() for k, v in eta.items()}
+    est = (
+        (att["tpost"] - att["tpre"])
+        - (att["cpost"] - att["cpre"])
+        + (att["d_post"] - att["dt1_post"])
+        - (att["d_pre"] - att["dt0_pre"])
+    )
+
+    def centred(key: str, wkey: str) -> Array:
+        return eta[key] - wt[wkey] * att[key] / mean[wkey]
+
+    def colmean(v: Array) -> Array:
+        return (X * v[:, None]).mean(axis=0)
+
+    # treated part, with the estimation effect of the comparison-group regressions.
+    # ATT contains -att_tpre, so the pre-period regression enters with a minus sign
+    # (as in the `drdid` port of DRDID 1.4.0). R DRDID 1.3.0 (used by did 2.5.1) adds it
+    # instead; on mpdta with lpop that moves the simple-ATT SE by 3e-4 (relative).
+    m1_post = -colmean(wt["tpost"] * post) / mean["tpost"]
+    m1_pre = -colmean(wt["tpre"] * pre) / mean["tpre"]
+    inf_t = (
+        centred("tpost", "tpost")
+        - centred("tpre", "tpre")
+        + lin_c_post @ m1_post
+        - lin_c_pre @ m1_pre
+    )
+    # comparison part: propensity score and regressions
+    m2_pre = colmean(wt["cpre"] * (y - fc - att["cpre"])) / mean["cpre"]
+    m2_post = colmean(wt["cpost"] * (y - fc - att["cpost"])) / mean["cpost"]
+    m3_post = -colmean(wt["cpost"] * post) / mean["cpost"]
+    m3_pre = -colmean(wt["cpre"] * pre) / mean["cpre"]
+    inf_c = (
+        centred("cpost", "cpost")
+        - centred("cpre", "cpre")
+        + lin_ps @ (m2_post - m2_pre)
+        + lin_c_post @ m3_post
+        - lin_c_pre @ m3_pre
+    )
+    # local-efficiency adjustment terms
+    inf_eff = (centred("d_post", "d") - centred("dt1_post", "dt1")) - (
+        centred("d_pre", "d") - centred("dt0_pre", "dt0")
+    )
+    mom_post = colmean(wt["d"] / mean["d"] - wt["dt1"] / mean["dt1"])
+    mom_pre = colmean(wt["d"] / mean["d"] - wt["dt0"] / mean["dt0"])
+    inf_or = (lin_t_post - lin_c_post) @ mom_post - (lin_t_pre - lin_c_pre) @ mom_pre
+    return float(est), inf_t - inf_c + inf_eff + inf_or
+
+
+PANEL = {"dr": panel_dr, "ipw": panel_ipw, "reg": panel_reg}
+CROSS_SECTION = {"dr": rc_dr, "ipw": rc_ipw, "reg": rc_reg}

@@ -1,0 +1,555 @@
+"""Callaway & Sant'Anna (2021) group-time ATTs for staggered adoption.
+
+``att_gt`` estimates, for every cohort g (units first treated in period g) and period t,
+
+    ATT(g, t) = E[Y_t(g) - Y_t(0) | G = g],
+
+by a two-period DiD between cohort g and a comparison group (never treated, or not yet
+treated by max(t, base) + anticipation), from the base period g - 1 - anticipation
+(post-treatment cells; pre-treatment cells use t - 1 with ``base_period="varying"``).
+Each cell uses the outcome-regression, IPW or doubly robust estimator of Sant'Anna &
+Zhao (2020). Inference is from influence functions (analytic, clustered) or a multiplier
+bootstrap with simultaneous bands. ``.aggregate()`` forms the simple, group, dynamic and
+calendar summaries of R ``did::aggte``, including the estimation of the cohort weights.
+
+References: Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-differences with
+multiple time periods", J. Econometrics 225(2), 200-230; Sant'Anna, P. H. C. and Zhao, J.
+(2020), "Doubly robust difference-in-differences estimators", J. Econometrics 219(1),
+101-122. The design (and its numbers on ``mpdta``) follow R ``did`` 2.x; the code is ours.
+
+Unbalanced panels (units leave or join): each cell uses the units observed in both of its
+periods, and the influence function is zero for the others, so no unit is dropped from
+the whole analysis (R ``did`` instead balances the panel or falls back to cross-section
+estimators). With ``panel=False`` rows are independent observations (repeated
+cross-sections) and the cross-section estimators are used.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaltools.estimate import _cs_aggregate as agg
+from evaltools.estimate import _cs_inference as inf
+from evaltools.estimate._cs_data import CSData, StaggeredDataError, prepare
+from evaltools.estimate._cs_estimators import CROSS_SECTION, PANEL, EstimationWarning
+from evaltools.estimate.result import Estimate
+
+__all__ = ["att_gt", "ATTgtResult", "AggregatedATT", "StaggeredDataError"]
+
+_METHOD_NAMES = {
+    "dr": "doubly robust",
+    "ipw": "inverse probability weighting",
+    "reg": "outcome regression",
+}
+_CONTROL_ALIASES = {"never": "never", "nevertreated": "never", "notyet": "notyet",
+                    "notyettreated": "notyet", "not_yet_treated": "notyet", "never_treated": "never"}
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+# ---------------------------------------------------------------------------- cells
+
+
+@dataclass
+class _Cells:
+    group: Array
+    time: Array
+    base: Array
+    att: Array
+    IF: Array  # n x cells
+    n_treated: Array
+    n_control: Array
+
+
+Array = np.ndarray
+
+
+def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
+                    base_period: str) -> _Cells:
+    T = d.periods
+    nT = T.shape[0]
+    n = d.n
+    G = d.cohort
+    glist = np.unique(G[G > 0])
+    est = PANEL[method] if d.panel else CROSS_SECTION[method]
+    rows: list[tuple] = []
+    cols: list[Array] = []
+    if not d.panel:
+        by_period = [np.flatnonzero(d.tidx == j) for j in range(nT)]
+    seen = ~np.isnan(d.Y) if d.panel else None
+    skipped = []
+    for g in glist:
+        pre_idx = np.flatnonzero(T + anticipation < g)
+        is_treated = G == g
+        for ti in (range(nT) if base_period == "universal" else range(1, nT)):
+            t = T[ti]
+            post = g <= t
+            if base_period == "universal":
+                if pre_idx.size == 0:
+                    skipped.append((g, t))
+                    continue
+                bi = int(pre_idx[-1])
+            else:
+                if post:
+                    if pre_idx.size == 0:
+                        skipped.append((g, t))
+                        continue
+                    bi = int(pre_idx[-1])
+                else:
+                    bi = ti - 1
+            if bi == ti:  # the universal reference period itself
+                rows.append((g, t, T[bi], 0.0, int(is_treated.sum()), 0))
+                cols.append(np.zeros(n))
+                continue
+            tmax = max(t, T[bi])
+            if control == "never":
+                is_control = G == 0
+            else:
+                is_control = (G == 0) | ((G > tmax + anticipation) & (G != g))
+            if d.panel:
+                both = seen[:, ti] & seen[:, bi]
+                sel = np.flatnonzero((is_treated | is_control) & both)
+                D = is_treated[sel].astype(float)
+                dy = d.Y[sel, ti] - d.Y[sel, bi]
+                X = (d.X[sel, min(ti, bi)] if d.X is not None else np.ones((sel.shape[0], 1)))
+                args = (dy, D, X, d.weight[sel])
+            else:
+                sel = np.concatenate([by_period[bi], by_period[ti]])
+                sel = sel[(is_treated | is_control)[sel]]
+                D = is_treated[sel].astype(float)
+                postv = (d.tidx[sel] == ti).astype(float)
+                X = d.Xrow[sel] if d.Xrow is not None else np.ones((sel.shape[0], 1))
+                args = (d.y[sel], postv, D, X, d.weight[sel])
+            n_t, n_c = int(D.sum()), int(D.shape[0] - D.sum())
+            k = X.shape[1]
+            col = np.zeros(n)
+            min_needed = k + 1 if d.panel else 2 * (k + 1)
+            if n_t < (1 if d.panel else 2) or n_c < min_needed:
+                warnings.warn(
+                    f"ATT({_fmt(g)}, {_fmt(t)}) cannot be estimated: {n_t} treated and {n_c} "
+                    f"comparison {'units' if d.panel else 'observations'} (with {k - 1} covariates). "
+                    f"It is left out (NaN).",
+                    EstimationWarning,
+                    stacklevel=3,
+                )
+                rows.append((g, t, T[bi], float("nan"), n_t, n_c))
+                cols.append(col)
+                continue
+            try:
+                att, psi = est(*args)
+            except np.linalg.LinAlgError:
+                warnings.warn(
+                    f"ATT({_fmt(g)}, {_fmt(t)}): the covariates are collinear within this cell, so "
+                    f"the regression or propensity score cannot be fitted. It is left out (NaN); "
+                    f"drop a covariate that does not vary within the cohort.",
+                    EstimationWarning,
+                    stacklevel=3,
+                )
+                rows.append((g, t, T[bi], float("nan"), n_t, n_c))
+                cols.append(col)
+                continue
+            col[sel] = psi * (n / sel.shape[0])
+            rows.append((g, t, T[bi], att, n_t, n_c))
+            cols.append(col)
+    if skipped:
+        warnings.warn(
+            f"{len(skipped)} group-time cells have no pre-treatment period (given anticipation="
+            f"{anticipation}) and are skipped: "
+            + ", ".join(f"({_fmt(g)}, {_fmt(t)})" for g, t in skipped[:5])
+            + (" ..." if len(skipped) > 5 else ""),
+            EstimationWarning,
+            stacklevel=3,
+        )
+    if not rows:
+        raise StaggeredDataError(
+            "No group-time ATT can be estimated: there is no treated cohort with a pre-treatment "
+            "period. Check the `cohort` column (first treated period, 0/NaN = never treated)."
+        )
+    r = list(zip(*rows))
+    return _Cells(
+        group=np.array(r[0], dtype=float), time=np.array(r[1], dtype=float),
+        base=np.array(r[2], dtype=float), att=np.array(r[3], dtype=float),
+        IF=np.column_stack(cols), n_treated=np.array(r[4]), n_control=np.array(r[5]),
+    )
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class AggregatedATT:
+    """An aggregation of ATT(g,t): the overall ATT and a tidy table of its parts.
+
+    ``table`` has one row per group, event time or calendar period (none for
+    ``"simple"``): estimate, se, pointwise CI, p-value and, with the bootstrap, the
+    simultaneous band. ``overall`` is the headline :class:`Estimate`.
+    """
+
+    kind: str
+    overall: Estimate
+    table: pd.DataFrame
+    critical_value: float
+    options: dict[str, Any] = field(default_factory=dict)
+    _influence: dict[str, Array] = field(default_factory=dict, repr=False)
+
+    def estimates(self) -> list[Estimate]:
+        """One :class:`Estimate` per row of the table."""
+        out = []
+        for _, r in self.table.iterrows():
+            out.append(Estimate(
+                estimand=r["estimand"], estimate=r["estimate"], se=r["se"], ci_low=r["ci_low"],
+                ci_high=r["ci_high"], pvalue=r["pvalue"], n=dict(self.overall.n),
+                method=self.overall.method, level=self.overall.level, options=dict(self.options),
+            ))
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """The overall ATT followed by the table's rows."""
+        head = self.overall.to_frame().reset_index()
+        head.insert(1, self._key, np.nan)
+        rows = self.table.copy()
+        return pd.concat([head[[c for c in head.columns if c in rows.columns or c.startswith("n_")]],
+                          rows], ignore_index=True)
+
+    @property
+    def _key(self) -> str:
+        return {"group": "group", "dynamic": "event_time", "calendar": "time"}.get(self.kind, "row")
+
+    def plot(self, ax=None, **kwargs):
+        """Plot the table's estimates with pointwise CIs (and bands); returns the Axes."""
+        from evaltools.estimate._cs_plot import plot_aggregate
+
+        return plot_aggregate(self, ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        lines = [f"Callaway & Sant'Anna aggregation: {self.kind}", repr(self.overall)]
+        if not self.table.empty:
+            show = self.table[[self._key, "estimate", "se", "ci_low", "ci_high"]
+                              + (["band_low", "band_high"] if "band_low" in self.table else [])]
+            lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+            if math.isfinite(self.critical_value):
+                lines.append(f"simultaneous band critical value: {self.critical_value:.3f}")
+        return "\n".join(lines)
+
+
+class ATTgtResult:
+    """Group-time ATTs: a tidy table of cells, their influence functions and summaries.
+
+    ``table`` columns: group, time, base_period, event_time, post, att, se, ci_low,
+    ci_high, pvalue, n_treated, n_control (and band_low, band_high with the bootstrap).
+    """
+
+    def __init__(self, cells: _Cells, data: CSData, options: dict[str, Any], level: float,
+                 bootstrap: int | None, seed: int | None):
+        self._cells = cells
+        self._d = data
+        self.options = options
+        self.level = level
+        self.bootstrap = bootstrap
+        self.seed = seed
+        self.glist = np.unique(data.cohort[data.cohort > 0])
+        w = data.weight
+        self.pg = np.array([np.mean(w * (data.cohort == g)) for g in self.glist])
+        # group-share terms v_g = w 1{G = g} - p_g
+        self._V = np.column_stack([w * (data.cohort == g) - p for g, p in zip(self.glist, self.pg)]) \
+            if self.glist.size else np.zeros((data.n, 0))
+        self._draws = None
+        if bootstrap:
+            rng = np.random.default_rng(seed)
+            M = np.column_stack([cells.IF, self._V])
+            self._draws = inf.multiplier_draws(M, data.cluster, data.n_clusters, int(bootstrap), rng)
+        self.table = self._build_table()
+
+    # -------------------------------------------------------------- basic pieces
+    @property
+    def n(self) -> dict[str, int]:
+        d = self._d
+        out = {"units" if d.panel else "observations": d.n,
+               "treated": int(np.sum(d.cohort > 0))}
+        if d.cluster is not None:
+            out["clusters"] = d.n_clusters
+        return out
+
+    @property
+    def method(self) -> str:
+        return f"Callaway-Sant'Anna (2021), {_METHOD_NAMES[self.options['method']]}"
+
+    def _se_and_band(self, A: Array, B: Array) -> tuple[Array, Array, float]:
+        """SEs of the parameters with coefficient columns (A on cells, B on groups)."""
+        IF = self._cells.IF @ A + self._V @ B
+        if self._draws is None:
+            return inf.analytic_se(IF, self._d.cluster, self._d.n_clusters), IF, float("nan")
+        draws = self._draws @ np.vstack([A, B])
+        se = inf.bootstrap_se(draws)
+        return se, IF, inf.sup_t_critical(draws, se, self.level)
+
+    def _build_table(self) -> pd.DataFrame:
+        c = self._cells
+        m = c.att.shape[0]
+        ok = np.isfinite(c.att)
+        se, _, crit = self._se_and_band(np.eye(m), np.zeros((self.glist.size, m)))
+        se = np.where(ok, se, np.nan)
+        self.critical_value = crit
+        z = float(stats.norm.ppf(0.5 + self.level / 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = 2 * stats.norm.sf(np.abs(c.att / se))
+        tab = pd.DataFrame({
+            "group": c.group, "time": c.time, "base_period": c.base, "event_time": c.time - c.group,
+            "post": c.group <= c.time, "att": c.att, "se": se, "ci_low": c.att - z * se,
+            "ci_high": c.att + z * se, "pvalue": p, "n_treated": c.n_treated, "n_control": c.n_control,
+        })
+        if self._draws is not None:
+            tab["band_low"] = c.att - crit * se
+            tab["band_high"] = c.att + crit * se
+        return tab
+
+    # ------------------------------------------------------------------ public
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy table of group-time cells."""
+        return self.table.copy()
+
+    def cell(self, group: float, time: float) -> Estimate:
+        """ATT(group, time) as an :class:`Estimate`."""
+        r = self.table[(self.table["group"] == group) & (self.table["time"] == time)]
+        if r.empty:
+            raise KeyError(
+                f"No cell ATT({group}, {time}); groups are {', '.join(map(_fmt, self.glist))} and "
+                f"periods {', '.join(map(_fmt, self._d.periods))}."
+            )
+        r = r.iloc[0]
+        return Estimate.from_normal(
+            f"ATT({_fmt(group)}, {_fmt(time)})", r["att"], r["se"], level=self.level,
+            n={**self.n, "cohort": int(r["n_treated"]), "comparison": int(r["n_control"])},
+            method=self.method, options=dict(self.options),
+        )
+
+    def influence_function(self) -> pd.DataFrame:
+        """Rows x cells matrix of the ATT(g,t) influence functions (scaled as in R ``did``)."""
+        names = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(self._cells.group, self._cells.time)]
+        return pd.DataFrame(self._cells.IF, columns=names)
+
+    def pretrend_test(self) -> inf.WaldTest:
+        """Wald test that all pre-treatment ATT(g,t) are zero (parallel pre-trends).
+
+        Uses the influence-function covariance of the pre-period cells (cells fixed at
+        zero by a universal base period are left out).
+        """
+        c = self._cells
+        pre = (c.time < c.group) & np.isfinite(c.att) & np.any(c.IF != 0, axis=0)
+        labels = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(c.group[pre], c.time[pre])]
+        return inf.wald_test("pre-trend Wald test", c.att[pre], c.IF[:, pre], self._d.cluster,
+                             self._d.n_clusters, labels)
+
+    def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple",
+                  min_e: float | None = None, max_e: float | None = None,
+                  balance_e: int | None = None) -> AggregatedATT:
+        """Aggregate the cells as R ``did::aggte(type = kind, ...)``.
+
+        simple: sum_{g<=t, t-g<=max_e} p_g ATT(g,t) / sum p_g; group: the mean of each
+        cohort's post cells, then p_g-weighted; dynamic: by event time e = t - g with
+        p_g weights (``balance_e`` keeps cohorts seen for e = 0..balance_e), overall =
+        mean over e >= 0; calendar: by period t over treated cohorts, overall = mean over t.
+        SEs include the estimation of the weights p_g.
+        """
+        if kind not in ("simple", "group", "dynamic", "calendar"):
+            raise ValueError(
+                f"Unknown aggregation {kind!r}; use 'simple', 'group', 'dynamic' or 'calendar'."
+            )
+        if balance_e is not None and kind != "dynamic":
+            raise ValueError("balance_e only applies to kind='dynamic'.")
+        c = self._cells
+        ok = np.isfinite(c.att)
+        if not ok.all():
+            warnings.warn(f"{int((~ok).sum())} ATT(g,t) cells are NaN and are left out of the "
+                          f"aggregation.", EstimationWarning, stacklevel=2)
+        lo = -np.inf if min_e is None else float(min_e)
+        hi = np.inf if max_e is None else float(max_e)
+        overall, rows = agg.aggregate(kind, c.group[ok], c.time[ok], c.att[ok], self.glist, self.pg,
+                                      self._d.periods, lo, hi, balance_e)
+        idx = np.flatnonzero(ok)
+        m = c.att.shape[0]
+
+        def full_a(a_ok: Array) -> Array:
+            a = np.zeros(m)
+            a[idx] = a_ok
+            return a
+
+        params = [overall] + rows
+        A = np.column_stack([full_a(p.a) for p in params])
+        B = np.column_stack([p.b for p in params])
+        se, IF, _ = self._se_and_band(A, B)
+        crit = float("nan")
+        if self._draws is not None and rows:
+            draws = self._draws @ np.vstack([A[:, 1:], B[:, 1:]])
+            crit = inf.sup_t_critical(draws, se[1:], self.level)
+        opts = {**self.options, "aggregation": kind}
+        if min_e is not None:
+            opts["min_e"] = min_e
+        if max_e is not None:
+            opts["max_e"] = max_e
+        if balance_e is not None:
+            opts["balance_e"] = balance_e
+        names = {"simple": "ATT (simple weighted average)",
+                 "group": "ATT (average over cohorts)",
+                 "dynamic": "ATT (average over event times e >= 0)",
+                 "calendar": "ATT (average over calendar periods)"}
+        overall_est = Estimate.from_normal(names[kind], overall.estimate, se[0], level=self.level,
+                                           n=self.n, method=self.method, options=opts,
+                                           diagnostics={"bootstrap": self.bootstrap or 0})
+        key = {"group": "group", "dynamic": "event_time", "calendar": "time"}.get(kind, "row")
+        z = float(stats.norm.ppf(0.5 + self.level / 2))
+        est = np.array([r.estimate for r in rows])
+        rse = se[1:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = 2 * stats.norm.sf(np.abs(est / rse)) if rows else np.array([])
+        prefix = {"group": "ATT(g={})", "dynamic": "ATT(e={})", "calendar": "ATT(t={})"}.get(kind, "{}")
+        table = pd.DataFrame({
+            "estimand": [prefix.format(_fmt(r.label)) for r in rows],
+            key: [r.label for r in rows], "estimate": est, "se": rse,
+            "ci_low": est - z * rse, "ci_high": est + z * rse, "pvalue": p,
+        })
+        if self._draws is not None:
+            table["band_low"] = est - crit * rse
+            table["band_high"] = est + crit * rse
+        infl = {"overall": IF[:, 0]}
+        infl.update({str(r.label): IF[:, j + 1] for j, r in enumerate(rows)})
+        return AggregatedATT(kind=kind, overall=overall_est, table=table, critical_value=crit,
+                             options=opts, _influence=infl)
+
+    def plot(self, ax=None, **kwargs):
+        """Plot ATT(g,t) by event time for each cohort with CIs; returns the Axes."""
+        from evaltools.estimate._cs_plot import plot_cells
+
+        return plot_cells(self, ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        o = self.options
+        pt = self.pretrend_test()
+        head = [
+            f"Callaway & Sant'Anna (2021) group-time ATTs, {_METHOD_NAMES[o['method']]}",
+            f"  comparison: {'never treated' if o['control_group'] == 'never' else 'not yet treated'}"
+            f", base period: {o['base_period']}, anticipation: {o['anticipation']}"
+            f", {'panel' if o['panel'] else 'repeated cross-sections'}"
+            + (f", covariates: {', '.join(o['covariates'])}" if o["covariates"] else ""),
+            "  n: " + ", ".join(f"{k}={v:,}" for k, v in self.n.items())
+            + (f"; SEs: multiplier bootstrap ({self.bootstrap} draws)" if self.bootstrap
+               else "; SEs: analytic (influence function)")
+            + (f", clustered by {o['cluster']}" if o.get("cluster") else ""),
+        ]
+        cols = ["group", "time", "att", "se", "ci_low", "ci_high"] + (
+            ["band_low", "band_high"] if "band_low" in self.table else [])
+        body = self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}")
+        tail = [repr(pt)] if pt.df > 0 else []
+        return "\n".join(head + [body] + tail)
+
+
+# ------------------------------------------------------------------------ entry point
+
+
+def att_gt(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str | None,
+    time: str,
+    cohort: str,
+    covariates: Sequence[str] | str | None = None,
+    control_group: Literal["never", "notyet"] = "never",
+    method: Literal["dr", "ipw", "reg"] = "dr",
+    anticipation: int = 0,
+    base_period: Literal["varying", "universal"] = "varying",
+    cluster: str | None = None,
+    weights: str | None = None,
+    panel: bool = True,
+    bootstrap: int | None = None,
+    seed: int | None = None,
+    level: float = 0.95,
+) -> ATTgtResult:
+    """Callaway & Sant'Anna (2021) group-time average treatment effects.
+
+    Parameters
+    ----------
+    data: long data, one row per unit and period (panel) or per observation.
+    outcome, unit, time: column names (``unit`` may be None with ``panel=False``).
+    cohort: the first treated period of each unit; 0 or NaN = never treated.
+    covariates: pre-treatment covariates for conditional parallel trends (values from
+        the cell's earlier period are used in panels).
+    control_group: ``"never"`` (never treated) or ``"notyet"`` (never or not yet treated).
+    method: ``"dr"`` (doubly robust), ``"ipw"`` or ``"reg"`` (outcome regression).
+    anticipation: periods of anticipation before treatment.
+    base_period: ``"varying"`` (pre-periods compare t with t-1) or ``"universal"``
+        (every cell compares with g - 1 - anticipation).
+    cluster: a column to cluster on (constant within unit); units are always clusters.
+    weights: a column of sampling weights (constant within unit in panels).
+    panel: False for repeated cross-sections.
+    bootstrap: number of multiplier-bootstrap draws (e.g. 999); None = analytic SEs.
+    seed: seed for the bootstrap.
+    level: confidence level of intervals and bands.
+
+    Returns
+    -------
+    ATTgtResult with ``.table``, ``.cell(g, t)``, ``.aggregate(...)``,
+    ``.pretrend_test()``, ``.plot()`` and ``.to_frame()``.
+    """
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    covariates = list(covariates or [])
+    cg = _CONTROL_ALIASES.get(str(control_group).lower())
+    if cg is None:
+        raise ValueError(f"control_group must be 'never' or 'notyet', got {control_group!r}.")
+    if method not in PANEL:
+        raise ValueError(f"method must be 'dr', 'ipw' or 'reg', got {method!r}.")
+    if base_period not in ("varying", "universal"):
+        raise ValueError(f"base_period must be 'varying' or 'universal', got {base_period!r}.")
+    if not (isinstance(anticipation, (int, np.integer, float)) and anticipation >= 0):
+        raise ValueError(f"anticipation must be a number of periods >= 0, got {anticipation!r}.")
+    if bootstrap is not None and (int(bootstrap) != bootstrap or bootstrap < 2):
+        raise ValueError(f"bootstrap must be a number of draws >= 2 (e.g. 999) or None, got {bootstrap!r}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+    d = prepare(data, outcome, unit, time, cohort, covariates, weights, cluster, panel, anticipation)
+    if not (d.cohort == 0).any() and cg == "never":
+        raise StaggeredDataError(
+            "There are no never-treated units, so control_group='never' has no comparison group. "
+            "Use control_group='notyet' (later cohorts serve as comparisons)."
+        )
+    if not (d.cohort > 0).any():
+        raise StaggeredDataError(
+            f"No unit is ever treated within the observed periods (column {cohort!r} is 0/NaN or "
+            f"after the last period for every unit)."
+        )
+    if cg == "notyet" and not (d.cohort == 0).any():
+        # as R `did`: the last cohort serves as the never-treated group, periods from its
+        # treatment onwards are dropped
+        gmax = d.cohort.max()
+        keep_t = d.periods < gmax - anticipation
+        if d.panel:
+            d.Y = d.Y[:, keep_t]
+            d.X = d.X[:, keep_t] if d.X is not None else None
+        else:
+            sel = d.tidx < keep_t.sum()
+            d.y, d.tidx, d.cohort, d.weight = d.y[sel], d.tidx[sel], d.cohort[sel], d.weight[sel]
+            d.Xrow = d.Xrow[sel] if d.Xrow is not None else None
+            d.cluster = d.cluster[sel] if d.cluster is not None else None
+        d.periods = d.periods[keep_t]
+        d.cohort = np.where(d.cohort == gmax, 0.0, d.cohort)
+        warnings.warn(
+            f"No never-treated units: cohort {_fmt(gmax)} is used as the comparison group and "
+            f"periods from {_fmt(gmax - anticipation)} on are dropped (as R `did`).",
+            UserWarning, stacklevel=2,
+        )
+    cells = _estimate_cells(d, method, cg, anticipation, base_period)
+    options = {
+        "control_group": cg, "method": method, "anticipation": anticipation,
+        "base_period": base_period, "covariates": covariates, "cluster": cluster,
+        "weights": weights, "panel": panel, "bootstrap": bootstrap, "seed": seed,
+        "balanced_panel": d.balanced if panel else None,
+    }
+    return ATTgtResult(cells, d, options, level, bootstrap, seed)
