@@ -177,3 +177,19 @@ def test_studies_lists_parameters_from_the_notebook(project, capsys):
     assert "tiny  (notebooks/tiny.ipynb)" in out
     assert "params files: tiny.yaml, tiny_lv.yaml" in out
     assert "language    Literal['lv', 'en']  'lv'           report language" in out
+
+
+@pytest.mark.parametrize("show, expect_status", [("rows", "failed"), ("code", "failed"), ("nothing", "succeeded")])
+def test_privacy_gate_withdraws_reports_that_hold_identifiers(project, show, expect_status):
+    code = main(["--root", str(project), "run", "leaky", "--set", f"show={show}"])
+    run = max((project / "reports" / "leaky").iterdir(), key=lambda p: p.stat().st_mtime)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == expect_status and code == (1 if expect_status == "failed" else 0)
+    ids = [line.split(",")[0] for line in (project / "notebooks" / "pupils.csv").read_text().splitlines()[1:]]
+    published = (run / "report.html").read_text() + (run / "results.json").read_text()
+    published += (run / "manifest.json").read_text()
+    assert not [i for i in ids if i in published]
+    assert "010203-12345" not in published
+    if expect_status == "failed":
+        assert manifest["error"]["kind"] == "privacy"
+        assert json.loads((run / "results.json").read_text()) == {}

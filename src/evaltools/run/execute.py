@@ -128,7 +128,7 @@ def execute(plan: RunPlan) -> RunOutcome:
     _write_json(tmp / "manifest.json", manifest)
     _write_json(tmp / RESULTS_FILE, {})
 
-    error = _run_notebook(plan, tmp) or _render(tmp, manifest)
+    error = _run_notebook(plan, tmp) or _render(tmp, manifest) or _privacy_gate(tmp, plan)
     if error:
         _render_failure(tmp, manifest, error)
 
@@ -251,6 +251,26 @@ def _render(tmp: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # a rendering bug must fail the run, not crash run-all
         return {"kind": "rendering error", "cell": None, "message": f"{type(exc).__name__}: {exc}"}
     return {}
+
+
+def _privacy_gate(tmp: Path, plan: RunPlan) -> dict[str, Any]:
+    """Withdraw every published file if one holds an identifier (see report.privacy)."""
+    from evaltools.report.privacy import identifier_values, scan_run
+
+    hits = scan_run(tmp, identifier_values(plan.params.inputs.values()))
+    if not hits:
+        return {}
+    for path in [tmp / "report.html", *tmp.glob("tables/*")]:
+        path.unlink(missing_ok=True)
+    _write_json(tmp / RESULTS_FILE, {})
+    # Name the files and counts only: the values themselves must not be published.
+    where = "; ".join(f"{name}: {len(found)}" for name, found in hits.items())
+    return {
+        "kind": "privacy",
+        "cell": None,
+        "message": "published output would contain pupil/teacher identifiers or personal "
+        f"codes ({where}); the outputs were withdrawn. Publish aggregates only.",
+    }
 
 
 def _render_failure(tmp: Path, manifest: dict[str, Any], error: dict[str, Any]) -> None:
