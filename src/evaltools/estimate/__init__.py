@@ -9,10 +9,12 @@ from evaltools.estimate.multilevel import MultilevelResult, multilevel  # noqa: 
 
 __all__ += ["multilevel", "MultilevelResult"]
 
-# Wild cluster bootstrap with fixed effects (issue 5).
+# 2x2 DiD, two-way FE, event studies, wild cluster bootstrap with fixed effects (issue 5).
+from evaltools.estimate.did import DiD2x2Result, TWFEResult, did_2x2, twfe  # noqa: E402
 from evaltools.estimate.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap  # noqa: E402
 
-__all__ += ["wild_cluster_bootstrap", "WildBootstrapResult"]
+__all__ += ["wild_cluster_bootstrap", "WildBootstrapResult", "did_2x2", "twfe", "DiD2x2Result",
+            "TWFEResult"]
 
 # Callaway & Sant'Anna staggered DiD (issue 5).
 from evaltools.estimate.staggered import AggregatedATT, ATTgtResult, att_gt  # noqa: E402

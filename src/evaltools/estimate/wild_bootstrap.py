@@ -206,6 +206,10 @@ class _Pieces:
             return num / np.sqrt(ssc * den)
 
 
+def _show(x: Any) -> str:
+    return repr(x.item() if isinstance(x, np.generic) else x)
+
+
 def _check_inputs(data: pd.DataFrame, outcome: str, regressors: Sequence[str], param: str,
                   cluster: str, fixed_effects: Sequence[str], reps: int, weights: str) -> None:
     if not isinstance(data, pd.DataFrame):
@@ -225,7 +229,7 @@ def _check_inputs(data: pd.DataFrame, outcome: str, regressors: Sequence[str], p
         if bad.any():
             raise ValueError(
                 f"Column {col!r} has {int(bad.sum())} missing or infinite value(s) (first at row "
-                f"{data.index[np.flatnonzero(bad)[0]]!r}); drop those rows first."
+                f"{_show(data.index[np.flatnonzero(bad)[0]])}); drop those rows first."
             )
     if data[cluster].isna().any():
         raise ValueError(f"Cluster column {cluster!r} has missing values; drop those rows first.")
