@@ -1,0 +1,64 @@
+"""One clear error for bad data: every violation at once, with file, column, rows and a hint."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_ROWS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One rule broken in one column of one file.
+
+    ``rows`` are 1-based data-row numbers (the header line is not counted;
+    in a CSV or Excel file with a header the line number is ``row + 1``).
+    """
+
+    file: str
+    table: str
+    column: str | None
+    rule: str
+    message: str
+    hint: str
+    rows: tuple[int, ...] = field(default=())
+    count: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f", column '{self.column}'" if self.column else "")
+        text = f"{where}: {self.message}"
+        if self.count:
+            shown = ", ".join(str(r) for r in self.rows[:MAX_ROWS_SHOWN])
+            more = self.count - min(len(self.rows), MAX_ROWS_SHOWN)
+            text += f" ({self.count:,} row{'s' if self.count != 1 else ''}: {shown}"
+            text += f" and {more:,} more)" if more > 0 else ")"
+        return f"{text}. Hint: {self.hint}"
+
+
+def rows_of(index_positions) -> tuple[tuple[int, ...], int]:
+    """First rows (1-based) and the count, from 0-based positions."""
+    pos = sorted({int(i) for i in index_positions})
+    return tuple(p + 1 for p in pos[:MAX_ROWS_SHOWN]), len(pos)
+
+
+class DataFileError(ValueError):
+    """A data file cannot be found or read, or its table is unknown."""
+
+
+class DataValidationError(ValueError):
+    """The data break one or more rules; ``violations`` lists every one of them."""
+
+    def __init__(self, violations: list[Violation]):
+        self.violations = list(violations)
+        files = sorted({v.file for v in self.violations})
+        head = (f"{len(self.violations)} data problem{'s' if len(self.violations) != 1 else ''} "
+                f"in {', '.join(files)}. Row numbers count data rows from 1 (header not counted).")
+        super().__init__("\n".join([head] + [f"  - {v}" for v in self.violations]))
+
+    def to_frame(self):
+        """The violations as a table (file, table, column, rule, count, rows, message, hint)."""
+        import pandas as pd
+
+        return pd.DataFrame([{
+            "file": v.file, "table": v.table, "column": v.column, "rule": v.rule,
+            "count": v.count, "rows": list(v.rows), "message": v.message, "hint": v.hint,
+        } for v in self.violations])

@@ -1,0 +1,214 @@
+"""Load extracts (CSV, Parquet, Excel), rename columns by a mapping, check them.
+
+``load(path, table=None, mapping=None)`` reads one file; ``load_dataset(directory,
+mapping=None)`` reads every table of a data set and checks the cross-table
+rules. Both raise one :class:`~evaltools.data.errors.DataValidationError`
+listing **every** problem (file, column, rows, hint), never a pandas traceback.
+
+Column mapping
+--------------
+A real extract names columns its own way. A mapping says, per table, which
+extract column holds which of our columns (``extract name: our name``), and
+optionally which file holds a table. As a dict or a YAML file::
+
+    files:                      # optional: table -> file name in the directory
+      pupil_years: skolēnu_gadi.csv
+    pupil_years:                # table -> {extract column: our column}
+      personas_kods_hash: pupil_id
+      mācību_gads: year
+      klase: grade
+
+A flat ``{extract: ours}`` dict applies to the one table in :func:`load` and to
+every table in :func:`load_dataset`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from .checks import check_table
+from .crosscheck import cross_table_violations
+from .errors import DataFileError, DataValidationError, Violation
+from .schemas import TABLES
+
+READERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".xlsx": "excel", ".xls": "excel"}
+MappingLike = Mapping[str, Any] | str | Path | None
+
+
+def read_mapping(mapping: MappingLike) -> dict[str, Any]:
+    """A mapping as a dict (reads YAML when given a path); checks its shape."""
+    if mapping is None:
+        return {}
+    if isinstance(mapping, (str, Path)):
+        p = Path(mapping)
+        if not p.is_file():
+            raise DataFileError(f"Column-mapping file {p} does not exist; pass a dict or the path of a YAML file.")
+        import yaml
+
+        try:
+            mapping = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DataFileError(f"Column-mapping file {p} is not valid YAML: {exc}") from None
+    if not isinstance(mapping, Mapping):
+        raise DataFileError("A column mapping must be a dict (or YAML mapping) of 'extract column: our column'.")
+    for k, v in mapping.items():
+        if k == "files" or k in TABLES:
+            if not isinstance(v, Mapping):
+                raise DataFileError(f"Column mapping: the entry '{k}' must be a mapping, found {type(v).__name__}.")
+        elif not isinstance(v, str):
+            raise DataFileError(f"Column mapping: '{k}' must map to a column name (text) or be a table name "
+                                f"({', '.join(sorted(TABLES))}).")
+    return dict(mapping)
+
+
+def _renames_for(mapping: dict[str, Any], table: str) -> dict[str, str]:
+    flat = {k: v for k, v in mapping.items() if k != "files" and k not in TABLES}
+    return {**flat, **dict(mapping.get(table, {}))}
+
+
+def _read(path: Path) -> pd.DataFrame:
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise DataFileError(f"{path}: unknown file type '{path.suffix}'; use .parquet, .csv or .xlsx.")
+    if not path.is_file():
+        raise DataFileError(f"{path}: file not found.")
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        if kind == "csv":
+            return pd.read_csv(path, low_memory=False)
+        return pd.read_excel(path, sheet_name=0)
+    except Exception as exc:  # any reader failure becomes one clear message
+        raise DataFileError(f"{path}: cannot be read as {kind} ({type(exc).__name__}: {exc}).") from None
+
+
+def _load_checked(path: Path, table: str, mapping: dict[str, Any]) -> tuple[pd.DataFrame, list[Violation]]:
+    df = _read(path)
+    renames = {k: v for k, v in _renames_for(mapping, table).items() if k in df.columns}
+    bad_targets = sorted(set(renames.values()) - set(TABLES[table].column_names))
+    if bad_targets:
+        raise DataFileError(f"Column mapping for {table}: {bad_targets} are not columns of {table}; "
+                            f"valid names are {TABLES[table].column_names}.")
+    df = df.rename(columns=renames)
+    return check_table(df, table, str(path))
+
+
+def load(path: str | Path, table: str | None = None, mapping: MappingLike = None) -> pd.DataFrame:
+    """Read one table from CSV, Parquet or Excel, rename by ``mapping`` and check it.
+
+    ``table`` defaults to the file name without extension (``pupil_years.csv``).
+    Returns the table with the codebook's column types; raises
+    :class:`DataValidationError` listing every problem found.
+    """
+    path = Path(path)
+    table = table or path.stem
+    if table not in TABLES:
+        raise DataFileError(f"{path}: unknown table '{table}'; pass table= one of {sorted(TABLES)}.")
+    df, violations = _load_checked(path, table, read_mapping(mapping))
+    if violations:
+        raise DataValidationError(violations)
+    return df
+
+
+@dataclass
+class Dataset:
+    """The tables of one data set, its directory and (for synthetic data) the true effects."""
+
+    path: Path
+    tables: dict[str, pd.DataFrame]
+    truth: dict[str, Any] | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in self.tables:
+            raise KeyError(f"Table {table!r} is not in the data set at {self.path}; it has {sorted(self.tables)}.")
+        return self.tables[table]
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def __contains__(self, table: str) -> bool:
+        return table in self.tables
+
+    def keys(self):
+        return self.tables.keys()
+
+    def __repr__(self) -> str:
+        rows = "\n".join(f"  {k:<20} {len(v):>10,} rows" for k, v in self.tables.items())
+        truth = "; true effects known" if self.truth else ""
+        return f"Dataset({self.path}{truth})\n{rows}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per table: rows, columns and file."""
+        return pd.DataFrame([{"table": k, "rows": len(v), "columns": v.shape[1], "file": self.files.get(k, "")}
+                             for k, v in self.tables.items()]).set_index("table")
+
+
+def _find_file(directory: Path, table: str, files: Mapping[str, str]) -> Path | None:
+    if table in files:
+        return directory / files[table]
+    for ext in (".parquet", ".csv", ".xlsx", ".xls", ".pq"):
+        p = directory / f"{table}{ext}"
+        if p.is_file():
+            return p
+    return None
+
+
+def load_dataset(directory: str | Path, mapping: MappingLike = None,
+                 tables: list[str] | None = None) -> Dataset:
+    """Load and check every table of a data set, plus the cross-table rules.
+
+    Looks for ``<table>.parquet|.csv|.xlsx`` (or the file named in the mapping's
+    ``files``). ``municipalities``, ``schools``, ``pupils`` and ``pupil_years``
+    are required; other tables are loaded when present. ``tables`` restricts
+    loading to some tables (the required ones are always loaded).
+    Raises one :class:`DataValidationError` listing every problem.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataFileError(f"Data directory {directory} does not exist (expected one file per table, "
+                            "e.g. data/sample).")
+    m = read_mapping(mapping)
+    files_map = dict(m.get("files", {}))
+    unknown = sorted(set(files_map) - set(TABLES))
+    if unknown:
+        raise DataFileError(f"Column mapping 'files': unknown tables {unknown}; known tables: {sorted(TABLES)}.")
+    wanted = [t for t in TABLES if tables is None or t in tables or TABLES[t].required]
+    if tables is not None:
+        bad = sorted(set(tables) - set(TABLES))
+        if bad:
+            raise DataFileError(f"Unknown table(s) {bad}; known tables: {sorted(TABLES)}.")
+    out: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    violations: list[Violation] = []
+    for t in wanted:
+        p = _find_file(directory, t, files_map)
+        if p is None or not p.is_file():
+            if TABLES[t].required or t in files_map:
+                violations.append(Violation(str(directory), t, None, "missing_table",
+                                            f"no file for the required table '{t}'",
+                                            f"add {t}.parquet (or .csv/.xlsx) or name its file under 'files' "
+                                            "in the column mapping."))
+            continue
+        try:
+            df, v = _load_checked(p, t, m)
+        except DataFileError as exc:
+            violations.append(Violation(str(p), t, None, "unreadable", str(exc), "re-export the file."))
+            continue
+        out[t], files[t] = df, str(p)
+        violations += v
+    violations += cross_table_violations(out, files)
+    if violations:
+        raise DataValidationError(violations)
+    truth = None
+    tpath = directory / "true_effects.json"
+    if tpath.is_file():
+        truth = json.loads(tpath.read_text(encoding="utf-8"))
+    return Dataset(path=directory, tables=out, truth=truth, files=files)
