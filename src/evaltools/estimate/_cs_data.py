@@ -43,7 +43,7 @@ class CSData:
     n_clusters: int
     # panel layout
     Y: Array | None = None  # n_units x n_periods
-    X: Array | None = None  # n_units x n_periods x k (with intercept), or None
+    X: Array | None = None  # n_units x n_periods x k (with intercept); n_units x k if time-invariant
     # cross-section layout
     y: Array | None = None  # per row
     tidx: Array | None = None  # per row, index into periods
@@ -152,12 +152,16 @@ def prepare(
             UserWarning,
             stacklevel=3,
         )
-    periods = np.unique(t)
+    t_codes, t_uniq = pd.factorize(t, sort=False)
+    order = np.argsort(t_uniq)
+    periods = np.asarray(t_uniq)[order]
     if periods.shape[0] < 2:
         raise StaggeredDataError(f"Column {time!r} (`time`) has only one period; DiD needs at least two.")
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0])
+    tidx = rank[t_codes]
     # cohorts after the last period are never treated within the window
     g = np.where(g > periods[-1], 0.0, g)
-    tidx = np.searchsorted(periods, t)
 
     if cluster is not None:
         cl_codes_all, cl_uniques = pd.factorize(data[cluster], use_na_sentinel=True)
@@ -194,7 +198,7 @@ def prepare(
             n_clusters = int(np.unique(cl_unit).shape[0])
         Y = np.full(n_units * n_t, np.nan)
         Y[flat[keep]] = y[keep]
-        Y = Y.reshape(n_units, n_t)
+        Y = np.asfortranarray(Y.reshape(n_units, n_t))
         X = None
         if covariates:
             X = np.full((n_units * n_t, len(covariates) + 1), np.nan)
@@ -202,6 +206,12 @@ def prepare(
             for j, x in enumerate(Xcols):
                 X[flat[keep], j + 1] = x[keep]
             X = X.reshape(n_units, n_t, len(covariates) + 1)
+            # time-invariant covariates: keep one row per unit (cells can then share fits)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                hi, lo = np.nanmax(X, axis=1), np.nanmin(X, axis=1)
+            if np.array_equal(hi, lo, equal_nan=True):
+                X = np.ascontiguousarray(hi)
         # units treated in the first period have no untreated period: R `did` drops them
         first = (g_unit > 0) & (g_unit <= periods[0])
         n_drop = int(first.sum())

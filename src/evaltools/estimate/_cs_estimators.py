@@ -42,6 +42,11 @@ class EstimationWarning(UserWarning):
     """A cell could be estimated, but something about it deserves attention."""
 
 
+def _cmean(X: Array, v: Array) -> Array:
+    """Column means of X * v[:, None], as one matrix-vector product."""
+    return (v @ X) / X.shape[0]
+
+
 def _wls(X: Array, y: Array, w: Array) -> Array:
     """Weighted least squares coefficients: b = (X'WX)^{-1} X'Wy."""
     Xw = X * w[:, None]
@@ -98,8 +103,11 @@ def logit(X: Array, d: Array, w: Array, *, max_iter: int = 50, tol: float = 1e-1
     return p, hessian_n
 
 
-def _ps_parts(X: Array, D: Array, w: Array) -> tuple[Array, Array, Array]:
-    """Capped propensity score, trimming indicator and its linear representation."""
+def ps_parts(X: Array, D: Array, w: Array) -> tuple[Array, Array, Array]:
+    """Capped propensity score, trimming indicator and its linear representation.
+
+    ``w`` must already be normalised to mean one.
+    """
     n = X.shape[0]
     p, hessian_n = logit(X, D, w)
     ps = np.minimum(p, PS_CAP)
@@ -112,7 +120,7 @@ def _ps_parts(X: Array, D: Array, w: Array) -> tuple[Array, Array, Array]:
 # --------------------------------------------------------------------------- panel
 
 
-def panel_reg(dy: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
+def panel_reg(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None) -> tuple[float, Array]:
     """Outcome-regression DiD on panel differences (DRDID ``reg_did_panel``)."""
     n = dy.shape[0]
     w = w / w.mean()
@@ -125,30 +133,34 @@ def panel_reg(dy: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
     eta_c = np.mean(w_t * fit) / mw
     lin_ols = _ols_lin_rep(X, dy - fit, w_ols, n)
     inf_t = (w_t * dy - w_t * eta_t) / mw
-    inf_c = (w_t * fit - w_t * eta_c + lin_ols @ (X * w_t[:, None]).mean(axis=0)) / mw
+    inf_c = (w_t * fit - w_t * eta_c + lin_ols @ _cmean(X, w_t)) / mw
     return float(eta_t - eta_c), inf_t - inf_c
 
 
-def panel_ipw(dy: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
-    """Normalised IPW DiD on panel differences (DRDID ``std_ipw_did_panel``)."""
+def panel_ipw(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None) -> tuple[float, Array]:
+    """Normalised IPW DiD on panel differences (DRDID ``std_ipw_did_panel``).
+
+    ``ps`` may carry a propensity-score fit already made on the same rows
+    (``ps_parts(X, D, w)``): it depends on the cell only through its rows.
+    """
     w = w / w.mean()
-    ps, keep, lin_ps = _ps_parts(X, D, w)
+    ps, keep, lin_ps = ps if ps is not None else ps_parts(X, D, w)
     w_t = keep * w * D
     w_c = keep * w * ps * (1.0 - D) / (1.0 - ps)
     mt, mc = w_t.mean(), w_c.mean()
     eta_t = np.mean(w_t * dy) / mt
     eta_c = np.mean(w_c * dy) / mc
     inf_t = (w_t * dy - w_t * eta_t) / mt
-    m2 = (X * (w_c * (dy - eta_c))[:, None]).mean(axis=0)
+    m2 = _cmean(X, w_c * (dy - eta_c))
     inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / mc
     return float(eta_t - eta_c), inf_t - inf_c
 
 
-def panel_dr(dy: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
-    """Doubly robust DiD on panel differences (DRDID ``drdid_panel``)."""
+def panel_dr(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None) -> tuple[float, Array]:
+    """Doubly robust DiD on panel differences (DRDID ``drdid_panel``); ``ps`` as in panel_ipw."""
     n = dy.shape[0]
     w = w / w.mean()
-    ps, keep, lin_ps = _ps_parts(X, D, w)
+    ps, keep, lin_ps = ps if ps is not None else ps_parts(X, D, w)
     w_ols = w * (1.0 - D)
     beta = _wls(X[D == 0], dy[D == 0], w[D == 0])
     r = dy - X @ beta
@@ -158,9 +170,9 @@ def panel_dr(dy: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
     eta_t = np.mean(w_t * r) / mt
     eta_c = np.mean(w_c * r) / mc
     lin_ols = _ols_lin_rep(X, r, w_ols, n)
-    inf_t = (w_t * r - w_t * eta_t - lin_ols @ (X * w_t[:, None]).mean(axis=0)) / mt
-    m2 = (X * (w_c * (r - eta_c))[:, None]).mean(axis=0)
-    m3 = (X * w_c[:, None]).mean(axis=0)
+    inf_t = (w_t * r - w_t * eta_t - lin_ols @ _cmean(X, w_t)) / mt
+    m2 = _cmean(X, w_c * (r - eta_c))
+    m3 = _cmean(X, w_c)
     inf_c = (w_c * r - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / mc
     return float(eta_t - eta_c), inf_t - inf_c
 
@@ -188,7 +200,7 @@ def rc_reg(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, 
     cont = w_c * (fit_post - fit_pre)
     eta_c = cont.mean() / m_c
     inf_t = (w_tpost * y - w_tpost * eta_tpost) / m_tpost - (w_tpre * y - w_tpre * eta_tpre) / m_tpre
-    m1 = (X * w_c[:, None]).mean(axis=0)
+    m1 = _cmean(X, w_c)
     inf_c = (cont - w_c * eta_c + lin_post @ m1 - lin_pre @ m1) / m_c
     return float(eta_tpost - eta_tpre - eta_c), inf_t - inf_c
 
@@ -196,7 +208,7 @@ def rc_reg(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, 
 def rc_ipw(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, Array]:
     """Normalised IPW DiD for repeated cross-sections (DRDID ``std_ipw_did_rc``)."""
     w = w / w.mean()
-    ps, keep, lin_ps = _ps_parts(X, D, w)
+    ps, keep, lin_ps = ps_parts(X, D, w)
     odds = ps * (1.0 - D) / (1.0 - ps)
     parts = {
         "tpre": keep * w * D * (1 - post),
@@ -210,7 +222,7 @@ def rc_ipw(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, 
         att[key] = np.mean(wk * y) / m
         inf[key] = (wk * y - wk * att[key]) / m
     m2 = {
-        key: (X * (parts[key] * (y - att[key]))[:, None]).mean(axis=0) / parts[key].mean()
+        key: _cmean(X, parts[key] * (y - att[key])) / parts[key].mean()
         for key in ("cpre", "cpost")
     }
     inf_t = inf["tpost"] - inf["tpre"]
@@ -223,7 +235,7 @@ def rc_dr(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, A
     """Locally efficient DR DiD for repeated cross-sections (DRDID ``drdid_rc``)."""
     n = y.shape[0]
     w = w / w.mean()
-    ps, keep, lin_ps = _ps_parts(X, D, w)
+    ps, keep, lin_ps = ps_parts(X, D, w)
     pre, c = 1 - post, 1 - D
     fc_pre, lin_c_pre = _ols_part(X, y, w, (c == 1) & (pre == 1), n)
     fc_post, lin_c_post = _ols_part(X, y, w, (c == 1) & (post == 1), n)
@@ -263,7 +275,7 @@ def rc_dr(y: Array, post: Array, D: Array, X: Array, w: Array) -> tuple[float, A
         return eta[key] - wt[wkey] * att[key] / mean[wkey]
 
     def colmean(v: Array) -> Array:
-        return (X * v[:, None]).mean(axis=0)
+        return _cmean(X, v)
 
     # treated part, with the estimation effect of the comparison-group regressions.
     # ATT contains -att_tpre, so the pre-period regression enters with a minus sign

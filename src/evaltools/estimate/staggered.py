@@ -37,7 +37,7 @@ from scipy import stats
 from evaltools.estimate import _cs_aggregate as agg
 from evaltools.estimate import _cs_inference as inf
 from evaltools.estimate._cs_data import CSData, StaggeredDataError, prepare
-from evaltools.estimate._cs_estimators import CROSS_SECTION, PANEL, EstimationWarning
+from evaltools.estimate._cs_estimators import CROSS_SECTION, PANEL, EstimationWarning, ps_parts
 from evaltools.estimate.result import Estimate
 
 __all__ = ["att_gt", "ATTgtResult", "AggregatedATT", "StaggeredDataError"]
@@ -81,7 +81,10 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
     glist = np.unique(G[G > 0])
     est = PANEL[method] if d.panel else CROSS_SECTION[method]
     rows: list[tuple] = []
-    cols: list[Array] = []
+    # influence functions, one column per cell, written in place (columns contiguous)
+    IF = np.zeros((n, glist.size * nT), order="F")
+    ps_cache: dict = {}
+    x_static = d.panel and d.X is not None and d.X.ndim == 2
     if not d.panel:
         by_period = [np.flatnonzero(d.tidx == j) for j in range(nT)]
     seen = ~np.isnan(d.Y) if d.panel else None
@@ -107,7 +110,6 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
                     bi = ti - 1
             if bi == ti:  # the universal reference period itself
                 rows.append((g, t, T[bi], 0.0, int(is_treated.sum()), 0))
-                cols.append(np.zeros(n))
                 continue
             tmax = max(t, T[bi])
             if control == "never":
@@ -115,12 +117,25 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
             else:
                 is_control = (G == 0) | ((G > tmax + anticipation) & (G != g))
             if d.panel:
-                both = seen[:, ti] & seen[:, bi]
-                sel = np.flatnonzero((is_treated | is_control) & both)
+                in_cell = is_treated | is_control
+                if not d.balanced:
+                    in_cell &= seen[:, ti] & seen[:, bi]
+                sel = np.flatnonzero(in_cell)
                 D = is_treated[sel].astype(float)
                 dy = d.Y[sel, ti] - d.Y[sel, bi]
-                X = (d.X[sel, min(ti, bi)] if d.X is not None else np.ones((sel.shape[0], 1)))
+                if d.X is None:
+                    X = np.ones((sel.shape[0], 1))
+                else:
+                    X = d.X[sel] if x_static else d.X[sel, min(ti, bi)]
                 args = (dy, D, X, d.weight[sel])
+                kwargs = {}
+                if method != "reg" and x_static and d.balanced:
+                    # the propensity score depends on the cell only through its rows
+                    key = (g, None if control == "never" else tmax)
+                    if key not in ps_cache:
+                        w1 = d.weight[sel] / d.weight[sel].mean()
+                        ps_cache[key] = ps_parts(X, D, w1)
+                    kwargs = {"ps": ps_cache[key]}
             else:
                 sel = np.concatenate([by_period[bi], by_period[ti]])
                 sel = sel[(is_treated | is_control)[sel]]
@@ -128,9 +143,10 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
                 postv = (d.tidx[sel] == ti).astype(float)
                 X = d.Xrow[sel] if d.Xrow is not None else np.ones((sel.shape[0], 1))
                 args = (d.y[sel], postv, D, X, d.weight[sel])
+                kwargs = {}
             n_t, n_c = int(D.sum()), int(D.shape[0] - D.sum())
             k = X.shape[1]
-            col = np.zeros(n)
+            j = len(rows)
             min_needed = k + 1 if d.panel else 2 * (k + 1)
             if n_t < (1 if d.panel else 2) or n_c < min_needed:
                 warnings.warn(
@@ -141,10 +157,9 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
                     stacklevel=3,
                 )
                 rows.append((g, t, T[bi], float("nan"), n_t, n_c))
-                cols.append(col)
                 continue
             try:
-                att, psi = est(*args)
+                att, psi = est(*args, **kwargs)
             except np.linalg.LinAlgError:
                 warnings.warn(
                     f"ATT({_fmt(g)}, {_fmt(t)}): the covariates are collinear within this cell, so "
@@ -154,11 +169,9 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
                     stacklevel=3,
                 )
                 rows.append((g, t, T[bi], float("nan"), n_t, n_c))
-                cols.append(col)
                 continue
-            col[sel] = psi * (n / sel.shape[0])
+            IF[sel, j] = psi * (n / sel.shape[0])
             rows.append((g, t, T[bi], att, n_t, n_c))
-            cols.append(col)
     if skipped:
         warnings.warn(
             f"{len(skipped)} group-time cells have no pre-treatment period (given anticipation="
@@ -177,7 +190,7 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
     return _Cells(
         group=np.array(r[0], dtype=float), time=np.array(r[1], dtype=float),
         base=np.array(r[2], dtype=float), att=np.array(r[3], dtype=float),
-        IF=np.column_stack(cols), n_treated=np.array(r[4]), n_control=np.array(r[5]),
+        IF=IF[:, : len(rows)], n_treated=np.array(r[4]), n_control=np.array(r[5]),
     )
 
 
@@ -282,9 +295,23 @@ class ATTgtResult:
     def method(self) -> str:
         return f"Callaway-Sant'Anna (2021), {_METHOD_NAMES[self.options['method']]}"
 
+    def _influence(self, A: Array, B: Array) -> Array:
+        """Influence functions of the parameters whose coefficient columns are A, B.
+
+        psi = IF_cells @ a + V @ b, accumulated column by column (no large matmul).
+        """
+        out = np.zeros((self._d.n, A.shape[1]))
+        for p in range(A.shape[1]):
+            col = out[:, p]
+            for j in np.flatnonzero(A[:, p]):
+                col += A[j, p] * self._cells.IF[:, j]
+            for j in np.flatnonzero(B[:, p]):
+                col += B[j, p] * self._V[:, j]
+        return out
+
     def _se_and_band(self, A: Array, B: Array) -> tuple[Array, Array, float]:
         """SEs of the parameters with coefficient columns (A on cells, B on groups)."""
-        IF = self._cells.IF @ A + self._V @ B
+        IF = self._influence(A, B)
         if self._draws is None:
             return inf.analytic_se(IF, self._d.cluster, self._d.n_clusters), IF, float("nan")
         draws = self._draws @ np.vstack([A, B])
@@ -295,7 +322,13 @@ class ATTgtResult:
         c = self._cells
         m = c.att.shape[0]
         ok = np.isfinite(c.att)
-        se, _, crit = self._se_and_band(np.eye(m), np.zeros((self.glist.size, m)))
+        if self._draws is None:
+            se = inf.analytic_se(c.IF, self._d.cluster, self._d.n_clusters)
+            crit = float("nan")
+        else:
+            draws = self._draws[:, :m]
+            se = inf.bootstrap_se(draws)
+            crit = inf.sup_t_critical(draws, se, self.level)
         se = np.where(ok, se, np.nan)
         self.critical_value = crit
         z = float(stats.norm.ppf(0.5 + self.level / 2))
