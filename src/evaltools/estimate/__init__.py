@@ -11,12 +11,23 @@ __all__ += ["multilevel", "MultilevelResult"]
 
 # 2x2 DiD, two-way FE, event studies, wild cluster bootstrap with fixed effects (issue 5).
 from evaltools.estimate.did import DiD2x2Result, TWFEResult, did_2x2, twfe  # noqa: E402
+from evaltools.estimate.event_study import EventStudyResult, event_study  # noqa: E402
 from evaltools.estimate.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap  # noqa: E402
 
 __all__ += ["wild_cluster_bootstrap", "WildBootstrapResult", "did_2x2", "twfe", "DiD2x2Result",
-            "TWFEResult"]
+            "TWFEResult", "event_study", "EventStudyResult"]
 
 # Callaway & Sant'Anna staggered DiD (issue 5).
 from evaltools.estimate.staggered import AggregatedATT, ATTgtResult, att_gt  # noqa: E402
 
 __all__ += ["att_gt", "ATTgtResult", "AggregatedATT"]
+
+# Propensity scores, matching, weighting, balance, coefficient stability (issue 8).
+from evaltools.estimate.propensity import PropensityScore, propensity_score  # noqa: E402
+from evaltools.estimate.weighting import aipw, ipw  # noqa: E402
+from evaltools.estimate.matching import MatchDiDResult, MatchResult, match, match_did  # noqa: E402
+from evaltools.estimate.balance import BalanceTable, balance_table  # noqa: E402
+from evaltools.estimate.stability import OsterResult, oster_delta  # noqa: E402
+
+__all__ += ["propensity_score", "PropensityScore", "ipw", "aipw", "match", "MatchResult", "match_did",
+            "MatchDiDResult", "balance_table", "BalanceTable", "oster_delta", "OsterResult"]
