@@ -1,0 +1,726 @@
+"""Statistical disclosure control for every table and figure label the report publishes.
+
+The rules (threshold rule with complementary suppression, as in Hundepool et
+al. 2012, *Statistical Disclosure Control*, Wiley, ch. 4 and 7; ONS 2021,
+*Disclosure control guidance for tables*):
+
+1. **Primary suppression**: a count ``0 < x < threshold`` is hidden and marked
+   ``[c]`` (``suppress_zeros=True`` hides zeros too).
+2. **Complementary suppression**: when a table publishes totals (a total row,
+   a total column, or both), a hidden cell must not be recoverable from them.
+   Every line (row or column with a total) is an equation ``sum(cells) = total``.
+   While some line has exactly one hidden cell, the smallest non-zero visible
+   cell of that line is hidden as well (interior cells before totals). Then,
+   because "no line with exactly one hidden cell" is not enough (two blocks of
+   hidden cells joined by one cell still determine that cell), every hidden
+   cell is checked for being *determined* by the published values: linearly
+   (it lies in the row space of the equations on the hidden cells, found with
+   the null space) and with non-negativity (the interval an attacker gets from
+   ``min/max x_i subject to A x = b, x >= 0`` by linear programming has width 0).
+   A determined cell gets further complements until none is.
+3. **Dependent values**: a mean or percentage is hidden when its denominator
+   count is below the threshold or hidden; with ``numerators`` a share is also
+   hidden when its numerator, or denominator minus numerator, is a small
+   non-zero count or hidden (so that 98 % of 50 cannot reveal one pupil).
+4. **Rounding** (optional, ``round_to=5``): visible counts are rounded to the
+   nearest multiple of the base after suppression. The threshold must then be a
+   multiple of the base, so a rounded count can never fall below it.
+
+:func:`protect` applies all of this and returns a :class:`ProtectedTable`;
+:func:`assert_safe` checks a published table, including an attack on its totals
+by linear programming, and :func:`safe_count` protects a single count in a
+figure label or sentence.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import null_space
+from scipy.optimize import linprog
+
+from evaltools.report import i18n
+
+DEFAULT_THRESHOLD = 10
+TOTAL_LABELS: tuple[str, ...] = ("Total", "Kopā", "All", "total", "kopā", "Kopa")
+ATTR = "evaltools_sdc"
+
+PRIMARY, SECONDARY, DEPENDENT = "primary", "secondary", "dependent"
+
+_defaults: dict[str, Any] = {"threshold": DEFAULT_THRESHOLD, "round_to": None}
+
+
+class DisclosureError(ValueError):
+    """A published table would show a count that disclosure control must hide."""
+
+
+class DisclosureInputError(ValueError):
+    """The table or the options given to :func:`protect` cannot be protected as asked."""
+
+
+class ColumnNotFoundError(KeyError):
+    """A column named in the options is not in the table."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def set_defaults(*, threshold: int | None = None, round_to: int | None | str = "keep") -> None:
+    """Set the study-wide threshold and rounding base (from the notebook parameters)."""
+    if threshold is not None:
+        _defaults["threshold"] = _check_threshold(threshold)
+    if round_to != "keep":
+        _defaults["round_to"] = round_to
+        _check_rounding(_defaults["threshold"], round_to)  # type: ignore[arg-type]
+
+
+def get_threshold() -> int:
+    """The threshold used when none is given (10 unless :func:`set_defaults` changed it)."""
+    return int(_defaults["threshold"])
+
+
+def get_round_to() -> int | None:
+    """The rounding base used when none is given (``None``: no rounding)."""
+    return _defaults["round_to"]
+
+
+def safe_count(
+    n: float | None,
+    threshold: int | None = None,
+    language: str | None = None,
+    *,
+    round_to: int | None | str = "default",
+) -> str:
+    """A count formatted for a label or sentence: ``"<10"`` when ``0 < n < threshold``."""
+    thr = _check_threshold(get_threshold() if threshold is None else threshold)
+    base = get_round_to() if round_to == "default" else round_to
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return ""
+    if n < 0 or float(n) != int(n):
+        raise DisclosureInputError(f"safe_count(): a count must be a whole number >= 0, got {n!r}.")
+    if 0 < n < thr:
+        return i18n.t("sdc.below", language, threshold=thr)
+    value = _round_base(float(n), base) if base else float(n)  # type: ignore[arg-type]
+    return i18n.integer(value, language)
+
+
+@dataclass(frozen=True)
+class ProtectedTable:
+    """A table after disclosure control.
+
+    ``data`` holds the published numbers (hidden cells are NaN); ``status``
+    says why each hidden cell is hidden (``"primary"``, ``"secondary"``,
+    ``"dependent"``; ``""`` when shown). ``to_frame()`` gives the table as
+    published, with the marker in hidden cells.
+    """
+
+    data: pd.DataFrame
+    status: pd.DataFrame
+    counts: tuple[Hashable, ...]
+    threshold: int
+    round_to: int | None = None
+    total_row: Hashable | None = None
+    total_col: Hashable | None = None
+    caption: str | None = None
+    language: str | None = None
+    digits: Mapping[Hashable, int] = field(default_factory=dict)
+    labels: Mapping[Hashable, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def hidden(self) -> pd.DataFrame:
+        """Boolean frame: True where a value is hidden."""
+        return self.status != ""
+
+    def n_hidden(self, reason: str | None = None) -> int:
+        """How many values are hidden (for one reason, or all)."""
+        mask = self.hidden if reason is None else (self.status == reason)
+        return int(mask.to_numpy().sum())
+
+    def drop(self, columns: Sequence[Hashable]) -> "ProtectedTable":
+        """The same table without some columns (helper counts, say); hiding more is always safe."""
+        cols = [c for c in self.data.columns if c not in set(columns)]
+        return replace(
+            self,
+            data=self.data[cols],
+            status=self.status[cols],
+            counts=tuple(c for c in self.counts if c in cols),
+            total_col=self.total_col if self.total_col in cols else None,
+        )
+
+    def to_frame(self, marker: str | None = None) -> pd.DataFrame:
+        """The table as published: hidden cells hold the marker (``[c]``)."""
+        mark = i18n.t("sdc.marker", self.language) if marker is None else marker
+        out = self.data.astype(object).where(~self.hidden, mark)
+        for col in self.counts:  # show counts as whole numbers, not 12.0
+            visible = ~self.hidden[col] & self.data[col].notna()
+            out.loc[visible, col] = self.data.loc[visible, col].astype("int64")
+        out.attrs[ATTR] = self._meta(mark)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """For :func:`evaltools.report.record`: the published table and how it was protected."""
+        frame = self.to_frame()
+        flat = frame.reset_index()
+        return {
+            "type": "protected_table",
+            "columns": [str(c) for c in flat.columns],
+            "data": flat.astype(object).where(flat.notna(), None).values.tolist(),
+            **{k: v for k, v in frame.attrs[ATTR].items() if k != "counts"},
+            "counts": [str(c) for c in self.counts],
+        }
+
+    def _meta(self, mark: str) -> dict[str, Any]:
+        return {
+            "counts": list(self.counts),
+            "threshold": self.threshold,
+            "round_to": self.round_to,
+            "total_row": self.total_row,
+            "total_col": self.total_col,
+            "marker": mark,
+            "n_primary": self.n_hidden(PRIMARY),
+            "n_secondary": self.n_hidden(SECONDARY),
+            "n_dependent": self.n_hidden(DEPENDENT),
+        }
+
+    def footnotes(self, language: str | None = None) -> list[str]:
+        """The notes a reader needs under the table, in ``language``."""
+        lang = i18n.check_language(language or self.language)
+        notes = []
+        if self.n_hidden():
+            notes.append(i18n.t("sdc.footnote", lang, threshold=self.threshold))
+        if self.round_to:
+            notes.append(i18n.t("sdc.rounded", lang, base=self.round_to))
+        return list(self.notes) + notes
+
+    def display_frame(self, language: str | None = None) -> pd.DataFrame:
+        """Strings as a reader sees them: numbers formatted for the language, markers in place."""
+        lang = i18n.check_language(language or self.language)
+        mark = i18n.t("sdc.marker", lang)
+        out = pd.DataFrame(index=self.data.index, columns=self.data.columns, dtype=object)
+        for col in self.data.columns:
+            digits = 0 if col in self.counts else self.digits.get(col, 2)
+            for idx in self.data.index:
+                if self.status.at[idx, col]:
+                    out.at[idx, col] = mark
+                else:
+                    out.at[idx, col] = _display(self.data.at[idx, col], digits, lang)
+        return out.rename(columns=dict(self.labels))
+
+    def _repr_html_(self) -> str:
+        from evaltools.report.tables import html_table  # display lives with the tables
+
+        return html_table(
+            self.display_frame(), caption=self.caption, notes=self.footnotes(), hidden=self.hidden
+        )
+
+    def __repr__(self) -> str:
+        head = (
+            f"ProtectedTable: {len(self.data)} rows x {len(self.data.columns)} columns, "
+            f"threshold {self.threshold}"
+            + (f", rounded to {self.round_to}" if self.round_to else "")
+            + f"; hidden {self.n_hidden()} ({self.n_hidden(PRIMARY)} primary, "
+            f"{self.n_hidden(SECONDARY)} complementary, {self.n_hidden(DEPENDENT)} dependent)"
+        )
+        return head + "\n" + self.to_frame().to_string()
+
+
+def protect(
+    df: pd.DataFrame,
+    counts: Sequence[Hashable] | None = None,
+    *,
+    denominators: Mapping[Hashable, Hashable] | None = None,
+    numerators: Mapping[Hashable, Hashable] | None = None,
+    threshold: int | None = None,
+    round_to: int | None | str = "default",
+    total_row: Hashable | None = "auto",
+    total_col: Hashable | None = "auto",
+    suppress_zeros: bool = False,
+    caption: str | None = None,
+    language: str | None = None,
+    digits: Mapping[Hashable, int] | None = None,
+    labels: Mapping[Hashable, str] | None = None,
+    notes: Sequence[str] = (),
+) -> ProtectedTable:
+    """Apply disclosure control to ``df`` (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    counts: the columns holding counts of people (default: every integer column).
+    denominators: ``{value column: count column or tuple of count columns}``; the
+        value (a mean, a share, a difference of means) is hidden when any of its
+        counts is below the threshold or hidden.
+    numerators: ``{share column: count column}``; the share is also hidden when
+        its numerator, or denominator minus numerator, is a small non-zero count.
+    threshold: smallest count that may be shown (default 10, see :func:`set_defaults`).
+    round_to: round visible counts to this base (e.g. 5) after suppression.
+    labels, digits, caption, notes, language: how the table displays (column
+        labels, decimals per column, title, extra notes under it).
+    total_row: label of the row that holds the column totals; ``"auto"`` looks
+        for ``Total``/``Kopā``/``All``; ``None``: the table has no total row.
+    total_col: the count column that is the sum of the other count columns
+        (``"auto"`` as above; ``None``: none).
+    """
+    thr = _check_threshold(get_threshold() if threshold is None else threshold)
+    base = get_round_to() if round_to == "default" else round_to
+    _check_rounding(thr, base)  # type: ignore[arg-type]
+    if not isinstance(df, pd.DataFrame):
+        raise DisclosureInputError(
+            f"protect() needs a pandas DataFrame, got {type(df).__name__}; "
+            "convert a Series with .to_frame()."
+        )
+    if not df.index.is_unique or not df.columns.is_unique:
+        raise DisclosureInputError(
+            "protect(): row labels and column names must be unique; "
+            "reset_index() or rename the duplicates."
+        )
+    count_cols = _resolve_counts(df, counts)
+    denominators = dict(denominators or {})
+    numerators = dict(numerators or {})
+    _check_dependents(df, count_cols, denominators, numerators)
+    trow = _resolve_total_row(df, total_row)
+    tcol = _resolve_total_col(df, count_cols, total_col)
+
+    values = df[count_cols].astype(float)
+    _check_counts(values)
+    _verify_totals(values, trow, tcol)
+    A, cells = _constraints(values, count_cols, trow, tcol)
+    x = np.array([values.at[r, c] for r, c in cells])
+    is_total = np.array([r == trow or c == tcol for r, c in cells])
+
+    status = pd.DataFrame("", index=df.index, columns=df.columns, dtype=object)
+    small = (x > 0) & (x < thr)
+    if suppress_zeros:
+        small |= x == 0
+    hidden = _complementary(x, A, small, is_total)
+    for k, (r, c) in enumerate(cells):
+        if small[k]:
+            status.at[r, c] = PRIMARY
+        elif hidden[k]:
+            status.at[r, c] = SECONDARY
+
+    _hide_dependents(df, status, denominators, numerators, thr)
+
+    data = df.copy()
+    for c in df.columns:
+        if c in count_cols:
+            data[c] = values[c]
+        data.loc[status[c] != "", c] = np.nan
+    if base:
+        for c in count_cols:
+            data[c] = _round_base(data[c], base)  # type: ignore[arg-type]
+    return ProtectedTable(
+        data=data,
+        status=status,
+        counts=tuple(count_cols),
+        threshold=thr,
+        round_to=base,  # type: ignore[arg-type]
+        total_row=trow,
+        total_col=tcol,
+        caption=caption,
+        language=language,
+        digits=dict(digits or {}),
+        labels=dict(labels or {}),
+        notes=tuple(notes),
+    )
+
+
+def assert_safe(
+    table: pd.DataFrame | ProtectedTable,
+    threshold: int | None = None,
+    counts: Sequence[Hashable] | None = None,
+    *,
+    total_row: Hashable | None = "meta",
+    total_col: Hashable | None = "meta",
+    marker: str | None = None,
+) -> None:
+    """Raise :class:`DisclosureError` unless ``table`` is safe to publish.
+
+    Safe means: no visible count is between 1 and ``threshold - 1``, and (when the
+    table publishes totals and is not rounded) no hidden count can be worked out
+    exactly from the visible cells and totals, checked by an attack: the
+    smallest and largest value each hidden cell can take under the published
+    equations and non-negativity, by linear programming.
+
+    A frame from :meth:`ProtectedTable.to_frame` carries what is needed in
+    ``attrs``; for any other frame pass ``counts`` (and the totals).
+    """
+    if isinstance(table, ProtectedTable):
+        table = table.to_frame()
+    if not isinstance(table, pd.DataFrame):
+        raise DisclosureInputError(f"assert_safe() needs a DataFrame, got {type(table).__name__}.")
+    meta = table.attrs.get(ATTR, {})
+    if counts is None and not meta:
+        raise DisclosureError(
+            "assert_safe(): this table has not been through disclosure control (no "
+            f"attrs[{ATTR!r}]). Publish it with evaltools.report.publish_table() or "
+            "protect(), or pass counts=[...] naming its count columns."
+        )
+    count_cols = list(counts if counts is not None else meta["counts"])
+    thr = _check_threshold(threshold if threshold is not None else meta.get("threshold", get_threshold()))
+    mark = marker if marker is not None else meta.get("marker", i18n.t("sdc.marker", "en"))
+    trow = meta.get("total_row") if total_row == "meta" else total_row
+    tcol = meta.get("total_col") if total_col == "meta" else total_col
+    missing = [c for c in count_cols if c not in table.columns]
+    if missing:
+        raise ColumnNotFoundError(f"assert_safe(): count columns {missing} are not in the table.")
+
+    known = pd.DataFrame(index=table.index, columns=count_cols, dtype=float)
+    for c in count_cols:
+        for r in table.index:
+            v = table.at[r, c]
+            if isinstance(v, str):
+                if v != mark:
+                    raise DisclosureError(
+                        f"assert_safe(): row {r!r}, column {c!r} holds {v!r}, which is neither "
+                        f"a count nor the suppression marker {mark!r}."
+                    )
+                continue
+            if v is None or pd.isna(v):
+                continue
+            known.at[r, c] = float(v)
+            if 0 < float(v) < thr:
+                raise DisclosureError(
+                    f"Row {r!r}, column {c!r} shows the count {float(v):g}, below the disclosure "
+                    f"threshold {thr}. Publish the table through protect() / publish_table()."
+                )
+    if (trow is None and tcol is None) or meta.get("round_to"):
+        return
+    hidden_mask = table[count_cols].apply(lambda s: s.map(lambda v: isinstance(v, str)))
+    exposed = attack(known, hidden_mask, count_cols, trow, tcol)
+    if exposed:
+        (r, c), (lo, hi) = next(iter(exposed.items()))
+        raise DisclosureError(
+            f"The hidden count in row {r!r}, column {c!r} can be worked out from the published "
+            f"totals: it must lie in [{lo:g}, {hi:g}]. Hide a complementary cell in the same "
+            "row or column (protect() does this)."
+        )
+
+
+def attack(
+    known: pd.DataFrame,
+    hidden: pd.DataFrame,
+    counts: Sequence[Hashable],
+    total_row: Hashable | None,
+    total_col: Hashable | None,
+) -> dict[tuple[Hashable, Hashable], tuple[float, float]]:
+    """Hidden cells an attacker can pin down exactly from the visible values and totals.
+
+    Returns ``{(row, column): (lowest, highest)}`` for every hidden cell whose
+    feasible interval under the table's equations and ``x >= 0`` has width 0.
+    """
+    A, cells = _constraints(known, list(counts), total_row, total_col)
+    if A.shape[0] == 0:
+        return {}
+    h = np.array([bool(hidden.at[r, c]) for r, c in cells])
+    x = np.array([0.0 if h[k] else known.at[r, c] for k, (r, c) in enumerate(cells)])
+    lo, hi = _intervals(A, x, h)
+    out = {}
+    for k in np.flatnonzero(h):
+        if hi[k] - lo[k] < 0.5:
+            out[cells[k]] = (lo[k], hi[k])
+    return out
+
+
+# -- the suppression algorithm -----------------------------------------------------
+
+
+def _complementary(x: np.ndarray, A: np.ndarray, primary: np.ndarray, is_total: np.ndarray) -> np.ndarray:
+    """Hide further cells until no hidden cell is determined by the visible ones."""
+    hidden = primary.copy()
+    if A.shape[0] == 0 or not hidden.any():
+        return hidden
+    lines = [np.flatnonzero(row) for row in A]
+    for _ in range(len(x) + 1):
+        _close_lines(x, lines, hidden, is_total)
+        exposed = _determined(A, hidden)
+        if not exposed.any():
+            lo, hi = _intervals(A, np.where(hidden, 0.0, x), hidden)
+            exposed = hidden & (hi - lo < 0.5)
+        if not exposed.any():
+            return hidden
+        k = int(np.flatnonzero(exposed)[0])
+        _add_complement_for(k, x, A, lines, hidden, is_total)
+    raise AssertionError("complementary suppression did not converge")  # pragma: no cover
+
+
+def _close_lines(x: np.ndarray, lines: list[np.ndarray], hidden: np.ndarray, is_total: np.ndarray) -> None:
+    """While a line has exactly one hidden cell, hide its smallest other cell."""
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if hidden[line].sum() == 1:
+                k = _pick(line[~hidden[line]], x, is_total)
+                if k is not None:
+                    hidden[k] = True
+                    changed = True
+
+
+def _pick(candidates: np.ndarray, x: np.ndarray, is_total: np.ndarray) -> int | None:
+    """The cell to hide: non-zero before zero, interior before totals, smallest, first."""
+    if len(candidates) == 0:
+        return None
+    order = sorted(candidates, key=lambda k: (x[k] == 0, bool(is_total[k]), x[k], k))
+    return int(order[0])
+
+
+def _determined(A: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """Hidden cells fixed by the equations alone: zero in every null-space vector."""
+    idx = np.flatnonzero(hidden)
+    out = np.zeros_like(hidden)
+    sub = A[:, idx]
+    sub = sub[np.abs(sub).sum(axis=1) > 0]
+    if sub.shape[0] == 0:
+        return out
+    ns = null_space(sub)
+    norms = np.linalg.norm(ns, axis=1) if ns.size else np.zeros(len(idx))
+    out[idx[norms < 1e-9]] = True
+    return out
+
+
+def _add_complement_for(
+    k: int, x: np.ndarray, A: np.ndarray, lines: list[np.ndarray], hidden: np.ndarray, is_total: np.ndarray
+) -> None:
+    """Hide one more cell in a line through cell ``k``: the first that frees ``k``, else the smallest."""
+    pool = np.unique(np.concatenate([line for line in lines if k in line]))
+    pool = pool[~hidden[pool]]
+    if len(pool) == 0:  # every cell on k's lines is hidden: widen to any visible cell
+        pool = np.flatnonzero(~hidden)
+    ordered = sorted(pool, key=lambda j: (x[j] == 0, bool(is_total[j]), x[j], j))
+    for j in ordered:
+        trial = hidden.copy()
+        trial[j] = True
+        _close_lines(x, lines, trial, is_total)
+        if not _determined(A, trial)[k]:
+            lo, hi = _intervals(A, np.where(trial, 0.0, x), trial, only=[k])
+            if hi[k] - lo[k] >= 0.5:
+                hidden[:] = trial
+                return
+    hidden[int(ordered[0])] = True
+
+
+def _intervals(
+    A: np.ndarray, x: np.ndarray, hidden: np.ndarray, only: Iterable[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For hidden cells: min and max under ``A x = 0`` with the visible values fixed, ``x >= 0``."""
+    n = len(x)
+    lo = np.full(n, np.nan)
+    hi = np.full(n, np.nan)
+    idx = np.flatnonzero(hidden)
+    if len(idx) == 0:
+        return lo, hi
+    A_h = A[:, idx]
+    b = -A[:, ~hidden] @ x[~hidden]
+    keep = np.abs(A_h).sum(axis=1) > 0
+    A_h, b = A_h[keep], b[keep]
+    targets = idx if only is None else [k for k in only]
+    for k in targets:
+        pos = int(np.flatnonzero(idx == k)[0])
+        c = np.zeros(len(idx))
+        c[pos] = 1.0
+        if A_h.shape[0] == 0:
+            lo[k], hi[k] = 0.0, np.inf
+            continue
+        r_min = linprog(c, A_eq=A_h, b_eq=b, bounds=(0, None), method="highs")
+        r_max = linprog(-c, A_eq=A_h, b_eq=b, bounds=(0, None), method="highs")
+        if r_min.status == 2:  # infeasible: the published values are inconsistent
+            raise DisclosureInputError(
+                "The table's totals do not add up, so its cells cannot be checked; "
+                "make each total the sum of the cells it totals."
+            )
+        lo[k] = r_min.fun if r_min.status == 0 else 0.0
+        hi[k] = -r_max.fun if r_max.status == 0 else np.inf
+    return lo, hi
+
+
+def _constraints(
+    values: pd.DataFrame, counts: list[Hashable], total_row: Hashable | None, total_col: Hashable | None
+) -> tuple[np.ndarray, list[tuple[Hashable, Hashable]]]:
+    """The equations ``A x = 0`` a table with totals publishes, over its count cells."""
+    cells = [(r, c) for r in values.index for c in counts]
+    pos = {cell: k for k, cell in enumerate(cells)}
+    rows = []
+    if total_row is not None:
+        for c in counts:
+            eq = np.zeros(len(cells))
+            for r in values.index:
+                eq[pos[(r, c)]] = -1.0 if r == total_row else 1.0
+            rows.append(eq)
+    if total_col is not None:
+        for r in values.index:
+            eq = np.zeros(len(cells))
+            for c in counts:
+                eq[pos[(r, c)]] = -1.0 if c == total_col else 1.0
+            rows.append(eq)
+    A = np.array(rows) if rows else np.zeros((0, len(cells)))
+    return A, cells
+
+
+# -- dependents, checks, helpers --------------------------------------------------------
+
+
+def _hide_dependents(
+    df: pd.DataFrame,
+    status: pd.DataFrame,
+    denominators: Mapping[Hashable, Any],
+    numerators: Mapping[Hashable, Hashable],
+    thr: int,
+) -> None:
+    for col, dens in denominators.items():
+        mask = pd.Series(False, index=df.index)
+        for den in _as_tuple(dens):
+            d = df[den].astype(float)
+            mask |= (d < thr) | (status[den] != "")
+        if col in numerators and len(_as_tuple(dens)) == 1:
+            d = df[_as_tuple(dens)[0]].astype(float)
+            rest = d - df[numerators[col]].astype(float)
+            mask |= (rest > 0) & (rest < thr)
+        status.loc[mask & (status[col] == ""), col] = DEPENDENT
+    for col, num_col in numerators.items():
+        num = df[num_col].astype(float)
+        mask = ((num > 0) & (num < thr)) | (status[num_col] != "")
+        status.loc[mask & (status[col] == ""), col] = DEPENDENT
+
+
+def _as_tuple(value: Any) -> tuple[Hashable, ...]:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _check_threshold(threshold: Any) -> int:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
+        raise DisclosureInputError(
+            f"The disclosure threshold must be a whole number >= 1, got {threshold!r}; "
+            "set the notebook parameter `threshold` (default 10)."
+        )
+    return int(threshold)
+
+
+def _check_rounding(threshold: int, base: int | None) -> None:
+    if base is None:
+        return
+    if isinstance(base, bool) or not isinstance(base, (int, np.integer)) or base < 2:
+        raise DisclosureInputError(f"round_to must be None or a whole number >= 2, got {base!r}.")
+    if threshold % base:
+        raise DisclosureInputError(
+            f"The threshold {threshold} is not a multiple of round_to={base}: rounding could "
+            f"show a count below the threshold. Use a threshold that is a multiple of {base} "
+            "or round_to=None."
+        )
+
+
+def _resolve_counts(df: pd.DataFrame, counts: Sequence[Hashable] | None) -> list[Hashable]:
+    if counts is None:
+        cols = [c for c in df.columns if pd.api.types.is_integer_dtype(df[c])]
+        if not cols:
+            raise DisclosureInputError(
+                "protect(): no integer column found to treat as counts; name the count "
+                "columns with counts=[...] (use counts=[] if the table has none)."
+            )
+        return cols
+    if isinstance(counts, (str, bytes)):
+        counts = [counts]
+    missing = [c for c in counts if c not in df.columns]
+    if missing:
+        raise ColumnNotFoundError(
+            f"protect(): count columns {missing} are not in the table; it has {list(df.columns)}."
+        )
+    return list(counts)
+
+
+def _check_dependents(df: pd.DataFrame, counts: list[Hashable], den: Mapping, num: Mapping) -> None:
+    for what, mapping in (("denominators", den), ("numerators", num)):
+        for col, refs in mapping.items():
+            for ref in _as_tuple(refs):
+                _check_dependent(df, counts, what, col, ref)
+
+
+def _check_dependent(df: pd.DataFrame, counts: list[Hashable], what: str, col: Hashable, ref: Hashable) -> None:
+    for name in (col, ref):
+        if name not in df.columns:
+            raise ColumnNotFoundError(
+                f"protect({what}=...): column {name!r} is not in the table; it has {list(df.columns)}."
+            )
+    if ref not in counts:
+        raise DisclosureInputError(
+            f"protect({what}=...): {ref!r}, the count behind {col!r}, must also be listed "
+            "in counts so that it is protected itself."
+        )
+
+
+def _check_counts(values: pd.DataFrame) -> None:
+    for c in values.columns:
+        v = values[c]
+        bad = v.notna() & ((v < 0) | (v != np.floor(v)))
+        if bad.any():
+            r = v.index[bad.to_numpy()][0]
+            raise DisclosureInputError(
+                f"protect(): column {c!r}, row {r!r} holds {v[r]:g}, which is not a count "
+                "(a whole number >= 0). List only count columns in counts=; put means and "
+                "shares in denominators=."
+            )
+
+
+def _resolve_total_row(df: pd.DataFrame, total_row: Hashable | None) -> Hashable | None:
+    if total_row is None:
+        return None
+    if isinstance(total_row, str) and total_row == "auto":
+        found = [r for r in df.index if isinstance(r, str) and r in TOTAL_LABELS]
+        return found[-1] if len(found) == 1 else None
+    if total_row not in df.index:
+        raise ColumnNotFoundError(f"protect(total_row={total_row!r}): no such row label in the table.")
+    return total_row
+
+
+def _resolve_total_col(df: pd.DataFrame, counts: list[Hashable], total_col: Hashable | None) -> Hashable | None:
+    if total_col is None:
+        return None
+    if isinstance(total_col, str) and total_col == "auto":
+        found = [c for c in counts if isinstance(c, str) and c in TOTAL_LABELS]
+        return found[0] if len(found) == 1 else None
+    if total_col not in counts:
+        raise ColumnNotFoundError(
+            f"protect(total_col={total_col!r}): the total column must be one of the count columns {counts}."
+        )
+    return total_col
+
+
+def _verify_totals(values: pd.DataFrame, trow: Hashable | None, tcol: Hashable | None) -> None:
+    """Totals must equal the sums they stand for, or the equations would be wrong."""
+    if trow is not None:
+        body = values.drop(index=trow)
+        for c in values.columns:
+            s, tot = body[c].sum(min_count=1), values.at[trow, c]
+            if body[c].isna().any() or pd.isna(tot) or s != tot:
+                raise DisclosureInputError(
+                    f"protect(): in column {c!r} the total row {trow!r} holds {tot:g} but the rows "
+                    f"above add up to {s:g} (missing values count as unknown). Pass total_row=None "
+                    "if that row is not the sum of the rows shown."
+                )
+    if tcol is not None:
+        others = [c for c in values.columns if c != tcol]
+        for r in values.index:
+            s, tot = values.loc[r, others].sum(min_count=1), values.at[r, tcol]
+            if values.loc[r, others].isna().any() or pd.isna(tot) or s != tot:
+                raise DisclosureInputError(
+                    f"protect(): in row {r!r} the total column {tcol!r} holds {tot:g} but the "
+                    f"other count columns add up to {s:g}. Pass total_col=None if that column is "
+                    "not their sum."
+                )
+
+
+def _round_base(v: Any, base: int) -> Any:
+    """Round half up to a multiple of ``base`` (NaN stays NaN)."""
+    return np.floor(v / base + 0.5) * base
+
+
+def _display(value: Any, digits: int, language: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return str(value)
+    return i18n.number(float(value), language, digits)

@@ -1,0 +1,213 @@
+"""Every label, heading and generated sentence of the funder report, in Latvian and English.
+
+One catalogue, ``messages.yaml`` beside this file, holds each message once per
+language::
+
+    headline.question:
+      lv: "Jautājums"
+      en: "Question"
+
+``t(key, language, **values)`` looks a message up and fills its placeholders.
+Numbers in placeholders are formatted for the language when the placeholder has
+a format spec: ``{effect:.2f}`` gives ``0,25`` in Latvian and ``0.25`` in
+English, ``{n:,d}`` gives ``1 234`` (non-breaking space) and ``1,234``, and
+``{share:.0%}`` gives ``12%``. The locale rules are CLDR's, through Babel
+(https://babel.pocoo.org): Latvian uses a decimal comma and a non-breaking space
+between thousands. Minus signs are printed as the typographic minus (U+2212).
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import string
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from numbers import Real
+from typing import Any
+
+import yaml
+from babel import Locale
+from babel.numbers import format_currency, format_decimal
+
+LANGUAGES: tuple[str, ...] = ("lv", "en")
+MINUS = "\u2212"
+_CATALOGUE_FILE = "messages.yaml"
+_default_language = "lv"
+
+# A format spec this module understands: optional sign, optional grouping flag,
+# optional precision, then f (fixed), d (integer) or % (percent).
+_SPEC = re.compile(r"^(?P<sign>\+)?(?P<group>,)?(?:\.(?P<digits>\d+))?(?P<kind>[fd%])$")
+
+
+class UnknownLanguageError(ValueError):
+    """A language code the catalogue does not have."""
+
+
+class MessageKeyError(KeyError):
+    """A message key that is not in the catalogue."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0])
+
+
+class MessageValueError(ValueError):
+    """A message was asked for without a value its placeholders need, or with a bad spec."""
+
+
+def set_language(language: str) -> None:
+    """Set the language used when a function is called with ``language=None``."""
+    global _default_language
+    _default_language = check_language(language)
+
+
+def get_language() -> str:
+    """The language used when none is given (``"lv"`` unless :func:`set_language` changed it)."""
+    return _default_language
+
+
+def check_language(language: str | None) -> str:
+    """Return a valid language code (``None`` means the current default) or raise."""
+    if language is None:
+        return _default_language
+    code = str(language).strip().lower()
+    if code not in LANGUAGES:
+        raise UnknownLanguageError(
+            f"Unknown report language {language!r}. The catalogue has {', '.join(LANGUAGES)}: "
+            "set the notebook parameter `language` to one of them."
+        )
+    return code
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """The message catalogue: ``{key: {"lv": ..., "en": ...}}`` (read once, cached)."""
+    text = resources.files("evaltools.report").joinpath(_CATALOGUE_FILE).read_text("utf-8")
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{_CATALOGUE_FILE} must be a mapping of message keys.")
+    out: dict[str, dict[str, str]] = {}
+    for key, entry in raw.items():
+        if not isinstance(entry, Mapping):
+            raise ValueError(
+                f"{_CATALOGUE_FILE}: message {key!r} must map languages to text, got {entry!r}."
+            )
+        out[str(key)] = {str(lang): str(msg) for lang, msg in entry.items()}
+    return out
+
+
+def t(key: str, language: str | None = None, /, **values: Any) -> str:
+    """The message ``key`` in ``language`` with its placeholders filled from ``values``."""
+    lang = check_language(language)
+    messages = catalogue()
+    if key not in messages:
+        close = difflib.get_close_matches(key, messages.keys(), n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise MessageKeyError(
+            f"No message {key!r} in {_CATALOGUE_FILE}.{hint} Add it there in both languages."
+        )
+    template = messages[key].get(lang)
+    if template is None:
+        raise MessageKeyError(f"Message {key!r} has no {lang!r} text in {_CATALOGUE_FILE}.")
+    try:
+        return _LocaleFormatter(lang).vformat(template, (), values)
+    except KeyError as err:
+        needed = sorted(name for name, _ in placeholders(template))
+        raise MessageValueError(
+            f"Message {key!r} needs a value for {err.args[0]!r}; it uses {needed}."
+        ) from None
+
+
+def tn(key: str, count: float, language: str | None = None, /, **values: Any) -> str:
+    """A message whose wording depends on ``count``: ``key.zero``, ``key.one`` or ``key.other``.
+
+    The form follows CLDR's plural rules for the language (Latvian: *zero* for
+    0, 10-20, 30, ...; *one* for 1, 21, 31, ... but not 11; *other* otherwise),
+    falling back to ``key.other``. ``count`` is also passed to the message.
+    """
+    lang = check_language(language)
+    form = Locale.parse(lang).plural_form(abs(count))
+    chosen = f"{key}.{form}" if has(f"{key}.{form}") else f"{key}.other"
+    return t(chosen, lang, **values)
+
+
+def has(key: str) -> bool:
+    """Whether the catalogue has ``key``."""
+    return key in catalogue()
+
+
+def placeholders(template: str) -> set[tuple[str, str]]:
+    """The ``(name, format spec)`` pairs a message template uses."""
+    found = set()
+    for _, name, spec, _ in string.Formatter().parse(template):
+        if name is not None:
+            found.add((name, spec or ""))
+    return found
+
+
+def number(
+    value: float | None, language: str | None = None, digits: int = 2, *, signed: bool = False
+) -> str:
+    """``value`` with ``digits`` decimals, the language's decimal mark and thousands grouping.
+
+    ``None`` and NaN give an empty string; ``signed=True`` puts ``+`` before positive numbers.
+    """
+    lang = check_language(language)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    x = float(value)
+    if round(x, digits) == 0:
+        x = 0.0  # no "-0,00"
+    text = format_decimal(x, format=pattern, locale=lang).replace("-", MINUS)
+    if signed and x > 0:
+        text = "+" + text
+    return text
+
+
+def integer(value: int | float | None, language: str | None = None) -> str:
+    """A whole number with the language's thousands grouping (``12 345`` / ``12,345``)."""
+    return number(value, language, digits=0)
+
+
+def percent(value: float | None, language: str | None = None, digits: int = 0) -> str:
+    """A share (0.123) as a percentage (``12%``; ``12,3%`` with ``digits=1`` in Latvian)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return number(100 * float(value), language, digits) + "%"
+
+
+def money(value: float | None, language: str | None = None, currency: str = "EUR") -> str:
+    """An amount of money, CLDR style: ``1 234,50 €`` in Latvian, ``€1,234.50`` in English."""
+    lang = check_language(language)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return format_currency(float(value), currency, locale=lang).replace("-", MINUS)
+
+
+def format_value(value: Any, spec: str, language: str | None = None) -> str:
+    """Format one value with a spec this module understands (see the module docstring)."""
+    lang = check_language(language)
+    if isinstance(value, bool) or not isinstance(value, Real) or not spec:
+        return format(value, spec)
+    m = _SPEC.match(spec)
+    if m is None:
+        raise MessageValueError(
+            f"Format spec {spec!r} is not supported for numbers in messages; use e.g. "
+            "'.2f', '+.2f', ',d' or '.0%'."
+        )
+    digits = int(m["digits"]) if m["digits"] is not None else (0 if m["kind"] in "d%" else 2)
+    signed = m["sign"] == "+"
+    if m["kind"] == "%":
+        text = percent(float(value), lang, digits)
+        return ("+" + text) if signed and float(value) > 0 else text
+    return number(float(value), lang, digits, signed=signed)
+
+
+class _LocaleFormatter(string.Formatter):
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return format_value(value, format_spec, self.language)

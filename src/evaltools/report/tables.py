@@ -1,0 +1,564 @@
+"""Tables for the funder report: models side by side, balance, difference-in-differences.
+
+Every table that leaves this module has been through disclosure control
+(:mod:`evaltools.report.disclosure`). :func:`publish_table` is the one door out:
+it protects a table, shows it as styled HTML, writes it as CSV and Excel into
+:func:`evaltools.report.record.output_dir` and records it in ``results.json``.
+HTML output is self-contained: a ``<style>`` block scoped to the table, no
+external fonts or scripts.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaltools.estimate.result import Estimate
+from evaltools.report import i18n
+from evaltools.report.disclosure import (
+    ATTR,
+    DEPENDENT,
+    ColumnNotFoundError,
+    DisclosureInputError,
+    ProtectedTable,
+    get_threshold,
+    protect,
+    safe_count,
+)
+from evaltools.report.record import output_dir, record
+
+STAR_LEVELS: tuple[float, ...] = (0.10, 0.05, 0.01)
+
+_CSS: list[dict[str, str]] = [
+    {"selector": "", "props": "border-collapse: collapse; margin: 0.4em 0 0.2em 0; "
+     "font-family: 'DejaVu Sans', 'Segoe UI', Arial, sans-serif; font-size: 0.92em;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; "
+     "padding: 0 0 0.4em 0; color: #1b2a3a;"},
+    {"selector": "th", "props": "text-align: left; padding: 0.3em 0.7em; vertical-align: bottom;"},
+    {"selector": "thead th", "props": "border-bottom: 2px solid #1b2a3a;"},
+    {"selector": "td", "props": "text-align: right; padding: 0.3em 0.7em; "
+     "border-bottom: 1px solid #e3e6ea; font-variant-numeric: tabular-nums;"},
+    {"selector": "td.evt-hidden", "props": "color: #6b7480; font-style: italic;"},
+]
+_NOTE_STYLE = "font-size: 0.82em; color: #4a5560; margin: 0.15em 0; max-width: 60em;"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class TableInputError(ValueError):
+    """Data or options a table cannot be built from."""
+
+
+def html_table(
+    display: pd.DataFrame,
+    *,
+    caption: str | None = None,
+    notes: Sequence[str] = (),
+    hidden: pd.DataFrame | None = None,
+    hide_index_level: int | None = None,
+) -> str:
+    """Styled, self-contained HTML for a frame of display strings (pandas ``Styler``)."""
+    styler = display.style.format(escape="html").set_table_styles(_CSS)
+    digest = hashlib.sha1(display.to_json(orient="split", default_handler=str).encode()).hexdigest()
+    styler = styler.set_uuid(f"evt{digest[:10]}")  # the same table gives the same HTML
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    if hidden is not None:
+        classes = pd.DataFrame(
+            np.where(hidden.to_numpy(), "evt-hidden", ""), index=display.index, columns=display.columns
+        )
+        styler = styler.set_td_classes(classes)
+    if hide_index_level is not None:
+        styler = styler.hide(level=hide_index_level, axis="index")
+    body = styler.to_html()
+    foot = "".join(f'<p style="{_NOTE_STYLE}">{html.escape(n)}</p>' for n in notes)
+    return f'<div class="evt-table">{body}{foot}</div>'
+
+
+# -- several models side by side ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    """Estimates of several models side by side: coefficient, (SE), stars, N rows.
+
+    ``tidy`` has one row per model and term (estimate, se, ci_low, ci_high,
+    pvalue); ``n`` the sample sizes (rows: kind of unit, columns: models).
+    """
+
+    tidy: pd.DataFrame
+    n: pd.DataFrame
+    stars: bool = False
+    star_levels: tuple[float, ...] = STAR_LEVELS
+    digits: int = 3
+    threshold: int = 10
+    caption: str | None = None
+    language: str | None = None
+    term_labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(self.tidy["model"]))
+
+    @property
+    def terms(self) -> list[str]:
+        return list(dict.fromkeys(self.tidy["term"]))
+
+    def display_frame(self, language: str | None = None) -> pd.DataFrame:
+        """Strings as printed: ``0,123**`` over ``(0,045)``, then the N rows (protected)."""
+        lang = i18n.check_language(language or self.language)
+        rows: dict[tuple[str, str], dict[str, str]] = {}
+        for term in self.terms:
+            label = self.term_labels.get(term, term)
+            est_row, se_row = {}, {}
+            for m in self.models:
+                hit = self.tidy[(self.tidy["model"] == m) & (self.tidy["term"] == term)]
+                if hit.empty:
+                    est_row[m] = se_row[m] = ""
+                    continue
+                r = hit.iloc[0]
+                est_row[m] = i18n.number(r["estimate"], lang, self.digits) + self._stars(r["pvalue"])
+                se_row[m] = f"({i18n.number(r['se'], lang, self.digits)})"
+            rows[(label, "estimate")] = est_row
+            rows[(label, "se")] = se_row
+        for kind in self.n.index:
+            rows[(_n_label(kind, lang), "n")] = {
+                m: safe_count(self.n.at[kind, m], self.threshold, lang, round_to=None)
+                if pd.notna(self.n.at[kind, m]) else ""
+                for m in self.models
+            }
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index = pd.MultiIndex.from_tuples(out.index)
+        return out.reindex(columns=self.models)
+
+    def notes(self, language: str | None = None) -> list[str]:
+        lang = i18n.check_language(language or self.language)
+        out = [i18n.t("table.se_note", lang)]
+        if self.stars:
+            legend = "; ".join(
+                "*" * (k + 1) + " p < " + i18n.number(a, lang, 2)
+                for k, a in enumerate(sorted(self.star_levels, reverse=True))
+            )
+            out.append(i18n.t("table.stars_note", lang, legend=legend))
+        if self._n_hidden():
+            out.append(i18n.t("sdc.footnote_below", lang, threshold=self.threshold))
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy table, one row per model and term, with the N's (small ones marked)."""
+        out = self.tidy.copy()
+        mark = i18n.t("sdc.marker", self.language)
+        for kind in self.n.index:
+            out[f"n_{kind}"] = [
+                _protected_n(self.n.at[kind, m], self.threshold, mark) for m in out["model"]
+            ]
+        out.attrs[ATTR] = {
+            "counts": [f"n_{k}" for k in self.n.index],
+            "threshold": self.threshold,
+            "round_to": None,
+            "total_row": None,
+            "total_col": None,
+            "marker": mark,
+        }
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "model_table", "table": self.to_frame()}
+
+    def _repr_html_(self) -> str:
+        return html_table(
+            self.display_frame(), caption=self.caption, notes=self.notes(), hide_index_level=1
+        )
+
+    def __repr__(self) -> str:
+        shown = self.display_frame()
+        shown.index = [a if b != "se" else "" for a, b in shown.index]
+        return f"ModelTable: {len(self.models)} models, {len(self.terms)} terms\n{shown.to_string()}"
+
+    def _stars(self, p: float) -> str:
+        if not self.stars or p is None or not math.isfinite(p):
+            return ""
+        return "*" * sum(p < a for a in self.star_levels)
+
+    def _n_hidden(self) -> bool:
+        v = self.n.to_numpy(dtype=float)
+        return bool(((v > 0) & (v < self.threshold)).any())
+
+
+def model_table(
+    models: Mapping[str, Estimate | Sequence[Estimate]] | Sequence[Estimate],
+    *,
+    terms: Mapping[str, str] | None = None,
+    stars: bool = False,
+    star_levels: Sequence[float] = STAR_LEVELS,
+    digits: int = 3,
+    n: Sequence[str] | None = None,
+    threshold: int | None = None,
+    caption: str | None = None,
+    language: str | None = None,
+) -> ModelTable:
+    """Put several models' estimates side by side.
+
+    ``models`` maps a column title to an :class:`Estimate` or a list of them (one
+    per term, the term being ``Estimate.estimand``); a plain list gives columns
+    ``(1), (2), ...``. ``terms`` relabels terms; ``n`` picks which of the
+    Estimates' ``n`` entries to show (default: all, in order of appearance).
+    """
+    if isinstance(models, Estimate) or not isinstance(models, (Mapping, Sequence)):
+        raise TableInputError(
+            "model_table() needs a mapping {column title: Estimate or list of Estimates} or a list "
+            f"of Estimates, got {type(models).__name__}."
+        )
+    if not isinstance(models, Mapping):
+        models = {f"({k + 1})": est for k, est in enumerate(models)}
+    if not models:
+        raise TableInputError("model_table(): no models given.")
+    records, ns = [], {}
+    for title, ests in models.items():
+        ests = [ests] if isinstance(ests, Estimate) else list(ests)
+        counts: dict[str, int] = {}
+        for est in ests:
+            if not isinstance(est, Estimate):
+                raise TableInputError(
+                    f"model_table(): model {title!r} holds a {type(est).__name__}; each entry must "
+                    "be an evaltools Estimate (see evaltools.estimate.result)."
+                )
+            records.append(
+                {"model": str(title), "term": est.estimand, "estimate": est.estimate, "se": est.se,
+                 "ci_low": est.ci_low, "ci_high": est.ci_high, "pvalue": est.pvalue, "method": est.method}
+            )
+            for k, v in est.n.items():
+                counts.setdefault(k, v)
+        ns[str(title)] = counts
+    n_frame = pd.DataFrame(ns)
+    if n is not None:
+        n_frame = n_frame.reindex(list(n))
+    return ModelTable(
+        tidy=pd.DataFrame(records),
+        n=n_frame,
+        stars=stars,
+        star_levels=tuple(star_levels),
+        digits=digits,
+        threshold=get_threshold() if threshold is None else threshold,
+        caption=caption,
+        language=language,
+        term_labels=dict(terms or {}),
+    )
+
+
+# -- balance ---------------------------------------------------------------------------
+
+
+def balance_table(
+    data: pd.DataFrame,
+    covariates: Sequence[str],
+    treatment: str,
+    *,
+    weights: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    threshold: int | None = None,
+    digits: int = 2,
+    caption: str | None = None,
+    language: str | None = None,
+) -> ProtectedTable:
+    """Baseline balance: N, mean and SD per group, difference, standardised difference, p-value.
+
+    Standardised difference ``d = (mean_1 - mean_0) / sqrt((sd_1^2 + sd_0^2) / 2)``
+    (Austin 2009, *Statistics in Medicine* 28:3083); the p-value is Welch's t-test,
+    or with ``weights`` a weighted regression on the group with HC1 errors. Means
+    of groups below the threshold, and shares of a 0/1 covariate whose count in
+    either group is a small non-zero number, are hidden with what they would reveal.
+    """
+    _require_columns(data, [*covariates, treatment] + ([weights] if weights else []), "balance_table")
+    group = _binary(data[treatment], treatment)
+    lang = i18n.check_language(language)
+    rows = {}
+    for cov in covariates:
+        x = pd.to_numeric(data[cov], errors="coerce")
+        if x.notna().sum() == 0:
+            raise TableInputError(f"balance_table(): covariate {cov!r} has no numeric values.")
+        w = data[weights].astype(float) if weights else pd.Series(1.0, index=data.index)
+        ok = x.notna() & group.notna() & w.notna()
+        x1, x0 = x[ok & (group == 1)], x[ok & (group == 0)]
+        w1, w0 = w[ok & (group == 1)], w[ok & (group == 0)]
+        m1, s1 = _wmean_sd(x1, w1)
+        m0, s0 = _wmean_sd(x0, w0)
+        binary = set(np.unique(x[ok])) <= {0.0, 1.0}
+        rows[labels.get(cov, cov) if labels else cov] = {
+            "n_treated": len(x1), "n_comparison": len(x0),
+            "mean_treated": m1, "sd_treated": s1, "mean_comparison": m0, "sd_comparison": s0,
+            "difference": m1 - m0,
+            "std_diff": (m1 - m0) / math.sqrt((s1**2 + s0**2) / 2) if (s1 > 0 or s0 > 0) else np.nan,
+            "pvalue": _balance_p(x1, x0, w1, w0, weighted=weights is not None),
+            "k_treated": int(x1.sum()) if binary else np.nan,
+            "k_comparison": int(x0.sum()) if binary else np.nan,
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = i18n.t("balance.variable", lang)
+    both = ("n_treated", "n_comparison")
+    p = protect(
+        frame,
+        counts=["n_treated", "n_comparison", "k_treated", "k_comparison"],
+        denominators={"mean_treated": "n_treated", "sd_treated": "n_treated",
+                      "mean_comparison": "n_comparison", "sd_comparison": "n_comparison",
+                      "difference": both, "std_diff": both, "pvalue": both},
+        # for a 0/1 covariate the SD reveals the mean: both follow the group's count
+        numerators={"mean_treated": "k_treated", "sd_treated": "k_treated",
+                    "mean_comparison": "k_comparison", "sd_comparison": "k_comparison"},
+        threshold=threshold,
+        round_to=None,
+        total_row=None,
+        total_col=None,
+        caption=caption,
+        language=lang,
+        digits={**{c: digits for c in frame.columns}, "pvalue": 3},
+        labels={c: i18n.t(f"balance.{c}", lang) for c in frame.columns if not c.startswith("k_")},
+        notes=(i18n.t("balance.note", lang),),
+    )
+    # a difference would reveal a hidden mean: hide it with the mean
+    p = _hide_with(p, ["difference", "std_diff", "pvalue"], ["mean_treated", "mean_comparison"])
+    return p.drop(["k_treated", "k_comparison"])
+
+
+def _wmean_sd(x: pd.Series, w: pd.Series) -> tuple[float, float]:
+    if len(x) == 0:
+        return np.nan, np.nan
+    m = float(np.average(x, weights=w))
+    if len(x) < 2:
+        return m, np.nan
+    # unbiased for reliability weights: sum w (x - m)^2 / (V1 - V2 / V1)
+    v1, v2 = float(w.sum()), float((w**2).sum())
+    var = float((w * (x - m) ** 2).sum()) / (v1 - v2 / v1)
+    return m, math.sqrt(var)
+
+
+def _balance_p(x1: pd.Series, x0: pd.Series, w1: pd.Series, w0: pd.Series, weighted: bool) -> float:
+    if len(x1) < 2 or len(x0) < 2:
+        return np.nan
+    if not weighted:
+        return float(stats.ttest_ind(x1, x0, equal_var=False).pvalue)
+    import statsmodels.api as sm
+
+    y = np.concatenate([x1, x0])
+    d = np.concatenate([np.ones(len(x1)), np.zeros(len(x0))])
+    fit = sm.WLS(y, sm.add_constant(d), weights=np.concatenate([w1, w0])).fit(cov_type="HC1")
+    return float(fit.pvalues[1])
+
+
+# -- difference-in-differences ----------------------------------------------------------------
+
+
+def did_table(
+    data: pd.DataFrame,
+    outcome: str,
+    treated: str,
+    post: str,
+    *,
+    estimate: Estimate | None = None,
+    threshold: int | None = None,
+    digits: int = 2,
+    caption: str | None = None,
+    language: str | None = None,
+) -> ProtectedTable:
+    """The 2x2 table of means: groups by period, changes, and the difference-in-differences.
+
+    Bottom-right cell: ``(Y_1,post - Y_1,pre) - (Y_0,post - Y_0,pre)``. Pass the
+    regression estimate (with its SE and CI) as ``estimate``; it is shown as a note.
+    """
+    _require_columns(data, [outcome, treated, post], "did_table")
+    lang = i18n.check_language(language)
+    g = _binary(data[treated], treated)
+    t = _binary(data[post], post)
+    y = pd.to_numeric(data[outcome], errors="coerce")
+    ok = y.notna() & g.notna() & t.notna()
+    cell = {(a, b): y[ok & (g == a) & (t == b)] for a in (0, 1) for b in (0, 1)}
+    before, after, change = (i18n.t(k, lang) for k in ("did.before", "did.after", "did.change"))
+    n_before = i18n.t("did.n_suffix", lang, period=before)
+    n_after = i18n.t("did.n_suffix", lang, period=after)
+    rows = {}
+    for a, key in ((1, "did.treated"), (0, "did.comparison")):
+        mb, ma = cell[(a, 0)].mean(), cell[(a, 1)].mean()
+        rows[i18n.t(key, lang)] = {before: mb, after: ma, change: ma - mb,
+                                   n_before: len(cell[(a, 0)]), n_after: len(cell[(a, 1)])}
+    t_row, c_row = list(rows)
+    diff_label = i18n.t("did.difference", lang)
+    rows[diff_label] = {k: rows[t_row][k] - rows[c_row][k] for k in (before, after, change)}
+    rows[diff_label].update({n_before: np.nan, n_after: np.nan})
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = i18n.t("did.group", lang)
+    notes = [i18n.t("did.note", lang)]
+    if estimate is not None:
+        notes.append(
+            i18n.t("did.estimate_row", lang) + ": "
+            + i18n.t("headline.effect_value", lang, effect=i18n.number(estimate.estimate, lang, digits),
+                     unit="", level=i18n.percent(estimate.level, lang),
+                     ci_low=i18n.number(estimate.ci_low, lang, digits),
+                     ci_high=i18n.number(estimate.ci_high, lang, digits)).replace("  ", " ")
+        )
+    p = protect(
+        frame,
+        counts=[n_before, n_after],
+        denominators={before: n_before, after: n_after, change: (n_before, n_after)},
+        threshold=threshold,
+        round_to=None,
+        total_row=None,
+        total_col=None,
+        caption=caption,
+        language=lang,
+        digits={c: digits for c in frame.columns},
+        notes=tuple(notes),
+    )
+    # the difference row reveals whatever the group rows hide
+    status = p.status.copy()
+    for col in (before, after, change):
+        if (status.loc[[t_row, c_row], col] != "").any():
+            status.at[diff_label, col] = DEPENDENT
+    if (status.loc[[t_row, c_row], [before, after, change]] != "").any().any():
+        status.at[diff_label, change] = DEPENDENT
+    return _with_status(p, status)
+
+
+# -- publishing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """A table as it left the report layer: shown, exported (CSV, Excel) and recorded."""
+
+    name: str
+    table: ProtectedTable | ModelTable
+    files: tuple[Path, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.to_frame()
+
+    def _repr_html_(self) -> str:
+        return self.table._repr_html_()
+
+    def __repr__(self) -> str:
+        where = ", ".join(str(f) for f in self.files) or "not exported"
+        return f"PublishedTable {self.name!r} ({where})\n{self.table!r}"
+
+
+def publish_table(
+    table: pd.DataFrame | ProtectedTable | ModelTable,
+    name: str,
+    *,
+    counts: Sequence[Hashable] | None = None,
+    denominators: Mapping[Hashable, Any] | None = None,
+    numerators: Mapping[Hashable, Hashable] | None = None,
+    threshold: int | None = None,
+    round_to: int | None | str = "default",
+    caption: str | None = None,
+    language: str | None = None,
+    export: bool = True,
+    record_it: bool = True,
+    **protect_options: Any,
+) -> PublishedTable:
+    """Protect ``table``, export it as ``<name>.csv`` and ``<name>.xlsx``, record it, show it.
+
+    A DataFrame goes through :func:`~evaltools.report.disclosure.protect` with the
+    options given; a :class:`ProtectedTable` or :class:`ModelTable` is already
+    protected. Files go to :func:`evaltools.report.record.output_dir`.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise TableInputError(
+            f"publish_table(): name {name!r} must be a file-name-safe word (letters, digits, "
+            "'_', '-', '.'), e.g. 'balance_baseline'."
+        )
+    if isinstance(table, pd.DataFrame):
+        table = protect(
+            table, counts, denominators=denominators, numerators=numerators, threshold=threshold,
+            round_to=round_to, caption=caption, language=language, **protect_options,
+        )
+    elif isinstance(table, (ProtectedTable, ModelTable)):
+        if counts is not None or denominators is not None or numerators is not None:
+            raise TableInputError(
+                "publish_table(): counts/denominators/numerators apply to a raw DataFrame; this "
+                f"{type(table).__name__} is already protected."
+            )
+        if caption is not None:
+            table = replace(table, caption=caption)
+        if language is not None:
+            table = replace(table, language=language)
+    else:
+        raise TableInputError(
+            f"publish_table() takes a DataFrame, ProtectedTable or ModelTable, got {type(table).__name__}."
+        )
+    files: tuple[Path, ...] = ()
+    if export:
+        frame = _export_frame(table)
+        folder = output_dir()
+        csv, xlsx = folder / f"{name}.csv", folder / f"{name}.xlsx"
+        frame.to_csv(csv, encoding="utf-8-sig")  # the BOM lets Excel read ā, č, ē ... correctly
+        frame.to_excel(xlsx, sheet_name=name[:31])
+        files = (csv, xlsx)
+    if record_it:
+        record(name, table, label=table.caption)
+    return PublishedTable(name=name, table=table, files=files)
+
+
+def _export_frame(table: ProtectedTable | ModelTable) -> pd.DataFrame:
+    frame = table.to_frame()
+    if isinstance(table, ProtectedTable) and table.labels:
+        frame = frame.rename(columns=dict(table.labels))
+    return frame
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _n_label(kind: Hashable, language: str) -> str:
+    key = f"n.{kind}"
+    return i18n.t(key, language) if i18n.has(key) else i18n.t("n.other", language, name=kind)
+
+
+def _protected_n(v: Any, threshold: int, mark: str) -> Any:
+    if v is None or pd.isna(v):
+        return None
+    return mark if 0 < v < threshold else int(v)
+
+
+def _require_columns(data: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise TableInputError(f"{where}() needs a pandas DataFrame, got {type(data).__name__}.")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ColumnNotFoundError(
+            f"{where}(): columns {missing} are not in the data; it has {list(data.columns)}."
+        )
+
+
+def _binary(s: pd.Series, name: str) -> pd.Series:
+    values = set(pd.unique(s.dropna()))
+    if not values <= {0, 1, True, False}:
+        shown = sorted(map(str, values))[:6]
+        raise TableInputError(
+            f"Column {name!r} must be 0/1 (or True/False) to define the groups; found {shown}."
+        )
+    if len(values) < 2:
+        raise TableInputError(f"Column {name!r} has only the value {values}; both groups are needed.")
+    return s.astype("float")
+
+
+def _hide_with(p: ProtectedTable, columns: Sequence[str], sources: Sequence[str]) -> ProtectedTable:
+    status = p.status.copy()
+    mask = (status[list(sources)] != "").any(axis=1)
+    for c in columns:
+        status.loc[mask & (status[c] == ""), c] = DEPENDENT
+    return _with_status(p, status)
+
+
+def _with_status(p: ProtectedTable, status: pd.DataFrame) -> ProtectedTable:
+    data = p.data.copy()
+    for c in data.columns:
+        data.loc[status[c] != "", c] = np.nan
+    return replace(p, data=data, status=status)
