@@ -124,6 +124,18 @@ def test_romano_wolf_matches_loop_and_single_hypothesis():
     assert one.adjusted.iloc[0] == pytest.approx(one.table["p_bootstrap"].iloc[0])
 
 
+def test_romano_wolf_matches_pyfixest_reference():
+    # pyfixest (MIT) implements the same step-down in its rwolf(); its helper takes the
+    # observed and bootstrap t statistics directly (private API, pyfixest 0.60).
+    from pyfixest.estimation.post_estimation.multcomp import _get_rwolf_pval
+
+    rng = np.random.default_rng(8)
+    cov = 0.3 + 0.7 * np.eye(8)
+    tb = rng.multivariate_normal(np.zeros(8), cov, size=1999)
+    t = rng.normal(0, 2, 8)
+    assert romano_wolf(t, tb).adjusted.to_numpy() == pytest.approx(_get_rwolf_pval(t, tb))
+
+
 def test_romano_wolf_controls_fwer_and_beats_bonferroni_when_correlated():
     # Truth: all nulls true, 6 strongly correlated statistics. FWER should be about 5 %
     # (<= nominal + MC error) and Romano-Wolf should reject more often than Bonferroni.
