@@ -173,6 +173,7 @@ def test_ci_coverage_monte_carlo():
         ex, ez = res.estimate("x"), res.estimate("z")
         hits_x += ex.ci_low < 0.5 < ex.ci_high
         hits_z += ez.ci_low < -0.3 < ez.ci_high
+    print(f"coverage of 95% CIs: x {hits_x / reps:.3f}, z {hits_z / reps:.3f}")
     # Binomial(300, 0.95): 99.9% of draws lie within [0.91, 0.98].
     assert 0.91 <= hits_x / reps <= 0.985
     assert 0.91 <= hits_z / reps <= 0.985

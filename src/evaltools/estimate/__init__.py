@@ -21,3 +21,13 @@ __all__ += ["wild_cluster_bootstrap", "WildBootstrapResult", "did_2x2", "twfe", 
 from evaltools.estimate.staggered import AggregatedATT, ATTgtResult, att_gt  # noqa: E402
 
 __all__ += ["att_gt", "ATTgtResult", "AggregatedATT"]
+
+# Propensity scores, matching, weighting, balance, coefficient stability (issue 8).
+from evaltools.estimate.propensity import PropensityScore, propensity_score  # noqa: E402
+from evaltools.estimate.weighting import aipw, ipw  # noqa: E402
+from evaltools.estimate.matching import MatchDiDResult, MatchResult, match, match_did  # noqa: E402
+from evaltools.estimate.balance import BalanceTable, balance_table  # noqa: E402
+from evaltools.estimate.stability import OsterResult, oster_delta  # noqa: E402
+
+__all__ += ["propensity_score", "PropensityScore", "ipw", "aipw", "match", "MatchResult", "match_did",
+            "MatchDiDResult", "balance_table", "BalanceTable", "oster_delta", "OsterResult"]

@@ -1,0 +1,256 @@
+"""Balance tables in the style of DIME's ``iebaltab``, before and after adjustment.
+
+For each covariate ``x``: N, mean and SD in each arm; the difference in means;
+the normalised difference (Imbens and Rubin 2015, eq. 14.1)::
+
+    nd = (mean_t - mean_c) / sqrt((s_t^2 + s_c^2) / 2)
+
+the variance ratio ``s_t^2 / s_c^2``; and the p-value of ``b`` in the
+regression ``x = a + b * treatment (+ fixed effects) + u`` with
+heteroskedasticity-robust (HC1) or cluster-robust (CR1) SEs, fitted by
+pyfixest. The joint orthogonality test regresses the treatment on all
+covariates (plus fixed effects) and F-tests that every slope is zero.
+
+With ``weights`` (matching or IPW weights) the same statistics are computed
+in the weighted sample. The normalised difference after weighting keeps the
+*unweighted* SDs in the denominator, so before and after are on one scale
+(as in Stuart 2010 and R's ``cobalt``).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaltools.estimate.propensity import (
+    CausalInputError,
+    check_columns,
+    check_frame,
+    numeric_column,
+    treatment_array,
+)
+
+__all__ = ["balance_table", "BalanceTable"]
+
+_STAT_COLS = ["n_t", "mean_t", "sd_t", "n_c", "mean_c", "sd_c", "diff", "norm_diff", "var_ratio", "pvalue"]
+
+
+@dataclass
+class BalanceTable:
+    """Balance of covariates between arms.
+
+    Attributes
+    ----------
+    table: the unadjusted statistics, one row per covariate (columns
+        ``n_t, mean_t, sd_t, n_c, mean_c, sd_c, diff, norm_diff, var_ratio, pvalue``).
+    adjusted: the same after weighting (``None`` without weights).
+    ftest / ftest_adjusted: joint orthogonality test (``F``, ``pvalue``, ``df``).
+    """
+
+    table: pd.DataFrame
+    ftest: dict[str, float]
+    adjusted: pd.DataFrame | None = None
+    ftest_adjusted: dict[str, float] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One tidy table; with weights the columns have a top level ``unadjusted``/``adjusted``."""
+        if self.adjusted is None:
+            return self.table.copy()
+        return pd.concat({"unadjusted": self.table, "adjusted": self.adjusted}, axis=1)
+
+    def max_abs_norm_diff(self, adjusted: bool = True) -> float:
+        """Largest absolute normalised difference (after weighting, when available)."""
+        t = self.adjusted if adjusted and self.adjusted is not None else self.table
+        return float(t["norm_diff"].abs().max())
+
+    # -- export ------------------------------------------------------------
+    def _formatted(self) -> pd.DataFrame:
+        f = self.to_frame()
+        return f.round(4)
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the table (and the F-tests as footer rows) to CSV."""
+        path = Path(path)
+        out = self._formatted()
+        out.to_csv(path)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"# joint F-test (unadjusted): F = {self.ftest['F']:.4f}, p = {self.ftest['pvalue']:.4g}\n")
+            if self.ftest_adjusted:
+                fh.write(f"# joint F-test (adjusted): F = {self.ftest_adjusted['F']:.4f}, p = {self.ftest_adjusted['pvalue']:.4g}\n")
+        return path
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the table and the F-tests (second sheet) to an Excel workbook."""
+        path = Path(path)
+        tests = [{"sample": "unadjusted", **self.ftest}]
+        if self.ftest_adjusted:
+            tests.append({"sample": "adjusted", **self.ftest_adjusted})
+        with pd.ExcelWriter(path) as xw:
+            self._formatted().to_excel(xw, sheet_name="balance")
+            pd.DataFrame(tests).to_excel(xw, sheet_name="joint F-test", index=False)
+        return path
+
+    def to_latex(self, path: str | Path | None = None) -> str:
+        """LaTeX tabular (booktabs style); written to ``path`` when given."""
+        f = self._formatted()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tex = f.to_latex(float_format="%.3f", escape=True)
+        note = f"% joint F-test: F = {self.ftest['F']:.3f}, p = {self.ftest['pvalue']:.3g}"
+        if self.ftest_adjusted:
+            note += f"; adjusted F = {self.ftest_adjusted['F']:.3f}, p = {self.ftest_adjusted['pvalue']:.3g}"
+        tex = tex + note + "\n"
+        if path is not None:
+            Path(path).write_text(tex, encoding="utf-8")
+        return tex
+
+    def love_plot(self, ax=None, threshold: float = 0.1):
+        """Absolute normalised differences by covariate, before (open) and after (filled)."""
+        import matplotlib.pyplot as plt
+
+        names = list(self.table.index)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.35 * len(names) + 1.2))
+        ypos = np.arange(len(names))[::-1]
+        ax.scatter(self.table["norm_diff"].abs(), ypos, facecolors="none", edgecolors="C3", label="unadjusted")
+        if self.adjusted is not None:
+            ax.scatter(self.adjusted["norm_diff"].abs(), ypos, color="C0", label="adjusted")
+        ax.axvline(threshold, color="grey", ls="--", lw=0.8)
+        ax.set_yticks(ypos)
+        ax.set_yticklabels(names)
+        ax.set_xlabel("absolute normalised difference")
+        ax.legend(loc="lower right")
+        return ax
+
+    def __repr__(self) -> str:
+        lines = [f"Balance table: {self.options.get('treatment')} ({len(self.table)} covariates)"]
+        lines.append(self.to_frame().to_string(float_format=lambda v: f"{v:.3f}"))
+        lines.append(f"Joint F-test: F = {self.ftest['F']:.3f}, p = {self.ftest['pvalue']:.3g}")
+        if self.ftest_adjusted:
+            lines.append(f"Joint F-test after weighting: F = {self.ftest_adjusted['F']:.3f}, p = {self.ftest_adjusted['pvalue']:.3g}")
+        return "\n".join(lines)
+
+
+def _wmean_sd(x: np.ndarray, wt: np.ndarray) -> tuple[float, float]:
+    """Weighted mean and SD (reliability-weights correction, as in cobalt)."""
+    s = wt.sum()
+    m = float(np.sum(wt * x) / s)
+    v1, v2 = s, np.sum(wt**2)
+    denom = v1 - v2 / v1
+    var = float(np.sum(wt * (x - m) ** 2) / denom) if denom > 0 else float("nan")
+    return m, float(np.sqrt(var))
+
+
+def _vcov(cluster: str | None):
+    return {"CRV1": cluster} if cluster else "hetero"
+
+
+def _stats(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, sd_ref: dict[str, float] | None,
+           cluster: str | None, fe: list[str]) -> pd.DataFrame:
+    import pyfixest as pf
+
+    w = df[treatment].to_numpy()
+    rows = {}
+    fe_part = (" | " + " + ".join(fe)) if fe else ""
+    d = df.assign(__wt=wt)
+    for c in covs:
+        x = df[c].to_numpy(float)
+        t, k = (w == 1) & (wt > 0), (w == 0) & (wt > 0)
+        mt, st = _wmean_sd(x[t], wt[t])
+        mc, sc = _wmean_sd(x[k], wt[k])
+        ref_t, ref_c = (st, sc) if sd_ref is None else sd_ref[c]
+        pooled = np.sqrt((ref_t**2 + ref_c**2) / 2)
+        diff = mt - mc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = pf.feols(f"{c} ~ {treatment}{fe_part}", d[wt > 0], vcov=_vcov(cluster), weights="__wt")
+                p = float(fit.pvalue().loc[treatment])
+            except Exception:  # constant covariate within FE, etc.
+                p = float("nan")
+        rows[c] = {"n_t": int(t.sum()), "mean_t": mt, "sd_t": st, "n_c": int(k.sum()), "mean_c": mc, "sd_c": sc,
+                   "diff": diff, "norm_diff": diff / pooled if pooled > 0 else float("nan"),
+                   "var_ratio": st**2 / sc**2 if sc > 0 else float("nan"), "pvalue": p}
+    out = pd.DataFrame.from_dict(rows, orient="index")[_STAT_COLS]
+    out.index.name = "covariate"
+    return out
+
+
+def _ftest(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, cluster: str | None, fe: list[str]) -> dict[str, float]:
+    import pyfixest as pf
+
+    fe_part = (" | " + " + ".join(fe)) if fe else ""
+    rhs = " + ".join(covs)
+    d = df.assign(__wt=wt)[wt > 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pf.feols(f"{treatment} ~ {rhs}{fe_part}", d, vcov=_vcov(cluster), weights="__wt")
+        b = fit.coef()
+    keep = [i for i, n in enumerate(b.index) if n != "Intercept"]
+    R = np.zeros((len(keep), len(b)))
+    R[np.arange(len(keep)), keep] = 1.0
+    V = np.asarray(fit._vcov)  # pyfixest 0.60 keeps the (robust/clustered) vcov here
+    Rb = R @ b.to_numpy()
+    q = len(keep)
+    F = float(Rb @ np.linalg.solve(R @ V @ R.T, Rb)) / q
+    df_denom = float(fit._df_t)  # N - k, or G - 1 with clusters (as Stata's test after regress)
+    from scipy import stats
+
+    return {"F": F, "pvalue": float(stats.f.sf(F, q, df_denom)), "df_num": q, "df_denom": df_denom}
+
+
+def balance_table(
+    data: pd.DataFrame,
+    treatment: str,
+    covariates: Sequence[str],
+    cluster: str | None = None,
+    fixed_effects: Sequence[str] | str | None = None,
+    weights: str | pd.Series | np.ndarray | None = None,
+) -> BalanceTable:
+    """Balance of ``covariates`` between the arms of ``treatment`` (0/1).
+
+    Parameters
+    ----------
+    cluster: column for cluster-robust p-values (e.g. school).
+    fixed_effects: column(s) absorbed in the p-value regressions (e.g. strata).
+    weights: matching or IPW weights (a column name, or a Series/array aligned
+        with ``data``); the table then shows unadjusted and adjusted balance.
+    """
+    data = check_frame(data)
+    treatment_array(data, treatment)
+    covs = list(covariates)
+    if not covs:
+        raise CausalInputError("covariates is empty: list the columns to compare.")
+    for c in covs:
+        numeric_column(data, c, "covariate")
+    fe = [fixed_effects] if isinstance(fixed_effects, str) else list(fixed_effects or [])
+    check_columns(data, fe + ([cluster] if cluster else []), "fixed-effect/cluster")
+    if weights is None:
+        wt = None
+    else:
+        if isinstance(weights, str):
+            wt = numeric_column(data, weights, "weights")
+        else:
+            wt = np.asarray(weights.reindex(data.index) if isinstance(weights, pd.Series) else weights, dtype=float)
+            if wt.shape != (len(data),):
+                raise CausalInputError(f"weights has {wt.size} entries but data has {len(data)} rows: align them.")
+        if np.any(~np.isfinite(wt)) or np.any(wt < 0):
+            raise CausalInputError("weights must be finite and non-negative (rows with weight 0 are left out).")
+    df = data[[treatment, *covs, *fe, *([cluster] if cluster else [])]].copy()
+    df[treatment] = df[treatment].astype(int)
+    ones = np.ones(len(df))
+    before = _stats(df, treatment, covs, ones, None, cluster, fe)
+    ft = _ftest(df, treatment, covs, ones, cluster, fe)
+    after = ft_after = None
+    if wt is not None:
+        sd_ref = {c: (before.loc[c, "sd_t"], before.loc[c, "sd_c"]) for c in covs}
+        after = _stats(df, treatment, covs, wt, sd_ref, cluster, fe)
+        ft_after = _ftest(df, treatment, covs, wt, cluster, fe)
+    return BalanceTable(table=before, ftest=ft, adjusted=after, ftest_adjusted=ft_after,
+                        options={"treatment": treatment, "cluster": cluster, "fixed_effects": fe,
+                                 "weighted": wt is not None})
