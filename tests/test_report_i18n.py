@@ -1,0 +1,109 @@
+"""The message catalogue (Latvian and English) and number formatting per language."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from evaltools.report import i18n
+from evaltools.report.i18n import (
+    MessageKeyError,
+    MessageValueError,
+    UnknownLanguageError,
+    money,
+    number,
+    percent,
+    placeholders,
+    t,
+    tn,
+)
+
+NBSP = "\u00a0"
+REPORT_SRC = Path(i18n.__file__).parent
+
+
+def test_every_message_exists_in_both_languages():
+    for key, entry in i18n.catalogue().items():
+        assert set(entry) == {"lv", "en"}, f"{key} has languages {sorted(entry)}"
+        assert entry["lv"].strip() and entry["en"].strip(), f"{key} has an empty text"
+
+
+def test_placeholders_agree_between_languages():
+    for key, entry in i18n.catalogue().items():
+        assert placeholders(entry["lv"]) == placeholders(entry["en"]), key
+
+
+def test_plural_groups_have_an_other_form():
+    keys = i18n.catalogue().keys()
+    stems = {k.rsplit(".", 1)[0] for k in keys if k.rsplit(".", 1)[-1] in ("zero", "one", "other")}
+    for stem in stems:
+        assert f"{stem}.other" in keys
+
+
+def test_every_key_the_code_uses_is_in_the_catalogue():
+    pattern = re.compile(r"""\b(?:t|tn|i18n\.t|i18n\.tn|_t)\(\s*f?["']([a-z_]+\.[a-z_.]+)["']""")
+    used = set()
+    for path in REPORT_SRC.glob("*.py"):
+        used |= set(pattern.findall(path.read_text()))
+    assert used, "the scan found no message keys: the pattern is wrong"
+    plural_stems = {k.rsplit(".", 1)[0] for k in i18n.catalogue()}
+    missing = sorted(k for k in used if not i18n.has(k) and k not in plural_stems)
+    assert not missing, f"keys used in code but not in messages.yaml: {missing}"
+
+
+def test_latvian_text_keeps_its_diacritics():
+    text = "".join(e["lv"] for e in i18n.catalogue().values())
+    for letter in "āčēģīķļņšūž":
+        assert letter in text or letter.upper() in text or letter in "ģķļ", letter
+    assert t("headline.pupils", "lv") == "Skolēni"
+    assert t("section.robustness.title", "lv") == "Rezultātu noturība"
+
+
+def test_numbers_use_decimal_comma_and_non_breaking_space_in_latvian():
+    assert number(1234567.891, "lv", 2) == f"1{NBSP}234{NBSP}567,89"
+    assert number(1234567.891, "en", 2) == "1,234,567.89"
+    assert number(-0.5, "lv", 1) == "\u22120,5"  # typographic minus
+    assert number(-0.001, "en", 2) == "0.00"  # no negative zero
+    assert number(0.25, "en", 2, signed=True) == "+0.25"
+    assert percent(0.123, "lv", 1) == "12,3%"
+    assert money(1234.5, "lv") == f"1{NBSP}234,50{NBSP}€"
+    assert money(1234.5, "en") == "€1,234.50"
+
+
+def test_placeholders_with_specs_are_formatted_per_language():
+    assert t("sdc.below", "lv", threshold=10) == "<10"
+    lv = t("section.robustness.text", "lv", n_specs=12, low="0,1", high="0,3", unit="punkti")
+    assert lv.startswith("Alternatīvo specifikāciju skaits: 12;")
+    assert i18n.format_value(0.1234, ".2f", "lv") == "0,12"
+    assert i18n.format_value(12345, ",d", "en") == "12,345"
+    assert i18n.format_value(0.5, ".0%", "lv") == "50%"
+    with pytest.raises(MessageValueError, match="not supported"):
+        i18n.format_value(1.0, "e", "en")
+
+
+def test_plural_forms_follow_latvian_rules():
+    forms = {m: tn("headline.months_value", m, "lv", months=m) for m in (0, 1, 2, 11, 21)}
+    assert forms == {0: "0 mēnešu", 1: "1 mēnesis", 2: "2 mēneši", 11: "11 mēnešu", 21: "21 mēnesis"}
+    assert tn("headline.months_value", 1, "en", months=1) == "1 month"
+    assert tn("headline.months_value", 3, "en", months=3) == "3 months"
+
+
+def test_clear_errors_for_bad_keys_languages_and_values():
+    with pytest.raises(MessageKeyError, match="Did you mean 'headline.pupils'"):
+        t("headline.pupil", "en")
+    with pytest.raises(UnknownLanguageError, match="set the notebook parameter `language`"):
+        t("headline.pupils", "de")
+    with pytest.raises(MessageValueError, match="needs a value for 'threshold'"):
+        t("sdc.below", "en")
+
+
+def test_default_language_can_be_set_and_is_checked():
+    assert i18n.get_language() == "lv"
+    try:
+        i18n.set_language("EN")
+        assert t("headline.pupils") == "Pupils"
+    finally:
+        i18n.set_language("lv")
+    with pytest.raises(UnknownLanguageError):
+        i18n.set_language("ru")

@@ -1,0 +1,197 @@
+"""Model, balance and DiD tables; publishing (CSV, Excel, results.json) with disclosure control."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from statsmodels.stats.weightstats import ttest_ind as sm_ttest_ind
+
+from evaltools.estimate.result import Estimate
+from evaltools.report.record import RUN_DIR_ENV, clear, recorded
+from evaltools.report.disclosure import ProtectedTable, assert_safe
+from evaltools.report.tables import (
+    ModelTable,
+    TableInputError,
+    balance_table,
+    did_table,
+    model_table,
+    publish_table,
+)
+
+MARK = "[c]"
+
+
+@pytest.fixture
+def run_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
+    clear()
+    yield tmp_path
+    clear()
+
+
+def _est(name, b, se, **n):
+    return Estimate.from_normal(name, b, se, n=n)
+
+
+def test_model_table_side_by_side_with_stars_and_protected_n():
+    a = _est("ATT", 0.123, 0.045, units=1234, clusters=43)
+    b = _est("ATT", 0.100, 0.060, units=1000, clusters=8)
+    c = _est("girl", -0.02, 0.01, units=1000, clusters=8)
+    mt = model_table({"OLS": a, "FE": [b, c]}, stars=True, language="en")
+    shown = mt.display_frame()
+    assert list(shown.columns) == ["OLS", "FE"]
+    # stars follow the p-values of the Estimates
+    for est, col in ((a, "OLS"), (b, "FE")):
+        n_stars = sum(est.pvalue < lvl for lvl in (0.10, 0.05, 0.01))
+        assert shown.loc[("ATT", "estimate"), col].endswith("*" * n_stars + "") and (
+            shown.loc[("ATT", "estimate"), col].count("*") == n_stars
+        )
+    assert shown.loc[("ATT", "se"), "OLS"] == "(0.045)"
+    assert shown.loc[("girl", "estimate"), "OLS"] == ""
+    assert shown.loc[("Pupils", "n"), "OLS"] == "1,234"
+    assert shown.loc[("Clusters", "n"), "FE"] == "<10"  # 8 schools is a small count
+    tidy = mt.to_frame()
+    assert set(tidy["model"]) == {"OLS", "FE"} and len(tidy) == 3
+    assert (tidy.loc[tidy["model"] == "FE", "n_clusters"] == MARK).all()
+    assert_safe(tidy)
+    assert "&lt;10" in mt._repr_html_()  # escaped in HTML
+
+
+def test_model_table_in_latvian_and_from_a_list():
+    mt = model_table([_est("ATT", 1.5, 0.25, units=200)], language="lv", digits=2)
+    shown = mt.display_frame()
+    assert shown.columns.tolist() == ["(1)"]
+    assert shown.loc[("ATT", "estimate"), "(1)"] == "1,50"
+    assert shown.loc[("Skolēni", "n"), "(1)"] == "200"
+    assert "Iekavās – standartkļūdas." in mt.notes()
+    assert isinstance(mt, ModelTable) and "ModelTable: 1 models" in repr(mt)
+
+
+def test_model_table_rejects_what_is_not_an_estimate():
+    with pytest.raises(TableInputError, match="must be an evaltools Estimate"):
+        model_table({"m": [0.5]})
+    with pytest.raises(TableInputError, match="needs a mapping"):
+        model_table(_est("ATT", 1, 1))
+
+
+@pytest.fixture
+def pupils():
+    rng = np.random.default_rng(7)
+    n = 600
+    d = pd.DataFrame({"t": rng.integers(0, 2, n), "score": rng.normal(60, 12, n),
+                      "girl": rng.integers(0, 2, n)})
+    d["score"] += 3.0 * d["t"]
+    return d
+
+
+def test_balance_table_matches_a_direct_computation(pupils):
+    p = balance_table(pupils, ["score", "girl"], "t", language="en")
+    assert isinstance(p, ProtectedTable) and p.n_hidden() == 0
+    g1, g0 = pupils[pupils.t == 1], pupils[pupils.t == 0]
+    row = p.data.loc["score"]
+    assert row["n_treated"] == len(g1) and row["n_comparison"] == len(g0)
+    assert row["mean_treated"] == pytest.approx(g1.score.mean())
+    assert row["sd_comparison"] == pytest.approx(g0.score.std(ddof=1))
+    sd_pooled = np.sqrt((g1.score.var() + g0.score.var()) / 2)
+    assert row["std_diff"] == pytest.approx((g1.score.mean() - g0.score.mean()) / sd_pooled)
+    # p-value against statsmodels' own Welch test (an independent implementation)
+    _, p_sm, _ = sm_ttest_ind(g1.score, g0.score, usevar="unequal")
+    assert row["pvalue"] == pytest.approx(p_sm, rel=1e-10)
+    assert "k_treated" not in p.data.columns  # helper counts are not published
+    assert p.display_frame().columns[0] == "N, programme group"
+
+
+def test_balance_table_with_unit_weights_equals_unweighted(pupils):
+    unweighted = balance_table(pupils, ["score"], "t").data
+    weighted = balance_table(pupils.assign(w=1.0), ["score"], "t", weights="w").data
+    cols = ["mean_treated", "sd_treated", "mean_comparison", "sd_comparison", "std_diff"]
+    np.testing.assert_allclose(weighted[cols].to_numpy(), unweighted[cols].to_numpy())
+    # frequency weights 2 give the same means as duplicating every row
+    doubled = balance_table(pd.concat([pupils, pupils]), ["score"], "t").data
+    w2 = balance_table(pupils.assign(w=2.0), ["score"], "t", weights="w").data
+    assert w2.at["score", "mean_treated"] == pytest.approx(doubled.at["score", "mean_treated"])
+
+
+def test_balance_table_hides_small_groups_and_revealing_shares(pupils):
+    d = pupils.copy()
+    d.loc[d.t == 1, "girl"] = 0
+    d.loc[d.index[d.t == 1][:3], "girl"] = 1  # three girls in the programme group
+    d["rare"] = np.where(d.t == 1, np.nan, d.score)
+    d.loc[d.index[d.t == 1][:5], "rare"] = 50.0 + np.arange(5)  # five treated pupils observed
+    p = balance_table(d, ["score", "girl", "rare"], "t", language="lv")
+    st = p.status
+    assert (st.loc["score"] == "").all()
+    for col in ("mean_treated", "sd_treated", "difference", "std_diff", "pvalue"):
+        assert st.at["girl", col] != "", col
+    assert st.at["girl", "mean_comparison"] == ""
+    assert st.at["rare", "n_treated"] == "primary"
+    assert st.at["rare", "mean_treated"] != "" and st.at["rare", "difference"] != ""
+    assert_safe(p)
+
+
+def test_balance_table_errors_name_the_column(pupils):
+    with pytest.raises(KeyError, match=r"columns \['age'\] are not in the data"):
+        balance_table(pupils, ["age"], "t")
+    with pytest.raises(TableInputError, match="Column 'score' must be 0/1"):
+        balance_table(pupils, ["girl"], "score")
+
+
+def test_did_table_equals_the_interaction_in_a_saturated_regression():
+    rng = np.random.default_rng(3)
+    n = 2000
+    d = pd.DataFrame({"treated": rng.integers(0, 2, n), "post": rng.integers(0, 2, n)})
+    d["y"] = 50 + 2 * d.treated + 1.5 * d.post + 4.0 * d.treated * d.post + rng.normal(0, 5, n)
+    fit = smf.ols("y ~ treated * post", data=d).fit()
+    est = Estimate.from_normal("ATT", fit.params["treated:post"], fit.bse["treated:post"])
+    p = did_table(d, "y", "treated", "post", estimate=est, language="en")
+    did = p.data.iloc[2]["Change (after − before)"]
+    assert did == pytest.approx(fit.params["treated:post"], abs=1e-9)
+    assert abs(did - 4.0) < 4 * fit.bse["treated:post"]  # close to the true effect
+    means = d.groupby(["treated", "post"]).y.mean()
+    assert p.data.iloc[0]["Before"] == pytest.approx(means[(1, 0)])
+    assert any("Difference-in-differences (regression): 4." in note or "regression" in note
+               for note in p.footnotes())
+    assert p.n_hidden() == 0
+
+
+def test_did_table_hides_the_difference_when_a_cell_is_small():
+    d = pd.DataFrame({"treated": [1] * 6 + [1] * 40 + [0] * 40 + [0] * 40,
+                      "post": [0] * 6 + [1] * 40 + [0] * 40 + [1] * 40,
+                      "y": np.arange(126, dtype=float)})
+    p = did_table(d, "y", "treated", "post", language="en")
+    assert p.status.iloc[0]["Before"] == "dependent"
+    assert p.status.iloc[0]["N, Before"] == "primary"
+    assert p.status.iloc[2]["Before"] != "" and p.status.iloc[2]["Change (after − before)"] != ""
+    assert p.status.iloc[1]["Before"] == ""
+
+
+def test_publish_table_exports_records_and_protects(run_dir):
+    raw = pd.DataFrame({"skolēni": [4, 30, 12, 46]}, index=["Rīga", "Daugavpils", "Liepāja", "Kopā"])
+    pub = publish_table(raw, "pupils_by_city", caption="Skolēni pēc pilsētas")
+    csv, xlsx = pub.files
+    assert csv == run_dir / "tables" / "pupils_by_city.csv" and xlsx.exists()
+    back = pd.read_csv(csv, index_col=0, encoding="utf-8-sig")
+    assert back.loc["Rīga", "skolēni"] == MARK and back.loc["Liepāja", "skolēni"] == MARK
+    assert str(back.loc["Kopā", "skolēni"]) == "46"
+    from openpyxl import load_workbook
+
+    ws = load_workbook(xlsx).active
+    cells = {str(c.value) for row in ws.iter_rows() for c in row}
+    assert "Liepāja" in cells and "4" not in cells
+    stored = recorded()["pupils_by_city"]
+    assert stored["value"]["type"] == "protected_table" and stored["label"] == "Skolēni pēc pilsētas"
+    assert [MARK] in [row[1:] for row in stored["value"]["data"]]
+    assert (run_dir / "results.json").exists()
+    html = pub._repr_html_()
+    assert "Liepāja" in html and "<style" in html
+    assert "http" not in html and "<script" not in html and "<link" not in html
+
+
+def test_publish_table_rejects_bad_names_and_double_protection(run_dir):
+    with pytest.raises(TableInputError, match="file-name-safe"):
+        publish_table(pd.DataFrame({"n": [20]}), "../escape")
+    pt = balance_table(pd.DataFrame({"t": [0, 1] * 20, "x": range(40)}), ["x"], "t")
+    with pytest.raises(TableInputError, match="already protected"):
+        publish_table(pt, "bal", counts=["n_treated"])
+    assert publish_table(pt, "bal", export=False).files == ()
