@@ -57,6 +57,11 @@ class CSData:
         return int(self.cohort.shape[0])
 
 
+def _show(v: object) -> str:
+    """A value for an error message: numpy scalars shown as plain Python values."""
+    return repr(v.item() if isinstance(v, np.generic) else v)
+
+
 def _require_columns(data: pd.DataFrame, cols: dict[str, str | None]) -> None:
     for role, col in cols.items():
         if col is not None and col not in data.columns:
@@ -80,7 +85,7 @@ def _numeric(data: pd.DataFrame, col: str, role: str, allow_nan: bool) -> Array:
             i = int(np.flatnonzero(bad)[0])
             raise StaggeredDataError(
                 f"Column {col!r} (`{role}`) has {int(bad.sum())} missing or infinite values "
-                f"(first at row label {data.index[i]!r}). Drop or impute those rows first."
+                f"(first at row label {_show(data.index[i])}). Drop or impute those rows first."
             )
     return v
 
@@ -95,7 +100,7 @@ def _constant_within(codes: Array, values: Array, col: str, role: str, ids: Arra
     if diff.any():
         i = int(np.flatnonzero(diff)[0])
         raise StaggeredDataError(
-            f"Column {col!r} (`{role}`) varies within unit {ids[codes[i]]!r}; it must be "
+            f"Column {col!r} (`{role}`) varies within unit {_show(ids[codes[i]])}; it must be "
             f"constant for each unit in a panel. Fix the data or use panel=False."
         )
     return first
@@ -133,13 +138,13 @@ def prepare(
         i = int(np.flatnonzero(g < 0)[0])
         raise StaggeredDataError(
             f"Column {cohort!r} (`cohort`) must hold the first treated period, or 0/NaN for never "
-            f"treated; row label {data.index[i]!r} has {g[i]!r}."
+            f"treated; row label {_show(data.index[i])} has {_show(g[i])}."
         )
     w = _numeric(data, weights, "weights", allow_nan=False) if weights else np.ones(len(data))
     if (w <= 0).any():
         i = int(np.flatnonzero(w <= 0)[0])
         raise StaggeredDataError(
-            f"Column {weights!r} (`weights`) must be positive; row label {data.index[i]!r} has {w[i]!r}."
+            f"Column {weights!r} (`weights`) must be positive; row label {_show(data.index[i])} has {_show(w[i])}."
         )
     Xcols = [_numeric(data, c, f"covariates[{j}]", allow_nan=True) for j, c in enumerate(covariates)]
     # rows with a missing outcome or covariate are not usable observations
@@ -168,7 +173,7 @@ def prepare(
         if (cl_codes_all < 0).any():
             i = int(np.flatnonzero(cl_codes_all < 0)[0])
             raise StaggeredDataError(
-                f"Column {cluster!r} (`cluster`) is missing at row label {data.index[i]!r}."
+                f"Column {cluster!r} (`cluster`) is missing at row label {_show(data.index[i])}."
             )
     else:
         cl_codes_all = None
@@ -177,7 +182,7 @@ def prepare(
         codes, ids = pd.factorize(data[unit], use_na_sentinel=True)
         if (codes < 0).any():
             i = int(np.flatnonzero(codes < 0)[0])
-            raise StaggeredDataError(f"Column {unit!r} (`unit`) is missing at row label {data.index[i]!r}.")
+            raise StaggeredDataError(f"Column {unit!r} (`unit`) is missing at row label {_show(data.index[i])}.")
         n_units = ids.shape[0]
         n_t = periods.shape[0]
         flat = codes.astype(np.int64) * n_t + tidx
@@ -185,7 +190,7 @@ def prepare(
         if counts.max() > 1:
             j = int(np.argmax(counts))
             raise StaggeredDataError(
-                f"Unit {ids[j // n_t]!r} appears {int(counts[j])} times in period {periods[j % n_t]!r}. "
+                f"Unit {_show(ids[j // n_t])} appears {int(counts[j])} times in period {_show(periods[j % n_t])}. "
                 f"A panel needs one row per unit and period; aggregate the rows or use panel=False."
             )
         g_unit = _constant_within(codes, g, cohort, "cohort", np.asarray(ids))
@@ -217,7 +222,7 @@ def prepare(
         n_drop = int(first.sum())
         if n_drop:
             warnings.warn(
-                f"Dropping {n_drop} units already treated in the first period ({periods[0]!r}); "
+                f"Dropping {n_drop} units already treated in the first period ({_show(periods[0])}); "
                 f"they have no pre-treatment period.",
                 UserWarning,
                 stacklevel=3,

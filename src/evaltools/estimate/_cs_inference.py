@@ -42,21 +42,35 @@ def analytic_se(M: Array, cluster: Array | None, n_clusters: int) -> Array:
     return np.where(se > _TINY, se, np.nan)
 
 
+_SIGNS = (np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(np.float32) * 2 - 1)
+
+
 def multiplier_draws(M: Array, cluster: Array | None, n_clusters: int, reps: int,
-                     rng: np.random.Generator, chunk: int = 128) -> Array:
-    """reps x m bootstrap draws of the estimation error of the columns of M."""
+                     rng: np.random.Generator, chunk: int = 64) -> Array:
+    """reps x m bootstrap draws of the estimation error of the columns of M.
+
+    delta*_b = sum_c V_bc S_c / n with Rademacher V (one random bit per cluster and
+    draw; bytes are expanded to +-1 through a 256 x 8 table).
+    """
+    from threadpoolctl import threadpool_limits
+
     n = M.shape[0]
-    S = np.ascontiguousarray(cluster_sums(M, cluster, n_clusters), dtype=np.float64)
+    S64 = cluster_sums(M, cluster, n_clusters)
+    # the products run in float32: the draws' Monte Carlo error (about 1/sqrt(2 reps)
+    # relative on an SE) is far larger than the rounding
+    S = np.ascontiguousarray(S64, dtype=np.float32)
     m_rows = S.shape[0]
+    n_bytes = (m_rows + 7) // 8
     out = np.empty((reps, S.shape[1]))
-    for start in range(0, reps, chunk):
-        b = min(chunk, reps - start)
-        # Rademacher weights from random bits
-        bits = np.unpackbits(np.frombuffer(rng.bytes((b * m_rows + 7) // 8), dtype=np.uint8))
-        V = bits[: b * m_rows].reshape(b, m_rows).astype(np.float64)
-        V *= 2.0
-        V -= 1.0
-        out[start:start + b] = V @ S
+    buf = np.empty((chunk, n_bytes, 8), dtype=np.float32)
+    # one BLAS thread: skinny products with several threads stall on a shared machine
+    with threadpool_limits(1, user_api="blas"):
+        for start in range(0, reps, chunk):
+            b = min(chunk, reps - start)
+            bits = np.frombuffer(rng.bytes(b * n_bytes), dtype=np.uint8).reshape(b, n_bytes)
+            np.take(_SIGNS, bits, axis=0, out=buf[:b])
+            V = buf[:b].reshape(b, n_bytes * 8)[:, :m_rows]
+            out[start:start + b] = V @ S
     out /= n
     return out
 
