@@ -13,7 +13,7 @@ import pytest
 from evaltools.estimate import AggregatedATT, ATTgtResult, Estimate, att_gt
 from evaltools.estimate._cs_data import StaggeredColumnError, StaggeredDataError
 
-from _att_gt_sim import simulate, true_att, true_simple
+from test_att_gt_sim import simulate, true_att, true_simple
 
 T = 6
 
