@@ -108,7 +108,7 @@ def test_effect_size_result_prints_and_converts():
     frame = g.to_frame()
     assert frame.loc["Hedges' g", "value"] == pytest.approx(g.value)
     est = g.to_estimate()
-    assert est.estimate == pytest.approx(g.value) and est.n == {"n_t": 4, "n_c": 4}
+    assert est.estimate == pytest.approx(g.value) and est.n == {"treated": 4, "comparison": 4}
     assert float(g) == g.value
 
 

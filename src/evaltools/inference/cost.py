@@ -47,6 +47,9 @@ class CostPerPupil:
     def to_frame(self) -> pd.DataFrame:
         return self.components.copy()
 
+    def to_dict(self) -> dict[str, Any]:
+        return ck.record_dict(self, "cost_per_pupil")
+
     def __repr__(self) -> str:
         return (f"Cost: {self.total_cost:,.0f} {self.currency} for {self.n_pupils:,} pupils = "
                 f"{self.per_pupil:,.2f} {self.currency} per pupil "
@@ -102,6 +105,9 @@ class CostPerOutcome:
         df = pd.concat([self.estimate.to_frame(), self.outcomes.to_frame()])
         df["bounded"] = [self.bounded, True]
         return df
+
+    def to_dict(self) -> dict[str, Any]:
+        return ck.record_dict(self, "cost_per_outcome")
 
     def __repr__(self) -> str:
         e = self.estimate

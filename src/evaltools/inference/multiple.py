@@ -42,6 +42,9 @@ class MultipleTesting:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def to_dict(self) -> dict[str, Any]:
+        return ck.record_dict(self, "multiple_testing")
+
     def __repr__(self) -> str:
         k, m = int(self.rejected.sum()), len(self.table)
         return (f"{self.method}: {k} of {m} hypotheses rejected at {self.alpha:g}\n"
@@ -105,6 +108,9 @@ class ClusterCorrection:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
+
+    def to_dict(self) -> dict[str, Any]:
+        return ck.record_dict(self, "cluster_correction")
 
     def __repr__(self) -> str:
         verdict = "significant" if self.significant else "not significant"

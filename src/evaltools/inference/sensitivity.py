@@ -61,6 +61,9 @@ class EValue:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
 
+    def to_dict(self) -> dict:
+        return ck.record_dict(self, "e_value")
+
     def __repr__(self) -> str:
         ci = (f" [{self.ci_low:.3g}, {self.ci_high:.3g}]" if self.ci_low is not None else "")
         lines = [f"E-value for {self.measure} = {self.estimate:.3g}{ci} (as RR {self.rr:.3g})",

@@ -48,6 +48,11 @@ class SimulatedPower:
                 "mean_estimate", "sd_estimate", "mean_se", "method"]
         return pd.DataFrame([{k: getattr(self, k) for k in keys}])
 
+    def to_dict(self) -> dict[str, Any]:
+        d = ck.record_dict(self, "simulated_power")
+        d.pop("draws")
+        return d
+
     def __repr__(self) -> str:
         eff = "" if self.effect is None else f" at effect {self.effect:g}"
         lines = [

@@ -91,3 +91,17 @@ def sample(name: str, values: Any, *, minimum: int = 2) -> np.ndarray:
     if arr.size < minimum:
         raise InputError(f"'{name}' needs at least {minimum} values, got {arr.size}.")
     return arr
+
+
+def record_dict(obj: Any, kind: str, **extra: Any) -> dict[str, Any]:
+    """``{"type": kind, <every dataclass field>, **extra}`` for ``evaltools.report.record``.
+
+    Nested Estimates, DataFrames and numpy values are converted by the report layer.
+    """
+    from dataclasses import fields
+
+    out: dict[str, Any] = {"type": kind}
+    for f in fields(obj):
+        out[f.name] = getattr(obj, f.name)
+    out.update(extra)
+    return out

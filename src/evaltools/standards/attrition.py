@@ -82,6 +82,9 @@ class Attrition:
     def low(self) -> bool:
         return self.level == "low"
 
+    def to_dict(self) -> dict:
+        return ck.record_dict(self, "wwc_attrition")
+
     def to_frame(self) -> pd.DataFrame:
         """One row with every count, rate (in percent) and the verdict."""
         return pd.DataFrame([{
@@ -175,6 +178,9 @@ class BaselineEquivalence:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"baseline_es": self.es, "status": self.status}])
+
+    def to_dict(self) -> dict:
+        return ck.record_dict(self, "baseline_equivalence")
 
     def __repr__(self) -> str:
         rule = {"satisfied": "|ES| <= 0.05",

@@ -53,7 +53,8 @@ class EffectSize:
 
     def to_estimate(self, estimand: str | None = None) -> Estimate:
         """The effect size as an :class:`~evaltools.estimate.result.Estimate`."""
-        n = {k: int(v) for k, v in self.inputs.items() if k in ("n_t", "n_c", "n_clusters")}
+        names = {"n_t": "treated", "n_c": "comparison", "n_clusters": "clusters"}
+        n = {names[k]: int(v) for k, v in self.inputs.items() if k in names}
         return Estimate.from_normal(
             estimand or self.measure, self.value, self.se, level=self.level, n=n,
             method=self.method, diagnostics=dict(self.details),
@@ -76,6 +77,10 @@ class EffectSize:
 
     def __float__(self) -> float:
         return self.value
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``evaltools.report.record``."""
+        return ck.record_dict(self, "effect_size", improvement_index=self.improvement_index)
 
     def __repr__(self) -> str:
         pct = f"{self.level:.0%}"
@@ -225,6 +230,8 @@ def hedges_g(
     if adjusted:
         inputs["adjusted_diff"] = diff
 
+    if se_diff is not None:
+        se_diff = ck.positive("se_diff", se_diff)
     clustered = icc is not None or n_clusters is not None or cluster_size is not None
     if clustered:
         if icc is None:
@@ -237,7 +244,7 @@ def hedges_g(
         if cluster_size is not None:
             n_bar = ck.positive("cluster_size", cluster_size)
             if n_clusters is not None:
-                ck.count("n_clusters", n_clusters, minimum=2)
+                inputs["n_clusters"] = ck.count("n_clusters", n_clusters, minimum=2)
         elif n_clusters is not None:
             m = ck.count("n_clusters", n_clusters, minimum=2)
             n_bar = N / m
@@ -271,8 +278,7 @@ def hedges_g(
         details = {"omega": omega, "d": d}
         method = "Hedges' g, individual assignment (WWC Handbook v5.0)"
     if se_diff is not None:
-        ck.positive("se_diff", se_diff)
-        inputs["se_diff"] = float(se_diff)
+        inputs["se_diff"] = se_diff
     if adjusted:
         method += ", covariate-adjusted mean difference over unadjusted pooled SD"
     se = math.sqrt(var)
