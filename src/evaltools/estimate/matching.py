@@ -88,8 +88,7 @@ def _distance_space(data: pd.DataFrame, w: np.ndarray, distance: str, covariates
     """Coordinates in which Euclidean distance is the requested distance."""
     if distance in ("propensity", "logit"):
         assert ps is not None  # fitted by match()
-        e = ps.scores.to_numpy()
-        z = e if distance == "propensity" else np.log(e / (1 - e))
+        z = ps.scores.to_numpy() if distance == "propensity" else ps.logit.to_numpy()
         return z[:, None], ps
     if distance == "mahalanobis":
         X = design_matrix(data, covariates, intercept=False).to_numpy()

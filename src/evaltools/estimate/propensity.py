@@ -184,8 +184,7 @@ class PropensityScore:
     @property
     def logit(self) -> pd.Series:
         """The linear predictor ``log(e / (1 - e))``."""
-        e = self.scores
-        return np.log(e / (1 - e))
+        return pd.Series(self.design.to_numpy() @ self.params.to_numpy(), index=self.scores.index, name="logit")
 
     def overlap(self) -> pd.DataFrame:
         """Per-arm quantiles of ``e`` and shares outside common support / the Crump band."""
@@ -261,17 +260,18 @@ def propensity_score(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = sm.Logit(w, X).fit(disp=0, maxiter=200, method="newton")
+            res = sm.Logit(w, X).fit(disp=0, maxiter=100, method="newton")
         except Exception as exc:  # statsmodels raises PerfectSeparationError on some versions
             raise CausalInputError(
                 f"The logit propensity model failed ({exc}). Usually some covariate predicts treatment "
                 "perfectly: remove it or coarsen it."
             ) from exc
     e = np.asarray(res.predict(X), dtype=float)
-    if np.any(e < 1e-10) or np.any(e > 1 - 1e-10):
+    if not res.mle_retvals.get("converged", True) or np.any(e <= 0.0) or np.any(e >= 1.0):
         raise CausalInputError(
-            "Some propensity scores are 0 or 1 to machine precision (perfect separation): a covariate "
-            "determines treatment. Remove it, or restrict the sample to units that could be treated."
+            "The logit propensity model did not converge or gives scores of exactly 0 or 1 (perfect "
+            "separation): a covariate determines treatment. Remove it, or restrict the sample to units "
+            "that could be treated."
         )
     return PropensityScore(
         scores=pd.Series(e, index=data.index, name="pscore"), treatment=treatment, w=w,
