@@ -72,7 +72,7 @@ def test_successful_run_writes_all_four_outputs(run_all):
 def test_results_hold_every_recorded_value(run_all):
     run = run_all[1][("tiny", "params/tiny.yaml")]
     results = json.loads((run / "results.json").read_text())
-    assert results["total"] == {"value": 15.0, "label": "Total", "headline": True}  # (1+2+3+4) * 1.5
+    assert results["total"] == {"value": 150.0, "label": "Total", "headline": True}  # (10+20+30+40) * 1.5
     assert results["table"]["value"]["columns"] == ["year", "value"]
     assert len(results["table"]["value"]["data"]) == 2  # n = 2 from the params file
 
@@ -102,7 +102,7 @@ def test_index_lists_every_run_newest_first_with_status(run_all, project):
     page = (project / "reports" / "index.html").read_text()
     assert page.count("<tr class=\"ev-") == 3
     assert "ev-failed" in page and "deliberate failure" in page
-    assert "Total: 15" in page
+    assert "Total: 150" in page
     for run in run_all[1].values():
         assert f"{run.parent.name}/{run.name}/report.html" in page
 

@@ -2,7 +2,12 @@
 
 A notebook calls ``record(name, value)`` for every number a reader or a machine
 may want: scalars, tables (DataFrame/Series) and estimate objects (anything
-with ``.to_dict()``, e.g. :class:`evaltools.estimate.Estimate`). Inside a run
+with ``.to_dict()``, e.g. :class:`evaltools.estimate.Estimate`).
+
+``results.json`` is published, so a plain table is checked by disclosure
+control first: every integer column counts as a count and no visible count
+may lie between 1 and the threshold. Tables made by
+``evaltools.report.disclosure.protect`` are recorded as protected. Inside a run
 started by ``evaltools run`` the runner sets ``EVALTOOLS_RUN_DIR`` and every
 call rewrites ``results.json`` there atomically; in JupyterLab or under nbval
 the values are only kept in memory (see :func:`recorded`).
@@ -34,6 +39,8 @@ def record(name: str, value: Any, *, headline: bool = False, label: str | None =
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"record(): the name must be a non-empty string, got {name!r}.")
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        _check_disclosure(value if isinstance(value, pd.DataFrame) else value.to_frame(), name)
     entry: dict[str, Any] = {"value": to_jsonable(value, where=name)}
     if label:
         entry["label"] = label
@@ -44,6 +51,21 @@ def record(name: str, value: Any, *, headline: bool = False, label: str | None =
     _results[name] = entry
     _flush()
     return value
+
+
+def _check_disclosure(df: pd.DataFrame, name: str) -> None:
+    from evaltools.report.disclosure import DisclosureError, assert_safe
+
+    counts = [c for c in df.columns if pd.api.types.is_integer_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    if not counts:
+        return
+    try:
+        assert_safe(df, counts=counts, total_row=None, total_col=None)
+    except DisclosureError as exc:
+        raise DisclosureError(
+            f"record({name!r}): {exc} Protect the table first: "
+            "evaltools.report.disclosure.protect(table, counts=[...])."
+        ) from None
 
 
 def recorded() -> dict[str, dict[str, Any]]:

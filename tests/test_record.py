@@ -1,0 +1,58 @@
+"""record(): what reaches results.json, and that published tables pass disclosure control."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaltools.estimate import Estimate
+from evaltools.report import disclosure, record
+from evaltools.report.disclosure import DisclosureError
+from evaltools.report.record import RUN_DIR_ENV, clear, recorded
+
+
+@pytest.fixture(autouse=True)
+def fresh(monkeypatch, tmp_path):
+    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
+    clear()
+    yield tmp_path
+    clear()
+
+
+def test_scalars_estimates_and_tables_are_written_as_json(fresh):
+    record("rate", np.float64(1.25), headline=True, label="Rate")
+    record("missing", float("nan"))
+    record("att", Estimate.from_normal("ATT", -0.5, 0.25, n={"units": 40}))
+    record("table", pd.DataFrame({"pupils": [120, 340]}, index=pd.Index(["a", "b"], name="school")))
+    on_disk = json.loads((fresh / "results.json").read_text())
+    assert on_disk == recorded()
+    assert on_disk["rate"] == {"value": 1.25, "label": "Rate", "headline": True}
+    assert on_disk["missing"]["value"] is None  # NaN is not valid JSON
+    assert on_disk["att"]["value"]["ci_low"] == pytest.approx(-0.5 - 1.959964 * 0.25, abs=1e-6)
+    assert on_disk["table"]["value"] == {"type": "table", "columns": ["school", "pupils"],
+                                         "data": [["a", 120], ["b", 340]]}
+
+
+def test_only_the_last_headline_is_marked():
+    record("a", 1.0, headline=True)
+    record("b", 2.0, headline=True)
+    assert [k for k, v in recorded().items() if v.get("headline")] == ["b"]
+
+
+def test_a_table_with_a_small_count_is_refused():
+    small = pd.DataFrame({"pupils": [120, 4]}, index=["a", "b"])
+    with pytest.raises(DisclosureError, match=r"record\('small'\).*protect"):
+        record("small", small)
+    assert "small" not in recorded()
+
+
+def test_the_same_table_protected_is_accepted_and_hides_the_count():
+    small = pd.DataFrame({"pupils": [120, 4]}, index=["a", "b"])
+    record("protected", disclosure.protect(small, counts=["pupils"], total_row=None, total_col=None))
+    text = json.dumps(recorded()["protected"])
+    assert "120" in text and ", 4]" not in text and "[4" not in text
+
+
+def test_unsupported_values_are_explained():
+    with pytest.raises(TypeError, match="cannot store a set"):
+        record("s", {1, 2})
