@@ -171,3 +171,16 @@ def test_bad_rating_input():
         evidence_rating("quasi")
     with pytest.raises(InputError, match="wwc_attrition"):
         evidence_rating("rct", attrition=12.0)  # type: ignore[arg-type]
+
+
+def test_reason_codes_parallel_the_reasons_for_translation():
+    att = wwc_attrition(500, 500, 300, 400)
+    r = evidence_rating("rct", attrition=att, mdes=0.3, baseline_es={"pretest": 0.1},
+                        baseline_adjusted=True, threats=["contamination"])
+    codes = [c["code"] for c in r.reason_codes]
+    assert len(codes) == len(r.reasons)
+    assert codes == ["wwc.rct_high_attrition", "wwc.baseline_adjusted", "eef.design", "eef.mdes",
+                     "eef.attrition", "eef.downgrade_imbalance", "eef.downgrade_threat"]
+    adj = r.reason_codes[1]
+    assert adj["characteristic"] == "pretest" and adj["es"] == pytest.approx(0.1)
+    assert r.to_dict()["reason_codes"][-1]["threat"] == "contamination"

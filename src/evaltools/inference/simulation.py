@@ -19,7 +19,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaltools.estimate.result import Estimate
 from evaltools.standards import _checks as ck

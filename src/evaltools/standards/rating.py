@@ -54,6 +54,7 @@ class EvidenceRating:
     components: dict[str, int | None]
     reasons: list[str] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)
+    reason_codes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per rated component plus the final ratings."""
@@ -67,7 +68,8 @@ class EvidenceRating:
     def to_dict(self) -> dict[str, Any]:
         return {"type": "evidence_rating", "wwc": self.wwc, "padlocks": self.padlocks,
                 "initial_padlocks": self.initial_padlocks, "components": dict(self.components),
-                "reasons": list(self.reasons), "inputs": dict(self.inputs)}
+                "reasons": list(self.reasons), "reason_codes": list(self.reason_codes),
+                "inputs": dict(self.inputs)}
 
     def __repr__(self) -> str:
         comp = ", ".join(f"{k} {'-' if v is None else v}" for k, v in self.components.items())
@@ -125,6 +127,11 @@ def evidence_rating(
     category = DESIGNS[key]
     threats = [str(t) for t in threats]
     reasons: list[str] = []
+    codes: list[dict[str, Any]] = []
+
+    def note(code: str, text: str, **values: Any) -> None:
+        reasons.append(text)
+        codes.append({"code": code, **values})
     tab = padlock_table().set_index("design_key")
 
     # -- baseline equivalence -------------------------------------------------------------
@@ -151,84 +158,98 @@ def evidence_rating(
         if overall_attrition_pct is not None else None)
 
     # -- WWC --------------------------------------------------------------------------------
+    es_vals: dict[str, Any] = (
+        {"es": abs(worst), "characteristic": where.strip(" ()")} if worst is not None else {})
     if category == "none":
         wwc = DOES_NOT
-        reasons.append("WWC: no comparison group, so no causal estimate can be rated.")
+        note("wwc.no_comparison", "WWC: no comparison group, so no causal estimate can be rated.")
     elif confound:
         wwc = DOES_NOT
-        reasons.append("WWC: a confounding factor coincides with treatment.")
+        note("wwc.confound", "WWC: a confounding factor coincides with treatment.")
+    elif category == "rct" and attrition is not None and attrition.low:
+        wwc = MEETS
+        note("wwc.rct_low_attrition",
+             f"WWC: randomised design with low attrition ({attrition.reason})",
+             overall=attrition.overall, differential=attrition.differential)
     else:
-        is_rct = category == "rct"
-        low = attrition is not None and attrition.low
-        if is_rct and low:
-            wwc = MEETS
-            reasons.append(f"WWC: randomised design with low attrition ({attrition.reason})")
+        if category == "rct" and attrition is not None:
+            note("wwc.rct_high_attrition",
+                 f"WWC: randomised design with high attrition ({attrition.reason}); baseline "
+                 "equivalence of the analytic sample must be shown.",
+                 overall=attrition.overall, differential=attrition.differential)
+        elif category == "rct":
+            note("wwc.rct_attrition_unknown",
+                 "WWC: randomised design with attrition not reported, so treated as high; "
+                 "baseline equivalence of the analytic sample must be shown.")
         else:
-            if is_rct:
-                why = ("high attrition (" + attrition.reason + ")" if attrition is not None
-                       else "attrition not reported, so treated as high")
-                reasons.append(f"WWC: randomised design with {why}; baseline equivalence "
-                               "of the analytic sample must be shown.")
-            else:
-                reasons.append("WWC: non-randomised comparison (rated as a quasi-experimental "
-                               "design); baseline equivalence must be shown.")
-                if key == "rdd":
-                    reasons.append("WWC: the separate regression-discontinuity standards are "
-                                   "not applied here; the group-design rules are.")
-            if status is None:
-                wwc = DOES_NOT
-                reasons.append("WWC: no baseline difference given, so equivalence is not shown.")
-            elif status == "satisfied":
-                wwc = MEETS_WITH
-                reasons.append(f"WWC: baseline equivalence satisfied (|ES| = {abs(worst):.3f}{where} <= 0.05).")
-            elif status == "adjustment required" and baseline_adjusted:
-                wwc = MEETS_WITH
-                reasons.append(f"WWC: baseline difference |ES| = {abs(worst):.3f}{where} is "
-                               "within 0.05-0.25 and the impact model adjusts for it.")
-            elif status == "adjustment required":
-                wwc = DOES_NOT
-                reasons.append(f"WWC: baseline difference |ES| = {abs(worst):.3f}{where} needs "
-                               "statistical adjustment, which the impact model does not make.")
-            else:
-                wwc = DOES_NOT
-                reasons.append(f"WWC: baseline difference |ES| = {abs(worst):.3f}{where} > 0.25.")
+            note("wwc.qed", "WWC: non-randomised comparison (rated as a quasi-experimental "
+                 "design); baseline equivalence must be shown.")
+            if key == "rdd":
+                note("wwc.rdd_group_rules", "WWC: the separate regression-discontinuity "
+                     "standards are not applied here; the group-design rules are.")
+        if status is None:
+            wwc = DOES_NOT
+            note("wwc.baseline_missing",
+                 "WWC: no baseline difference given, so equivalence is not shown.")
+        elif status == "satisfied":
+            wwc = MEETS_WITH
+            note("wwc.baseline_satisfied", f"WWC: baseline equivalence satisfied "
+                 f"(|ES| = {abs(worst):.3f}{where} <= 0.05).", **es_vals)
+        elif status == "adjustment required" and baseline_adjusted:
+            wwc = MEETS_WITH
+            note("wwc.baseline_adjusted", f"WWC: baseline difference |ES| = {abs(worst):.3f}"
+                 f"{where} is within 0.05-0.25 and the impact model adjusts for it.", **es_vals)
+        elif status == "adjustment required":
+            wwc = DOES_NOT
+            note("wwc.baseline_not_adjusted", f"WWC: baseline difference |ES| = "
+                 f"{abs(worst):.3f}{where} needs statistical adjustment, which the impact "
+                 "model does not make.", **es_vals)
+        else:
+            wwc = DOES_NOT
+            note("wwc.baseline_not_satisfied",
+                 f"WWC: baseline difference |ES| = {abs(worst):.3f}{where} > 0.25.", **es_vals)
 
     # -- EEF padlocks -----------------------------------------------------------------------
     design_rating = int(tab.loc[category, "padlocks"])
-    reasons.append(f"EEF design: {tab.loc[category, 'design']} -> {design_rating}.")
+    note("eef.design", f"EEF design: {tab.loc[category, 'design']} -> {design_rating}.",
+         design=category, padlocks=design_rating)
+    m = None
     if mdes is None:
         mdes_rating: int | None = 0
-        reasons.append("EEF MDES: not given -> 0 (compute it with evaltools.inference.mdes).")
+        note("eef.mdes_missing",
+             "EEF MDES: not given -> 0 (compute it with evaltools.inference.mdes).")
     else:
         m = ck.positive("mdes", mdes)
         mdes_rating = _eef_threshold_rating(m, "mdes_max")
-        reasons.append(f"EEF MDES: {m:.2f} -> {mdes_rating}.")
+        note("eef.mdes", f"EEF MDES: {m:.2f} -> {mdes_rating}.", mdes=m, padlocks=mdes_rating)
     if overall is None:
         att_rating: int | None = 0
-        reasons.append("EEF attrition: not given -> 0.")
+        note("eef.attrition_missing", "EEF attrition: not given -> 0.")
     else:
         att_rating = _eef_threshold_rating(overall, "attrition_max")
-        reasons.append(f"EEF attrition: {overall:.1f} % -> {att_rating}.")
+        note("eef.attrition", f"EEF attrition: {overall:.1f} % -> {att_rating}.",
+             overall=overall, padlocks=att_rating)
     components = {"design": design_rating, "mdes": mdes_rating, "attrition": att_rating}
     initial = min(v for v in components.values() if v is not None)
     final = initial
     thr = ck.nonnegative("imbalance_threshold", imbalance_threshold)
     if worst is not None and abs(worst) > thr + 1e-12 and final > 0:
         final -= 1
-        reasons.append(f"EEF downgrade: baseline imbalance |ES| = {abs(worst):.3f}{where} > {thr:g} (-1).")
+        note("eef.downgrade_imbalance", f"EEF downgrade: baseline imbalance |ES| = "
+             f"{abs(worst):.3f}{where} > {thr:g} (-1).", threshold=thr, **es_vals)
     for threat in threats:
         text = str(threat).strip()
         if not text:
             raise ck.InputError("Each entry of 'threats' must be a non-empty description.")
         if final > 0:
             final -= 1
-        reasons.append(f"EEF downgrade: {text} (-1).")
+        note("eef.downgrade_threat", f"EEF downgrade: {text} (-1).", threat=text)
     if category == "none":
         final = 0
     return EvidenceRating(
         wwc=wwc, padlocks=int(final), initial_padlocks=int(initial), components=components,
-        reasons=reasons,
-        inputs={"design": key, "overall_attrition_pct": overall, "mdes": mdes,
+        reasons=reasons, reason_codes=codes,
+        inputs={"design": key, "overall_attrition_pct": overall, "mdes": m,
                 "baseline_es": worst, "baseline_adjusted": baseline_adjusted,
                 "confound": confound, "threats": threats},
     )
