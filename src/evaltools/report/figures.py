@@ -1,0 +1,260 @@
+"""Figures for the funder report, in one consistent seaborn style and two languages.
+
+Every function returns a matplotlib ``Figure`` (shown inline in a notebook and
+embedded as PNG in the rendered report). Labels come from the message catalogue
+(:func:`evaltools.report.i18n.t`); counts in labels go through
+:func:`evaltools.report.disclosure.safe_count`, so a small group shows ``<10``.
+Text is set in DejaVu Sans, which has every Latvian letter (ā č ē ģ ī ķ ļ ņ š ū ž).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from evaltools.estimate.result import Estimate
+from evaltools.report import i18n
+from evaltools.report.disclosure import safe_count
+
+#: Colour-blind-safe palette (Okabe & Ito 2008), programme colour first.
+PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+FONT = "DejaVu Sans"
+INK = "#1b2a3a"
+
+
+class FigureInputError(ValueError):
+    """Data a figure cannot be drawn from."""
+
+
+def use_style() -> None:
+    """Apply the report's style to every later figure (seaborn ``whitegrid``, DejaVu Sans)."""
+    sns.set_theme(
+        context="notebook",
+        style="whitegrid",
+        palette=list(PALETTE),
+        font=FONT,
+        rc={
+            "font.family": "sans-serif",
+            "font.sans-serif": [FONT],
+            "axes.edgecolor": "#c9ced4",
+            "axes.labelcolor": INK,
+            "axes.titlesize": 13,
+            "axes.titleweight": "bold",
+            "axes.titlelocation": "left",
+            "text.color": INK,
+            "xtick.color": INK,
+            "ytick.color": INK,
+            "grid.color": "#e3e6ea",
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "axes.unicode_minus": True,
+        },
+    )
+
+
+def coef_plot(
+    estimates: Mapping[str, Estimate] | Sequence[Estimate],
+    *,
+    unit: str = "",
+    title: str | None = None,
+    n_key: str | None = "units",
+    threshold: int | None = None,
+    reference: float = 0.0,
+    language: str | None = None,
+    ax: Any = None,
+) -> Figure:
+    """Point estimates with their confidence intervals, one row each (a forest plot).
+
+    ``estimates`` maps a label to an Estimate (or is a list, labelled by
+    ``estimand``). With ``n_key`` each label gets ``(n = ...)`` from
+    ``Estimate.n[n_key]``, through disclosure control.
+    """
+    lang = i18n.check_language(language)
+    items = _labelled(estimates)
+    labels, est, lo, hi = [], [], [], []
+    for label, e in items:
+        if n_key and n_key in e.n:
+            n_text = safe_count(e.n[n_key], threshold, lang)
+            if n_text.startswith("<"):  # a small group: "(n < 10)"
+                label = i18n.t("fig.n_label_small", lang, label=label, threshold=int(n_text[1:]))
+            else:
+                label = i18n.t("fig.n_label", lang, label=label, n=n_text)
+        labels.append(label)
+        est.append(e.estimate)
+        lo.append(e.ci_low)
+        hi.append(e.ci_high)
+    fig, ax = _axes(ax, figsize=(7.5, 1.2 + 0.45 * len(items)))
+    y = np.arange(len(items))[::-1]
+    est_a, lo_a, hi_a = map(np.asarray, (est, lo, hi))
+    ax.errorbar(est_a, y, xerr=[est_a - lo_a, hi_a - est_a], fmt="o", color=PALETTE[0],
+                ecolor=PALETTE[0], elinewidth=2, capsize=0, markersize=6, zorder=3)
+    ax.axvline(reference, color="#6b7480", linewidth=1, linestyle="--", zorder=1)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(_axis_label(unit, lang))
+    ax.grid(axis="y", visible=False)
+    ax.set_title(title if title is not None else i18n.t("fig.coef.title", lang))
+    _locale_ticks(ax, lang, "x")
+    level = items[0][1].level
+    ax.text(1.0, 1.02, "— " + i18n.t("fig.ci", lang, level=i18n.percent(level, lang)),
+            transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="#6b7480")
+    return fig
+
+
+def event_study_plot(
+    data: pd.DataFrame | Mapping[int, Estimate],
+    *,
+    time: str = "event_time",
+    estimate: str = "estimate",
+    ci_low: str = "ci_low",
+    ci_high: str = "ci_high",
+    reference: int | None = -1,
+    unit: str = "",
+    title: str | None = None,
+    level: float = 0.95,
+    language: str | None = None,
+    ax: Any = None,
+) -> Figure:
+    """Effects by time since the programme started, with a confidence band.
+
+    ``data`` is a tidy frame (``event_time``, ``estimate``, ``ci_low``,
+    ``ci_high``; other names via the arguments) or ``{event_time: Estimate}``.
+    The reference period (normalised to zero) is drawn as an open marker, and a
+    dashed line separates the periods before and after the start.
+    """
+    lang = i18n.check_language(language)
+    frame = _event_frame(data, time, estimate, ci_low, ci_high)
+    if isinstance(data, Mapping) and len(data):
+        level = next(iter(data.values())).level
+    if reference is not None and reference not in set(frame["t"]):
+        # the reference period is zero by construction: the band pinches to it
+        frame = pd.concat([frame, pd.DataFrame([{"t": reference, "b": 0.0, "lo": 0.0, "hi": 0.0}])])
+    frame = frame.sort_values("t")
+    fig, ax = _axes(ax, figsize=(7.5, 4.2))
+    band = frame.dropna(subset=["lo", "hi"])
+    ax.fill_between(band["t"], band["lo"], band["hi"], color=PALETTE[0], alpha=0.18, linewidth=0,
+                    label=i18n.t("fig.ci", lang, level=i18n.percent(level, lang)))
+    ax.plot(frame["t"], frame["b"], color=PALETTE[0], marker="o", markersize=5, linewidth=1.8,
+            label=i18n.t("fig.estimate", lang))
+    if reference is not None:
+        ax.plot([reference], [0.0], marker="o", markersize=7, markerfacecolor="white",
+                markeredgecolor=PALETTE[0], linestyle="none", label=i18n.t("fig.reference", lang), zorder=4)
+        ax.axvline(reference + 0.5, color="#6b7480", linestyle="--", linewidth=1)
+    ax.axhline(0, color="#6b7480", linewidth=1)
+    ax.set_xlabel(i18n.t("fig.event_time", lang))
+    ax.set_ylabel(_axis_label(unit, lang))
+    ax.set_xticks(sorted(set(int(v) for v in frame["t"])))
+    ax.set_title(title if title is not None else i18n.t("fig.event.title", lang))
+    _locale_ticks(ax, lang, "xy")
+    ax.legend(frameon=False, loc="best", fontsize=9)
+    return fig
+
+
+def mdes_plot(
+    curve: pd.DataFrame,
+    *,
+    x: str = "units",
+    y: str = "mdes",
+    expected: float | None = None,
+    title: str | None = None,
+    language: str | None = None,
+    ax: Any = None,
+) -> Figure:
+    """Minimum detectable effect size against the number of schools.
+
+    ``curve`` is e.g. ``evaltools.inference.mdes_curve(...)`` (columns ``units``
+    and ``mdes``). With ``expected`` a horizontal line marks the effect the
+    programme hopes for: where the curve crosses it is the number of schools needed.
+    """
+    lang = i18n.check_language(language)
+    if not isinstance(curve, pd.DataFrame):
+        raise FigureInputError(f"mdes_plot() needs a DataFrame, got {type(curve).__name__}.")
+    for col in (x, y):
+        if col not in curve.columns:
+            raise FigureInputError(
+                f"mdes_plot(): column {col!r} is not in the curve; it has {list(curve.columns)}. "
+                "Pass x=... and y=... to name the columns."
+            )
+    fig, ax = _axes(ax, figsize=(7.0, 4.2))
+    data = curve.sort_values(x)
+    ax.plot(data[x], data[y], color=PALETTE[0], linewidth=2)
+    if expected is not None:
+        ax.axhline(expected, color=PALETTE[1], linestyle="--", linewidth=1.5,
+                   label=i18n.t("fig.mdes.expected", lang, value=i18n.number(expected, lang, 2)))
+        ax.legend(frameon=False, fontsize=9)
+    ax.set_xlabel(i18n.t("fig.mdes.x", lang))
+    ax.set_ylabel(i18n.t("fig.mdes.y", lang))
+    ax.set_ylim(bottom=0)
+    ax.set_title(title if title is not None else i18n.t("fig.mdes.title", lang))
+    _locale_ticks(ax, lang)
+    return fig
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Any]:
+    use_style()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        plt.close(fig)  # the caller shows or saves it; no duplicate inline output
+        return fig, ax
+    return ax.figure, ax
+
+
+def _axis_label(unit: str, lang: str) -> str:
+    return unit or i18n.t("fig.estimate", lang)
+
+
+def _locale_ticks(ax: Any, lang: str, axes: str = "xy") -> None:
+    """Tick labels with the language's decimal mark and minus sign."""
+
+    def fmt(v: float, _pos: int) -> str:
+        text = i18n.number(v, lang, 3)
+        mark = "," if lang == "lv" else "."
+        return text.rstrip("0").rstrip(mark) if mark in text else text
+
+    for name in axes:
+        getattr(ax, f"{name}axis").set_major_formatter(FuncFormatter(fmt))
+
+
+def _labelled(estimates: Mapping[str, Estimate] | Sequence[Estimate]) -> list[tuple[str, Estimate]]:
+    items = list(estimates.items()) if isinstance(estimates, Mapping) else [(e.estimand, e) for e in estimates]
+    if not items:
+        raise FigureInputError("coef_plot(): no estimates given.")
+    for label, e in items:
+        if not isinstance(e, Estimate):
+            raise FigureInputError(
+                f"coef_plot(): {label!r} is a {type(e).__name__}, not an evaltools Estimate."
+            )
+    return items
+
+
+def _event_frame(data: Any, time: str, estimate: str, ci_low: str, ci_high: str) -> pd.DataFrame:
+    if isinstance(data, Mapping):
+        rows = []
+        for t, e in data.items():
+            if not isinstance(e, Estimate):
+                raise FigureInputError(f"event_study_plot(): period {t!r} holds a {type(e).__name__}, not an Estimate.")
+            rows.append({"t": int(t), "b": e.estimate, "lo": e.ci_low, "hi": e.ci_high})
+        if not rows:
+            raise FigureInputError("event_study_plot(): no periods given.")
+        return pd.DataFrame(rows)
+    if not isinstance(data, pd.DataFrame):
+        raise FigureInputError(
+            f"event_study_plot() needs a DataFrame or {{event_time: Estimate}}, got {type(data).__name__}."
+        )
+    missing = [c for c in (time, estimate, ci_low, ci_high) if c not in data.columns]
+    if missing:
+        raise FigureInputError(
+            f"event_study_plot(): columns {missing} are not in the data; it has {list(data.columns)}. "
+            "Name them with time=, estimate=, ci_low=, ci_high=."
+        )
+    return pd.DataFrame({"t": data[time].astype(int).to_numpy(), "b": data[estimate].to_numpy(float),
+                         "lo": data[ci_low].to_numpy(float), "hi": data[ci_high].to_numpy(float)})

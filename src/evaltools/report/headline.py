@@ -1,0 +1,403 @@
+"""The headline card: the first thing a funder sees, in Latvian or English.
+
+It answers: did it work (one generated sentence), by how much (effect with its
+confidence interval in natural units and as an effect size, months of
+progress), how sure are we (the evidence rating with its reasons), for how many
+(pupils and schools, through disclosure control) and at what cost.
+
+The sentence follows the confidence interval: *better* when the whole interval
+lies on the favourable side of zero, *worse* when it lies on the unfavourable
+side, *unclear* when it includes zero (EEF 2022, *Guidance for evaluators on
+reporting*, which asks for the interval, not a significance verdict alone).
+
+The card takes plain values and an :class:`~evaltools.estimate.result.Estimate`;
+an evidence rating or effect size object is read by its attributes (``wwc``,
+``padlocks``, ``reasons``; ``value``, ``ci_low``, ``ci_high``, ``measure``), so
+any object with those works.
+"""
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+import pandas as pd
+
+from evaltools.estimate.result import Estimate
+from evaltools.report import i18n
+from evaltools.report.disclosure import get_threshold, safe_count
+
+Text = Union[str, Mapping[str, str]]
+Verdict = Literal["better", "worse", "unclear"]
+
+_COLOURS = {"better": "#1a7f37", "worse": "#b42318", "unclear": "#8a6d00"}
+_WWC_KEYS = {
+    "meets wwc standards without reservations": "rating.wwc.meets",
+    "meets wwc standards with reservations": "rating.wwc.meets_with",
+    "does not meet wwc standards": "rating.wwc.does_not",
+}
+_CSS = """
+.evt-headline{font-family:'DejaVu Sans','Segoe UI',Arial,sans-serif;color:#1b2a3a;
+ border:1px solid #d0d5db;border-left:6px solid var(--evt-accent);border-radius:6px;
+ padding:1em 1.2em;margin:0.5em 0 1.2em 0;max-width:62em;background:#fff}
+.evt-headline h2{font-size:1.05em;margin:0 0 0.6em 0;text-transform:uppercase;
+ letter-spacing:0.04em;color:#4a5560}
+.evt-headline .evt-q{font-size:1em;margin:0 0 0.4em 0}
+.evt-headline .evt-a{font-size:1.3em;font-weight:600;line-height:1.35;margin:0 0 0.9em 0;
+ color:var(--evt-accent)}
+.evt-headline .evt-grid{display:flex;flex-wrap:wrap;gap:0.6em}
+.evt-headline .evt-tile{flex:1 1 13em;background:#f5f7f9;border-radius:4px;padding:0.5em 0.7em}
+.evt-headline .evt-label{font-size:0.78em;text-transform:uppercase;letter-spacing:0.03em;
+ color:#4a5560;margin:0 0 0.2em 0}
+.evt-headline .evt-value{font-size:1em;margin:0}
+.evt-headline ul{margin:0.6em 0 0 1.2em;padding:0;font-size:0.88em;color:#333}
+.evt-headline .evt-method{font-size:0.8em;color:#6b7480;margin:0.7em 0 0 0}
+"""
+
+
+class HeadlineInputError(ValueError):
+    """A value the headline card cannot show."""
+
+
+@dataclass(frozen=True)
+class HeadlineCard:
+    """The headline of a funder report; displays itself as HTML in ``language``."""
+
+    question: Text
+    outcome: Text
+    effect: Estimate
+    unit: Text = ""
+    higher_is_better: bool = True
+    scale: float = 1.0
+    digits: int = 2
+    effect_size: Any = None
+    effect_size_name: str = "Hedges' g"
+    months_progress: int | None = None
+    rating: Any = None
+    padlocks: int | None = None
+    reasons: Sequence[Text] = ()
+    pupils: int | None = None
+    schools: int | None = None
+    cost_per_pupil: float | None = None
+    cost_total: float | None = None
+    currency: str = "EUR"
+    threshold: int = 10
+    language: str | None = None
+    method: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    # -- the words ------------------------------------------------------------
+    @property
+    def verdict(self) -> Verdict:
+        """``better``/``worse``/``unclear`` from where the CI lies relative to zero."""
+        lo, hi = self.effect.ci_low, self.effect.ci_high
+        if lo > 0 or hi < 0:
+            up = lo > 0
+            return "better" if up == self.higher_is_better else "worse"
+        return "unclear"
+
+    def answer(self, language: str | None = None) -> str:
+        """The answer in one generated sentence."""
+        lang = self._lang(language)
+        est = self.effect
+        verb = i18n.t("verb.raised" if est.estimate > 0 else "verb.lowered", lang)
+        return i18n.t(
+            f"answer.{self.verdict}",
+            lang,
+            verb=verb,
+            outcome=localise(self.outcome, lang),
+            effect=self._num(abs(est.estimate), lang),
+            unit=localise(self.unit, lang),
+            level=i18n.percent(est.level, lang),
+            ci_low=self._num(est.ci_low, lang),
+            ci_high=self._num(est.ci_high, lang),
+        ).replace(" )", ")").replace("  ", " ")
+
+    def items(self, language: str | None = None) -> list[tuple[str, str]]:
+        """(label, value) pairs of the tiles, in order; missing facts are left out."""
+        lang = self._lang(language)
+        est = self.effect
+        out = [(
+            i18n.t("headline.effect", lang),
+            i18n.t("headline.effect_value", lang,
+                   effect=self._num(est.estimate, lang, signed=True), unit=localise(self.unit, lang),
+                   level=i18n.percent(est.level, lang), ci_low=self._num(est.ci_low, lang),
+                   ci_high=self._num(est.ci_high, lang)).replace("  ", " "),
+        )]
+        es = self._effect_size_text(lang)
+        if es:
+            out.append((i18n.t("headline.effect_size", lang), es))
+        if self.months_progress is not None:
+            m = int(self.months_progress)
+            out.append((i18n.t("headline.months", lang),
+                        i18n.tn("headline.months_value", m, lang, months=f"{m:+d}".replace("-", i18n.MINUS))))
+        rating = self._rating_text(lang)
+        if rating:
+            out.append((i18n.t("headline.rating", lang), rating))
+        if self.pupils is not None:
+            out.append((i18n.t("headline.pupils", lang), safe_count(self.pupils, self.threshold, lang, round_to=None)))
+        if self.schools is not None:
+            out.append((i18n.t("headline.schools", lang), safe_count(self.schools, self.threshold, lang, round_to=None)))
+        cost = self._cost_text(lang)
+        if cost:
+            out.append((i18n.t("headline.cost", lang), cost))
+        return out
+
+    def reason_texts(self, language: str | None = None) -> list[str]:
+        lang = self._lang(language)
+        reasons = list(self.reasons)
+        if not reasons and self.rating is not None and hasattr(self.rating, "reasons"):
+            reasons = list(self.rating.reasons)
+        return [localise(r, lang) for r in reasons]
+
+    # -- outputs ------------------------------------------------------------------
+    def to_frame(self, language: str | None = None) -> pd.DataFrame:
+        """The card as a two-column table (item, value) in ``language``."""
+        lang = self._lang(language)
+        rows = [(i18n.t("headline.question", lang), localise(self.question, lang)),
+                (i18n.t("headline.answer", lang), self.answer(lang))] + self.items(lang)
+        rows += [(i18n.t("headline.reasons", lang), r) for r in self.reason_texts(lang)]
+        return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+    def to_dict(self) -> dict[str, Any]:
+        """For ``record()``: both languages' sentences, the numbers, counts protected."""
+        d: dict[str, Any] = {
+            "type": "headline",
+            "question": {lang: localise(self.question, lang) for lang in i18n.LANGUAGES},
+            "answer": {lang: self.answer(lang) for lang in i18n.LANGUAGES},
+            "verdict": self.verdict,
+            "effect": self.effect.to_dict(),
+            "scale": self.scale,
+            "unit": {lang: localise(self.unit, lang) for lang in i18n.LANGUAGES},
+            "months_progress": self.months_progress,
+            "pupils": _protected(self.pupils, self.threshold),
+            "schools": _protected(self.schools, self.threshold),
+            "cost_per_pupil": self.cost_per_pupil,
+            "cost_total": self.cost_total,
+            "currency": self.currency,
+            "threshold": self.threshold,
+        }
+        es = self._effect_size_parts()
+        if es:
+            d["effect_size"] = {"name": es[0], "value": es[1], "ci_low": es[2], "ci_high": es[3]}
+        wwc, padlocks = self._rating_parts()
+        d["rating"] = {"wwc": wwc, "padlocks": padlocks, "reasons": self.reason_texts("en")}
+        return d
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def html(self, language: str | None = None) -> str:
+        """Self-contained HTML (inline ``<style>``, inline SVG padlocks, no external resources)."""
+        lang = self._lang(language)
+        e = html.escape
+        tiles = "".join(
+            f'<div class="evt-tile"><p class="evt-label">{e(label)}</p>'
+            f'<p class="evt-value">{self._padlock_svg() if label == i18n.t("headline.rating", lang) else ""}'
+            f"{e(value)}</p></div>"
+            for label, value in self.items(lang)
+        )
+        reasons = self.reason_texts(lang)
+        reasons_html = (
+            f'<p class="evt-label" style="margin-top:0.8em">{e(i18n.t("headline.reasons", lang))}</p>'
+            "<ul>" + "".join(f"<li>{e(r)}</li>" for r in reasons) + "</ul>"
+        ) if reasons else ""
+        method = self.method if self.method is not None else self.effect.method
+        method_html = (
+            f'<p class="evt-method">{e(i18n.t("headline.method", lang))}: {e(method)}</p>' if method else ""
+        )
+        return (
+            f'<div class="evt-headline" lang="{lang}" style="--evt-accent:{_COLOURS[self.verdict]}">'
+            f"<style>{_CSS}</style>"
+            f'<h2>{e(i18n.t("headline.title", lang))}</h2>'
+            f'<p class="evt-q"><strong>{e(i18n.t("headline.question", lang))}:</strong> '
+            f"{e(localise(self.question, lang))}</p>"
+            f'<p class="evt-a">{e(self.answer(lang))}</p>'
+            f'<div class="evt-grid">{tiles}</div>{reasons_html}{method_html}</div>'
+        )
+
+    def __repr__(self) -> str:
+        lang = self._lang(None)
+        lines = [f"{i18n.t('headline.question', lang)}: {localise(self.question, lang)}",
+                 self.answer(lang)]
+        lines += [f"  {label}: {value}" for label, value in self.items(lang)]
+        lines += [f"  - {r}" for r in self.reason_texts(lang)]
+        return "\n".join(lines)
+
+    # -- helpers ------------------------------------------------------------------
+    def _lang(self, language: str | None) -> str:
+        return i18n.check_language(language or self.language)
+
+    def _num(self, x: float, lang: str, signed: bool = False) -> str:
+        return i18n.number(x * self.scale, lang, self.digits, signed=signed)
+
+    def _effect_size_parts(self) -> tuple[str, float, float | None, float | None] | None:
+        es = self.effect_size
+        if es is None:
+            return None
+        if isinstance(es, Estimate):
+            return (self.effect_size_name, es.estimate, es.ci_low, es.ci_high)
+        if hasattr(es, "value"):
+            return (getattr(es, "measure", self.effect_size_name), float(es.value),
+                    getattr(es, "ci_low", None), getattr(es, "ci_high", None))
+        return (self.effect_size_name, float(es), None, None)
+
+    def _effect_size_text(self, lang: str) -> str:
+        parts = self._effect_size_parts()
+        if parts is None:
+            return ""
+        name, value, lo, hi = parts
+        if lo is None or hi is None:
+            return i18n.t("headline.effect_size_point", lang, name=name, value=i18n.number(value, lang, 2))
+        level = getattr(self.effect_size, "level", self.effect.level)
+        return i18n.t("headline.effect_size_value", lang, name=name, value=i18n.number(value, lang, 2),
+                      level=i18n.percent(level, lang), ci_low=i18n.number(lo, lang, 2),
+                      ci_high=i18n.number(hi, lang, 2))
+
+    def _rating_parts(self) -> tuple[str | None, int | None]:
+        wwc, padlocks = None, self.padlocks
+        r = self.rating
+        if isinstance(r, (str, Mapping)):
+            wwc = localise(r, "en") if isinstance(r, Mapping) else r
+        elif r is not None:
+            wwc = getattr(r, "wwc", None)
+            if padlocks is None:
+                padlocks = getattr(r, "padlocks", None)
+        return wwc, padlocks
+
+    def _rating_text(self, lang: str) -> str:
+        wwc, padlocks = self._rating_parts()
+        parts = []
+        if padlocks is not None:
+            parts.append(i18n.t("headline.padlocks", lang, n=int(padlocks)))
+        if isinstance(self.rating, Mapping):
+            parts.append(localise(self.rating, lang))
+        elif wwc:
+            key = _WWC_KEYS.get(wwc.strip().lower())
+            parts.append(i18n.t(key, lang) if key else wwc)
+        return "; ".join(parts)
+
+    def _padlock_svg(self) -> str:
+        _, padlocks = self._rating_parts()
+        if padlocks is None:
+            return ""
+        icons = []
+        for k in range(5):
+            colour = "#1b2a3a" if k < padlocks else "#c9ced4"
+            icons.append(
+                '<svg width="13" height="15" viewBox="0 0 14 16" aria-hidden="true" '
+                'style="margin-right:2px;vertical-align:-2px">'
+                f'<path d="M3.5 7V5a3.5 3.5 0 0 1 7 0v2" fill="none" stroke="{colour}" stroke-width="2"/>'
+                f'<rect x="1" y="7" width="12" height="9" rx="1.5" fill="{colour}"/></svg>'
+            )
+        return '<span style="margin-right:0.4em">' + "".join(icons) + "</span>"
+
+    def _cost_text(self, lang: str) -> str:
+        parts = []
+        if self.cost_per_pupil is not None:
+            parts.append(i18n.t("headline.cost_per_pupil", lang,
+                                cost=i18n.money(self.cost_per_pupil, lang, self.currency)))
+        if self.cost_total is not None:
+            parts.append(i18n.t("headline.cost_total", lang,
+                                cost=i18n.money(self.cost_total, lang, self.currency)))
+        return "; ".join(parts)
+
+
+def headline_card(
+    question: Text,
+    outcome: Text,
+    effect: Estimate,
+    *,
+    unit: Text = "",
+    higher_is_better: bool = True,
+    scale: float = 1.0,
+    digits: int = 2,
+    effect_size: Any = None,
+    effect_size_name: str = "Hedges' g",
+    months_progress: int | None = None,
+    rating: Any = None,
+    padlocks: int | None = None,
+    reasons: Sequence[Text] = (),
+    pupils: int | None = None,
+    schools: int | None = None,
+    cost_per_pupil: float | None = None,
+    cost_total: float | None = None,
+    currency: str = "EUR",
+    threshold: int | None = None,
+    language: str | None = None,
+    method: str | None = None,
+) -> HeadlineCard:
+    """Build the headline card, checking every input.
+
+    ``question``, ``outcome``, ``unit`` and ``reasons`` are a string or
+    ``{"lv": ..., "en": ...}``; ``effect`` is the headline Estimate (shown times
+    ``scale``, e.g. 100 to show a share as percentage points); ``higher_is_better``
+    says which direction is good (False for dropout); ``rating`` a WWC label, an
+    object with ``wwc``/``padlocks``/``reasons`` (``evaltools.standards.evidence_rating``)
+    or ``{"lv", "en"}`` text.
+    """
+    if not isinstance(effect, Estimate):
+        raise HeadlineInputError(
+            f"headline_card(): effect must be an evaltools Estimate, got {type(effect).__name__}; "
+            "build one with Estimate.from_normal(estimand, estimate, se)."
+        )
+    for name, value in (("estimate", effect.estimate), ("ci_low", effect.ci_low), ("ci_high", effect.ci_high)):
+        if not math.isfinite(value):
+            raise HeadlineInputError(f"headline_card(): the effect's {name} is {value}; a headline needs a finite number.")
+    for name, text in (("question", question), ("outcome", outcome)):
+        _check_text(text, name, required=True)
+    _check_text(unit, "unit", required=False)
+    for k, r in enumerate(reasons):
+        _check_text(r, f"reasons[{k}]", required=True)
+    if padlocks is not None and not (isinstance(padlocks, int) and 0 <= padlocks <= 5):
+        raise HeadlineInputError(f"headline_card(): padlocks must be a whole number from 0 to 5, got {padlocks!r}.")
+    for name, n in (("pupils", pupils), ("schools", schools)):
+        if n is not None and (isinstance(n, bool) or not float(n).is_integer() or n < 0):
+            raise HeadlineInputError(f"headline_card(): {name} must be a whole number >= 0, got {n!r}.")
+    for name, c in (("cost_per_pupil", cost_per_pupil), ("cost_total", cost_total)):
+        if c is not None and (not math.isfinite(float(c)) or c < 0):
+            raise HeadlineInputError(f"headline_card(): {name} must be a non-negative amount, got {c!r}.")
+    if not (isinstance(scale, (int, float)) and scale > 0):
+        raise HeadlineInputError(f"headline_card(): scale must be a positive number, got {scale!r}.")
+    return HeadlineCard(
+        question=question, outcome=outcome, effect=effect, unit=unit, higher_is_better=higher_is_better,
+        scale=float(scale), digits=digits, effect_size=effect_size, effect_size_name=effect_size_name,
+        months_progress=months_progress, rating=rating, padlocks=padlocks, reasons=tuple(reasons),
+        pupils=pupils, schools=schools, cost_per_pupil=cost_per_pupil, cost_total=cost_total,
+        currency=currency, threshold=get_threshold() if threshold is None else threshold,
+        language=i18n.check_language(language) if language else None, method=method,
+    )
+
+
+def localise(text: Text | None, language: str) -> str:
+    """A string as is, or the entry for ``language`` of a ``{"lv": ..., "en": ...}`` mapping."""
+    if text is None:
+        return ""
+    if isinstance(text, Mapping):
+        if language not in text:
+            raise HeadlineInputError(
+                f"Text {dict(text)!r} has no {language!r} version; give both 'lv' and 'en'."
+            )
+        return str(text[language])
+    return str(text)
+
+
+def _check_text(text: Any, name: str, *, required: bool) -> None:
+    if isinstance(text, Mapping):
+        missing = [lang for lang in i18n.LANGUAGES if not str(text.get(lang, "")).strip()]
+        if missing:
+            raise HeadlineInputError(
+                f"headline_card(): {name} has no text for {missing}; give {{'lv': ..., 'en': ...}}."
+            )
+    elif not isinstance(text, str) or (required and not text.strip()):
+        raise HeadlineInputError(
+            f"headline_card(): {name} must be a non-empty string or {{'lv': ..., 'en': ...}}, got {text!r}."
+        )
+
+
+def _protected(n: int | None, threshold: int) -> Any:
+    if n is None:
+        return None
+    return "[c]" if 0 < n < threshold else int(n)

@@ -1,0 +1,169 @@
+"""The headline card and the standard report sections."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from evaltools.estimate.result import Estimate
+from evaltools.report.headline import HeadlineCard, HeadlineInputError, headline_card
+from evaltools.report.record import to_jsonable
+from evaltools.report.sections import (
+    SectionInputError,
+    attrition_flow,
+    balance_section,
+    design_section,
+    limitations_section,
+    robustness_section,
+    sample_section,
+    subgroups_section,
+)
+from evaltools.report.tables import balance_table
+
+QUESTION = {"lv": "Vai PUMPURS samazināja mācību pārtraukšanu?", "en": "Did PUMPURS reduce dropout?"}
+OUTCOME = {"lv": "mācību pārtraukšana", "en": "dropout"}
+PP = {"lv": "procentpunkti", "en": "percentage points"}
+
+
+def _card(b, se, higher_is_better=False, **kw):
+    est = Estimate.from_normal("ATT", b, se, method="Callaway-Sant'Anna (2021)")
+    return headline_card(QUESTION, OUTCOME, est, unit=PP, scale=100,
+                         higher_is_better=higher_is_better, **kw)
+
+
+@pytest.mark.parametrize(
+    "b, se, higher_is_better, verdict",
+    [(-0.021, 0.007, False, "better"), (-0.021, 0.007, True, "worse"),
+     (0.03, 0.01, True, "better"), (0.03, 0.01, False, "worse"), (0.005, 0.01, False, "unclear")],
+)
+def test_verdict_follows_the_confidence_interval_and_the_good_direction(b, se, higher_is_better, verdict):
+    card = _card(b, se, higher_is_better)
+    assert card.verdict == verdict
+    lo, hi = card.effect.ci_low, card.effect.ci_high
+    assert (verdict == "unclear") == (lo <= 0 <= hi)
+    first_word = {"better": ("Yes", "Jā"), "worse": ("No", "Nē"), "unclear": ("Not clear", "Nav skaidrs")}
+    assert card.answer("en").startswith(first_word[verdict][0])
+    assert card.answer("lv").startswith(first_word[verdict][1])
+
+
+def test_answer_gives_the_effect_and_ci_in_natural_units_per_language():
+    card = _card(-0.021, 0.007)
+    est = card.effect
+    en = card.answer("en")
+    assert "lowered dropout by 2.10 percentage points" in en
+    assert f"(95% CI \u2212{abs(est.ci_low) * 100:.2f} to \u2212{abs(est.ci_high) * 100:.2f})" in en
+    lv = card.answer("lv")
+    assert "samazināja rādītāju „mācību pārtraukšana”" in lv
+    assert "2,10 procentpunkti" in lv and "95% TI: no \u2212" in lv
+    assert not re.search(r"\d\.\d", lv)  # no decimal point in Latvian
+
+
+def test_tiles_protect_counts_and_format_money_and_months():
+    card = _card(-0.021, 0.007, pupils=12345, schools=8, cost_per_pupil=312.5, months_progress=2,
+                 effect_size=-0.12, padlocks=3, rating="Meets WWC standards with reservations",
+                 reasons=[{"lv": "Kvazieksperimentāls plāns", "en": "Quasi-experimental design"}])
+    en = dict(card.items("en"))
+    assert en["Pupils"] == "12,345" and en["Schools"] == "<10"
+    assert en["Cost"] == "€312.50 per pupil"
+    assert en["Additional progress"] == "+2 months"
+    assert en["Evidence rating"] == "3 of 5 padlocks; Meets WWC standards with reservations"
+    lv = dict(card.items("lv"))
+    assert lv["Skolēni"] == "12\u00a0345" and lv["Skolas"] == "<10"
+    assert lv["Papildu progress"] == "+2 mēneši"
+    assert lv["Pierādījumu stiprums"] == "3 no 5 slēdzenēm; Atbilst WWC standartiem ar iebildēm"
+    assert card.reason_texts("lv") == ["Kvazieksperimentāls plāns"]
+    d = json.loads(json.dumps(to_jsonable(card)))  # what record() stores
+    assert d["schools"] == "[c]" and d["pupils"] == 12345
+    assert d["answer"]["en"] == card.answer("en") and d["verdict"] == "better"
+
+
+def test_rating_and_effect_size_objects_are_read_by_attribute():
+    from evaltools.standards import evidence_rating
+
+    rating = evidence_rating("did", overall_attrition_pct=5.0, mdes=0.2, baseline_es=0.03)
+    class ES:  # the shape of evaltools.standards.EffectSize
+        value, ci_low, ci_high, measure, level = 0.21, 0.05, 0.37, "Hedges' g", 0.95
+    card = _card(0.03, 0.01, higher_is_better=True, rating=rating, effect_size=ES())
+    items = dict(card.items("en"))
+    assert items["Effect size"] == "Hedges' g = 0.21 (95% CI 0.05 to 0.37)"
+    assert items["Evidence rating"].startswith(f"{rating.padlocks} of 5 padlocks")
+    assert card.reason_texts("en") == list(rating.reasons)
+
+
+def test_html_is_self_contained_and_in_the_language():
+    card = _card(-0.021, 0.007, pupils=500, schools=43, padlocks=4, language="lv")
+    page = card._repr_html_()
+    assert page.startswith('<div class="evt-headline" lang="lv"')
+    assert "Galvenais secinājums" in page and "Jautājums" in page
+    assert page.count("<svg") == 5 and "<style>" in page
+    for forbidden in ("http://", "https://", "<script", "<link", "@import", "url("):
+        assert forbidden not in page
+    assert "Vai PUMPURS" in HeadlineCard.__repr__(card)
+    assert card.to_frame("en").loc["Question", "value"] == QUESTION["en"]
+
+
+def test_bad_inputs_are_explained():
+    est = Estimate.from_normal("ATT", 0.1, 0.05)
+    with pytest.raises(HeadlineInputError, match="must be an evaltools Estimate"):
+        headline_card(QUESTION, OUTCOME, 0.1)
+    with pytest.raises(HeadlineInputError, match=r"question has no text for \['en'\]"):
+        headline_card({"lv": "Jautājums?"}, OUTCOME, est)
+    with pytest.raises(HeadlineInputError, match="padlocks must be a whole number from 0 to 5"):
+        headline_card(QUESTION, OUTCOME, est, padlocks=6)
+    with pytest.raises(HeadlineInputError, match="schools must be a whole number"):
+        headline_card(QUESTION, OUTCOME, est, schools=4.5)
+    with pytest.raises(HeadlineInputError, match="finite"):
+        headline_card(QUESTION, OUTCOME, Estimate("ATT", float("nan"), 1, 0, 1, 1))
+
+
+# -- sections ------------------------------------------------------------------------
+
+
+def test_attrition_flow_rates_and_protection():
+    flow = attrition_flow(500, 480, 420, 440, language="en")
+    assert flow.n_hidden() == 0
+    rate = flow.data.iloc[:, 3]
+    assert rate.iloc[0] == pytest.approx(80 / 500) and rate.iloc[2] == pytest.approx(120 / 980)
+    s, _ = sample_section(500, 480, 420, 440, language="en")
+    assert "Overall attrition 12.2%, differential attrition 7.7%." in s.paragraphs[0]
+    # 5 comparison pupils lost: that count, what reveals it and the rates are hidden
+    s, flow = sample_section(500, 480, 450, 475, language="en")
+    assert flow.status.iloc[1, 1] == "primary"
+    assert "differential attrition [c]" in s.paragraphs[0]
+    from evaltools.report.disclosure import assert_safe
+    assert_safe(flow)
+    with pytest.raises(SectionInputError, match="more pupils analysed than assigned"):
+        attrition_flow(10, 10, 11, 10)
+
+
+def test_design_limitations_robustness_subgroups_text():
+    assert design_section("rct", "lv").paragraphs[0].startswith("Randomizēts kontrolēts izmēģinājums")
+    with pytest.raises(SectionInputError, match="known designs"):
+        design_section("crystal_ball")
+    lim = limitations_section(["observational", "few_clusters"], "en", extra=["Data end in 2022."])
+    assert len(lim.items) == 3 and lim.heading == "Limitations"
+    assert "<li>Data end in 2022.</li>" in lim._repr_html_()
+    ests = [Estimate.from_normal("ATT", b, 0.01) for b in (0.021, 0.018, 0.025)]
+    rob = robustness_section(ests, unit="pp", scale=100, language="en")
+    assert rob.paragraphs[0] == "Across 3 alternative specifications the effect ranges from 1.80 to 2.50 pp."
+    groups = {"girls": Estimate.from_normal("g", 0.3, 0.1, n={"units": 200}),
+              "boys": Estimate.from_normal("b", 0.1, 0.1, n={"units": 180}),
+              "tiny": Estimate.from_normal("t", 0.9, 0.5, n={"units": 6})}
+    sub = subgroups_section({"lv": "dzimums", "en": "sex"}, groups, language="en")
+    assert sub.paragraphs[0] == "Effect by sex: largest for girls (0.30), smallest for boys (0.10)."
+    with pytest.raises(SectionInputError, match="has no n\\['units'\\]"):
+        subgroups_section("sex", {"a": Estimate.from_normal("a", 1, 1)})
+
+
+def test_balance_section_reports_the_largest_visible_difference():
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"t": np.repeat([0, 1], 200), "x": rng.normal(0, 1, 400), "z": rng.normal(0, 1, 400)})
+    d.loc[d.t == 1, "z"] += 0.5
+    bal = balance_table(d, ["x", "z"], "t", language="en")
+    s = balance_section(bal)
+    expected = bal.data["std_diff"].abs().idxmax()
+    assert expected == "z" and "(z)" in s.paragraphs[0]
