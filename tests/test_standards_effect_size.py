@@ -208,3 +208,27 @@ def test_effect_size_is_frozen_dataclass():
     assert isinstance(g, EffectSize)
     with pytest.raises(AttributeError):
         g.value = 3.0  # type: ignore[misc]
+
+
+@given(st.lists(st.floats(-100, 100), min_size=3, max_size=30),
+       st.lists(st.floats(-100, 100), min_size=3, max_size=30),
+       st.floats(0.01, 100), st.floats(-1000, 1000))
+@settings(max_examples=100, deadline=None)
+def test_hedges_g_is_scale_free_and_antisymmetric(t, c, scale, shift):
+    yt, yc = np.array(t), np.array(c)
+    if min(yt.std(), yc.std()) < 0.1:
+        return  # (nearly) constant groups: no stable effect size; tested separately
+    g = hedges_g(yt, yc)
+    moved = hedges_g(yt * scale + shift, yc * scale + shift)
+    assert moved.value == pytest.approx(g.value, rel=1e-6, abs=1e-9)
+    assert hedges_g(yc, yt).value == pytest.approx(-g.value, rel=1e-9, abs=1e-12)
+    assert g.ci_low <= g.value <= g.ci_high
+
+
+def test_standards_import_does_not_load_the_estimators():
+    import subprocess
+    import sys
+
+    code = "import sys, evaltools.standards; print('evaltools.estimate' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaltools.estimate.result import Estimate
 from evaltools.standards import _checks as ck
+
+if TYPE_CHECKING:  # imported lazily: evaltools.estimate pulls in the estimators
+    from evaltools.estimate.result import Estimate
 
 #: Divisor that puts a log odds ratio on the scale of a standardised mean difference
 #: (Cox 1970; WWC Procedures and Standards Handbook v5.0, Appendix E).
@@ -53,6 +55,8 @@ class EffectSize:
 
     def to_estimate(self, estimand: str | None = None) -> Estimate:
         """The effect size as an :class:`~evaltools.estimate.result.Estimate`."""
+        from evaltools.estimate.result import Estimate
+
         names = {"n_t": "treated", "n_c": "comparison", "n_clusters": "clusters"}
         n = {names[k]: int(v) for k, v in self.inputs.items() if k in names}
         return Estimate.from_normal(
