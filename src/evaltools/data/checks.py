@@ -18,6 +18,11 @@ from .schemas import TABLES, Col, schema
 
 _TRUE = {"true", "1", "yes", "y", "jā", "ja", "t"}
 _FALSE = {"false", "0", "no", "n", "nē", "ne", "f"}
+TABLE_RULE_HINTS = {
+    "class_grade_range": "classroom grades are whole marks 1-10; test scores are percent (is the test column right?).",
+    "exit_before_entry": "check entry_year (first year in general education) and exit_year (year of exclusion).",
+    "grade_span": "grade_min and grade_max may be swapped.",
+}
 MAPPING_HINT = "map your extract's column to it with a column mapping (docs/codebook.md, 'Column mapping')"
 
 
@@ -27,6 +32,8 @@ def _coerce(s: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
     if dtype == "str":
         if pd.api.types.is_float_dtype(s) and np.all(np.mod(s.dropna(), 1) == 0):
             s = s.astype("Int64")
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            return s, np.zeros(len(s), bool)
         if s.dtype == object:
             out = s.where(s.isna() | s.map(lambda v: isinstance(v, str)), s.astype(str))
         else:
@@ -112,9 +119,14 @@ def _pandera_violations(err: pa.errors.SchemaErrors, file: str, table: str,
         elif check == "column_in_dataframe":
             continue  # reported by the caller with a hint
         else:
-            rows, n = rows_of(idx)
-            out.append(Violation(file, table, col if col in spec.column_names else None, check.replace(" ", "_")[:40],
-                                 check, "correct the rows listed; see the codebook for the rule.", rows, n))
+            continue  # table-level rules: reported once per rule below
+    for chk in schema(table).checks:
+        hit = fc[fc["check"].astype(str) == chk.error]
+        if len(hit):
+            rows, n = rows_of(hit["index"].dropna())
+            out.append(Violation(file, table, None, chk.name, chk.error,
+                                 TABLE_RULE_HINTS.get(chk.name, "correct the rows listed (see the codebook)."),
+                                 rows, n))
     dup = fc[fc["check"].astype(str) == "multiple_fields_uniqueness"]
     if len(dup):
         rows, n = rows_of(dup["index"].dropna())

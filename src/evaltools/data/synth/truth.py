@@ -153,7 +153,9 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
             "true_value": tp.soma_wellbeing_points_per_activity,
             "confounding": "urban schools, whose pupils have higher SES and wellbeing, offer more activities",
             "naive_bias_direction": "upward (a positive association with no causal effect)",
-            "how_to_recover": "within-school comparison (school fixed effects): the school's activity rate is the only source of confounding",
+            "how_to_recover": ("within-school comparison (school fixed effects) of activities per semester enrolled: the school's "
+                               "activity rate is the only confounder; summing over semesters confounds with early leaving "
+                               "(leavers miss semester 2)"),
         },
     ]
     return {
