@@ -30,8 +30,12 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest tests -m slow --runslow
 
+# JupyterLab on the notebooks with the workbench kernel (LAB_ARGS adds options,
+# e.g. LAB_ARGS=--no-browser).
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+	  --MultiKernelManager.default_kernel_name=$(KERNEL) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: setup
 	$(PY) benchmarks/run.py
