@@ -82,3 +82,23 @@ def test_staggered_did_power_bad_input():
     with pytest.raises(InputError, match="never-treated"):
         staggered_did_power(df, outcome="y", unit="id", time="year", cohorts={2017: 1.0},
                             effect=0.1)
+
+
+@pytest.mark.slow
+def test_staggered_did_power_on_the_shipped_synthetic_sample():
+    # The shipped sample (data/sample, evaltools.data.synth): mean absences of grades 5-12
+    # in the schools that never joined PUMPURS, so no real effect is in the outcome.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "data" / "sample"
+    py = pd.read_parquet(root / "pupil_years.parquet", columns=["year", "school_id", "grade", "absences"])
+    ps = pd.read_parquet(root / "pumpurs_schools.parquet")
+    never = set(ps.loc[ps["rollout_year"].isna(), "school_id"])
+    py = py[(py["grade"] >= 5) & py["school_id"].isin(never)]
+    panel = py.groupby(["school_id", "year"], as_index=False)["absences"].mean()
+    kw = dict(outcome="absences", unit="school_id", time="year",
+              cohorts={0: 0.5, 2018: 0.25, 2019: 0.25}, n_sims=300, seed=2)
+    null = staggered_did_power(panel, effect=0.0, **kw)
+    assert null.power <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 300)
+    big = staggered_did_power(panel, effect=-4 * null.sd_estimate, **kw)
+    assert big.power > 0.9
