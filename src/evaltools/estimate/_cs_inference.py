@@ -8,8 +8,11 @@ For an estimator with influence function psi_i (one entry per row, i = 1..n):
   delta*_b = sum_c V_bc S_c / n with Rademacher V_bc, se = IQR(delta*) / (z_.75 - z_.25),
   and a simultaneous band from the 1 - alpha quantile of max_j |delta*_bj| / se_j.
 
-Without clusters the bootstrap is the one in R ``did::mboot``; with clusters R averages
-psi within clusters instead of summing, which is the same for equal cluster sizes.
+The clustered analytic SE is the one R ``did`` 2.5 reports with ``clustervars`` and
+``bstrap = FALSE`` (its tests/testthat/test-cluster-analytic.R checks exactly
+sqrt(colSums(rowsum(inffunc, cluster)^2)) / n). Without clusters the bootstrap is R's
+``mboot``; older R versions averaged psi within clusters instead of summing, which
+agrees with the sums for equal cluster sizes.
 """
 from __future__ import annotations
 

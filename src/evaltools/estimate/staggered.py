@@ -55,6 +55,14 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
+def _intlike(a) -> np.ndarray:
+    """Periods and cohorts as integers when they are whole numbers (for readable tables)."""
+    a = np.asarray(a, dtype=float)
+    if a.size and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+        return a.astype(np.int64)
+    return a
+
+
 # ---------------------------------------------------------------------------- cells
 
 
@@ -335,7 +343,8 @@ class ATTgtResult:
         with np.errstate(invalid="ignore", divide="ignore"):
             p = 2 * stats.norm.sf(np.abs(c.att / se))
         tab = pd.DataFrame({
-            "group": c.group, "time": c.time, "base_period": c.base, "event_time": c.time - c.group,
+            "group": _intlike(c.group), "time": _intlike(c.time), "base_period": _intlike(c.base),
+            "event_time": _intlike(c.time - c.group),
             "post": c.group <= c.time, "att": c.att, "se": se, "ci_low": c.att - z * se,
             "ci_high": c.att + z * se, "pvalue": p, "n_treated": c.n_treated, "n_control": c.n_control,
         })
@@ -446,7 +455,7 @@ class ATTgtResult:
         prefix = {"group": "ATT(g={})", "dynamic": "ATT(e={})", "calendar": "ATT(t={})"}.get(kind, "{}")
         table = pd.DataFrame({
             "estimand": [prefix.format(_fmt(r.label)) for r in rows],
-            key: [r.label for r in rows], "estimate": est, "se": rse,
+            key: _intlike([r.label for r in rows]), "estimate": est, "se": rse,
             "ci_low": est - z * rse, "ci_high": est + z * rse, "pvalue": p,
         })
         if self._draws is not None:
