@@ -106,8 +106,9 @@ def _pandera_violations(err: pa.errors.SchemaErrors, file: str, table: str,
             name = "score out of range" if col in ("score", "wellbeing", "risk_score") else "value out of range"
             out.append(Violation(file, table, col, "out_of_range",
                                  f"{name}: values {check.split('range ')[-1]} expected, found e.g. {worst}",
-                                 f"check the unit (percent 0-100, grades 1-10) and correct or drop the rows; "
-                                 f"allowed: {c.range[0]} to {c.range[1]}.", rows, n))
+                                 ("check the unit (percent 0-100, classroom grades 1-10) and " if name.startswith("score")
+                                  else "") + f"correct or drop the rows; allowed: {c.range[0]} to {c.range[1]}.",
+                                 rows, n))
         elif check.startswith("not one of"):
             rows, n = rows_of(idx)
             vals = ", ".join(repr(v) for v in pd.unique(g["failure_case"])[:3])
