@@ -132,6 +132,8 @@ def test_mdes_curve_and_plot():
         (lambda: mdes("cluster3", n_clusters=20, n_subclusters=2, cluster_size=10, icc=0.6,
                       icc2=0.5), "below 1"),
         (lambda: mdes("classroom", n=100), "Unknown design"),
+        (lambda: mdes("individual", n=100, r2_2=0.5), "r2_1"),
+        (lambda: mdes("cluster2", n_clusters=20, cluster_size=10, icc=0.1, r2_3=0.5), "cluster3"),
         (lambda: mdes("individual", n=100, p=1.0), "share of units"),
         (lambda: power("individual", effect=0.2, n=100, method="exact"), "Unknown method"),
         (lambda: sample_size("cluster2", effect=0.05, cluster_size=20, icc=0.5,

@@ -123,6 +123,13 @@ def _spec(design: str, *, n=None, n_clusters=None, cluster_size=None, n_subclust
             return None
         return ck.positive(name, value)
 
+    if design != "cluster3" and r2_3:
+        raise ck.InputError("'r2_3' (variance explained at level 3) applies only to design='cluster3'.")
+    if design == "individual" and r2_2:
+        raise ck.InputError(
+            "'r2_2' (variance explained at the cluster level) does not apply to the individual "
+            "design; use 'r2_1' for the share of outcome variance explained by covariates."
+        )
     if design == "individual":
         for name, v in (("n_clusters", n_clusters), ("cluster_size", cluster_size),
                         ("n_subclusters", n_subclusters), ("icc", icc), ("icc2", icc2)):
