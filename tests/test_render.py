@@ -38,6 +38,8 @@ def test_report_has_no_code_no_parameter_cells_and_no_researcher_cells(runs):
         assert line not in page, f"code leaked into the report: {line}"
     assert "jp-InputArea-editor" not in page and "class=\"highlight" not in page
     assert "table_file" not in page.split("<main")[1]  # parameter cells are gone from the body
+    header = page.split("<main")[0]
+    assert "<dd>numbers.csv</dd>" in header and "notebooks/numbers.csv" not in header  # no local paths
     assert "SECRET_DIAGNOSTIC" not in page
 
 
@@ -61,7 +63,7 @@ def test_header_and_provenance_footer(runs):
     manifest = json.loads((runs["tiny"] / "manifest.json").read_text())
     assert "<h1 class=\"ev-title\">Tiny study</h1>" in en and "Provenance" in en
     assert "<h1 class=\"ev-title\">Mazs pētījums</h1>" in lv and "Izcelsme" in lv and 'lang="lv"' in lv
-    digest = manifest["inputs"]["table_file"]["sha256"]["notebooks/numbers.csv"]
+    digest = manifest["inputs"]["table_file"]["sha256"]["numbers.csv"]
     assert digest[:16] in en
     assert f"pandas {manifest['environment']['packages']['pandas']}" in en
     assert manifest["started_at"][:10] in en

@@ -62,7 +62,7 @@ def test_successful_run_writes_all_four_outputs(run_all):
     assert manifest["seed"] == 7
     data = run.parents[2] / "notebooks" / "numbers.csv"
     digest = hashlib.sha256(data.read_bytes()).hexdigest()
-    assert manifest["inputs"]["table_file"]["sha256"] == {"notebooks/numbers.csv": digest}
+    assert manifest["inputs"]["table_file"] == {"path": "notebooks/numbers.csv", "sha256": {"numbers.csv": digest}}
     assert len(manifest["code"]["commit"]) == 40 and manifest["code"]["dirty"] is False
     assert manifest["environment"]["packages"]["pandas"]
     assert manifest["environment"]["python"] == sys.version.split()[0]

@@ -138,13 +138,23 @@ def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], lan
         "study": study,
         "notebook": (manifest.get("notebook") or {}).get("path", ""),
         "params_file": params_file,
-        "parameters": [(k, _short(v)) for k, v in (manifest.get("parameters") or {}).items()],
+        "parameters": _shown_parameters(manifest),
         "commit": commit,
         "fingerprints": fingerprints,
         "software": software,
         "labels": labels,
         "css": (TEMPLATES / "funder" / "funder.css").read_text(encoding="utf-8"),
     }
+
+
+def _shown_parameters(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """Parameters for the header; input paths by their last component only, so a
+    report never shows where on the evaluator's machine the extract lives."""
+    inputs = manifest.get("inputs") or {}
+    return [
+        (k, Path(str(v)).name if k in inputs else _short(v))
+        for k, v in (manifest.get("parameters") or {}).items()
+    ]
 
 
 def _localised(value: Any, language: str) -> str:

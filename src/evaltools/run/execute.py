@@ -282,7 +282,7 @@ def _render_failure(tmp: Path, manifest: dict[str, Any], error: dict[str, Any]) 
 def _manifest(plan: RunPlan, run_id: str, started: datetime) -> dict[str, Any]:
     root = plan.project.root
     inputs = {
-        name: {"path": display_path(path, root), "sha256": fingerprint(path, root)}
+        name: {"path": display_path(path, root), "sha256": fingerprint(path)}
         for name, path in plan.params.inputs.items()
     }
     params_file = None

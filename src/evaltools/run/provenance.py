@@ -24,10 +24,13 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(path: Path, root: Path) -> dict[str, str]:
-    """SHA-256 of a file, or of every file under a folder, keyed by a readable path."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    return {display_path(p, root): sha256_file(p) for p in files}
+def fingerprint(path: Path) -> dict[str, str]:
+    """SHA-256 of a file (keyed by its name), or of every file under a folder
+    (keyed by its path inside the folder)."""
+    if path.is_file():
+        return {path.name: sha256_file(path)}
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return {p.relative_to(path).as_posix(): sha256_file(p) for p in files}
 
 
 def display_path(path: Path, root: Path) -> str:
