@@ -48,11 +48,18 @@ def factor_codes(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
 
 
 def nested_in(codes: np.ndarray, cluster: np.ndarray) -> np.ndarray:
-    """For each fixed-effect factor, whether every level lies inside one cluster."""
+    """For each fixed-effect factor, whether every level lies inside one cluster.
+
+    One O(N) pass per factor: record a cluster per level (any occurrence), then
+    check that every row agrees with its level's record.
+    """
+    cluster = np.asarray(cluster)
     out = np.zeros(codes.shape[1], dtype=bool)
     for j in range(codes.shape[1]):
-        pairs = pd.DataFrame({"f": codes[:, j], "c": cluster}).drop_duplicates()
-        out[j] = not pairs["f"].duplicated().any()
+        f = codes[:, j].astype(np.int64)
+        seen = np.empty(int(f.max()) + 1 if len(f) else 0, dtype=cluster.dtype)
+        seen[f] = cluster
+        out[j] = bool(np.all(seen[f] == cluster))
     return out
 
 
