@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import pandas as pd
@@ -22,6 +23,12 @@ Boundary = Literal["cautious", "optimistic"]
 def attrition_boundaries() -> pd.DataFrame:
     """Both WWC boundaries, every row: overall (%) -> highest low-attrition differential."""
     return load("wwc_attrition_boundaries.csv").copy()
+
+
+@lru_cache(maxsize=None)
+def _boundary(boundary: str) -> dict[int, float]:
+    tab = load("wwc_attrition_boundaries.csv")
+    return {int(o): float(v) for o, v in zip(tab["overall"], tab[boundary])}
 
 
 def max_differential(overall_pct: float, boundary: Boundary = "cautious",
@@ -47,7 +54,7 @@ def max_differential(overall_pct: float, boundary: Boundary = "cautious",
     if rounding not in ("conservative", "nearest"):
         raise ck.InputError(f"Unknown rounding {rounding!r}; use 'conservative' or 'nearest'.")
     x = ck.nonnegative("overall_pct", overall_pct)
-    tab = attrition_boundaries().set_index("overall")[boundary]
+    tab = _boundary(boundary)
     if rounding == "nearest":
         rows = [int(math.floor(x + 0.5 + 1e-9))]
     else:

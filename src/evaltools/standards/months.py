@@ -8,6 +8,7 @@ projects. The tables, their sources and the rounding rule are in
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import pandas as pd
 
@@ -31,6 +32,12 @@ def months_table(table: str = "toolkit") -> pd.DataFrame:
     return df[df["table"] == table].drop(columns="table").reset_index(drop=True)
 
 
+@lru_cache(maxsize=None)
+def _rows(table: str) -> tuple[tuple[float, float, int], ...]:
+    tab = months_table(table)
+    return tuple((float(a), float(b), int(m)) for a, b, m in tab.itertuples(index=False))
+
+
 def months_progress(g: float, table: str = "toolkit") -> int:
     """Months of additional progress for effect size ``g`` under an EEF table.
 
@@ -40,14 +47,13 @@ def months_progress(g: float, table: str = "toolkit") -> int:
     the table's top category.
     """
     x = ck.finite("g", float(g))
-    tab = months_table(table)
+    rows = _rows(table) if table in TABLES else months_table(table)  # raises for bad names
     a = round(abs(x) + 1e-12, 2)
-    top = tab.iloc[-1]
-    if a > top["es_to"]:
-        months = int(top["months"])
+    if a > rows[-1][1]:
+        months = rows[-1][2]
     else:
-        hit = tab[(tab["es_from"] <= a + 1e-9) & (a <= tab["es_to"] + 1e-9)]
-        if hit.empty:  # the tables leave no gaps at 2 decimals; guard against edits
+        hits = [m for lo, hi, m in rows if lo <= a + 1e-9 and a <= hi + 1e-9]
+        if not hits:  # the tables leave no gaps at 2 decimals; guard against edits
             raise ck.InputError(f"Effect size {a:.2f} falls between rows of the {table!r} table.")
-        months = int(hit.iloc[0]["months"])
+        months = hits[0]
     return int(math.copysign(months, x)) if months else 0
