@@ -17,7 +17,9 @@ al. 2012, *Statistical Disclosure Control*, Wiley, ch. 4 and 7; ONS 2021,
    (it lies in the row space of the equations on the hidden cells, found with
    the null space) and with non-negativity (the interval an attacker gets from
    ``min/max x_i subject to A x = b, x >= 0`` by linear programming has width 0).
-   A determined cell gets further complements until none is.
+   A determined cell gets further complements until none is. (The LP is only
+   solved for cells that a strictly positive feasible table does not already
+   show to be free; see ``_exposed``.)
 3. **Dependent values**: a mean or percentage is hidden when its denominator
    count is below the threshold or hidden; with ``numerators`` a share is also
    hidden when its numerator, or denominator minus numerator, is a small
@@ -40,8 +42,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import null_space
-from scipy.optimize import linprog
 
 from evaltools.report import i18n
 
@@ -289,7 +289,7 @@ def protect(
     _check_counts(values)
     _verify_totals(values, trow, tcol)
     A, cells = _constraints(values, count_cols, trow, tcol)
-    x = np.array([values.at[r, c] for r, c in cells])
+    x = values.to_numpy(dtype=float).ravel()  # row by row, the order of `cells`
     is_total = np.array([r == trow or c == tcol for r, c in cells])
 
     status = pd.DataFrame("", index=df.index, columns=df.columns, dtype=object)
@@ -369,29 +369,26 @@ def assert_safe(
     if missing:
         raise ColumnNotFoundError(f"assert_safe(): count columns {missing} are not in the table.")
 
-    known = pd.DataFrame(index=table.index, columns=count_cols, dtype=float)
-    for c in count_cols:
-        for r in table.index:
-            v = table.at[r, c]
-            if isinstance(v, str):
-                if v != mark:
-                    raise DisclosureError(
-                        f"assert_safe(): row {r!r}, column {c!r} holds {v!r}, which is neither "
-                        f"a count nor the suppression marker {mark!r}."
-                    )
-                continue
-            if v is None or pd.isna(v):
-                continue
-            known.at[r, c] = float(v)
-            if 0 < float(v) < thr:
-                raise DisclosureError(
-                    f"Row {r!r}, column {c!r} shows the count {float(v):g}, below the disclosure "
-                    f"threshold {thr}. Publish the table through protect() / publish_table()."
-                )
+    sub = table[count_cols]
+    is_text = sub.apply(lambda col: col.map(lambda v: isinstance(v, str)))
+    odd = is_text & (sub != mark)
+    if odd.to_numpy().any():
+        r, c = next((r, c) for c in count_cols for r in table.index if odd.at[r, c])
+        raise DisclosureError(
+            f"assert_safe(): row {r!r}, column {c!r} holds {table.at[r, c]!r}, which is neither "
+            f"a count nor the suppression marker {mark!r}."
+        )
+    known = sub.where(~is_text).apply(pd.to_numeric, errors="coerce").astype(float)
+    small = (known > 0) & (known < thr)
+    if small.to_numpy().any():
+        r, c = next((r, c) for c in count_cols for r in table.index if small.at[r, c])
+        raise DisclosureError(
+            f"Row {r!r}, column {c!r} shows the count {known.at[r, c]:g}, below the disclosure "
+            f"threshold {thr}. Publish the table through protect() / publish_table()."
+        )
     if (trow is None and tcol is None) or meta.get("round_to"):
         return
-    hidden_mask = table[count_cols].apply(lambda s: s.map(lambda v: isinstance(v, str)))
-    exposed = attack(known, hidden_mask, count_cols, trow, tcol)
+    exposed = attack(known, is_text, count_cols, trow, tcol)
     if exposed:
         (r, c), (lo, hi) = next(iter(exposed.items()))
         raise DisclosureError(
@@ -416,14 +413,13 @@ def attack(
     A, cells = _constraints(known, list(counts), total_row, total_col)
     if A.shape[0] == 0:
         return {}
-    h = np.array([bool(hidden.at[r, c]) for r, c in cells])
-    x = np.array([0.0 if h[k] else known.at[r, c] for k, (r, c) in enumerate(cells)])
-    lo, hi = _intervals(A, x, h)
-    out = {}
-    for k in np.flatnonzero(h):
-        if hi[k] - lo[k] < 0.5:
-            out[cells[k]] = (lo[k], hi[k])
-    return out
+    h = hidden[list(counts)].to_numpy(dtype=bool).ravel()
+    x = np.where(h, 0.0, known[list(counts)].to_numpy(dtype=float).ravel())
+    exposed = _exposed(A, x, h, values_known=False)
+    if not exposed.any():
+        return {}
+    lo, hi = _intervals(A, x, h, only=np.flatnonzero(exposed))
+    return {cells[k]: (lo[k], hi[k]) for k in np.flatnonzero(exposed)}
 
 
 # -- the suppression algorithm -----------------------------------------------------
@@ -437,10 +433,7 @@ def _complementary(x: np.ndarray, A: np.ndarray, primary: np.ndarray, is_total: 
     lines = [np.flatnonzero(row) for row in A]
     for _ in range(len(x) + 1):
         _close_lines(x, lines, hidden, is_total)
-        exposed = _determined(A, hidden)
-        if not exposed.any():
-            lo, hi = _intervals(A, np.where(hidden, 0.0, x), hidden)
-            exposed = hidden & (hi - lo < 0.5)
+        exposed = _exposed(A, x, hidden, values_known=True)
         if not exposed.any():
             return hidden
         k = int(np.flatnonzero(exposed)[0])
@@ -471,6 +464,8 @@ def _pick(candidates: np.ndarray, x: np.ndarray, is_total: np.ndarray) -> int | 
 
 def _determined(A: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     """Hidden cells fixed by the equations alone: zero in every null-space vector."""
+    from scipy.linalg import null_space
+
     idx = np.flatnonzero(hidden)
     out = np.zeros_like(hidden)
     sub = A[:, idx]
@@ -480,6 +475,60 @@ def _determined(A: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     ns = null_space(sub)
     norms = np.linalg.norm(ns, axis=1) if ns.size else np.zeros(len(idx))
     out[idx[norms < 1e-9]] = True
+    return out
+
+
+def _exposed(A: np.ndarray, x: np.ndarray, hidden: np.ndarray, *, values_known: bool) -> np.ndarray:
+    """Hidden cells whose value the visible cells and totals pin down (``x >= 0`` included).
+
+    A cell is safe when some direction ``v`` with ``A v = 0`` moves it while the
+    table stays feasible. Given a feasible point that is strictly positive on a
+    set P of hidden cells, every cell of P that is free in the null space of the
+    equations restricted to P is safe (``point ± eps v`` stays feasible). That
+    point is the true table when its values are known, otherwise the solution
+    of one LP that maximises the smallest hidden value. Only cells this does not
+    settle get the exact per-cell LP bounds.
+    """
+    exposed = _determined(A, hidden)
+    rest = hidden & ~exposed
+    if not rest.any():
+        return exposed
+    point = x if values_known else _interior_point(A, x, hidden)
+    positive = hidden & (point > 1e-9)
+    undecided = rest & ~(positive & ~_determined(A, positive))
+    if undecided.any():
+        lo, hi = _intervals(A, np.where(hidden, 0.0, x), hidden, only=np.flatnonzero(undecided))
+        exposed |= undecided & (hi - lo < 0.5)
+    return exposed
+
+
+def _interior_point(A: np.ndarray, x: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """A feasible table that makes the smallest hidden value as large as possible (capped at 1)."""
+    from scipy.optimize import linprog
+
+    idx = np.flatnonzero(hidden)
+    A_h = A[:, idx]
+    b = -A[:, ~hidden] @ x[~hidden]
+    keep = np.abs(A_h).sum(axis=1) > 0
+    A_h, b = A_h[keep], b[keep]
+    out = np.where(hidden, 0.0, x)
+    if A_h.shape[0] == 0:
+        out[idx] = 1.0
+        return out
+    m = len(idx)
+    # variables (x_hidden, t): maximise t subject to A_h x = b, x_j >= t, 0 <= t <= 1
+    c = np.zeros(m + 1)
+    c[-1] = -1.0
+    A_eq = np.hstack([A_h, np.zeros((A_h.shape[0], 1))])
+    A_ub = np.hstack([-np.eye(m), np.ones((m, 1))])
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(m), A_eq=A_eq, b_eq=b,
+                  bounds=[(0, None)] * m + [(0, 1)], method="highs")
+    if res.status == 2:
+        raise DisclosureInputError(
+            "The table's totals do not add up, so its cells cannot be checked; "
+            "make each total the sum of the cells it totals."
+        )
+    out[idx] = res.x[:m]
     return out
 
 
@@ -496,11 +545,9 @@ def _add_complement_for(
         trial = hidden.copy()
         trial[j] = True
         _close_lines(x, lines, trial, is_total)
-        if not _determined(A, trial)[k]:
-            lo, hi = _intervals(A, np.where(trial, 0.0, x), trial, only=[k])
-            if hi[k] - lo[k] >= 0.5:
-                hidden[:] = trial
-                return
+        if not _exposed(A, x, trial, values_known=True)[k]:
+            hidden[:] = trial
+            return
     hidden[int(ordered[0])] = True
 
 
@@ -508,6 +555,8 @@ def _intervals(
     A: np.ndarray, x: np.ndarray, hidden: np.ndarray, only: Iterable[int] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """For hidden cells: min and max under ``A x = 0`` with the visible values fixed, ``x >= 0``."""
+    from scipy.optimize import linprog
+
     n = len(x)
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
@@ -691,26 +740,31 @@ def _resolve_total_col(df: pd.DataFrame, counts: list[Hashable], total_col: Hash
 
 def _verify_totals(values: pd.DataFrame, trow: Hashable | None, tcol: Hashable | None) -> None:
     """Totals must equal the sums they stand for, or the equations would be wrong."""
+    arr = values.to_numpy(dtype=float)
     if trow is not None:
-        body = values.drop(index=trow)
-        for c in values.columns:
-            s, tot = body[c].sum(min_count=1), values.at[trow, c]
-            if body[c].isna().any() or pd.isna(tot) or s != tot:
-                raise DisclosureInputError(
-                    f"protect(): in column {c!r} the total row {trow!r} holds {tot:g} but the rows "
-                    f"above add up to {s:g} (missing values count as unknown). Pass total_row=None "
-                    "if that row is not the sum of the rows shown."
-                )
+        i = values.index.get_loc(trow)
+        body = np.delete(arr, i, axis=0)
+        sums = body.sum(axis=0)
+        bad = np.isnan(body).any(axis=0) | np.isnan(arr[i]) | (sums != arr[i])
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise DisclosureInputError(
+                f"protect(): in column {values.columns[j]!r} the total row {trow!r} holds "
+                f"{arr[i, j]:g} but the rows above add up to {sums[j]:g} (missing values count as "
+                "unknown). Pass total_row=None if that row is not the sum of the rows shown."
+            )
     if tcol is not None:
-        others = [c for c in values.columns if c != tcol]
-        for r in values.index:
-            s, tot = values.loc[r, others].sum(min_count=1), values.at[r, tcol]
-            if values.loc[r, others].isna().any() or pd.isna(tot) or s != tot:
-                raise DisclosureInputError(
-                    f"protect(): in row {r!r} the total column {tcol!r} holds {tot:g} but the "
-                    f"other count columns add up to {s:g}. Pass total_col=None if that column is "
-                    "not their sum."
-                )
+        j = values.columns.get_loc(tcol)
+        others = np.delete(arr, j, axis=1)
+        sums = others.sum(axis=1)
+        bad = np.isnan(others).any(axis=1) | np.isnan(arr[:, j]) | (sums != arr[:, j])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DisclosureInputError(
+                f"protect(): in row {values.index[i]!r} the total column {tcol!r} holds "
+                f"{arr[i, j]:g} but the other count columns add up to {sums[i]:g}. Pass "
+                "total_col=None if that column is not their sum."
+            )
 
 
 def _round_base(v: Any, base: int) -> Any:

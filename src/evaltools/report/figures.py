@@ -9,7 +9,7 @@ Text is set in DejaVu Sans, which has every Latvian letter (ā č ē ģ ī ķ ļ
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,9 +18,12 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from evaltools.estimate.result import Estimate
 from evaltools.report import i18n
 from evaltools.report.disclosure import safe_count
+from evaltools.report.headline import is_estimate
+
+if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
+    from evaltools.estimate.result import Estimate
 
 #: Colour-blind-safe palette (Okabe & Ito 2008), programme colour first.
 PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -229,7 +232,7 @@ def _labelled(estimates: Mapping[str, Estimate] | Sequence[Estimate]) -> list[tu
     if not items:
         raise FigureInputError("coef_plot(): no estimates given.")
     for label, e in items:
-        if not isinstance(e, Estimate):
+        if not is_estimate(e):
             raise FigureInputError(
                 f"coef_plot(): {label!r} is a {type(e).__name__}, not an evaltools Estimate."
             )
@@ -240,7 +243,7 @@ def _event_frame(data: Any, time: str, estimate: str, ci_low: str, ci_high: str)
     if isinstance(data, Mapping):
         rows = []
         for t, e in data.items():
-            if not isinstance(e, Estimate):
+            if not is_estimate(e):
                 raise FigureInputError(f"event_study_plot(): period {t!r} holds a {type(e).__name__}, not an Estimate.")
             rows.append({"t": int(t), "b": e.estimate, "lo": e.ci_low, "hi": e.ci_high})
         if not rows:

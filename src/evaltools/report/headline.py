@@ -21,13 +21,15 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 import pandas as pd
 
-from evaltools.estimate.result import Estimate
 from evaltools.report import i18n
 from evaltools.report.disclosure import get_threshold, safe_count
+
+if TYPE_CHECKING:  # importing evaltools.estimate loads every estimator: only when needed
+    from evaltools.estimate.result import Estimate
 
 Text = Union[str, Mapping[str, str]]
 Verdict = Literal["better", "worse", "unclear"]
@@ -55,6 +57,13 @@ _CSS = """
 .evt-headline ul{margin:0.6em 0 0 1.2em;padding:0;font-size:0.88em;color:#333}
 .evt-headline .evt-method{font-size:0.8em;color:#6b7480;margin:0.7em 0 0 0}
 """
+
+
+def is_estimate(obj: Any) -> bool:
+    """Whether ``obj`` is an :class:`~evaltools.estimate.result.Estimate` (imported on first use)."""
+    from evaltools.estimate.result import Estimate
+
+    return isinstance(obj, Estimate)
 
 
 class HeadlineInputError(ValueError):
@@ -237,7 +246,7 @@ class HeadlineCard:
         es = self.effect_size
         if es is None:
             return None
-        if isinstance(es, Estimate):
+        if is_estimate(es):
             return (self.effect_size_name, es.estimate, es.ci_low, es.ci_high)
         if hasattr(es, "value"):
             return (getattr(es, "measure", self.effect_size_name), float(es.value),
@@ -338,7 +347,7 @@ def headline_card(
     object with ``wwc``/``padlocks``/``reasons`` (``evaltools.standards.evidence_rating``)
     or ``{"lv", "en"}`` text.
     """
-    if not isinstance(effect, Estimate):
+    if not is_estimate(effect):
         raise HeadlineInputError(
             f"headline_card(): effect must be an evaltools Estimate, got {type(effect).__name__}; "
             "build one with Estimate.from_normal(estimand, estimate, se)."

@@ -13,14 +13,16 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from evaltools.estimate.result import Estimate
 from evaltools.report import i18n
 from evaltools.report.disclosure import ProtectedTable, get_threshold, protect
-from evaltools.report.headline import HeadlineCard, Text, localise
+from evaltools.report.headline import HeadlineCard, Text, is_estimate, localise
+
+if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
+    from evaltools.estimate.result import Estimate
 
 SECTIONS: tuple[str, ...] = (
     "design", "sample", "balance", "results", "robustness", "subgroups", "limitations", "cost",
@@ -175,7 +177,7 @@ def robustness_section(
     """How far the effect moves across alternative specifications (smallest to largest)."""
     lang = i18n.check_language(language)
     ests = list(estimates.values()) if isinstance(estimates, Mapping) else list(estimates)
-    if not ests or not all(isinstance(e, Estimate) for e in ests):
+    if not ests or not all(is_estimate(e) for e in ests):
         raise SectionInputError("robustness_section() needs one or more evaltools Estimates.")
     values = [e.estimate * scale for e in ests]
     para = i18n.t("section.robustness.text", lang, n_specs=len(ests),
@@ -193,7 +195,7 @@ def subgroups_section(
     thr = get_threshold() if threshold is None else threshold
     kept = {}
     for name, e in estimates.items():
-        if not isinstance(e, Estimate):
+        if not is_estimate(e):
             raise SectionInputError(f"subgroups_section(): {name!r} is not an evaltools Estimate.")
         n = e.n.get(n_key)
         if n is None:

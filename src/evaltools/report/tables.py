@@ -16,13 +16,11 @@ import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from evaltools.estimate.result import Estimate
 from evaltools.report import i18n
 from evaltools.report.disclosure import (
     ATTR,
@@ -34,7 +32,11 @@ from evaltools.report.disclosure import (
     protect,
     safe_count,
 )
+from evaltools.report.headline import is_estimate
 from evaltools.report.record import output_dir, record
+
+if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
+    from evaltools.estimate.result import Estimate
 
 STAR_LEVELS: tuple[float, ...] = (0.10, 0.05, 0.01)
 
@@ -212,7 +214,7 @@ def model_table(
     ``(1), (2), ...``. ``terms`` relabels terms; ``n`` picks which of the
     Estimates' ``n`` entries to show (default: all, in order of appearance).
     """
-    if isinstance(models, Estimate) or not isinstance(models, (Mapping, Sequence)):
+    if is_estimate(models) or not isinstance(models, (Mapping, Sequence)):
         raise TableInputError(
             "model_table() needs a mapping {column title: Estimate or list of Estimates} or a list "
             f"of Estimates, got {type(models).__name__}."
@@ -223,10 +225,10 @@ def model_table(
         raise TableInputError("model_table(): no models given.")
     records, ns = [], {}
     for title, ests in models.items():
-        ests = [ests] if isinstance(ests, Estimate) else list(ests)
+        ests = [ests] if is_estimate(ests) else list(ests)
         counts: dict[str, int] = {}
         for est in ests:
-            if not isinstance(est, Estimate):
+            if not is_estimate(est):
                 raise TableInputError(
                     f"model_table(): model {title!r} holds a {type(est).__name__}; each entry must "
                     "be an evaltools Estimate (see evaltools.estimate.result)."
@@ -344,6 +346,8 @@ def _balance_p(x1: pd.Series, x0: pd.Series, w1: pd.Series, w0: pd.Series, weigh
     if len(x1) < 2 or len(x0) < 2:
         return np.nan
     if not weighted:
+        from scipy import stats
+
         return float(stats.ttest_ind(x1, x0, equal_var=False).pvalue)
     import statsmodels.api as sm
 
