@@ -256,7 +256,8 @@ class PowerResult:
         tail = "two-tailed" if self.two_tailed else "one-tailed"
         lines = [
             f"{_DESIGN_NAMES[self.design]}: solved for {self.solved_for}",
-            f"  MDES {self.mdes:.3f} SD, power {self.power:.3f} ({tail}, alpha {self.alpha:g})",
+            f"  {'MDES' if self.solved_for == 'mdes' else 'effect'} {self.mdes:.3f} SD, "
+            f"power {self.power:.3f} ({tail}, alpha {self.alpha:g})",
             f"  {sizes}; df {self.df:g}, multiplier {self.multiplier:.3f}, SE {self.se:.4f}",
         ]
         if pars:
