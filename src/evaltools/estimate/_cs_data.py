@@ -59,7 +59,10 @@ class CSData:
 
 def _show(v: object) -> str:
     """A value for an error message: numpy scalars shown as plain Python values."""
-    return repr(v.item() if isinstance(v, np.generic) else v)
+    v = v.item() if isinstance(v, np.generic) else v
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return repr(v)
 
 
 def _require_columns(data: pd.DataFrame, cols: dict[str, str | None]) -> None:
@@ -155,7 +158,7 @@ def prepare(
         warnings.warn(
             f"Dropping {int((~keep).sum())} rows with a missing outcome or covariate.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     t_codes, t_uniq = pd.factorize(t, sort=False)
     order = np.argsort(t_uniq)
@@ -225,7 +228,7 @@ def prepare(
                 f"Dropping {n_drop} units already treated in the first period ({_show(periods[0])}); "
                 f"they have no pre-treatment period.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             sel = ~first
             Y, g_unit, w_unit = Y[sel], g_unit[sel], w_unit[sel]
@@ -257,7 +260,7 @@ def prepare(
         warnings.warn(
             f"Dropping {n_drop} observations of cohorts already treated in the first period.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     Xrow = None
     if covariates:

@@ -118,63 +118,97 @@ def ps_parts(X: Array, D: Array, w: Array) -> tuple[Array, Array, Array]:
 
 
 # --------------------------------------------------------------------------- panel
+#
+# The panel estimators take ``dy`` as a vector (one cell) or an n x m matrix: m cells
+# that share the same rows (one cohort and one comparison group, several periods).
+# Everything is linear in dy for fixed rows, so the WLS solve, the propensity score and
+# all weights are computed once and the m cells come out of matrix products.
 
 
-def panel_reg(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None) -> tuple[float, Array]:
-    """Outcome-regression DiD on panel differences (DRDID ``reg_did_panel``)."""
+def _as_matrix(dy: Array) -> tuple[Array, bool]:
+    return (dy[:, None], True) if dy.ndim == 1 else (dy, False)
+
+
+def _control_ols(dy: Array, D: Array, X: Array, w: Array) -> tuple[Array, Array]:
+    """WLS of dy on X among comparison units: fitted values (n x m) and (X'WX/n)^{-1}."""
+    n = X.shape[0]
+    c = D == 0
+    Xw = X[c] * w[c, None]
+    xtwx = Xw.T @ X[c]
+    beta = np.linalg.solve(xtwx, Xw.T @ dy[c])
+    return X @ beta, np.linalg.inv(xtwx / n)
+
+
+def _finish(att: Array, inf: Array, single: bool):
+    return (float(att[0]), inf[:, 0]) if single else (att, inf)
+
+
+def panel_reg(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None):
+    """Outcome-regression DiD on panel differences (DRDID ``reg_did_panel``).
+
+    ATT = mean_{D=1}(dy - X b), b from WLS of dy on X among comparison units; the
+    influence function includes the estimation of b.
+    """
+    dy, single = _as_matrix(dy)
     n = dy.shape[0]
     w = w / w.mean()
     w_ols = w * (1.0 - D)
-    beta = _wls(X[D == 0], dy[D == 0], w[D == 0])
-    fit = X @ beta
+    fit, xpx_inv = _control_ols(dy, D, X, w)
     w_t = w * D
     mw = w_t.mean()
-    eta_t = np.mean(w_t * dy) / mw
-    eta_c = np.mean(w_t * fit) / mw
-    lin_ols = _ols_lin_rep(X, dy - fit, w_ols, n)
-    inf_t = (w_t * dy - w_t * eta_t) / mw
-    inf_c = (w_t * fit - w_t * eta_c + lin_ols @ _cmean(X, w_t)) / mw
-    return float(eta_t - eta_c), inf_t - inf_c
+    eta_t = (w_t @ dy) / n / mw
+    eta_c = (w_t @ fit) / n / mw
+    h = X @ (xpx_inv @ _cmean(X, w_t))  # estimation effect of b, per unit
+    inf_t = w_t[:, None] * (dy - eta_t) / mw
+    inf_c = (w_t[:, None] * (fit - eta_c) + (w_ols * h)[:, None] * (dy - fit)) / mw
+    return _finish(eta_t - eta_c, inf_t - inf_c, single)
 
 
-def panel_ipw(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None) -> tuple[float, Array]:
+def panel_ipw(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None):
     """Normalised IPW DiD on panel differences (DRDID ``std_ipw_did_panel``).
 
     ``ps`` may carry a propensity-score fit already made on the same rows
-    (``ps_parts(X, D, w)``): it depends on the cell only through its rows.
+    (``ps_parts(X, D, w / mean(w))``): it depends on the cell only through its rows.
     """
+    dy, single = _as_matrix(dy)
+    n = dy.shape[0]
     w = w / w.mean()
     ps, keep, lin_ps = ps if ps is not None else ps_parts(X, D, w)
     w_t = keep * w * D
     w_c = keep * w * ps * (1.0 - D) / (1.0 - ps)
     mt, mc = w_t.mean(), w_c.mean()
-    eta_t = np.mean(w_t * dy) / mt
-    eta_c = np.mean(w_c * dy) / mc
-    inf_t = (w_t * dy - w_t * eta_t) / mt
-    m2 = _cmean(X, w_c * (dy - eta_c))
-    inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / mc
-    return float(eta_t - eta_c), inf_t - inf_c
+    eta_t = (w_t @ dy) / n / mt
+    eta_c = (w_c @ dy) / n / mc
+    inf_t = w_t[:, None] * (dy - eta_t) / mt
+    m2 = X.T @ (w_c[:, None] * (dy - eta_c)) / n
+    inf_c = (w_c[:, None] * (dy - eta_c) + lin_ps @ m2) / mc
+    return _finish(eta_t - eta_c, inf_t - inf_c, single)
 
 
-def panel_dr(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None) -> tuple[float, Array]:
-    """Doubly robust DiD on panel differences (DRDID ``drdid_panel``); ``ps`` as in panel_ipw."""
+def panel_dr(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None):
+    """Doubly robust DiD on panel differences (DRDID ``drdid_panel``); ``ps`` as in panel_ipw.
+
+    ATT = sum_{D=1} w (dy - X b) / sum_{D=1} w - sum_{D=0} w p/(1-p) (dy - X b) / sum ...
+    """
+    dy, single = _as_matrix(dy)
     n = dy.shape[0]
     w = w / w.mean()
     ps, keep, lin_ps = ps if ps is not None else ps_parts(X, D, w)
     w_ols = w * (1.0 - D)
-    beta = _wls(X[D == 0], dy[D == 0], w[D == 0])
-    r = dy - X @ beta
+    fit, xpx_inv = _control_ols(dy, D, X, w)
+    r = dy - fit
     w_t = keep * w * D
     w_c = keep * w * ps * (1.0 - D) / (1.0 - ps)
     mt, mc = w_t.mean(), w_c.mean()
-    eta_t = np.mean(w_t * r) / mt
-    eta_c = np.mean(w_c * r) / mc
-    lin_ols = _ols_lin_rep(X, r, w_ols, n)
-    inf_t = (w_t * r - w_t * eta_t - lin_ols @ _cmean(X, w_t)) / mt
-    m2 = _cmean(X, w_c * (r - eta_c))
-    m3 = _cmean(X, w_c)
-    inf_c = (w_c * r - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / mc
-    return float(eta_t - eta_c), inf_t - inf_c
+    eta_t = (w_t @ r) / n / mt
+    eta_c = (w_c @ r) / n / mc
+    # estimation effect of b: lin_ols @ M = (w_ols * r) * (X (X'WX/n)^{-1} M)
+    h1 = w_ols * (X @ (xpx_inv @ _cmean(X, w_t)))
+    h3 = w_ols * (X @ (xpx_inv @ _cmean(X, w_c)))
+    inf_t = (w_t[:, None] * (r - eta_t) - h1[:, None] * r) / mt
+    m2 = X.T @ (w_c[:, None] * (r - eta_c)) / n
+    inf_c = (w_c[:, None] * (r - eta_c) + lin_ps @ m2 - h3[:, None] * r) / mc
+    return _finish(eta_t - eta_c, inf_t - inf_c, single)
 
 
 # ----------------------------------------------------------- repeated cross-sections

@@ -37,7 +37,7 @@ from scipy import stats
 from evaltools.estimate import _cs_aggregate as agg
 from evaltools.estimate import _cs_inference as inf
 from evaltools.estimate._cs_data import CSData, StaggeredDataError, prepare
-from evaltools.estimate._cs_estimators import CROSS_SECTION, PANEL, EstimationWarning, ps_parts
+from evaltools.estimate._cs_estimators import CROSS_SECTION, PANEL, EstimationWarning
 from evaltools.estimate.result import Estimate
 
 __all__ = ["att_gt", "ATTgtResult", "AggregatedATT", "StaggeredDataError"]
@@ -53,6 +53,18 @@ _CONTROL_ALIASES = {"never": "never", "nevertreated": "never", "notyet": "notyet
 
 def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def _one_blas_thread():
+    """Context: one BLAS thread. The products here are skinny (n x few); with several
+    threads on a busy machine OpenBLAS spends more time waiting than computing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def _intlike(a) -> np.ndarray:
@@ -80,106 +92,36 @@ class _Cells:
 Array = np.ndarray
 
 
-def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
-                    base_period: str) -> _Cells:
-    T = d.periods
+def _plan_cells(T: Array, glist: Array, anticipation: float, base_period: str,
+                control: str) -> tuple[list[tuple], list[tuple]]:
+    """The (g, t) cells with their base period and comparison rule, R ``did`` style.
+
+    Returns (cells, skipped): cells are (g, t_index, base_index, tmax) with tmax the
+    later of t and the base period (comparisons must be untreated through tmax +
+    anticipation); the universal reference cell has base_index == t_index.
+    """
     nT = T.shape[0]
-    n = d.n
-    G = d.cohort
-    glist = np.unique(G[G > 0])
-    est = PANEL[method] if d.panel else CROSS_SECTION[method]
-    rows: list[tuple] = []
-    # influence functions, one column per cell, written in place (columns contiguous)
-    IF = np.zeros((n, glist.size * nT), order="F")
-    ps_cache: dict = {}
-    x_static = d.panel and d.X is not None and d.X.ndim == 2
-    if not d.panel:
-        by_period = [np.flatnonzero(d.tidx == j) for j in range(nT)]
-    seen = ~np.isnan(d.Y) if d.panel else None
-    skipped = []
+    cells, skipped = [], []
     for g in glist:
         pre_idx = np.flatnonzero(T + anticipation < g)
-        is_treated = G == g
         for ti in (range(nT) if base_period == "universal" else range(1, nT)):
             t = T[ti]
             post = g <= t
-            if base_period == "universal":
-                if pre_idx.size == 0:
-                    skipped.append((g, t))
-                    continue
-                bi = int(pre_idx[-1])
-            else:
-                if post:
-                    if pre_idx.size == 0:
-                        skipped.append((g, t))
-                        continue
-                    bi = int(pre_idx[-1])
-                else:
-                    bi = ti - 1
-            if bi == ti:  # the universal reference period itself
-                rows.append((g, t, T[bi], 0.0, int(is_treated.sum()), 0))
+            if (base_period == "universal" or post) and pre_idx.size == 0:
+                skipped.append((g, t))
                 continue
-            tmax = max(t, T[bi])
-            if control == "never":
-                is_control = G == 0
-            else:
-                is_control = (G == 0) | ((G > tmax + anticipation) & (G != g))
-            if d.panel:
-                in_cell = is_treated | is_control
-                if not d.balanced:
-                    in_cell &= seen[:, ti] & seen[:, bi]
-                sel = np.flatnonzero(in_cell)
-                D = is_treated[sel].astype(float)
-                dy = d.Y[sel, ti] - d.Y[sel, bi]
-                if d.X is None:
-                    X = np.ones((sel.shape[0], 1))
-                else:
-                    X = d.X[sel] if x_static else d.X[sel, min(ti, bi)]
-                args = (dy, D, X, d.weight[sel])
-                kwargs = {}
-                if method != "reg" and x_static and d.balanced:
-                    # the propensity score depends on the cell only through its rows
-                    key = (g, None if control == "never" else tmax)
-                    if key not in ps_cache:
-                        w1 = d.weight[sel] / d.weight[sel].mean()
-                        ps_cache[key] = ps_parts(X, D, w1)
-                    kwargs = {"ps": ps_cache[key]}
-            else:
-                sel = np.concatenate([by_period[bi], by_period[ti]])
-                sel = sel[(is_treated | is_control)[sel]]
-                D = is_treated[sel].astype(float)
-                postv = (d.tidx[sel] == ti).astype(float)
-                X = d.Xrow[sel] if d.Xrow is not None else np.ones((sel.shape[0], 1))
-                args = (d.y[sel], postv, D, X, d.weight[sel])
-                kwargs = {}
-            n_t, n_c = int(D.sum()), int(D.shape[0] - D.sum())
-            k = X.shape[1]
-            j = len(rows)
-            min_needed = k + 1 if d.panel else 2 * (k + 1)
-            if n_t < (1 if d.panel else 2) or n_c < min_needed:
-                warnings.warn(
-                    f"ATT({_fmt(g)}, {_fmt(t)}) cannot be estimated: {n_t} treated and {n_c} "
-                    f"comparison {'units' if d.panel else 'observations'} (with {k - 1} covariates). "
-                    f"It is left out (NaN).",
-                    EstimationWarning,
-                    stacklevel=3,
-                )
-                rows.append((g, t, T[bi], float("nan"), n_t, n_c))
-                continue
-            try:
-                att, psi = est(*args, **kwargs)
-            except np.linalg.LinAlgError:
-                warnings.warn(
-                    f"ATT({_fmt(g)}, {_fmt(t)}): the covariates are collinear within this cell, so "
-                    f"the regression or propensity score cannot be fitted. It is left out (NaN); "
-                    f"drop a covariate that does not vary within the cohort.",
-                    EstimationWarning,
-                    stacklevel=3,
-                )
-                rows.append((g, t, T[bi], float("nan"), n_t, n_c))
-                continue
-            IF[sel, j] = psi * (n / sel.shape[0])
-            rows.append((g, t, T[bi], att, n_t, n_c))
+            bi = int(pre_idx[-1]) if (base_period == "universal" or post) else ti - 1
+            cells.append((g, ti, bi, max(t, T[bi])))
+    return cells, skipped
+
+
+def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
+                    base_period: str) -> _Cells:
+    T = d.periods
+    n = d.n
+    G = d.cohort
+    glist = np.unique(G[G > 0])
+    plan, skipped = _plan_cells(T, glist, anticipation, base_period, control)
     if skipped:
         warnings.warn(
             f"{len(skipped)} group-time cells have no pre-treatment period (given anticipation="
@@ -187,18 +129,100 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
             + ", ".join(f"({_fmt(g)}, {_fmt(t)})" for g, t in skipped[:5])
             + (" ..." if len(skipped) > 5 else ""),
             EstimationWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    if not rows:
+    if not plan:
         raise StaggeredDataError(
             "No group-time ATT can be estimated: there is no treated cohort with a pre-treatment "
             "period. Check the `cohort` column (first treated period, 0/NaN = never treated)."
         )
-    r = list(zip(*rows))
+    m = len(plan)
+    att = np.full(m, np.nan)
+    n_t = np.zeros(m, dtype=np.int64)
+    n_c = np.zeros(m, dtype=np.int64)
+    # influence functions, one column per cell, written in place (columns contiguous)
+    IF = np.zeros((n, m), order="F")
+    est = PANEL[method] if d.panel else CROSS_SECTION[method]
+    x_static = d.panel and d.X is not None and d.X.ndim == 2
+
+    # cells that share their rows (and covariate values) are estimated together
+    batches: dict[tuple, list[int]] = {}
+    for j, (g, ti, bi, tmax) in enumerate(plan):
+        if bi == ti:  # the universal reference period itself: ATT fixed at zero
+            att[j] = 0.0
+            n_t[j] = int(np.sum(G == g))
+            continue
+        key = (g, None if control == "never" else tmax,
+               None if (d.panel and d.balanced) else (ti, bi),
+               None if (d.X is None or x_static) else min(ti, bi))
+        if not d.panel:
+            key = key + (j,)
+        batches.setdefault(key, []).append(j)
+
+    for key, js in batches.items():
+        g, _, _, _ = key[:4]
+        _, ti0, bi0, tmax = plan[js[0]]
+        is_treated = G == g
+        is_control = (G == 0) if control == "never" else (
+            (G == 0) | ((G > tmax + anticipation) & (G != g)))
+        if d.panel:
+            in_cell = is_treated | is_control
+            if not d.balanced:
+                in_cell &= ~np.isnan(d.Y[:, ti0]) & ~np.isnan(d.Y[:, bi0])
+            sel = np.flatnonzero(in_cell)
+            tis = [plan[j][1] for j in js]
+            bis = [plan[j][2] for j in js]
+            dy = d.Y[sel][:, tis] - d.Y[sel][:, bis] if len(js) > 1 else \
+                (d.Y[sel, ti0] - d.Y[sel, bi0])[:, None]
+            if d.X is None:
+                X = np.ones((sel.shape[0], 1))
+            else:
+                X = d.X[sel] if x_static else d.X[sel, min(ti0, bi0)]
+            args = (dy, is_treated[sel].astype(float), X, d.weight[sel])
+        else:
+            rows = np.flatnonzero((d.tidx == bi0) | (d.tidx == ti0))
+            sel = rows[(is_treated | is_control)[rows]]
+            X = d.Xrow[sel] if d.Xrow is not None else np.ones((sel.shape[0], 1))
+            args = (d.y[sel], (d.tidx[sel] == ti0).astype(float), is_treated[sel].astype(float),
+                    X, d.weight[sel])
+        D = is_treated[sel]
+        nt, nc = int(D.sum()), int(D.shape[0] - D.sum())
+        n_t[js], n_c[js] = nt, nc
+        k = X.shape[1]
+        min_needed = k + 1 if d.panel else 2 * (k + 1)
+        labels = ", ".join(f"ATT({_fmt(g)}, {_fmt(T[plan[j][1]])})" for j in js)
+        if nt < (1 if d.panel else 2) or nc < min_needed:
+            warnings.warn(
+                f"{labels} cannot be estimated: {nt} treated and {nc} comparison "
+                f"{'units' if d.panel else 'observations'} (with {k - 1} covariates). "
+                f"Left out (NaN).",
+                EstimationWarning,
+                stacklevel=4,
+            )
+            continue
+        try:
+            a, psi = est(*args)
+        except np.linalg.LinAlgError:
+            warnings.warn(
+                f"{labels}: the covariates are collinear within the cell, so the regression or "
+                f"propensity score cannot be fitted. Left out (NaN); drop a covariate that does "
+                f"not vary within the cohort or its comparison group.",
+                EstimationWarning,
+                stacklevel=4,
+            )
+            continue
+        a = np.atleast_1d(a)
+        psi = psi.reshape(sel.shape[0], -1)
+        att[js] = a
+        scale = n / sel.shape[0]
+        for col, j in enumerate(js):
+            IF[sel, j] = psi[:, col] * scale
+
     return _Cells(
-        group=np.array(r[0], dtype=float), time=np.array(r[1], dtype=float),
-        base=np.array(r[2], dtype=float), att=np.array(r[3], dtype=float),
-        IF=IF[:, : len(rows)], n_treated=np.array(r[4]), n_control=np.array(r[5]),
+        group=np.array([c[0] for c in plan], dtype=float),
+        time=np.array([T[c[1]] for c in plan], dtype=float),
+        base=np.array([T[c[2]] for c in plan], dtype=float),
+        att=att, IF=IF, n_treated=n_t, n_control=n_c,
     )
 
 
@@ -393,6 +417,12 @@ class ATTgtResult:
     def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple",
                   min_e: float | None = None, max_e: float | None = None,
                   balance_e: int | None = None) -> AggregatedATT:
+        """Aggregate the cells as R ``did::aggte(type = kind, ...)`` (see ``_aggregate``)."""
+        with _one_blas_thread():
+            return self._aggregate(kind, min_e, max_e, balance_e)
+
+    def _aggregate(self, kind: str, min_e: float | None, max_e: float | None,
+                   balance_e: int | None) -> AggregatedATT:
         """Aggregate the cells as R ``did::aggte(type = kind, ...)``.
 
         simple: sum_{g<=t, t-g<=max_e} p_g ATT(g,t) / sum p_g; group: the mean of each
@@ -411,7 +441,7 @@ class ATTgtResult:
         ok = np.isfinite(c.att)
         if not ok.all():
             warnings.warn(f"{int((~ok).sum())} ATT(g,t) cells are NaN and are left out of the "
-                          f"aggregation.", EstimationWarning, stacklevel=2)
+                          f"aggregation.", EstimationWarning, stacklevel=3)
         lo = -np.inf if min_e is None else float(min_e)
         hi = np.inf if max_e is None else float(max_e)
         overall, rows = agg.aggregate(kind, c.group[ok], c.time[ok], c.att[ok], self.glist, self.pg,
@@ -556,6 +586,14 @@ def att_gt(
         raise ValueError(f"bootstrap must be a number of draws >= 2 (e.g. 999) or None, got {bootstrap!r}.")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+    with _one_blas_thread():
+        return _att_gt(data, outcome, unit, time, cohort, covariates, cg, method, anticipation,
+                       base_period, cluster, weights, panel, bootstrap, seed, level)
+
+
+def _att_gt(data, outcome, unit, time, cohort, covariates, cg, method, anticipation,
+            base_period, cluster, weights, panel, bootstrap, seed, level) -> ATTgtResult:
+    """The body of :func:`att_gt` once the options are checked."""
     d = prepare(data, outcome, unit, time, cohort, covariates, weights, cluster, panel, anticipation)
     if not (d.cohort == 0).any() and cg == "never":
         raise StaggeredDataError(
@@ -585,7 +623,7 @@ def att_gt(
         warnings.warn(
             f"No never-treated units: cohort {_fmt(gmax)} is used as the comparison group and "
             f"periods from {_fmt(gmax - anticipation)} on are dropped (as R `did`).",
-            UserWarning, stacklevel=2,
+            UserWarning, stacklevel=3,
         )
     cells = _estimate_cells(d, method, cg, anticipation, base_period)
     options = {
