@@ -1,0 +1,195 @@
+"""Render the codebook (``docs/codebook.md``) from the column specifications.
+
+    python -m evaltools.data.codebook > docs/codebook.md
+
+A test checks that the committed file equals :func:`render`, so the codebook
+and the schemas cannot drift apart.
+"""
+from __future__ import annotations
+
+from .schemas import TABLES, Col
+from .synth.calibration import TARGETS
+from .synth.config import TrueParameters
+
+INTRO = """\
+# Codebook: evaltools data tables
+
+Generated from `src/evaltools/data/schemas.py` by `python -m evaltools.data.codebook`;
+do not edit by hand. Every table is one file (`<table>.parquet`, `.csv` or `.xlsx`) in a
+data-set directory; `evaltools.data.load_dataset(directory)` reads and checks them all,
+`evaltools data check DIR` does the same from the command line.
+
+- **year** is always the calendar year in which the school year starts (2014 = 2014/15).
+- **Types**: `str` text; `int` whole number; `Int64` whole number that may be missing;
+  `float` number; `bool` true/false (CSV/Excel may use true/false, 1/0, yes/no, jā/nē).
+- **Source** says where the column would come from in a real extract (VIIS = the State
+  Education Information System; VISC = the National Centre for Education, which holds
+  exam and diagnostic-test results; IKVD = the State Education Quality Service, which ran
+  the PUMPURS database). Sources marked *assumption* are our best guess, to be confirmed
+  with the data holder.
+- Keys (one row per key) are checked; so are the cross-table rules listed at the end.
+"""
+
+SCALES = """\
+## The synthetic data
+
+`evaltools data synth --scale sample|region|national --seed N --out DIR` (or
+`evaltools.data.synth.generate(scale, seed)`) writes every table plus
+`true_effects.json`. The same scale and seed give byte-identical Parquet files.
+
+| scale | schools | pupils a year | use |
+|---|---|---|---|
+| `sample` | 85: in each of the 43 municipalities a smaller secondary school and the smallest other school | about 19,000 | shipped in `data/sample` (seed 20240901); tests and demos |
+| `region` | every school of one planning region (default Latgale) | about 30,000 | realistic regional studies |
+| `national` | about 630 in 43 municipalities | about 220,000 | benchmarks, national studies |
+
+The school frame is always drawn at national scale and then subset, so a school keeps
+its id, name and attributes at every scale; pupils are simulated for the chosen schools.
+The `sample` over-represents small schools (two per municipality), so school-size figures
+are calibrated on `national` only.
+
+### Calibration
+
+| figure | target range | what it is calibrated to |
+|---|---|---|
+{calibration}
+
+Sources and caveats (figures approximate, to be checked before quoting):
+
+- Early leaving: Eurostat indicator *early leavers from education and training*, age
+  18-24 (edat_lfse_14), Latvia about 7-10 % in 2015-2023. Our proxy is the share of the
+  2014 grade-5 cohort that leaves general education early; it ignores leavers from
+  vocational schools and is a calibration target, not the same statistic.
+- Pupil numbers: about 220,000 pupils in grades 1-12 of general schools a year
+  (Ministry of Education and Science / CSB school statistics); cohort sizes follow live
+  births (CSB) 1996-2016; about 40 % of grade-9 completers move to vocational schools.
+- Exam means: VISC yearly reports on centralised exams (grade 12 mathematics in the
+  mid-30s %, Latvian about 50 %, English about 60 %; grade 9 exams in the 50s-60s %).
+  Grade 9 exams were not held in spring 2020 and 2021 (school years 2019 and 2020) because
+  of COVID-19 (*assumption to verify*); the data have no `ce9` rows for those years.
+- School sizes: many small rural schools (about a third under 100 pupils), large
+  state-city schools; a pupil-teacher ratio of about 8-9 (OECD *Education at a Glance*
+  puts Latvia among the lowest ratios).
+- The 43 municipalities and their planning regions follow the 2021 reform; populations
+  are approximate and only weight the pupils (see `evaltools/data/geography.py`).
+- The Iespējamā misija growth programme is assumed to start in November 2016 (the source
+  text mentions the launch of the competence-based curriculum project, Skola2030), with
+  alumni joining in 2016-2019; about 35 alumni teach in 2014 and about 7 new alumni start
+  each year nationally (105 alumni, about half in schools, per the programme text).
+
+### Known true effects (`true_effects.json`)
+
+Each entry gives the programme, outcome, tables, the true value and its scale, realised
+averages over the generated units (e.g. the ATT on the probability scale computed from
+the simulated potential outcomes), the built-in confounding, **the direction of the
+naive bias** and **how to recover the truth**. In short:
+
+| effect | truth (scale) | confounding | naive bias | recover with |
+|---|---|---|---|---|
+| PUMPURS support on early leaving | log OR {tp.tau0:+g} at the threshold, {tp.tau_score:+g} per 10 risk points above it, {tp.tau_years:+g} per year since roll-out | support goes to pupils whose risk score is at or above {tp.risk_threshold:g} | upward (support looks harmful) | logit with the risk score (support is as good as random given it), fuzzy RD at {tp.risk_threshold:g}, staggered DiD (ITT) |
+| PUMPURS support on absences | log rate ratio {tp.support_absences_log_rr:+g} | same | upward | Poisson with risk-score bins |
+| PUMPURS support on repetition | log OR {tp.support_repeat_log_or:+g} | same | upward | logit with the risk score |
+| Growth programme on leaving teaching | log OR {tp.gp_leave_log_or:+g} | more engaged alumni join and stay | away from zero | logit with engagement among alumni |
+| Growth programme on moving into leadership | log OR {tp.gp_promotion_log_or:+g} | engagement | upward | logit with engagement and service |
+| Growth programme on pupils' scores | {tp.gp_pupil_score_pp:+g} points | engagement raises scores | upward | OLS with teacher engagement, test-subject-year cells, SE by teacher |
+| Skola-kopienā support on wellbeing | {tp.community_wellbeing_points:+g} points | support goes to pupils with low prior wellbeing | downward | OLS on prior wellbeing and SES |
+| Latvijas skolas soma on wellbeing | {tp.soma_wellbeing_points_per_activity:g} | urban, higher-SES schools offer more | upward | school fixed effects, activities per semester enrolled |
+
+With the shipped seed the within-school soma estimate happens to lie about 2.9 standard
+errors above zero (a chance finding; across seeds the interval covers zero as it should,
+see `tests/test_data_synth.py`).
+"""
+
+MAPPING = """\
+## Column mapping
+
+A real extract names its columns its own way. Pass a mapping (a dict or a YAML file) to
+`load`, `load_dataset` or `evaltools data check --mapping FILE`:
+
+```yaml
+files:                        # optional: table -> file name in the directory
+  pupil_years: skolenu_gadi.csv
+pupil_years:                  # table -> {extract column: our column}
+  personas_kods_hash: pupil_id
+  macibu_gads: year
+  klase: grade
+  kavejumi: absences
+```
+
+A flat `{extract column: our column}` dict applies to the one table of `load` and to every
+table of `load_dataset`. Mapping to a column that is not in the table is an error.
+Values are not recoded: convert codes (e.g. `V`/`S` for sex) to the codebook's codes first.
+"""
+
+PSEUDO = """\
+## Pseudonymisation
+
+Personal codes never enter the workbench. Replace them on the evaluator's machine with
+`evaltools.data.pseudonymise(codes, key)`: `P` + the first 16 hex digits of
+HMAC-SHA256(key, code without spaces and hyphens). The same key links every table and year;
+without the key nobody can recompute a pseudonym from a guessed personal code.
+
+- Key from `EVALTOOLS_PSEUDONYM_KEY` (the key) or `EVALTOOLS_PSEUDONYM_KEY_FILE` (a path),
+  at least 16 bytes: `python -c "import secrets; print(secrets.token_hex(32))"`.
+- **Never store the key beside the data**: `load_key(key_file=..., data_dir=...)` refuses a
+  key file inside the data folder; keep it in a password store or your home directory.
+  Whoever holds the key and the extract can re-identify pupils: the key is as sensitive as
+  the personal codes.
+"""
+
+RULES = """\
+## Rules checked when loading
+
+Every problem of every file is collected and raised as one `DataValidationError`
+(`.violations`, `.to_frame()`), each with file, column, row numbers (first five and the
+count; rows count data rows from 1, header not counted) and a hint:
+
+| rule | message starts with |
+|---|---|
+| `missing_column` | required column '...' is missing (with a close match if there is one) |
+| `missing_table` | no file for the required table (municipalities, schools, pupils, pupil_years) |
+| `wrong_type` | wrong type: expected whole numbers / numbers / text / true/false values |
+| `missing_value` | empty cells in a column that must be filled |
+| `out_of_range` | score out of range / value out of range |
+| `class_grade_range` | classroom grade outside 1-10 |
+| `unknown_value` | unknown value(s) ... not one of [...] |
+| `duplicate_key` | duplicate pupil-year (or duplicate (key) in other tables) |
+| `exit_before_entry` | leaves before entering: exit_year earlier than entry_year |
+| `record_after_leaving` | pupil-year after the pupil left early or graduated |
+| `year_before_entry` | pupil-year before the pupil's entry_year in pupils |
+| `support_before_rollout` | support plan (or risk score) before the school's PUMPURS roll-out |
+| `unknown_school_id`, `unknown_pupil_id`, `unknown_teacher_id`, `unknown_municipality_id`, `unknown_plan_id` | unknown ... id: ... not found in ... |
+| `measure_without_takeup` | measure delivered under a plan that was not taken up |
+| `unreadable` | the file cannot be read (re-export it) |
+"""
+
+
+def _range(c: Col) -> str:
+    if c.values:
+        return ", ".join(f"`{v}`" for v in c.values)
+    if c.range:
+        lo, hi = c.range
+        return f"{lo:g} to {hi:g}"
+    return ""
+
+
+def render() -> str:
+    """The codebook as Markdown."""
+    parts = [INTRO]
+    for t in TABLES.values():
+        key = f" Key: ({', '.join(t.key)})." if t.key else ""
+        req = " **Required.**" if t.required else ""
+        lines = [f"## `{t.name}`", "", f"{t.meaning}{key}{req}", "",
+                 "| column | type | missing allowed | range / values | meaning | source in a real extract |",
+                 "|---|---|---|---|---|---|"]
+        for c in t.columns:
+            lines.append(f"| `{c.name}` | {c.dtype} | {'yes' if c.nullable else 'no'} | {_range(c)} | "
+                         f"{c.meaning} | {c.source} |")
+        parts.append("\n".join(lines) + "\n")
+    cal = "\n".join(f"| `{k}` | {lo:g} to {hi:g} | {txt} |" for k, (lo, hi, txt) in TARGETS.items())
+    parts += [RULES, MAPPING, PSEUDO, SCALES.format(calibration=cal, tp=TrueParameters())]
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
