@@ -94,6 +94,7 @@ def test_fixed_effects_partialled_out_equal_dummies(fe: list[str]) -> None:
 def test_matches_pyfixest_estimate_se_and_wildboottest_with_fixed_effects() -> None:
     pf = pytest.importorskip("pyfixest")
     df = _panel(seed=8)
+    df.loc[df.index[:15], "unit"] = 10_000 + np.arange(15)  # 15 singleton units: fixest drops them
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # pyfixest's default demeaning tolerance (1e-8) limits its own accuracy; tighten it
@@ -104,6 +105,8 @@ def test_matches_pyfixest_estimate_se_and_wildboottest_with_fixed_effects() -> N
     assert res.coef == pytest.approx(fit.coef()["x"], abs=1e-9)
     assert res.estimate.se == pytest.approx(fit.se()["x"], rel=1e-8)
     assert res.pvalue == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
+    assert res.estimate.n["obs"] == fit._N == len(df) - 15
+    assert res.estimate.diagnostics["rows_dropped_singletons"] == 15
 
 
 def test_ci_is_the_inversion_of_the_test() -> None:
@@ -159,3 +162,37 @@ def test_bad_input_is_explained() -> None:
                                fixed_effects=["year"])
     with pytest.raises(ValueError, match="collinear"):
         wild_cluster_bootstrap(df.assign(w=2 * df["x"]), "y", ["x", "w"], "x", "c")
+
+
+# ----------------------------------------------------------------------------- fixed_effects
+def test_partialling_out_equals_residuals_on_dummies() -> None:
+    from evaltools.estimate.fixed_effects import FixedEffects
+
+    df = _panel(seed=9, N=800)
+    fe = FixedEffects.from_data(df, ["unit", "year", "cross"])
+    D = pd.get_dummies(df[["unit", "year", "cross"]].astype(str), drop_first=True).astype(float).to_numpy()
+    D = np.column_stack([np.ones(len(df)), D])
+    Y = df[["y", "x"]].to_numpy()
+    resid = Y - D @ np.linalg.lstsq(D, Y, rcond=None)[0]
+    np.testing.assert_allclose(fe.demean(Y), resid, atol=1e-8)
+    assert "unit (" in repr(fe) and "levels" in repr(fe)
+
+
+def test_nesting_of_factors_in_clusters() -> None:
+    from evaltools.estimate.fixed_effects import FixedEffects
+
+    df = _panel(seed=9, N=800)
+    fe = FixedEffects.from_data(df, ["unit", "year", "c"])
+    assert list(fe.nested_in(df["c"].to_numpy())) == [True, False, True]
+    df.loc[df.index[0], "unit"] = int(df.loc[df["c"] != df.loc[df.index[0], "c"], "unit"].iloc[0])
+    assert not FixedEffects.from_data(df, ["unit"]).nested_in(df["c"].to_numpy())[0]
+
+
+def test_fixed_effect_column_errors() -> None:
+    from evaltools.estimate.fixed_effects import factor_codes
+
+    df = _panel(N=100)
+    with pytest.raises(KeyError, match="Fixed-effect column 'school'"):
+        factor_codes(df, ["school"])
+    with pytest.raises(ValueError, match=r"'year' has 1 missing value\(s\) \(first at row position 4\)"):
+        factor_codes(df.assign(year=df["year"].where(df.index != 4)), ["year"])

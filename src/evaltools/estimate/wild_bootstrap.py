@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pyfixest.core.detect_singletons import detect_singletons
+
 from evaltools.estimate.fixed_effects import FixedEffects
 from evaltools.estimate.fixed_effects import demean as demean_codes
 from evaltools.estimate.result import Estimate
@@ -304,6 +306,14 @@ def wild_cluster_bootstrap(
     regressors = [regressors] if isinstance(regressors, str) else list(regressors)
     fixed_effects = [fixed_effects] if isinstance(fixed_effects, str) else list(fixed_effects)
     _check_inputs(data, outcome, regressors, param, cluster, fixed_effects, reps, weights)
+    n_singletons = 0
+    if fixed_effects:
+        # rows alone in a fixed-effect group carry no information (they demean to 0);
+        # drop them as fixest does, so that N and the small-sample factor agree with it
+        single = detect_singletons(np.asfortranarray(FixedEffects.from_data(data, fixed_effects).codes))
+        n_singletons = int(single.sum())
+        if n_singletons:
+            data = data.loc[~single]
     g, clusters = pd.factorize(data[cluster], sort=True)
     g = g.astype(np.int64)
     G = len(clusters)
@@ -363,7 +373,7 @@ def wild_cluster_bootstrap(
         method="Wild cluster bootstrap-t, restricted (WCR), CRV1; CI by test inversion",
         options={"cluster": cluster, "fixed_effects": list(fixed_effects), "reps": int(len(v)),
                  "weights": weights, "seed": seed},
-        diagnostics={"t_stat": t_stat, "enumerated": enumerated,
+        diagnostics={"t_stat": t_stat, "enumerated": enumerated, "rows_dropped_singletons": n_singletons,
                      "fixed_effects_nested_in_clusters": [bool(f) for f in nested_flags]},
     )
     return WildBootstrapResult(est, t_stat, int(len(v)), weights, enumerated, t_boot)
