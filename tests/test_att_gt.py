@@ -322,3 +322,16 @@ def test_plots_return_axes(res_dr):
     ax3 = res_dr.aggregate("simple").plot()
     assert ax3 is not None
     plt.close("all")
+
+
+def test_collinear_covariates_leave_cells_out_with_a_warning(panel):
+    from evaltools.estimate._cs_estimators import EstimationWarning
+
+    df = panel.assign(x2=2 * panel["x"] + 1, big=np.exp(panel["x"]) * 1e6)
+    with pytest.warns(EstimationWarning, match="collinear"):
+        res = fit(df, covariates=["x", "x2"])
+    assert res.table["att"].isna().all()
+    # large units are not collinearity: the fit is the same as with the rescaled covariate
+    a = fit(df, covariates="big", method="reg").table["att"]
+    b = fit(df.assign(big=df["big"] / 1e6), covariates="big", method="reg").table["att"]
+    np.testing.assert_allclose(a, b, rtol=1e-8)

@@ -209,17 +209,24 @@ def prepare(
         Y = np.asfortranarray(Y.reshape(n_units, n_t))
         X = None
         if covariates:
-            X = np.full((n_units * n_t, len(covariates) + 1), np.nan)
-            X[:, 0] = 1.0
-            for j, x in enumerate(Xcols):
-                X[flat[keep], j + 1] = x[keep]
-            X = X.reshape(n_units, n_t, len(covariates) + 1)
-            # time-invariant covariates: keep one row per unit (cells can then share fits)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                hi, lo = np.nanmax(X, axis=1), np.nanmin(X, axis=1)
-            if np.array_equal(hi, lo, equal_nan=True):
-                X = np.ascontiguousarray(hi)
+            # time-invariant covariates (checked over the usable rows) are kept once per
+            # unit, so that cells sharing their rows share every fit
+            codes_k = codes[keep]
+            unit_vals = []
+            for x in Xcols:
+                u = np.full(n_units, np.nan)
+                u[codes_k] = x[keep]
+                if not np.array_equal(u[codes_k], x[keep]):
+                    break
+                unit_vals.append(u)
+            if len(unit_vals) == len(Xcols):
+                X = np.column_stack([np.ones(n_units)] + unit_vals)
+            else:
+                X = np.full((n_units * n_t, len(covariates) + 1), np.nan)
+                X[:, 0] = 1.0
+                for j, x in enumerate(Xcols):
+                    X[flat[keep], j + 1] = x[keep]
+                X = X.reshape(n_units, n_t, len(covariates) + 1)
         # units treated in the first period have no untreated period: R `did` drops them
         first = (g_unit > 0) & (g_unit <= periods[0])
         n_drop = int(first.sum())

@@ -47,10 +47,25 @@ def _cmean(X: Array, v: Array) -> Array:
     return (v @ X) / X.shape[0]
 
 
+def _check_rank(A: Array) -> None:
+    """Raise LinAlgError if the cross-product matrix A is (numerically) singular.
+
+    The condition number is taken after scaling A to unit diagonal, so that covariates
+    measured in large units (incomes in euros) are not mistaken for collinear ones.
+    """
+    d = np.sqrt(np.diag(A))
+    if np.any(d == 0) or not np.all(np.isfinite(A)):
+        raise np.linalg.LinAlgError("a covariate is constant zero in this cell")
+    if A.shape[0] > 1 and np.linalg.cond(A / np.outer(d, d)) > 1e10:
+        raise np.linalg.LinAlgError("collinear covariates")
+
+
 def _wls(X: Array, y: Array, w: Array) -> Array:
     """Weighted least squares coefficients: b = (X'WX)^{-1} X'Wy."""
     Xw = X * w[:, None]
-    return np.linalg.solve(Xw.T @ X, Xw.T @ y)
+    A = Xw.T @ X
+    _check_rank(A)
+    return np.linalg.solve(A, Xw.T @ y)
 
 
 def _ols_lin_rep(X: Array, resid: Array, w: Array, n: int) -> Array:
@@ -70,6 +85,7 @@ def logit(X: Array, d: Array, w: Array, *, max_iter: int = 50, tol: float = 1e-1
     R ``vcov(glm(..., family = binomial, weights = w))``.
     """
     n, k = X.shape
+    _check_rank((X * w[:, None]).T @ X)
     beta = np.zeros(k)
     # start from the weighted share in the intercept (the model without covariates)
     share = float(np.sum(w * d) / np.sum(w))
@@ -135,6 +151,7 @@ def _control_ols(dy: Array, D: Array, X: Array, w: Array) -> tuple[Array, Array]
     c = D == 0
     Xw = X[c] * w[c, None]
     xtwx = Xw.T @ X[c]
+    _check_rank(xtwx)
     beta = np.linalg.solve(xtwx, Xw.T @ dy[c])
     return X @ beta, np.linalg.inv(xtwx / n)
 
