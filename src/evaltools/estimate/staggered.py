@@ -405,11 +405,14 @@ class ATTgtResult:
     def pretrend_test(self) -> inf.WaldTest:
         """Wald test that all pre-treatment ATT(g,t) are zero (parallel pre-trends).
 
-        Uses the influence-function covariance of the pre-period cells (cells fixed at
-        zero by a universal base period are left out).
+        Uses the influence-function covariance of the pre-period cells t < g - anticipation
+        (cells fixed at zero by a universal base period are left out):
+        W = theta' V^+ theta ~ chi2(rank V) under H0.
         """
         c = self._cells
-        pre = (c.time < c.group) & np.isfinite(c.att) & np.any(c.IF != 0, axis=0)
+        ant = self.options["anticipation"]
+        # periods inside the anticipation window carry (allowed) anticipation effects
+        pre = (c.time < c.group - ant) & np.isfinite(c.att) & np.any(c.IF != 0, axis=0)
         labels = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(c.group[pre], c.time[pre])]
         return inf.wald_test("pre-trend Wald test", c.att[pre], c.IF[:, pre], self._d.cluster,
                              self._d.n_clusters, labels)
