@@ -86,7 +86,7 @@ def pupils():
 
 
 def test_balance_table_matches_a_direct_computation(pupils):
-    p = balance_table(pupils, ["score", "girl"], "t", language="en")
+    p = balance_table(pupils, ["score", "girl"], "t", language="en", show_sd=True)
     assert isinstance(p, ProtectedTable) and p.n_hidden() == 0
     g1, g0 = pupils[pupils.t == 1], pupils[pupils.t == 0]
     row = p.data.loc["score"]
@@ -99,12 +99,13 @@ def test_balance_table_matches_a_direct_computation(pupils):
     _, p_sm, _ = sm_ttest_ind(g1.score, g0.score, usevar="unequal")
     assert row["pvalue"] == pytest.approx(p_sm, rel=1e-10)
     assert "k_treated" not in p.data.columns  # helper counts are not published
+    assert "sd_treated" not in balance_table(pupils, ["score"], "t").data.columns
     assert p.display_frame().columns[0] == "N, programme group"
 
 
 def test_balance_table_with_unit_weights_equals_unweighted(pupils):
-    unweighted = balance_table(pupils, ["score"], "t").data
-    weighted = balance_table(pupils.assign(w=1.0), ["score"], "t", weights="w").data
+    unweighted = balance_table(pupils, ["score"], "t", show_sd=True).data
+    weighted = balance_table(pupils.assign(w=1.0), ["score"], "t", weights="w", show_sd=True).data
     cols = ["mean_treated", "sd_treated", "mean_comparison", "sd_comparison", "std_diff"]
     np.testing.assert_allclose(weighted[cols].to_numpy(), unweighted[cols].to_numpy())
     # frequency weights 2 give the same means as duplicating every row
@@ -119,7 +120,7 @@ def test_balance_table_hides_small_groups_and_revealing_shares(pupils):
     d.loc[d.index[d.t == 1][:3], "girl"] = 1  # three girls in the programme group
     d["rare"] = np.where(d.t == 1, np.nan, d.score)
     d.loc[d.index[d.t == 1][:5], "rare"] = 50.0 + np.arange(5)  # five treated pupils observed
-    p = balance_table(d, ["score", "girl", "rare"], "t", language="lv")
+    p = balance_table(d, ["score", "girl", "rare"], "t", language="lv", show_sd=True)
     st = p.status
     assert (st.loc["score"] == "").all()
     for col in ("mean_treated", "sd_treated", "difference", "std_diff", "pvalue"):

@@ -130,6 +130,7 @@ class ProtectedTable:
     digits: Mapping[Hashable, int] = field(default_factory=dict)
     labels: Mapping[Hashable, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    percents: tuple[Hashable, ...] = ()
 
     @property
     def hidden(self) -> pd.DataFrame:
@@ -207,6 +208,8 @@ class ProtectedTable:
             for idx in self.data.index:
                 if self.status.at[idx, col]:
                     out.at[idx, col] = mark
+                elif col in self.percents and pd.notna(self.data.at[idx, col]):
+                    out.at[idx, col] = i18n.percent(float(self.data.at[idx, col]), lang, self.digits.get(col, 1))
                 else:
                     out.at[idx, col] = _display(self.data.at[idx, col], digits, lang)
         return out.rename(columns=dict(self.labels))
@@ -245,6 +248,7 @@ def protect(
     digits: Mapping[Hashable, int] | None = None,
     labels: Mapping[Hashable, str] | None = None,
     notes: Sequence[str] = (),
+    percents: Sequence[Hashable] = (),
 ) -> ProtectedTable:
     """Apply disclosure control to ``df`` (see the module docstring for the rules).
 
@@ -258,8 +262,9 @@ def protect(
         its numerator, or denominator minus numerator, is a small non-zero count.
     threshold: smallest count that may be shown (default 10, see :func:`set_defaults`).
     round_to: round visible counts to this base (e.g. 5) after suppression.
-    labels, digits, caption, notes, language: how the table displays (column
-        labels, decimals per column, title, extra notes under it).
+    labels, digits, percents, caption, notes, language: how the table displays
+        (column labels, decimals per column, shares shown as percentages, title,
+        extra notes under it).
     total_row: label of the row that holds the column totals; ``"auto"`` looks
         for ``Total``/``Kopā``/``All``; ``None``: the table has no total row.
     total_col: the count column that is the sum of the other count columns
@@ -326,6 +331,7 @@ def protect(
         digits=dict(digits or {}),
         labels=dict(labels or {}),
         notes=tuple(notes),
+        percents=tuple(percents),
     )
 
 

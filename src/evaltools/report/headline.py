@@ -146,9 +146,9 @@ class HeadlineCard:
         if rating:
             out.append((i18n.t("headline.rating", lang), rating))
         if self.pupils is not None:
-            out.append((i18n.t("headline.pupils", lang), safe_count(self.pupils, self.threshold, lang, round_to=None)))
+            out.append((i18n.t("headline.pupils", lang), safe_count(self.pupils, self.threshold, lang)))
         if self.schools is not None:
-            out.append((i18n.t("headline.schools", lang), safe_count(self.schools, self.threshold, lang, round_to=None)))
+            out.append((i18n.t("headline.schools", lang), safe_count(self.schools, self.threshold, lang)))
         cost = self._cost_text(lang)
         if cost:
             out.append((i18n.t("headline.cost", lang), cost))

@@ -124,7 +124,7 @@ def attrition_flow(
     frame.index.name = i18n.t("flow.stage", lang)
     return protect(frame, counts=[an, lost, asg], denominators={rate: asg}, numerators={rate: lost},
                    threshold=threshold, round_to=None, total_row=total, total_col=asg,
-                   language=lang, digits={rate: 3})
+                   language=lang, digits={rate: 1}, percents=(rate,))
 
 
 def sample_section(

@@ -49,9 +49,11 @@ _CSS: list[dict[str, str]] = [
     {"selector": "thead th", "props": "border-bottom: 2px solid #1b2a3a;"},
     {"selector": "td", "props": "text-align: right; padding: 0.3em 0.7em; "
      "border-bottom: 1px solid #e3e6ea; font-variant-numeric: tabular-nums;"},
+    {"selector": "tbody th", "props": "vertical-align: top; font-weight: 600;"},
     {"selector": "td.evt-hidden", "props": "color: #6b7480; font-style: italic;"},
 ]
-_NOTE_STYLE = "font-size: 0.82em; color: #4a5560; margin: 0.15em 0; max-width: 60em;"
+_NOTE_STYLE = ("font-family: 'DejaVu Sans', 'Segoe UI', Arial, sans-serif; font-size: 0.82em; "
+               "color: #4a5560; margin: 0.15em 0; max-width: 60em;")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -82,7 +84,7 @@ def html_table(
         styler = styler.hide(level=hide_index_level, axis="index")
     body = styler.to_html()
     foot = "".join(f'<p style="{_NOTE_STYLE}">{html.escape(n)}</p>' for n in notes)
-    return f'<div class="evt-table">{body}{foot}</div>'
+    return f'<div class="evt-table" style="overflow-x: auto; max-width: 100%;">{body}{foot}</div>'
 
 
 # -- several models side by side ---------------------------------------------------------
@@ -133,7 +135,7 @@ class ModelTable:
             rows[(label, "se")] = se_row
         for kind in self.n.index:
             rows[(_n_label(kind, lang), "n")] = {
-                m: safe_count(self.n.at[kind, m], self.threshold, lang, round_to=None)
+                m: safe_count(self.n.at[kind, m], self.threshold, lang)
                 if pd.notna(self.n.at[kind, m]) else ""
                 for m in self.models
             }
@@ -266,6 +268,7 @@ def balance_table(
     *,
     weights: str | None = None,
     labels: Mapping[str, str] | None = None,
+    show_sd: bool = False,
     threshold: int | None = None,
     digits: int = 2,
     caption: str | None = None,
@@ -278,6 +281,7 @@ def balance_table(
     or with ``weights`` a weighted regression on the group with HC1 errors. Means
     of groups below the threshold, and shares of a 0/1 covariate whose count in
     either group is a small non-zero number, are hidden with what they would reveal.
+    SDs are shown with ``show_sd=True`` (they always enter the standardised difference).
     """
     _require_columns(data, [*covariates, treatment] + ([weights] if weights else []), "balance_table")
     group = _binary(data[treatment], treatment)
@@ -327,7 +331,8 @@ def balance_table(
     )
     # a difference would reveal a hidden mean: hide it with the mean
     p = _hide_with(p, ["difference", "std_diff", "pvalue"], ["mean_treated", "mean_comparison"])
-    return p.drop(["k_treated", "k_comparison"])
+    helpers = ["k_treated", "k_comparison"] + ([] if show_sd else ["sd_treated", "sd_comparison"])
+    return p.drop(helpers)
 
 
 def _wmean_sd(x: pd.Series, w: pd.Series) -> tuple[float, float]:
