@@ -31,3 +31,8 @@ from evaltools.estimate.stability import OsterResult, oster_delta  # noqa: E402
 
 __all__ += ["propensity_score", "PropensityScore", "ipw", "aipw", "match", "MatchResult", "match_did",
             "MatchDiDResult", "balance_table", "BalanceTable", "oster_delta", "OsterResult"]
+
+# Regression discontinuity, survival curves, discrete-time hazard (issue 7).
+from evaltools.estimate.rd import DensityTest, RDResult, rd, rd_density_test  # noqa: E402
+
+__all__ += ["rd", "RDResult", "rd_density_test", "DensityTest"]
