@@ -168,7 +168,7 @@ def many_alumni():
 
 def _alumni_years(data) -> pd.DataFrame:
     t, ty = data.tables["teachers"], data.tables["teacher_years"]
-    d = ty.merge(t[["teacher_id", "engagement", "im_alumnus", "birth_year"]], on="teacher_id")
+    d = ty.merge(t[["teacher_id", "engagement", "birth_year"]], on="teacher_id")
     d = d[d["im_alumnus"]].copy()
     d["gp"] = d["in_growth_programme"].astype(int)
     d["left"] = (~d["stayed"]).astype(int)
@@ -192,7 +192,7 @@ def test_growth_programme_pupil_results_recovered_and_naive_biased_up(many_alumn
     e = {x["name"]: x for x in many_alumni.truth["effects"]}["growth_programme_pupil_results"]
     a = many_alumni.tables["assessments"]
     a = a[a["test"].isin(["diag6", "ce9", "ce12"]) & a["teacher_id"].notna()]
-    ty = many_alumni.tables["teacher_years"][["teacher_id", "year", "in_growth_programme"]]
+    ty = many_alumni.tables["teacher_years"][["teacher_id", "year", "in_growth_programme"]]  # not im_alumnus
     t = many_alumni.tables["teachers"][["teacher_id", "engagement", "im_alumnus"]]
     d = a.merge(ty, on=["teacher_id", "year"]).merge(t, on="teacher_id")
     d = d[d["im_alumnus"]].copy()
@@ -202,4 +202,16 @@ def test_growth_programme_pupil_results_recovered_and_naive_biased_up(many_alumn
         cov_type="cluster", cov_kwds={"groups": pd.factorize(d["teacher_id"])[0]})
     assert _covers(fit, "gp", e["true_value"])
     naive = smf.ols("score ~ gp + C(cell)", d).fit()
+    assert naive.params["gp"] > e["true_value"]
+
+
+def test_growth_programme_leadership_recovered_and_naive_biased_up(many_alumni):
+    e = {x["name"]: x for x in many_alumni.truth["effects"]}["growth_programme_leadership"]
+    d = _alumni_years(many_alumni)
+    nxt = d[["teacher_id", "year", "role"]].assign(year=lambda x: x["year"] - 1).rename(columns={"role": "next_role"})
+    d = d[(d["role"] == "teacher") & d["stayed"]].merge(nxt, on=["teacher_id", "year"])
+    d["promoted"] = d["next_role"].isin(["subject_lead", "deputy_head"]).astype(int)
+    fit = smf.logit("promoted ~ gp + eng + years_of_service", d).fit(disp=0)
+    assert _covers(fit, "gp", e["true_value"])
+    naive = smf.logit("promoted ~ gp", d).fit(disp=0)
     assert naive.params["gp"] > e["true_value"]

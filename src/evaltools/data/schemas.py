@@ -150,6 +150,11 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("in_growth_programme", "bool", "Taking part in the IM alumni growth programme this year.",
             "Iespējamā misija records"),
         Col("stayed", "bool", "Still teaching in the next school year.", f"Derived from the next year's {VIIS} record"),
+        Col("im_alumnus", "bool", "Iespējamā misija alumnus (copied from teachers).", "Iespējamā misija records, linked"),
+        Col("im_cohort", "Int64", "IM cohort (copied from teachers).", "Iespējamā misija records",
+            nullable=True, range=(2008, 2030)),
+        Col("growth_programme_start", "Int64", "Year the teacher joined the growth programme (copied from teachers).",
+            "Iespējamā misija records", nullable=True, range=(2016, 2030)),
     ), key=("teacher_id", "year")),
     Table("pumpurs_schools", "PUMPURS participation of each school.", (
         Col("school_id", "str", "School.", "PUMPURS project database (IKVD)"),
@@ -176,9 +181,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("plan_id", "str", "Plan.", "PUMPURS database"),
         Col("pupil_id", "str", "Pupil.", "PUMPURS database"),
         Col("year", "int", "School year.", "PUMPURS database", range=YEAR_RANGE),
-        Col("measure", "str", "Measure type.", "PUMPURS database", values=_MEASURES),
+        Col("type", "str", "Measure type: teacher support, psychologist, social pedagogue (school); transport, "
+            "meals, dormitory, learning materials (municipality).", "PUMPURS database", values=_MEASURES),
         Col("cost_eur", "float", "Cost in euro.", "PUMPURS financial reports", range=(0, 100_000)),
-    ), key=("plan_id", "measure")),
+    ), key=("plan_id", "type")),
     Table("community_support", "Skola-kopienā individual support (ESF 4.2.3.1), 2022 onwards.", (
         Col("pupil_id", "str", "Pupil.", "Project records (assumption)"),
         Col("year", "int", "School year.", "Project records", range=YEAR_RANGE),

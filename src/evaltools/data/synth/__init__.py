@@ -88,7 +88,8 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
                                        tsim.teacher_years, tsim.teachers, links, cfg)
     ptabs = pumpurs_tables(_rng(cfg.seed, "programmes"), py)
     wb = wellbeing_and_community(_rng(cfg.seed, "wellbeing"), py, sim.pupils, schools, cfg)
-    truth = build_truth(cfg, py, tsim.teacher_years, assessments, ptabs["support_measures"])
+    truth = build_truth(cfg, py, tsim.teacher_years, assessments, ptabs["support_measures"],
+                        pumpurs.set_index("school_id")["rollout_year"].dropna())
 
     mun_out = mun[mun["municipality_id"].isin(schools["municipality_id"])]
     size = py[py["year"] == YEARS[-1]].groupby("school_id").size()

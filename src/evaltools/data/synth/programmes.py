@@ -59,9 +59,9 @@ def pumpurs_tables(rng: np.random.Generator, py: pd.DataFrame) -> dict[str, pd.D
         "plan_id": np.repeat(taken["plan_id"].to_numpy(), n_meas),
         "pupil_id": np.repeat(taken["pupil_id"].to_numpy(), n_meas),
         "year": np.repeat(taken["year"].to_numpy(), n_meas),
-        "measure": names[kind],
+        "type": names[kind],
         "cost_eur": np.round(cost[kind] * rng.lognormal(-0.06, 0.35, len(kind)), 2),
-    }).drop_duplicates(["plan_id", "measure"]).reset_index(drop=True)
+    }).drop_duplicates(["plan_id", "type"]).reset_index(drop=True)
     return {"risk_scores": risk, "support_plans": plans, "support_measures": measures}
 
 

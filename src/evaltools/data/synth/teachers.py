@@ -185,4 +185,9 @@ def simulate_teachers(
     seen = np.zeros(n_made, bool)
     seen[ty["t"]] = True
     teachers = teachers[seen].reset_index(drop=True)
+    copied = teachers.set_index("teacher_id")[["im_alumnus", "im_cohort", "growth_programme_start"]]
+    extra = copied.reindex(teacher_years["teacher_id"]).reset_index(drop=True)
+    pos = teacher_years.columns.get_loc("stayed") + 1
+    for i, c in enumerate(extra.columns):
+        teacher_years.insert(pos + i, c, extra[c].array)
     return TeacherSim(teachers=teachers, teacher_years=teacher_years)

@@ -21,8 +21,8 @@ def _r(x: float) -> float:
 
 
 def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessments: pd.DataFrame,
-                costs: pd.DataFrame) -> dict[str, Any]:
-    """The sidecar dictionary (see module docstring)."""
+                costs: pd.DataFrame, rollout: pd.Series) -> dict[str, Any]:
+    """The sidecar dictionary (see module docstring); ``rollout`` maps school_id to roll-out year."""
     tp = cfg.true
     sup = py[py["_D"]]
     p_active = py[py["_pumpurs"]]
@@ -30,6 +30,9 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
     prevented = float((sup["_h0"] - sup["_h1"]).sum())
     att_gt = (py[py["_pumpurs"]].assign(diff=lambda d: d["_h"] - d["_h0"])
               .groupby(["_k"])["diff"].mean())
+    gt = (py[py["_pumpurs"]]
+          .assign(cohort=lambda d: d["school_id"].map(rollout).astype(int), diff=lambda d: d["_h"] - d["_h0"])
+          .groupby(["cohort", "year"])["diff"].agg(["mean", "size"]).reset_index())
     alumni_gp = ty[ty["in_growth_programme"]]
     teach_gp = alumni_gp[alumni_gp["_p"].notna()]
     effects = [
@@ -53,6 +56,15 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
                 "effect_at_threshold_probability": _r((near["_h1"] - near["_h0"]).mean()) if len(near) else None,
                 "takeup_at_threshold": _r(near.loc[near["_s1"] >= tp.risk_threshold, "_D"].mean()) if len(near) else None,
                 "itt_by_years_since_rollout": {str(int(k)): _r(v) for k, v in att_gt.items()},
+                "definitions": {
+                    "att_probability": "mean of h1 - h0 over supported pupil-years (annual early-leaving probability)",
+                    "effect_at_threshold_probability": "mean of h1 - h0 over PUMPURS pupil-years with |s1 - threshold| < 1",
+                    "itt_att_gt": ("mean of h - h0 over grade 5-12 pupil-years in schools of roll-out cohort g in year t "
+                                   "(intention-to-treat effect of the roll-out, pupil-weighted, probability scale)"),
+                    "prevented_dropouts": "sum of h0 - h1 over supported pupil-years",
+                },
+                "itt_att_gt": [{"cohort": int(r.cohort), "year": int(r.year), "att_probability": _r(r.mean),
+                                "pupil_years": int(r.size)} for r in gt.itertuples()],
                 "prevented_dropouts": _r(prevented),
                 "cost_eur_total": _r(costs["cost_eur"].sum()),
                 "cost_per_prevented_dropout_eur": _r(costs["cost_eur"].sum() / prevented) if prevented > 0 else None,
