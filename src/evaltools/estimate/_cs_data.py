@@ -197,7 +197,8 @@ def prepare(
                 f"A panel needs one row per unit and period; aggregate the rows or use panel=False."
             )
         g_unit = _constant_within(codes, g, cohort, "cohort", np.asarray(ids))
-        w_unit = _constant_within(codes, w, weights or "weights", "weights", np.asarray(ids))
+        w_unit = (_constant_within(codes, w, weights, "weights", np.asarray(ids)) if weights
+                  else np.ones(n_units))
         cl_unit = None
         n_clusters = 0
         if cl_codes_all is not None:

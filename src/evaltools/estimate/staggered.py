@@ -172,8 +172,10 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
             sel = np.flatnonzero(in_cell)
             tis = [plan[j][1] for j in js]
             bis = [plan[j][2] for j in js]
-            dy = d.Y[sel][:, tis] - d.Y[sel][:, bis] if len(js) > 1 else \
-                (d.Y[sel, ti0] - d.Y[sel, bi0])[:, None]
+            ycol = {t: d.Y[sel, t] for t in set(tis) | set(bis)}  # gathers from columns
+            dy = np.empty((sel.shape[0], len(js)))
+            for c, (ti, bi) in enumerate(zip(tis, bis)):
+                np.subtract(ycol[ti], ycol[bi], out=dy[:, c])
             if d.X is None:
                 X = np.ones((sel.shape[0], 1))
             else:
@@ -304,8 +306,9 @@ class ATTgtResult:
         w = data.weight
         self.pg = np.array([np.mean(w * (data.cohort == g)) for g in self.glist])
         # group-share terms v_g = w 1{G = g} - p_g
-        self._V = np.column_stack([w * (data.cohort == g) - p for g, p in zip(self.glist, self.pg)]) \
-            if self.glist.size else np.zeros((data.n, 0))
+        self._V = np.zeros((data.n, self.glist.size), order="F")
+        for j, (g, p) in enumerate(zip(self.glist, self.pg)):
+            self._V[:, j] = w * (data.cohort == g) - p
         self._draws = None
         if bootstrap:
             rng = np.random.default_rng(seed)
@@ -332,7 +335,7 @@ class ATTgtResult:
 
         psi = IF_cells @ a + V @ b, accumulated column by column (no large matmul).
         """
-        out = np.zeros((self._d.n, A.shape[1]))
+        out = np.zeros((self._d.n, A.shape[1]), order="F")
         for p in range(A.shape[1]):
             col = out[:, p]
             for j in np.flatnonzero(A[:, p]):
