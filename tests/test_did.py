@@ -101,7 +101,7 @@ def test_twfe_equals_pyfixest(covariates: list[str] | None, cluster: str | None)
     rhs = "d" + (" + x" if covariates else "")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = pf.feols(f"y ~ {rhs} | pupil + year", df, vcov={"CRV1": cluster or "pupil"})
+        ref = pf.feols(f"y ~ {rhs} | pupil + year", df, vcov={"CRV1": cluster or "pupil"}, fixef_tol=1e-11)
     assert res.estimate.estimate == pytest.approx(ref.coef()["d"], abs=1e-8)
     assert res.estimate.se == pytest.approx(ref.se()["d"], abs=1e-8)
     assert res.estimate.pvalue == pytest.approx(ref.pvalue()["d"], abs=1e-8)
@@ -149,3 +149,24 @@ def test_twfe_bad_input_is_explained() -> None:
     with pytest.raises(ValueError, match=r"'year' has 1 missing"):
         twfe(df.assign(year=df["year"].where(df.index != df.index[3])), "y", "d", "pupil", "year")
     assert "Two-way fixed effects" in repr(twfe(df, "y", "d", "pupil", "year"))
+
+
+def test_static_twfe_is_biased_under_staggered_heterogeneous_effects() -> None:
+    # Goodman-Bacon (2021): with staggered adoption and effects growing over time, already
+    # treated units act as controls and TWFE misses the ATT; with one adoption date it does not.
+    rng = np.random.default_rng(7)
+    units, years = 3000, np.arange(2010, 2022)
+    g = rng.choice([0, 2013, 2016, 2019], units)
+    i = np.repeat(np.arange(units), len(years))
+    t = np.tile(years, units)
+    gi = g[i]
+    tau = np.where((gi > 0) & (t >= gi), 0.5 * (t - gi + 1), 0.0)
+    df = pd.DataFrame({"id": i, "year": t, "d": ((gi > 0) & (t >= gi)).astype(float),
+                       "y": rng.normal(size=units)[i] + 0.1 * (t - 2010) + tau + rng.normal(size=len(i))})
+    true_att = tau[df["d"].to_numpy() == 1].mean()
+    res = twfe(df, "y", "d", "id", "year")
+    assert abs(res.estimate.estimate - true_att) > 10 * res.estimate.se
+    single = df[np.isin(gi, [0, 2016])]
+    res1 = twfe(single, "y", "d", "id", "year")
+    true1 = tau[np.isin(gi, [0, 2016]) & (df["d"].to_numpy() == 1)].mean()
+    assert abs(res1.estimate.estimate - true1) < 4 * res1.estimate.se
