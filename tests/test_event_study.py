@@ -188,3 +188,14 @@ def test_sunab_on_an_unbalanced_panel_equals_pyfixest() -> None:
     # unbalanced panel leaves ~1e-8 relative error in its own numbers (ours use 1e-11).
     np.testing.assert_allclose(ours["estimate"], ref.loc[ours.index, "Estimate"].astype(float), atol=1e-7)
     np.testing.assert_allclose(ours["se"], ref.loc[ours.index, "Std. Error"].astype(float), rtol=1e-7)
+
+
+def test_sunab_recovers_the_truth_when_adoption_rows_are_missing() -> None:
+    # pupils leave and miss years; the declared cohort (not the first observed treated
+    # year) defines relative time, so dropping rows must not shift anyone's event time
+    df = _staggered(seed=8, units=3000).sample(frac=0.8, random_state=3).sort_index()
+    res = event_study(df, "y", "pupil", "year", "first", estimator="sunab")
+    est = res.table.drop(index=-1)
+    z = (est["estimate"] - _truth(df)) / est["se"]
+    assert z.abs().max() < 4.0
+    assert res.pretrend["pvalue"] > 0.01
