@@ -138,9 +138,12 @@ def test_constant_weights_change_nothing_and_frequency_weights_equal_duplicates(
     dup = small[small["id"].isin(dup_ids)].assign(id=lambda d: d["id"] + 100_000)
     wide = pd.concat([small, dup])
     weighted = small.assign(w=np.where(small["id"].isin(dup_ids), 2.0, 1.0))
-    a = fit(wide, covariates="x").table["att"]
-    b = fit(weighted, covariates="x", weights="w").table["att"]
-    np.testing.assert_allclose(a, b, atol=1e-9)
+    ra, rb = fit(wide, covariates="x"), fit(weighted, covariates="x", weights="w")
+    np.testing.assert_allclose(ra.table["att"], rb.table["att"], atol=1e-9)
+    # the cohort shares that weight the aggregations use the weights too
+    for kind in ("simple", "group", "dynamic", "calendar"):
+        assert ra.aggregate(kind).overall.estimate == pytest.approx(
+            rb.aggregate(kind).overall.estimate, abs=1e-9)
 
 
 def test_clustering(panel):
@@ -335,3 +338,16 @@ def test_collinear_covariates_leave_cells_out_with_a_warning(panel):
     a = fit(df, covariates="big", method="reg").table["att"]
     b = fit(df.assign(big=df["big"] / 1e6), covariates="big", method="reg").table["att"]
     np.testing.assert_allclose(a, b, rtol=1e-8)
+
+
+def test_repeated_cross_sections_with_clusters():
+    rng = np.random.default_rng(8)
+    df = simulate(n=4000, T=T, seed=9)
+    rc = df[rng.random(len(df)) < 0.3].reset_index(drop=True).assign(c=lambda d: d["id"] % 30)
+    plain = att_gt(rc, "y", None, "t", "g", panel=False)
+    cl = att_gt(rc, "y", None, "t", "g", panel=False, cluster="c")
+    np.testing.assert_allclose(cl.table["att"], plain.table["att"])
+    psi = cl.influence_function().iloc[:, 7].to_numpy()
+    S = np.bincount(rc["c"].to_numpy(), weights=psi)
+    assert cl.table["se"].iloc[7] == pytest.approx(np.sqrt(S @ S) / len(psi), rel=1e-12)
+    assert cl.n == {"observations": len(rc), "treated": int((rc["g"] > 0).sum()), "clusters": 30}
