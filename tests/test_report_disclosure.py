@@ -312,3 +312,14 @@ def test_defaults_come_from_set_defaults():
     finally:
         sdc.set_defaults(threshold=10, round_to=None)
     assert isinstance(protect(pd.DataFrame({"n": [6, 40]})), ProtectedTable)
+
+
+def test_assert_safe_reads_counts_written_as_text():
+    # a CSV column that holds markers comes back as strings
+    ok = pd.DataFrame({"n": ["0", MARK, "25"]}, index=["a", "b", "c"])
+    assert_safe(ok, counts=["n"])
+    bad = pd.DataFrame({"n": ["3", MARK, "25"]}, index=["a", "b", "c"])
+    with pytest.raises(DisclosureError, match="Row 'a', column 'n' shows the count 3,"):
+        assert_safe(bad, counts=["n"])
+    with pytest.raises(DisclosureError, match="holds 'few', which is neither a count"):
+        assert_safe(pd.DataFrame({"n": ["few"]}), counts=["n"])

@@ -376,15 +376,16 @@ def assert_safe(
         raise ColumnNotFoundError(f"assert_safe(): count columns {missing} are not in the table.")
 
     sub = table[count_cols]
-    is_text = sub.apply(lambda col: col.map(lambda v: isinstance(v, str)))
-    odd = is_text & (sub != mark)
+    is_text = sub.apply(lambda col: col.map(lambda v: isinstance(v, str) and v.strip() == mark))
+    # numbers may arrive as text (a CSV column holding markers is read back as strings)
+    known = sub.where(~is_text).apply(pd.to_numeric, errors="coerce").astype(float)
+    odd = sub.notna() & ~is_text & known.isna()
     if odd.to_numpy().any():
         r, c = next((r, c) for c in count_cols for r in table.index if odd.at[r, c])
         raise DisclosureError(
             f"assert_safe(): row {r!r}, column {c!r} holds {table.at[r, c]!r}, which is neither "
             f"a count nor the suppression marker {mark!r}."
         )
-    known = sub.where(~is_text).apply(pd.to_numeric, errors="coerce").astype(float)
     small = (known > 0) & (known < thr)
     if small.to_numpy().any():
         r, c = next((r, c) for c in count_cols for r in table.index if small.at[r, c])
