@@ -35,4 +35,7 @@ __all__ += ["propensity_score", "PropensityScore", "ipw", "aipw", "match", "Matc
 # Regression discontinuity, survival curves, discrete-time hazard (issue 7).
 from evaltools.estimate.rd import DensityTest, RDResult, rd, rd_density_test  # noqa: E402
 
-__all__ += ["rd", "RDResult", "rd_density_test", "DensityTest"]
+from evaltools.estimate.survival import KaplanMeierResult, LogRankTest, kaplan_meier  # noqa: E402
+
+__all__ += ["rd", "RDResult", "rd_density_test", "DensityTest", "kaplan_meier", "KaplanMeierResult",
+            "LogRankTest"]
