@@ -177,3 +177,24 @@ def test_ci_coverage_monte_carlo():
     # Binomial(300, 0.95): 99.9% of draws lie within [0.91, 0.98].
     assert 0.91 <= hits_x / reps <= 0.985
     assert 0.91 <= hits_z / reps <= 0.985
+
+
+def test_missing_values_and_categorical_terms_match_mixedlm():
+    d = simulate(G=40, seed=12)
+    rng = np.random.default_rng(0)
+    d["grade"] = rng.choice(["5", "6", "7"], len(d))
+    d.loc[d.sample(frac=0.05, random_state=1).index, "x"] = np.nan
+    d.loc[d.sample(frac=0.02, random_state=2).index, "school"] = None
+    d.index = np.repeat(np.arange(len(d) // 2 + 1), 2)[: len(d)]  # duplicated row labels
+    ours = multilevel(d, "y ~ x + z + C(grade)", "school")
+    cc = d.dropna(subset=["x", "school"])
+    assert ours.n_obs == len(cc)
+    X = pd.get_dummies(cc["grade"], prefix="g", drop_first=True, dtype=float)
+    X = sm.add_constant(pd.concat([cc[["x", "z"]].astype(float), X], axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = sm.MixedLM(cc["y"].to_numpy(), X.to_numpy(), groups=cc["school"].to_numpy()).fit(
+            method="bfgs", gtol=1e-10)
+    assert rel(ours.params.values, ref.fe_params) < 1e-4
+    assert rel(ours.fixed["se"].values, ref.bse_fe) < 1e-4
+    assert rel(ours.variance["estimate"].iloc[0], ref.cov_re[0, 0]) < 1e-4

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from evaltools.estimate.propensity import (
     CausalInputError,
@@ -199,8 +200,6 @@ def _ftest(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, cl
     q = len(keep)
     F = float(Rb @ np.linalg.solve(R @ V @ R.T, Rb)) / q
     df_denom = float(fit._df_t)  # N - k, or G - 1 with clusters (as Stata's test after regress)
-    from scipy import stats
-
     return {"F": F, "pvalue": float(stats.f.sf(F, q, df_denom)), "df_num": q, "df_denom": df_denom}
 
 

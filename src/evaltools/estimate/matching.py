@@ -22,6 +22,10 @@ propensity score this formula treats the score as known (Abadie and Imbens
 With ``cluster=`` the SE is instead the cluster-robust SE of the weighted
 regression of ``Y`` on treatment in the matched sample (Abadie and Spiess
 2022 justify this for matching without replacement), conditional on the match.
+
+Ties: exactly ``k`` neighbours are used (ties at the k-th distance are broken
+by data order), unlike Abadie-Imbens' estimator, which keeps all tied units.
+Mahalanobis distance uses the pooled sample covariance of the covariates.
 """
 from __future__ import annotations
 
@@ -84,7 +88,7 @@ class MatchResult:
         )
 
 
-def _distance_space(data: pd.DataFrame, w: np.ndarray, distance: str, covariates, ps: PropensityScore | None):
+def _distance_space(data: pd.DataFrame, distance: str, covariates, ps: PropensityScore | None):
     """Coordinates in which Euclidean distance is the requested distance."""
     if distance in ("propensity", "logit"):
         assert ps is not None  # fitted by match()
@@ -189,7 +193,7 @@ def match(
         ps = propensity_score(data, treatment, covariates)
     if ps is not None and len(ps.scores) != len(data):
         raise CausalInputError("The pscore given was fitted on a different number of rows than data.")
-    Z, ps = _distance_space(data, w, distance, covariates, ps)
+    Z, ps = _distance_space(data, distance, covariates, ps)
     t_idx, c_idx = np.nonzero(w == 1)[0], np.nonzero(w == 0)[0]
     Zt, Zc = Z[t_idx], Z[c_idx]
     cal = None if caliper is None else caliper * (float(np.std(Z[:, 0], ddof=1)) if Z.shape[1] == 1 else 1.0)

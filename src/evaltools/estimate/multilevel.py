@@ -70,6 +70,24 @@ class _GroupStats:
     wxy: np.ndarray  # (p,) within-group cross-product of X and y
     wyy: float  # within-group sum of squares of y
     n_obs: int
+    # The likelihood depends on lambda only through c(n_j), so groups of equal size pool:
+    sizes: np.ndarray = field(default=None)  # (S,) distinct group sizes
+    count: np.ndarray = field(default=None)  # (S,) number of groups of each size
+    bxx: np.ndarray = field(default=None)  # (S, p, p) sum of mx mx' over groups of each size
+    bxy: np.ndarray = field(default=None)  # (S, p) sum of mx my
+    byy: np.ndarray = field(default=None)  # (S,) sum of my^2
+
+    def __post_init__(self) -> None:
+        sizes, inv = np.unique(self.n, return_inverse=True)
+        S, p = len(sizes), self.mx.shape[1]
+        self.sizes = sizes
+        self.count = np.bincount(inv, minlength=S).astype(float)
+        order = np.argsort(inv, kind="stable")
+        starts = np.searchsorted(inv[order], np.arange(S))
+        outer = self.mx[:, :, None] * self.mx[:, None, :]
+        self.bxx = np.add.reduceat(outer[order], starts, axis=0).reshape(S, p, p)
+        self.bxy = np.add.reduceat((self.mx * self.my[:, None])[order], starts, axis=0)
+        self.byy = np.add.reduceat((self.my**2)[order], starts)
 
     @classmethod
     def from_arrays(cls, y: np.ndarray, X: np.ndarray, codes: np.ndarray, n_groups: int) -> "_GroupStats":
@@ -103,10 +121,10 @@ def _profile(stats_: _GroupStats, lam: float, reml: bool) -> tuple[float, np.nda
     """Profiled log-likelihood at ``lam``; also beta_hat, q and X'V*^-1 X."""
     s = stats_
     p = s.mx.shape[1]
-    c = s.n / (1.0 + s.n * lam)
-    xtvix = s.wxx + (s.mx * c[:, None]).T @ s.mx
-    xtviy = s.wxy + s.mx.T @ (c * s.my)
-    ytviy = s.wyy + float(c @ (s.my**2))
+    c = s.sizes / (1.0 + s.sizes * lam)  # c_j = n_j / (1 + n_j lambda), one per distinct size
+    xtvix = s.wxx + np.tensordot(c, s.bxx, axes=1)
+    xtviy = s.wxy + c @ s.bxy
+    ytviy = s.wyy + float(c @ s.byy)
     try:
         chol = np.linalg.cholesky(xtvix)
     except np.linalg.LinAlgError as exc:  # pragma: no cover - guarded by the rank check
@@ -116,7 +134,7 @@ def _profile(stats_: _GroupStats, lam: float, reml: bool) -> tuple[float, np.nda
         ) from exc
     beta = np.linalg.solve(xtvix, xtviy)
     q = max(ytviy - float(xtviy @ beta), 1e-300)
-    logdet_v = float(np.sum(np.log1p(s.n * lam)))
+    logdet_v = float(s.count @ np.log1p(s.sizes * lam))
     N = s.n_obs
     if reml:
         f = N - p
@@ -384,6 +402,7 @@ def multilevel(
         )
     use_fast = simple and engine in ("auto", "fast")
     extra = [group] + ([nested_in] if nested_in else []) + slopes
+    data = data.reset_index(drop=True)  # row labels must be unique for the alignment below
     y, X, names, idx = _design(data, formula, extra)
     groups = data.loc[idx, group].to_numpy()
     crit = float(stats.norm.ppf(0.5 + level / 2))
