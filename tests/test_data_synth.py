@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from evaltools.data.synth import generate, write
+from evaltools.data.synth import effects_frame, generate, write
 from evaltools.data.synth.calibration import calibration_table
 from evaltools.data.synth.config import config_for
 
@@ -42,10 +42,11 @@ def test_sample_regenerates_byte_identically(tmp_path):
         assert (SAMPLE / name).read_bytes() == (tmp_path / name).read_bytes(), name
 
 
-def test_seed_changes_data_and_overrides_are_checked():
-    a = generate("sample", seed=1).tables["schools"]
-    b = generate("sample", seed=2).tables["schools"]
-    assert not a.equals(b)
+def test_truth_table_and_overrides_are_checked():
+    meta = json.loads((SAMPLE / "true_effects.json").read_text(encoding="utf-8"))
+    eff = effects_frame(meta)
+    assert eff.loc["pumpurs_support_dropout", "true_value"] == meta["parameters"]["tau0"]
+    assert eff["naive_bias_direction"].notna().all() and len(eff) == len(meta["effects"])
     with pytest.raises(TypeError, match="Unknown synth option"):
         config_for("sample", 1, alumni=3)
     with pytest.raises(ValueError, match="Unknown scale"):

@@ -28,10 +28,10 @@ from .programmes import pumpurs_tables, soma_table, teacher_wellbeing, wellbeing
 from .pupils import simulate_pupils
 from .schools import national_frame, pumpurs_frame, select_schools
 from .teachers import simulate_teachers
-from .truth import build_truth
+from .truth import build_truth, effects_frame
 
 __all__ = ["SCALES", "YEARS", "SynthConfig", "SynthData", "TrueParameters", "generate", "write",
-           "TABLE_ORDER"]
+           "TABLE_ORDER", "effects_frame"]
 
 TABLE_ORDER = (
     "municipalities", "schools", "pupils", "pupil_years", "assessments", "teachers",

@@ -177,3 +177,13 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
         "effects": effects,
         "parameters": tp.to_dict(),
     }
+
+
+def effects_frame(truth: dict[str, Any]) -> pd.DataFrame:
+    """The sidecar's effects as a table: one row per effect, indexed by name.
+
+    Columns: programme, outcome, true_value, scale, naive_bias_direction, how_to_recover.
+    """
+    cols = ["programme", "outcome", "true_value", "scale", "naive_bias_direction", "how_to_recover"]
+    rows = [{"name": e["name"], **{c: e.get(c) for c in cols}} for e in truth.get("effects", [])]
+    return pd.DataFrame(rows, columns=["name", *cols]).set_index("name")
