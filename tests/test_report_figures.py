@@ -93,3 +93,31 @@ def test_mdes_plot_from_the_inference_curve():
     assert ax.get_xlabel() == "Skolu skaits"
     with pytest.raises(FigureInputError, match="column 'mdes' is not in the curve"):
         mdes_plot(curve.rename(columns={"mdes": "m"}))
+
+
+def test_event_study_plot_takes_estimator_results():
+    from dataclasses import dataclass
+
+    @dataclass
+    class EventStudyLike:  # the shape of evaltools.estimate.event_study's result
+        estimates: dict
+        ref: int
+
+    ests = {k: Estimate.from_normal(str(k), 0.2 * (k >= 0), 0.05) for k in (-3, -2, 0, 1)}
+    ests[-2] = Estimate("ref", 0.0, float("nan"), float("nan"), float("nan"), float("nan"))
+    fig = event_study_plot(EventStudyLike(ests, ref=-2), language="en")
+    ax = fig.axes[0]
+    line = [ln for ln in ax.lines if len(ln.get_xdata()) > 1][0]
+    assert list(line.get_xdata()) == [-3, -2, 0, 1]  # the result's own reference period
+    band = ax.collections[0].get_paths()[0].vertices
+    assert np.isclose(band[:, 0], -2).any()  # the band reaches the reference period
+
+    @dataclass
+    class AggregatedLike:  # the shape of att_gt(...).aggregate("dynamic")
+        table: pd.DataFrame
+
+    table = pd.DataFrame({"event_time": [-1, 0, 1], "estimate": [0.0, 0.1, 0.2],
+                          "ci_low": [-0.1, 0.0, 0.1], "ci_high": [0.1, 0.2, 0.3]})
+    fig = event_study_plot(AggregatedLike(table), reference=None, language="lv")
+    xs = [ln for ln in fig.axes[0].lines if len(ln.get_xdata()) > 1][0].get_xdata()
+    assert list(xs) == [-1, 0, 1]

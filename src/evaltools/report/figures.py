@@ -127,17 +127,29 @@ def event_study_plot(
     """Effects by time since the programme started, with a confidence band.
 
     ``data`` is a tidy frame (``event_time``, ``estimate``, ``ci_low``,
-    ``ci_high``; other names via the arguments) or ``{event_time: Estimate}``.
+    ``ci_high``; other names via the arguments), ``{event_time: Estimate}``, or
+    an estimator's result: one with ``estimates`` (a dict) and ``ref``, like
+    ``evaltools.estimate.event_study``, or with a ``table`` frame, like the
+    ``"dynamic"`` aggregation of ``att_gt``.
     The reference period (normalised to zero) is drawn as an open marker, and a
     dashed line separates the periods before and after the start.
     """
     lang = i18n.check_language(language)
+    if isinstance(getattr(data, "estimates", None), Mapping):  # event_study() result
+        reference = getattr(data, "ref", reference)
+        data = data.estimates
+    elif isinstance(getattr(data, "table", None), pd.DataFrame):  # aggregated ATT(g,t)
+        data = data.table
     frame = _event_frame(data, time, estimate, ci_low, ci_high)
     if isinstance(data, Mapping) and len(data):
         level = next(iter(data.values())).level
     if reference is not None and reference not in set(frame["t"]):
         # the reference period is zero by construction: the band pinches to it
         frame = pd.concat([frame, pd.DataFrame([{"t": reference, "b": 0.0, "lo": 0.0, "hi": 0.0}])])
+    if reference is not None:  # a reference row without a CI: the band pinches to it
+        at_ref = frame["t"] == reference
+        frame.loc[at_ref, "lo"] = frame.loc[at_ref, "lo"].fillna(frame.loc[at_ref, "b"])
+        frame.loc[at_ref, "hi"] = frame.loc[at_ref, "hi"].fillna(frame.loc[at_ref, "b"])
     frame = frame.sort_values("t")
     fig, ax = _axes(ax, figsize=(7.5, 4.2))
     band = frame.dropna(subset=["lo", "hi"])
