@@ -307,13 +307,15 @@ def wild_cluster_bootstrap(
     fixed_effects = [fixed_effects] if isinstance(fixed_effects, str) else list(fixed_effects)
     _check_inputs(data, outcome, regressors, param, cluster, fixed_effects, reps, weights)
     n_singletons = 0
-    if fixed_effects:
+    fe = FixedEffects.from_data(data, fixed_effects) if fixed_effects else None
+    if fe is not None:
         # rows alone in a fixed-effect group carry no information (they demean to 0);
         # drop them as fixest does, so that N and the small-sample factor agree with it
-        single = detect_singletons(np.asfortranarray(FixedEffects.from_data(data, fixed_effects).codes))
+        single = detect_singletons(np.asfortranarray(fe.codes))
         n_singletons = int(single.sum())
         if n_singletons:
             data = data.loc[~single]
+            fe = FixedEffects.from_data(data, fixed_effects)
     g, clusters = pd.factorize(data[cluster], sort=True)
     g = g.astype(np.int64)
     G = len(clusters)
@@ -322,7 +324,6 @@ def wild_cluster_bootstrap(
     y = data[outcome].to_numpy(dtype=np.float64)
     X = data[regressors].to_numpy(dtype=np.float64)
     names = list(regressors)
-    fe = FixedEffects.from_data(data, fixed_effects) if fixed_effects else None
     if fe is None:
         X = np.column_stack([np.ones(len(y)), X])
         names = ["(intercept)", *names]
