@@ -198,3 +198,15 @@ def test_missing_values_and_categorical_terms_match_mixedlm():
     assert rel(ours.params.values, ref.fe_params) < 1e-4
     assert rel(ours.fixed["se"].values, ref.bse_fe) < 1e-4
     assert rel(ours.variance["estimate"].iloc[0], ref.cov_re[0, 0]) < 1e-4
+
+
+def test_rank_intervals_cover_point_ranks_and_widen_with_noise():
+    d = simulate(G=50, n_lo=5, n_hi=40, tau=0.5, sigma=2.0, seed=21)
+    va = multilevel(d, "y ~ x + z", "school").value_added(rank_draws=2000, seed=1)
+    assert (va["rank_low"] <= va["rank"]).all() and (va["rank"] <= va["rank_high"]).all()
+    assert va["rank_low"].min() >= 1 and va["rank_high"].max() <= 50
+    # Groups with more pupils (smaller se) have narrower rank intervals on average.
+    width = va["rank_high"] - va["rank_low"]
+    assert np.corrcoef(width, va["se"])[0, 1] > 0
+    with pytest.raises(ValueError, match="rank_draws"):
+        multilevel(d, "y ~ x + z", "school").value_added(rank_draws=10)

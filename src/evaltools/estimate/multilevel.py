@@ -276,17 +276,33 @@ class MultilevelResult:
             diagnostics={"icc": self.icc.estimate, "converged": self.converged},
         )
 
-    def value_added(self) -> pd.DataFrame:
+    def value_added(self, rank_draws: int = 0, seed: int = 0) -> pd.DataFrame:
         """Empirical-Bayes (shrunken) group effects with their uncertainty.
 
         Columns: ``n``, ``raw`` (mean residual, unshrunken), ``shrinkage``
         (``w_j``), ``effect`` (BLUP), ``se_posterior`` (``sqrt(tau^2(1-w_j))``),
         ``se`` (root prediction error variance, includes ``Cov(beta_hat)``),
         ``ci_low``/``ci_high`` and ``rank`` (1 = highest effect).
+
+        With ``rank_draws > 0``, ``rank_low``/``rank_high`` give a central
+        interval (at the model's level) of each group's rank, from draws of
+        the effects from their approximate posterior ``N(effect, se^2)``
+        (independent across groups): league tables are far less certain than
+        point ranks suggest (Goldstein and Spiegelhalter 1996).
         """
         if self._value_added is None:
             raise ValueError("Value-added is not available for this model.")
-        return self._value_added.copy()
+        va = self._value_added.copy()
+        if rank_draws:
+            if rank_draws < 100:
+                raise ValueError(f"rank_draws must be 0 (off) or at least 100, got {rank_draws}.")
+            rng = np.random.default_rng(seed)
+            draws = va["effect"].to_numpy() + va["se"].to_numpy() * rng.standard_normal((rank_draws, len(va)))
+            ranks = (-draws).argsort(axis=1).argsort(axis=1) + 1
+            a = (1 - self.level) / 2
+            va["rank_low"] = np.quantile(ranks, a, axis=0, method="lower").astype(int)
+            va["rank_high"] = np.quantile(ranks, 1 - a, axis=0, method="higher").astype(int)
+        return va
 
     def to_frame(self) -> pd.DataFrame:
         """Fixed effects and variance components in one tidy table."""
