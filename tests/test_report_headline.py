@@ -167,3 +167,22 @@ def test_balance_section_reports_the_largest_visible_difference():
     s = balance_section(bal)
     expected = bal.data["std_diff"].abs().idxmax()
     assert expected == "z" and "(z)" in s.paragraphs[0]
+
+
+def test_cost_section_per_pupil_and_per_outcome_with_an_open_set():
+    from evaltools.inference import cost_per_outcome, cost_per_pupil
+    from evaltools.report.sections import cost_section
+
+    per_pupil = cost_per_pupil(total_cost=1_250_000, n_pupils=4000)
+    label = {"lv": "novērsta mācību pārtraukšana", "en": "dropout prevented"}
+    sure = cost_per_outcome(1_250_000, effect=0.03, se=0.005, n=4000)
+    s = cost_section(per_pupil, sure, label=label, language="en")
+    assert s.paragraphs[0] == "The programme costs €312.50 per pupil."
+    e = sure.estimate
+    assert s.paragraphs[1].startswith(f"Cost per dropout prevented: €{e.estimate:,.2f} (95% CI €{e.ci_low:,.2f}")
+    unsure = cost_per_outcome(1_250_000, effect=0.005, se=0.005, n=4000)  # the effect may be zero
+    assert unsure.estimate.ci_high == float("inf")
+    lv = cost_section(None, unsure, label=label, language="lv").paragraphs[0]
+    assert "nav augšējās robežas" in lv and "„novērsta mācību pārtraukšana”" in lv
+    with pytest.raises(SectionInputError, match="give label="):
+        cost_section(per_outcome=sure)

@@ -226,3 +226,40 @@ def limitations_section(keys: Sequence[str] = (), language: str | None = None, *
             raise SectionInputError(f"No standard limitation {key!r}; known: {', '.join(known)}.")
         items.append(i18n.t(f"limit.{key}", lang))
     return Section("limitations", lang, (), (*items, *(localise(x, lang) for x in extra)))
+
+
+def cost_section(
+    per_pupil: Any = None, per_outcome: Any = None, *, label: Text = "", currency: str = "EUR",
+    language: str | None = None, text: Sequence[Text] = (),
+) -> Section:
+    """Cost per pupil and cost per outcome with its confidence set.
+
+    ``per_pupil`` is an amount or an object with ``per_pupil`` (and ``currency``),
+    e.g. ``evaltools.inference.cost_per_pupil``; ``per_outcome`` an Estimate or an
+    object with ``estimate`` (an Estimate), e.g. ``evaltools.inference.cost_per_outcome``,
+    whose upper limit may be infinite (Fieller set when the effect may be zero).
+    ``label`` names the outcome unit, e.g. ``{"en": "dropout prevented", "lv": "novērsta
+    mācību pārtraukšana"}``.
+    """
+    lang = i18n.check_language(language)
+    paragraphs = []
+    if per_pupil is not None:
+        amount = getattr(per_pupil, "per_pupil", per_pupil)
+        cur = getattr(per_pupil, "currency", currency)
+        paragraphs.append(i18n.t("section.cost.per_pupil", lang, cost=i18n.money(float(amount), lang, cur)))
+    if per_outcome is not None:
+        est = per_outcome if is_estimate(per_outcome) else getattr(per_outcome, "estimate", None)
+        if not is_estimate(est):
+            raise SectionInputError(
+                "cost_section(): per_outcome must be an Estimate or have one in .estimate "
+                "(evaltools.inference.cost_per_outcome)."
+            )
+        cur = getattr(per_outcome, "currency", currency)
+        if not localise(label, lang).strip():
+            raise SectionInputError("cost_section(): give label=, the outcome unit the cost is per.")
+        money = lambda v: i18n.money(v, lang, cur) if math.isfinite(v) else "–"  # noqa: E731
+        key = "section.cost.per_outcome" if math.isfinite(est.ci_high) else "section.cost.unbounded"
+        paragraphs.append(i18n.t(key, lang, label=localise(label, lang), cost=money(est.estimate),
+                                 level=i18n.percent(est.level, lang), ci_low=money(est.ci_low),
+                                 ci_high=money(est.ci_high)))
+    return Section("cost", lang, (*paragraphs, *(localise(p, lang) for p in text)))
