@@ -1,8 +1,6 @@
 """att_gt: truth recovery on simulated data, exact small-case checks, options, errors, output."""
 from __future__ import annotations
 
-import warnings
-
 import matplotlib
 
 matplotlib.use("Agg")

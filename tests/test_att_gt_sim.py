@@ -1,4 +1,6 @@
-"""Simulated staggered-adoption panels with known group-time effects (helper for the att_gt tests; holds no tests).
+"""Simulated staggered panels with known group-time effects (helper for the att_gt tests).
+
+This module holds no tests.
 
 Y_it = a_i + l_t + b * x_i * t / T + tau_i(g, t) + e_it, with cohort membership
 depending on x (so conditional, not unconditional, parallel trends hold when b != 0),

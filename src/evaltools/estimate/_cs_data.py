@@ -147,7 +147,8 @@ def prepare(
     if (w <= 0).any():
         i = int(np.flatnonzero(w <= 0)[0])
         raise StaggeredDataError(
-            f"Column {weights!r} (`weights`) must be positive; row label {_show(data.index[i])} has {_show(w[i])}."
+            f"Column {weights!r} (`weights`) must be positive; row label "
+            f"{_show(data.index[i])} has {_show(w[i])}."
         )
     Xcols = [_numeric(data, c, f"covariates[{j}]", allow_nan=True) for j, c in enumerate(covariates)]
     # rows with a missing outcome or covariate are not usable observations
@@ -185,7 +186,9 @@ def prepare(
         codes, ids = pd.factorize(data[unit], use_na_sentinel=True)
         if (codes < 0).any():
             i = int(np.flatnonzero(codes < 0)[0])
-            raise StaggeredDataError(f"Column {unit!r} (`unit`) is missing at row label {_show(data.index[i])}.")
+            raise StaggeredDataError(
+                f"Column {unit!r} (`unit`) is missing at row label {_show(data.index[i])}."
+            )
         n_units = ids.shape[0]
         n_t = periods.shape[0]
         flat = codes.astype(np.int64) * n_t + tidx
@@ -193,7 +196,8 @@ def prepare(
         if counts.max() > 1:
             j = int(np.argmax(counts))
             raise StaggeredDataError(
-                f"Unit {_show(ids[j // n_t])} appears {int(counts[j])} times in period {_show(periods[j % n_t])}. "
+                f"Unit {_show(ids[j // n_t])} appears {int(counts[j])} times in period "
+                f"{_show(periods[j % n_t])}. "
                 f"A panel needs one row per unit and period; aggregate the rows or use panel=False."
             )
         g_unit = _constant_within(codes, g, cohort, "cohort", np.asarray(ids))
