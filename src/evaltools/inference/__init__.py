@@ -23,4 +23,9 @@ from evaltools.inference.power_analysis import (  # noqa: E402,F401
     sample_size,
 )
 from evaltools.inference.sensitivity import EValue, e_value  # noqa: E402,F401
+from evaltools.inference.honest_did import (  # noqa: E402,F401
+    HonestDiDResult,
+    honest_did,
+    rm_identified_set,
+)
 from evaltools.inference.simulation import SimulatedPower, simulate_power, staggered_did_power  # noqa: E402,F401
