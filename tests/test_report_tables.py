@@ -237,3 +237,16 @@ def test_property_published_files_show_no_small_count(run_dir, table):
     assert_safe(csv, counts=list(csv.columns),
                 total_row="Kopā" if "Kopā" in csv.index else None,
                 total_col="Kopā" if "Kopā" in csv.columns else None)
+
+
+def test_model_table_takes_results_that_hold_their_estimate():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Result:  # e.g. did_2x2 / twfe / event_study results expose .estimate
+        estimate: Estimate
+
+    mt = model_table({"TWFE": Result(_est("ATT", 0.2, 0.05, units=300))}, language="en")
+    assert mt.display_frame().loc[("ATT", "estimate"), "TWFE"] == "0.200"
+    with pytest.raises(TableInputError, match="or a result holding one"):
+        model_table({"x": Result(0.2)})

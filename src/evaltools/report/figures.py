@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter
 
 from evaltools.report import i18n
 from evaltools.report.disclosure import safe_count
-from evaltools.report.headline import is_estimate
+from evaltools.report.headline import as_estimate, is_estimate
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
     from evaltools.estimate.result import Estimate
@@ -240,14 +240,18 @@ def _locale_ticks(ax: Any, lang: str, axes: str = "xy") -> None:
 
 
 def _labelled(estimates: Mapping[str, Estimate] | Sequence[Estimate]) -> list[tuple[str, Estimate]]:
-    items = list(estimates.items()) if isinstance(estimates, Mapping) else [(e.estimand, e) for e in estimates]
-    if not items:
+    raw = list(estimates.items()) if isinstance(estimates, Mapping) else [(None, e) for e in estimates]
+    if not raw:
         raise FigureInputError("coef_plot(): no estimates given.")
-    for label, e in items:
-        if not is_estimate(e):
+    items = []
+    for label, obj in raw:
+        e = as_estimate(obj)
+        if e is None:
             raise FigureInputError(
-                f"coef_plot(): {label!r} is a {type(e).__name__}, not an evaltools Estimate."
+                f"coef_plot(): {label!r} is a {type(obj).__name__}, not an evaltools Estimate "
+                "(or a result holding one in .estimate)."
             )
+        items.append((e.estimand if label is None else label, e))
     return items
 
 

@@ -66,6 +66,14 @@ def is_estimate(obj: Any) -> bool:
     return isinstance(obj, Estimate)
 
 
+def as_estimate(obj: Any) -> "Estimate | None":
+    """``obj`` if it is an Estimate, else its ``.estimate`` if that is one (estimator results), else None."""
+    if is_estimate(obj):
+        return obj
+    inner = getattr(obj, "estimate", None)
+    return inner if is_estimate(inner) else None
+
+
 class HeadlineInputError(ValueError):
     """A value the headline card cannot show."""
 
@@ -347,11 +355,12 @@ def headline_card(
     object with ``wwc``/``padlocks``/``reasons`` (``evaltools.standards.evidence_rating``)
     or ``{"lv", "en"}`` text.
     """
-    if not is_estimate(effect):
+    if as_estimate(effect) is None:
         raise HeadlineInputError(
-            f"headline_card(): effect must be an evaltools Estimate, got {type(effect).__name__}; "
-            "build one with Estimate.from_normal(estimand, estimate, se)."
+            f"headline_card(): effect must be an evaltools Estimate (or a result holding one in "
+            f".estimate), got {type(effect).__name__}; build one with Estimate.from_normal(...)."
         )
+    effect = as_estimate(effect)
     for name, value in (("estimate", effect.estimate), ("ci_low", effect.ci_low), ("ci_high", effect.ci_high)):
         if not math.isfinite(value):
             raise HeadlineInputError(f"headline_card(): the effect's {name} is {value}; a headline needs a finite number.")

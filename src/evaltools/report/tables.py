@@ -32,7 +32,7 @@ from evaltools.report.disclosure import (
     protect,
     safe_count,
 )
-from evaltools.report.headline import is_estimate
+from evaltools.report.headline import as_estimate, is_estimate
 from evaltools.report.record import output_dir, record
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
@@ -212,7 +212,8 @@ def model_table(
     """Put several models' estimates side by side.
 
     ``models`` maps a column title to an :class:`Estimate` or a list of them (one
-    per term, the term being ``Estimate.estimand``); a plain list gives columns
+    per term, the term being ``Estimate.estimand``; an estimator's result object
+    stands for its headline ``.estimate``); a plain list gives columns
     ``(1), (2), ...``. ``terms`` relabels terms; ``n`` picks which of the
     Estimates' ``n`` entries to show (default: all, in order of appearance).
     """
@@ -227,13 +228,14 @@ def model_table(
         raise TableInputError("model_table(): no models given.")
     records, ns = [], {}
     for title, ests in models.items():
-        ests = [ests] if is_estimate(ests) else list(ests)
+        ests = list(ests) if isinstance(ests, (list, tuple)) else [ests]
         counts: dict[str, int] = {}
-        for est in ests:
-            if not is_estimate(est):
+        for item in ests:
+            est = as_estimate(item)
+            if est is None:
                 raise TableInputError(
-                    f"model_table(): model {title!r} holds a {type(est).__name__}; each entry must "
-                    "be an evaltools Estimate (see evaltools.estimate.result)."
+                    f"model_table(): model {title!r} holds a {type(item).__name__}; each entry must "
+                    "be an evaltools Estimate or a result holding one in .estimate."
                 )
             records.append(
                 {"model": str(title), "term": est.estimand, "estimate": est.estimate, "se": est.se,
