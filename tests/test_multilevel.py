@@ -127,6 +127,14 @@ def test_random_slope_and_three_levels_use_mixedlm():
     assert 0.1 < comps["mun (intercept)"] < 0.8
     assert 0.25 < comps["school (intercept)"] < 0.9
     assert abs(comps["residual"] - 1) < 0.1
+    # Same model through statsmodels' own formula interface (variance-component formula).
+    import statsmodels.formula.api as smf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = smf.mixedlm("y ~ x", d, groups="mun", re_formula="1", vc_formula={"school": "0 + C(school)"}).fit()
+    assert rel(comps.values, [ref.cov_re.iloc[0, 0], ref.vcomp[0], ref.scale]) < 1e-6
+    assert rel(three.fixed["se"].values, ref.bse_fe.values) < 1e-6
     slope = multilevel(d, "y ~ x", "school", slopes=["x"])
     assert "school (x)" in slope.variance.index
     assert abs(slope.params["x"] - 0.4) < 3 * slope.fixed.loc["x", "se"]
