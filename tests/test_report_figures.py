@@ -121,3 +121,23 @@ def test_event_study_plot_takes_estimator_results():
     fig = event_study_plot(AggregatedLike(table), reference=None, language="lv")
     xs = [ln for ln in fig.axes[0].lines if len(ln.get_xdata()) > 1][0].get_xdata()
     assert list(xs) == [-1, 0, 1]
+
+
+def test_publish_figure_refuses_small_group_labels_and_saves(tmp_path, monkeypatch):
+    from evaltools.report.disclosure import DisclosureError
+    from evaltools.report.figures import assert_figure_safe, publish_figure
+    from evaltools.report.record import RUN_DIR_ENV
+
+    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
+    fig, ax = plt.subplots()
+    ax.bar(["Rīga", "Cēsis"], [3.1, 2.7])
+    ax.set_xticks([0, 1], ["Rīga (n = 1\u00a0250)", "Cēsis (n = 7)"])
+    with pytest.raises(DisclosureError, match="shows a group of 7"):
+        publish_figure(fig, "bad")
+    assert not (tmp_path / "tables" / "bad.png").exists()
+    ax.set_xticks([0, 1], ["Rīga (n = 1\u00a0250)", "Cēsis (n < 10)"])
+    path = publish_figure(fig, "by_city")
+    assert path == tmp_path / "tables" / "by_city.png" and path.stat().st_size > 1000
+    ok = coef_plot({"a": Estimate.from_normal("a", 1, 1, n={"units": 3})})
+    assert_figure_safe(ok)  # coef_plot labels small groups as "n < 10"
+    plt.close("all")

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import re
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -19,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from evaltools.report import i18n
-from evaltools.report.disclosure import safe_count
+from evaltools.report.disclosure import DisclosureError, get_threshold, safe_count
 from evaltools.report.headline import as_estimate, is_estimate
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
@@ -209,6 +212,41 @@ def mdes_plot(
     ax.set_title(title if title is not None else i18n.t("fig.mdes.title", lang))
     _locale_ticks(ax, lang)
     return fig
+
+
+# -- publishing ------------------------------------------------------------------------
+
+_N_LABEL = re.compile(r"\b[nN]\s*=\s*(\d[\d\s\u00a0\u202f,.]*)")
+
+
+def assert_figure_safe(fig: Figure, threshold: int | None = None) -> None:
+    """Raise :class:`DisclosureError` if any text in ``fig`` shows ``n = k`` with ``0 < k < threshold``."""
+    thr = get_threshold() if threshold is None else threshold
+    for text in fig.findobj(match=lambda a: hasattr(a, "get_text") and callable(a.get_text)):
+        content = text.get_text()
+        if not isinstance(content, str):
+            continue
+        for m in _N_LABEL.finditer(content):
+            digits = re.sub(r"[\s\u00a0\u202f,.]", "", m.group(1))
+            if digits and 0 < int(digits) < thr:
+                raise DisclosureError(
+                    f"Figure text {content!r} shows a group of {int(digits)}, below the disclosure "
+                    f"threshold {thr}. Label counts with evaltools.report.disclosure.safe_count()."
+                )
+
+
+def publish_figure(fig: Figure, name: str, *, threshold: int | None = None, dpi: int = 150) -> Path:
+    """Check the figure's labels, then save it as ``<name>.png`` beside the report; returns the path."""
+    from evaltools.report.record import output_dir
+
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", str(name)):
+        raise FigureInputError(
+            f"publish_figure(): name {name!r} must be a file-name-safe word (letters, digits, '_', '-', '.')."
+        )
+    assert_figure_safe(fig, threshold)
+    path = output_dir() / f"{name}.png"
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
 
 
 # -- helpers -----------------------------------------------------------------------
