@@ -80,3 +80,9 @@ def test_cli_synth_writes_a_checkable_data_set(tmp_path, capsys):
     shipped = pd.read_parquet(SAMPLE / "pupil_years.parquet")
     assert not other["pupil_id"].isin(shipped["pupil_id"]).any()
     assert len(other) != len(shipped)
+
+
+def test_cli_synth_rejects_bad_region(tmp_path, capsys):
+    assert _run(["data", "synth", "--scale", "region", "--region", "Atlantis", "--out", str(tmp_path)]) == 2
+    assert "Unknown planning region 'Atlantis'" in capsys.readouterr().err
+    assert _run(["data", "synth", "--region", "Latgale", "--out", str(tmp_path)]) == 2

@@ -14,7 +14,15 @@ def _synth(args: argparse.Namespace) -> int:
     from .synth import generate, write
 
     t0 = time.perf_counter()
-    data = generate(args.scale, seed=args.seed)
+    extra = {"region": args.region} if args.region else {}
+    if extra and args.scale != "region":
+        print("error: --region only applies to --scale region", file=sys.stderr)
+        return 2
+    try:
+        data = generate(args.scale, seed=args.seed, **extra)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     out = write(data, args.out, fmt=args.format)
     rows = sum(len(t) for t in data.tables.values())
     print(f"wrote {len(data.tables)} tables ({rows:,} rows) and true_effects.json to {out} "
@@ -54,6 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=20240901)
     s.add_argument("--out", required=True, help="output directory (one file per table)")
     s.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    s.add_argument("--region", default=None,
+                   help="planning region for --scale region: Rīga, Vidzeme, Kurzeme, Zemgale or Latgale (default)")
     s.set_defaults(func=_synth)
 
     c = sub.add_parser("check", help="check a data set directory or one file; exit 2 listing every problem")
