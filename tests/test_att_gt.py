@@ -349,3 +349,18 @@ def test_repeated_cross_sections_with_clusters():
     S = np.bincount(rc["c"].to_numpy(), weights=psi)
     assert cl.table["se"].iloc[7] == pytest.approx(np.sqrt(S @ S) / len(psi), rel=1e-12)
     assert cl.n == {"observations": len(rc), "treated": int((rc["g"] > 0).sum()), "clusters": 30}
+
+
+def test_unequally_spaced_periods():
+    df = simulate(n=4000, T=8, cohorts=(2, 5, 7), seed=31)
+    df = df[df["t"].isin([1, 2, 5, 7])]
+    res = fit(df)
+    tab = res.table.set_index(["group", "time"])
+    # base periods are the last observed period before the cohort starts
+    assert tab.loc[(5, 7), "base_period"] == 2 and tab.loc[(7, 7), "base_period"] == 5
+    assert tab.loc[(5, 2), "base_period"] == 1  # pre-period: the previous observed period
+    for (g, t), r in tab[tab["post"]].iterrows():
+        assert abs(r["att"] - true_att(g, t)) < 4 * r["se"], (g, t)
+    dyn = res.aggregate("dynamic").table
+    # event time in the units of the time column: t - g over the observed cells
+    assert list(dyn["event_time"]) == [-5, -3, -2, 0, 2, 3, 5]
