@@ -435,7 +435,9 @@ class ATTgtResult:
         cohort's post cells, then p_g-weighted; dynamic: by event time e = t - g with
         p_g weights (``balance_e`` keeps cohorts seen for e = 0..balance_e), overall =
         mean over e >= 0; calendar: by period t over treated cohorts, overall = mean over t.
-        SEs include the estimation of the weights p_g.
+        SEs include the estimation of the weights p_g. Event times and ``min_e``/``max_e``
+        are in the units of the time column (R recodes periods to 1..T for the max_e
+        filter of "simple"/"group"; the two agree for consecutive periods).
         """
         if kind not in ("simple", "group", "dynamic", "calendar"):
             raise ValueError(
