@@ -42,6 +42,8 @@ from evaltools.estimate.result import Estimate
 
 __all__ = ["att_gt", "ATTgtResult", "AggregatedATT", "StaggeredDataError"]
 
+Array = np.ndarray
+
 _METHOD_NAMES = {
     "dr": "doubly robust",
     "ipw": "inverse probability weighting",
@@ -87,9 +89,6 @@ class _Cells:
     IF: Array  # n x cells
     n_treated: Array
     n_control: Array
-
-
-Array = np.ndarray
 
 
 def _plan_cells(T: Array, glist: Array, anticipation: float, base_period: str,
