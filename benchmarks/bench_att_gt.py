@@ -127,6 +127,13 @@ def main() -> None:
               f"{o[0]:>13.6f}{o[1]:>11.6f}{o[2]:>11.6f}")
     if ours and peers:
         print(f"\nfastest peer / ours = {min(peers) / ours:.1f}x")
+    boot = results.get("evaltools+boot999", {})
+    if ours:
+        peak = results["evaltools"]["peak_mb"]
+        print(f"targets (issue 5): <= 1 s: {ours:.2f} s; >= 2x fastest peer: "
+              f"{(min(peers) / ours) if peers else float('nan'):.1f}x; peak <= 1.5 GB: {peak:.0f} MB; "
+              f"999-draw bootstrap <= 3 s: {boot.get('sec', float('nan')):.2f} s "
+              f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":
