@@ -323,3 +323,19 @@ def test_assert_safe_reads_counts_written_as_text():
         assert_safe(bad, counts=["n"])
     with pytest.raises(DisclosureError, match="holds 'few', which is neither a count"):
         assert_safe(pd.DataFrame({"n": ["few"]}), counts=["n"])
+
+
+def test_suppress_zeros_hides_zeros_and_keeps_totals_safe():
+    body = pd.DataFrame({"a": [0, 30, 25], "b": [40, 0, 35], "c": [22, 18, 0]}, index=["x", "y", "z"])
+    p = protect(with_totals(body), suppress_zeros=True)
+    for r, c in (("x", "a"), ("y", "b"), ("z", "c")):
+        assert p.status.at[r, c] == "primary"
+    # the zeros sit on a diagonal: no two share a line, so each line needs a complement
+    assert p.n_hidden("secondary") > 0
+    hidden = p.hidden.drop(index="Total", columns="Total")
+    assert ((hidden.sum(axis=0) != 1) & (hidden.sum(axis=1).values != 1)).all()
+    published = p.to_frame()
+    assert not (published == 0).any().any()
+    for cell, (lo, hi) in reader_attack(published, "Total", "Total").items():
+        assert hi - lo >= 1, cell
+    assert_safe(published)
