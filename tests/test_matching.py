@@ -209,3 +209,23 @@ def test_ci_coverage_monte_carlo():
     print(f"coverage of 95% CIs: k=1 {hits1 / reps:.3f}, k=4 {hits4 / reps:.3f}")
     assert 0.91 <= hits1 / reps <= 0.985, hits1 / reps
     assert 0.91 <= hits4 / reps <= 0.985, hits4 / reps
+
+
+def test_match_did_accepts_nullable_cohorts_and_skips_tiny_cohorts():
+    d = simulate_panel(units=600, seed=3)
+    d["cohort"] = d["cohort"].astype("Int64")  # pandas nullable integers with <NA>
+    one = d.loc[d.cohort == 5, "unit"].unique()[1:]  # leave a single unit in cohort 5
+    d.loc[d.unit.isin(one), "cohort"] = pd.NA
+    with pytest.warns(RuntimeWarning, match=r"Cohorts \[5\] were left out"):
+        res = match_did(d, "y", "unit", "year", "cohort", ["x"])
+    assert list(res.table.index) == [3, 4]
+    with pytest.raises(ValueError, match="constant per unit"):
+        match_did(d.assign(cohort=np.where(d.year == 1, 3, d.cohort.astype(float))), "y", "unit", "year", "cohort", ["x"])
+
+
+def test_single_matched_treated_unit_is_an_error():
+    d = simulate(n=300, seed=8)
+    d["w"] = 0
+    d.iloc[0, d.columns.get_loc("w")] = 1
+    with pytest.raises(ValueError, match="at least 2 matched treated"):
+        match(d, "y", "w", ["x1", "x2"], distance="mahalanobis")

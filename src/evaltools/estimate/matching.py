@@ -29,6 +29,7 @@ Mahalanobis distance uses the pooled sample covariance of the covariates.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -221,6 +222,11 @@ def match(
         adj = mu0[t_idx[ti]] - mu0[c_idx[cj]]
     y0hat = np.bincount(ti, weights=pw * (y_c[cj] + adj), minlength=len(t_idx))
     N1 = int(matched.sum())
+    if N1 < 2:
+        raise CausalInputError(
+            f"Only {N1} treated unit has a match: an ATT and its standard error need at least 2 matched "
+            "treated units (widen the caliper or pool cohorts)."
+        )
     diffs = (y_t - y0hat)[matched]
     att = float(diffs.mean())
     labels = data.index.to_numpy()
@@ -334,20 +340,25 @@ def match_did(
     check_columns(data, [outcome, unit, time, cohort, *covariates], "panel")
     if data.duplicated([unit, time]).any():
         raise CausalInputError(f"There are duplicate ({unit}, {time}) rows: the data must be a panel with one row per unit and period.")
-    coh = data.groupby(unit)[cohort].first()
+    if not pd.api.types.is_numeric_dtype(data[cohort]):
+        raise CausalInputError(f"The cohort column '{cohort}' must hold the first treated period (a number) or be missing.")
+    if (data.groupby(unit)[cohort].nunique(dropna=False) > 1).any():
+        raise CausalInputError(f"The cohort column '{cohort}' varies within some units: it must be constant per {unit}.")
+    coh = data.groupby(unit)[cohort].first().astype("float64")  # nullable Int64 -> float with NaN
     never = coh.isna() | (coh == 0)
-    cohorts = sorted(coh[~never].unique())
+    cohorts = [int(g) if float(g).is_integer() else float(g) for g in sorted(coh[~never].unique())]
     if not cohorts:
         raise CausalInputError(f"No unit has a cohort (first treated period) in '{cohort}'.")
     if never.sum() == 0:
         raise CausalInputError("There are no never-treated units to serve as comparisons.")
     wide = data.pivot(index=unit, columns=time, values=outcome)
     periods = np.array(sorted(wide.columns))
-    rows, stacked = [], []
+    rows, stacked, skipped = [], [], []
     for g in cohorts:
         base = periods[periods < g]
         post = periods[periods >= g]
         if len(base) == 0 or len(post) == 0:
+            skipped.append(g)
             continue
         b = base.max()
         units = coh.index[(coh == g) | never]
@@ -355,7 +366,8 @@ def match_did(
         dy = wide.loc[bl.index, post].mean(axis=1) - wide.loc[bl.index, b]
         sub = bl[list(covariates)].assign(_dy=dy, _w=(coh.loc[bl.index] == g).astype(int).to_numpy())
         sub = sub.dropna()
-        if sub["_w"].sum() == 0 or sub["_w"].min() == 1:
+        if sub["_w"].sum() < 2 or sub["_w"].min() == 1:
+            skipped.append(g)
             continue
         m = match(sub, "_dy", "_w", list(covariates), distance=distance, k=k, caliper=caliper, replace=replace, level=level)
         e = m.estimate
@@ -365,7 +377,12 @@ def match_did(
         stacked.append(pd.DataFrame({"unit": wts.index, "cohort": g, "w": sub.loc[wts.index, "_w"].to_numpy(),
                                      "weight": wts.to_numpy(), "dy": sub.loc[wts.index, "_dy"].to_numpy()}))
     if not rows:
-        raise CausalInputError("No cohort has both a baseline period and a post period in the data.")
+        raise CausalInputError(
+            "No cohort has a baseline period, a post period and at least 2 treated units with complete data."
+        )
+    if skipped:
+        warnings.warn(f"Cohorts {skipped} were left out: fewer than 2 treated units with complete baseline data, "
+                      "or no baseline/post period.", RuntimeWarning, stacklevel=2)
     table = pd.DataFrame(rows).set_index("cohort")
     S = pd.concat(stacked, ignore_index=True)
     # Stacked WLS: dy on cohort dummies and cohort-specific treated dummies; combine treated-weighted.
