@@ -32,6 +32,13 @@ def test_every_message_exists_in_both_languages():
 def test_placeholders_agree_between_languages():
     for key, entry in i18n.catalogue().items():
         assert placeholders(entry["lv"]) == placeholders(entry["en"]), key
+        names = {name for name, _ in placeholders(entry["en"])}
+        assert not names & {"language", "key", "count"}, f"{key} uses a reserved placeholder name"
+
+
+def test_language_can_be_passed_by_name():
+    assert t("headline.pupils", language="en") == "Pupils"
+    assert tn("headline.months_value", 1, language="en", months=1) == "1 month"
 
 
 def test_plural_groups_have_an_other_form():

@@ -97,8 +97,12 @@ def catalogue() -> dict[str, dict[str, str]]:
     return out
 
 
-def t(key: str, language: str | None = None, /, **values: Any) -> str:
-    """The message ``key`` in ``language`` with its placeholders filled from ``values``."""
+def t(key: str, language: str | None = None, **values: Any) -> str:
+    """The message ``key`` in ``language`` with its placeholders filled from ``values``.
+
+    ``language`` may be given by position or by name (``t("k", language="en")``);
+    no message may therefore use a placeholder called ``language`` or ``key``.
+    """
     lang = check_language(language)
     messages = catalogue()
     if key not in messages:
@@ -119,7 +123,7 @@ def t(key: str, language: str | None = None, /, **values: Any) -> str:
         ) from None
 
 
-def tn(key: str, count: float, language: str | None = None, /, **values: Any) -> str:
+def tn(key: str, count: float, language: str | None = None, **values: Any) -> str:
     """A message whose wording depends on ``count``: ``key.zero``, ``key.one`` or ``key.other``.
 
     The form follows CLDR's plural rules for the language (Latvian: *zero* for
