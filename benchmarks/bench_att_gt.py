@@ -4,8 +4,9 @@ Data (built once, shared through a Parquet file): N units x 8 periods (default
 N = 200,000), cohorts 3..7 plus never treated, one time-invariant covariate,
 heterogeneous dynamic effects. Every run uses method "dr", never-treated controls,
 varying base period and analytic SEs (plus one run of ours with a 999-draw
-multiplier bootstrap). Each implementation runs in its own subprocess so that peak
-memory (ru_maxrss) is its own; "peak MB" includes the loaded data and the imported
+multiplier bootstrap). "seconds" is wall time, "CPU s" user + system CPU time (less
+sensitive to other load on a shared machine). Each implementation runs in its own
+subprocess so that peak memory (ru_maxrss) is its own; "peak MB" includes the loaded data and the imported
 libraries, "data MB" is the resident size after loading both (the clock starts then).
 
     .venv/bin/python benchmarks/bench_att_gt.py            # full size, all peers
@@ -61,11 +62,15 @@ df = pd.read_parquet(sys.argv[1])
 df["id"] = df["id"].astype("int64")
 {imports}
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+ru0 = resource.getrusage(resource.RUSAGE_SELF)
 t0 = time.perf_counter()
 {code}
 sec = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"sec": sec, "peak_mb": peak, "data_mb": rss0, "out": [float(v) for v in out]}}))
+ru1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+peak = ru1.ru_maxrss / 1024
+print(json.dumps({{"sec": sec, "cpu": cpu, "peak_mb": peak, "data_mb": rss0,
+                  "out": [float(v) for v in out]}}))
 """
 
 
@@ -115,7 +120,7 @@ def main() -> None:
     ours = results.get("evaltools", {}).get("sec")
     peers = [r["sec"] for k, r in results.items() if not k.startswith("evaltools") and "sec" in r]
     print()
-    print(f"{'implementation':<20}{'seconds':>10}{'peak MB':>10}{'data MB':>10}{'x ours':>9}"
+    print(f"{'implementation':<20}{'seconds':>10}{'CPU s':>8}{'peak MB':>10}{'data MB':>10}{'x ours':>9}"
           f"{'simple ATT':>13}{'SE':>11}{'dynamic':>11}")
     for name, r in results.items():
         if "sec" not in r:
@@ -123,7 +128,7 @@ def main() -> None:
             continue
         ratio = r["sec"] / ours if ours else float("nan")
         o = r["out"]
-        print(f"{name:<20}{r['sec']:>10.2f}{r['peak_mb']:>10.0f}{r['data_mb']:>10.0f}{ratio:>9.1f}"
+        print(f"{name:<20}{r['sec']:>10.2f}{r['cpu']:>8.2f}{r['peak_mb']:>10.0f}{r['data_mb']:>10.0f}{ratio:>9.1f}"
               f"{o[0]:>13.6f}{o[1]:>11.6f}{o[2]:>11.6f}")
     if ours and peers:
         print(f"\nfastest peer / ours = {min(peers) / ours:.1f}x")
