@@ -229,3 +229,23 @@ def test_single_matched_treated_unit_is_an_error():
     d.iloc[0, d.columns.get_loc("w")] = 1
     with pytest.raises(ValueError, match="at least 2 matched treated"):
         match(d, "y", "w", ["x1", "x2"], distance="mahalanobis")
+
+
+def test_cluster_se_of_bias_adjusted_att_uses_residuals():
+    d = simulate(n=1500, seed=9)
+    res = match(d, "y", "w", ["x1", "x2"], cluster="school", bias_adjust=True, distance="mahalanobis")
+    # With one unit per cluster the CR1 SE equals the HC1 SE of WLS of (y - mu0(X)) on w in the matched sample.
+    import statsmodels.api as sm
+
+    single = match(d.assign(school=np.arange(len(d))), "y", "w", ["x1", "x2"], cluster="school",
+                   bias_adjust=True, distance="mahalanobis")
+    X = np.column_stack([np.ones(len(d)), d.x1, d.x2])
+    c = d.w.to_numpy() == 0
+    mu0 = X @ np.linalg.lstsq(X[c], d.y.to_numpy()[c], rcond=None)[0]
+    keep = single.weights.to_numpy() > 0
+    r = (d.y.to_numpy() - mu0)[keep]
+    fit = sm.WLS(r, sm.add_constant(d.w.to_numpy()[keep].astype(float)),
+                 weights=single.weights.to_numpy()[keep]).fit(cov_type="HC1")
+    assert single.estimate.estimate == pytest.approx(fit.params[1], rel=1e-10)
+    assert single.estimate.se == pytest.approx(fit.bse[1], rel=1e-8)
+    assert res.estimate.estimate == pytest.approx(single.estimate.estimate)

@@ -173,8 +173,9 @@ def match(
     distance: ``"logit"`` (logit of the propensity score; default),
         ``"propensity"`` or ``"mahalanobis"`` (on ``covariates``).
     k: comparison units per treated unit (k:1).
-    caliper: maximum distance, in standard deviations of the distance measure
-        (for the logit score 0.2 is the usual choice, Austin 2011).
+    caliper: maximum distance, in standard deviations of the score for
+        ``"logit"``/``"propensity"`` (0.2 SD of the logit is the usual choice,
+        Austin 2011), in Mahalanobis units for ``"mahalanobis"``.
     replace: match with replacement (default) or greedy without replacement
         (treated units with the highest score first).
     bias_adjust: Abadie-Imbens (2011) regression bias adjustment.
@@ -215,11 +216,13 @@ def match(
     L = np.bincount(cj, weights=pw**2, minlength=len(c_idx))
     y_t, y_c = y[t_idx], y[c_idx]
     adj = np.zeros(len(ti))
+    resid = y  # the ATT is the weighted mean difference of y (bias-adjusted: of y - mu0(X))
     if bias_adjust:
         Xo = design_matrix(data, covariates).to_numpy()
         beta = np.linalg.lstsq(Xo[c_idx], y_c, rcond=None)[0]
         mu0 = Xo @ beta
         adj = mu0[t_idx[ti]] - mu0[c_idx[cj]]
+        resid = y - mu0
     y0hat = np.bincount(ti, weights=pw * (y_c[cj] + adj), minlength=len(t_idx))
     N1 = int(matched.sum())
     if N1 < 2:
@@ -244,10 +247,10 @@ def match(
     else:
         cl = cluster_codes(data, cluster)
         keep = weights > 0
-        var, G = _weighted_cluster_var(y[keep], w[keep], weights[keep], cl[keep])
+        var, G = _weighted_cluster_var(resid[keep], w[keep], weights[keep], cl[keep])
         n["clusters"] = G
-        se_method = "cluster-robust (CR1) SE of the weighted regression in the matched sample"
-        df = None
+        se_method = "cluster-robust (CR1) SE of the weighted regression in the matched sample, t(G-1)"
+        df = G - 1
     est = Estimate.from_normal(
         f"ATT of {treatment} on {outcome}", att, float(np.sqrt(var)), level=level, df=df, n=n,
         method=f"nearest-neighbour matching on {distance} distance ({k}:1, "
