@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -81,16 +80,21 @@ def test_rm_conditional_test_matches_r_exactly():
 
 
 def test_rm_hybrid_matches_r_within_lf_simulation_noise():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Mbar = 2 reaches the end of R's default grid
-        res = honest_did(B, S, 4, 4, mbar_grid=R["deltaRM_CLF"]["Mbar"], breakdown=False)
+    with pytest.warns(UserWarning, match="end of the theta grid"):
+        res = honest_did(B, S, 4, 4, mbar_grid=R["deltaRM_CLF"]["Mbar"], breakdown=False,
+                         extend_grid=0)                # R's fixed grid
     step = 40 * math.sqrt(S[4, 4]) / 999
     lo = np.abs(res.table["lower"] - R["deltaRM_CLF"]["lb"]) / step
     hi = np.abs(res.table["upper"] - R["deltaRM_CLF"]["ub"]) / step
     assert (lo <= 2 + 1e-6).all() and (hi <= 2 + 1e-6).all(), (lo.tolist(), hi.tolist())
     assert (res.table["method"] == "C-LF").all()
-    # R's upper end at Mbar = 2 is the end of its grid; we flag that
+    # R's upper end at Mbar = 2 is the end of its grid (20 sd); we flag that ...
     assert res.table["open"].tolist() == [False, False, False, True]
+    # ... and by default continue the grid, which finds the true, larger upper end
+    ext = honest_did(B, S, 4, 4, mbar_grid=[2.0], breakdown=False)
+    assert not ext.table["open"].iloc[0]
+    assert ext.table["upper"].iloc[0] > R["deltaRM_CLF"]["ub"][3] + step
+    assert ext.table["lower"].iloc[0] == pytest.approx(res.table["lower"].iloc[3], abs=1e-12)
 
 
 def test_flci_matches_r_within_its_monte_carlo_quantile():
@@ -253,9 +257,7 @@ def test_dual_vertices_reproduce_the_linear_programme():
 # ----------------------------------------------------------------- behaviour
 def test_breakdown_values_are_where_the_ci_starts_to_include_zero():
     for method, kw in (("smoothness", {}), ("relative_magnitude", {})):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = honest_did(B, S, 4, 4, method=method, **kw)
+        res = honest_did(B, S, 4, 4, method=method, **kw)
         bd = res.breakdown
         assert np.isfinite(bd) and bd > 0
         below = honest_did(B, S, 4, 4, method=method, breakdown=False,
@@ -318,6 +320,7 @@ def test_result_table_repr_plot_and_record():
     ({"alpha": 1.5}, "'alpha'"),
     ({"num_pre": 0, "num_post": 8}, "'num_pre'"),
     ({"grid": (1.0, 0.0, 10)}, "'grid'"),
+    ({"extend_grid": -1}, "'extend_grid'"),
 ])
 def test_bad_input_gives_clear_errors(kwargs, match):
     args = {"betahat": B, "sigma": S, "num_pre": 4, "num_post": 4}

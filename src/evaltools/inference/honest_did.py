@@ -193,11 +193,42 @@ def _flci_core(b: np.ndarray, s: np.ndarray, num_pre: int, num_post: int, lv: np
         w = np.r_[v_minvar, lv]
         return _Flci(float(w @ b), half, w, sd, 0.0)
 
-    # smallest achievable worst-case bias (a linear programme in (v_pre, u))
     k = q_pre.shape[0]
-    c_lp = np.r_[np.zeros(num_pre), np.ones(k)]
-    a_ub = np.block([[q_pre, -np.eye(k)], [-q_pre, -np.eye(k)]])
+    z = 1 - alpha
+    a_ub = np.block([[q_pre, -np.eye(k)], [-q_pre, -np.eye(k)]])   # |q v + c| <= u
     b_ub = np.r_[-c_post, c_post]
+    eq_cons = {"type": "eq", "fun": lambda x: np.array([x[:num_pre] @ t_pre - rhs]),
+               "jac": lambda x: np.r_[t_pre, np.zeros(k)][None, :]}
+    ub_cons = {"type": "ineq", "fun": lambda x: b_ub - a_ub @ x, "jac": lambda x: -a_ub}
+
+    def finish(vp: np.ndarray) -> _Flci:
+        sd = math.sqrt(var(vp))
+        bias = m * bias1(vp)
+        w = np.r_[vp, lv]
+        return _Flci(float(w @ b), sd * _folded_normal_quantile(z, bias / sd), w, sd, bias)
+
+    # 1) Direct: minimise sd(v) cv(M sum(u) / sd(v)) over (v_pre, u) with |q v + c| <= u.
+    #    s cv(t / s) is the perspective of the convex cv, increasing in t and s, and sd(v)
+    #    is a norm, so the problem is convex and smooth; dcv/db has a closed form.
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        vp, u = x[:num_pre], x[num_pre:]
+        sd = math.sqrt(max(var(vp), 1e-300))
+        bb = m * u.sum() / sd
+        c = _folded_normal_quantile(z, bb)
+        f1, f2 = stats.norm.pdf(c - bb), stats.norm.pdf(-c - bb)
+        dc = (f1 - f2) / (f1 + f2)
+        return sd * c, np.r_[(s_pp @ vp + lin) / sd * (c - dc * bb), np.full(k, dc * m)]
+
+    x0 = np.r_[v_minvar, np.abs(q_pre @ v_minvar + c_post)]
+    direct = optimize.minimize(objective, x0, jac=True, constraints=[eq_cons, ub_cons],
+                               method="SLSQP", options={"ftol": 1e-15, "maxiter": 1000})
+    cand = finish(direct.x[:num_pre])
+    if direct.success:
+        return cand
+
+    # 2) Fallback (as the R package): for a bias bound B, the least-variance estimator is
+    #    a QP; minimise the half-length over B. Smallest achievable bias first (an LP).
+    c_lp = np.r_[np.zeros(num_pre), np.ones(k)]
     a_eq = np.r_[t_pre, np.zeros(k)][None, :]
     lp = optimize.linprog(c_lp, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=[rhs],
                           bounds=[(None, None)] * num_pre + [(0, None)] * k, method="highs")
@@ -211,20 +242,15 @@ def _flci_core(b: np.ndarray, s: np.ndarray, num_pre: int, num_post: int, lv: np
             return v_minvar
         u0 = np.abs(q_pre @ start + c_post)
         x0 = np.r_[start, u0 * min(1.0, bb / max(u0.sum(), 1e-300))]
-        cons = [
-            {"type": "eq", "fun": lambda x: np.array([x[:num_pre] @ t_pre - rhs]),
-             "jac": lambda x: np.r_[t_pre, np.zeros(k)][None, :]},
-            {"type": "ineq", "fun": lambda x: b_ub - a_ub @ x, "jac": lambda x: -a_ub},
-            {"type": "ineq", "fun": lambda x: np.array([bb - x[num_pre:].sum()]),
-             "jac": lambda x: np.r_[np.zeros(num_pre), -np.ones(k)][None, :]},
-        ]
+        cons = [eq_cons, ub_cons,
+                {"type": "ineq", "fun": lambda x: np.array([bb - x[num_pre:].sum()]),
+                 "jac": lambda x: np.r_[np.zeros(num_pre), -np.ones(k)][None, :]}]
         res = optimize.minimize(
             lambda x: var(x[:num_pre]), x0,
             jac=lambda x: np.r_[2 * s_pp @ x[:num_pre] + 2 * lin, np.zeros(k)],
             constraints=cons, method="SLSQP", options={"ftol": 1e-15, "maxiter": 500})
         return res.x[:num_pre]
 
-    z = 1 - alpha
     state = {"v": lp.x[:num_pre]}
 
     def half_length(bb: float) -> float:
@@ -243,12 +269,8 @@ def _flci_core(b: np.ndarray, s: np.ndarray, num_pre: int, num_post: int, lv: np
         for edge in (b_min, b_max):
             if half_length(edge) < half_length(best):
                 best = edge
-    vp = min_var_given_bias(best, state["v"])
-    sd = math.sqrt(var(vp))
-    bias = m * bias1(vp)
-    half = sd * _folded_normal_quantile(z, bias / sd)
-    w = np.r_[vp, lv]
-    return _Flci(float(w @ b), half, w, sd, bias)
+    fallback = finish(min_var_given_bias(best, state["v"]))
+    return fallback if fallback.half_length < cand.half_length else cand
 
 
 def flci(betahat: Sequence[float], sigma: Any, num_pre: int, num_post: int, m: float = 0.0,
@@ -578,6 +600,7 @@ def honest_did(
     seed: int = 0,
     post_moments_only: bool = True,
     breakdown: bool = True,
+    extend_grid: int = 4,
     max_bases: int = 1_000_000,
 ) -> HonestDiDResult:
     """Robust confidence sets for ``theta = l' tau_post`` under violations of parallel trends.
@@ -595,8 +618,11 @@ def honest_did(
     alpha: 1 - coverage.
     grid: ``(lower, upper, points)`` of the theta grid for the RM test inversion; default
         ``(-20 sd, 20 sd, 1000)`` with sd the standard error of l' betahat_post (the R
-        default). A CI that reaches an end of the grid is flagged in the table column
-        ``open`` (widen the grid).
+        default).
+    extend_grid: if the accepted set reaches an end of the grid, continue the grid past
+        that end with the same step, up to this many times (0 reproduces R, which then
+        reports the grid end as the CI end). A CI still open is flagged in the column
+        ``open``.
     hybrid: least-favourable hybrid (R's "C-LF", default) or the pure conditional test.
     lf_sims, seed: draws for the least-favourable critical value (R uses 1,000).
     post_moments_only: use only moments that involve post periods in the ARP test
@@ -644,17 +670,36 @@ def honest_did(
         kappa = alpha / 10
         n_mom = 2 * (num_pre + num_post)
         draws = np.random.default_rng(seed).standard_normal((n_mom, int(lf_sims)))
-        opts = {"grid": (g_lo, g_hi, g_n), "hybrid": "LF" if hybrid else "none",
+        if isinstance(extend_grid, bool) or not isinstance(extend_grid, (int, np.integer)) \
+                or extend_grid < 0:
+            raise InputError(f"Parameter 'extend_grid' must be a whole number >= 0, got "
+                             f"{extend_grid!r}.")
+        opts = {"grid": (g_lo, g_hi, g_n), "extend_grid": int(extend_grid),
+                "hybrid": "LF" if hybrid else "none",
                 "kappa": kappa, "lf_sims": int(lf_sims), "seed": seed,
                 "post_moments_only": post_moments_only}
 
+        step = thetas[1] - thetas[0]
+
+        def region(th: np.ndarray, mv: float) -> np.ndarray:
+            return _rm_accept_region(b, s, num_pre, lv, mv, th, alpha, hybrid, kappa, draws,
+                                     post_moments_only, max_bases)
+
         def ci_at(mv: float) -> tuple[float, float, bool]:
-            acc = _rm_accept_region(b, s, num_pre, lv, float(mv), thetas, alpha, hybrid, kappa,
-                                    draws, post_moments_only, max_bases)
+            th, acc = thetas, region(thetas, float(mv))
+            for _ in range(extend_grid):     # continue the grid (same step) past an open end
+                if not (acc[0] or acc[-1]):
+                    break
+                if acc[-1]:
+                    new = th[-1] + step * np.arange(1, g_n + 1)
+                    th, acc = np.r_[th, new], np.r_[acc, region(new, float(mv))]
+                if acc[0]:
+                    new = th[0] - step * np.arange(g_n, 0, -1)
+                    th, acc = np.r_[new, th], np.r_[region(new, float(mv)), acc]
             if not acc.any():
                 return float("nan"), float("nan"), False
             idx = np.flatnonzero(acc)
-            return float(thetas[idx[0]]), float(thetas[idx[-1]]), bool(acc[0] or acc[-1])
+            return float(th[idx[0]]), float(th[idx[-1]]), bool(acc[0] or acc[-1])
 
         param, delta, meth = "Mbar", "DeltaRM", "C-LF" if hybrid else "Conditional"
     else:
@@ -671,32 +716,43 @@ def honest_did(
         warnings.warn(
             f"The robust CI reaches an end of the theta grid at {param} = "
             f"{', '.join(f'{v:g}' for v in table.loc[table['open'], param])}; it may be "
-            "longer than shown. Pass a wider grid=(lower, upper, points).", stacklevel=2)
-    bd = _breakdown(ci_at, float(ms.max())) if breakdown else float("nan")
+            "longer than shown. Pass a wider grid=(lower, upper, points) or a larger "
+            "extend_grid.", stacklevel=2)
+    bd = (_breakdown(ci_at, table, param, 1e-4 if method == "smoothness" else 1e-3)
+          if breakdown else float("nan"))
     return HonestDiDResult(table=table, original=orig, breakdown=bd, restriction=delta,
                            parameter=param, alpha=alpha, l_vec=lv.tolist(), num_pre=num_pre,
                            num_post=num_post, options=opts)
 
 
-def _breakdown(ci_at, hint: float, tol: float = 1e-4) -> float:
-    """Largest M with a CI that excludes 0, by bisection (the CIs grow with M)."""
-    def excludes(mv: float) -> bool:
-        lo, hi, _ = ci_at(mv)
+def _breakdown(ci_at, table: pd.DataFrame, param: str, rel_tol: float) -> float:
+    """Largest M whose CI excludes 0, by bisection between the last value of the table
+    that excludes 0 and the first that does not (the CIs widen with M)."""
+    def excludes(lo: float, hi: float) -> bool:
         return bool(np.isfinite(lo) and (lo > 0 or hi < 0))
 
-    if not excludes(0.0):
+    rows = table.sort_values(param)
+    ms = rows[param].to_numpy(dtype=float)
+    ex = [excludes(lo, hi) for lo, hi in zip(rows["lower"], rows["upper"])]
+    if ms[0] > 0:
+        lo0, hi0, _ = ci_at(0.0)
+        ms, ex = np.r_[0.0, ms], [excludes(lo0, hi0)] + ex
+    if not ex[0]:
         return float("nan")
-    hi = max(hint, 1e-3)
-    for _ in range(30):
-        if not excludes(hi):
-            break
-        hi *= 2
+    if all(ex):
+        lo, hi = float(ms[-1]), max(2 * float(ms[-1]), 1e-3)
+        for _ in range(30):
+            if not excludes(*ci_at(hi)[:2]):
+                break
+            lo, hi = hi, 2 * hi
+        else:
+            return float("inf")
     else:
-        return float("inf")
-    lo = 0.0
-    while hi - lo > tol * max(hi, 1e-8):
+        first = ex.index(False)
+        lo, hi = float(ms[first - 1]), float(ms[first])
+    while hi - lo > rel_tol * hi:
         mid = (lo + hi) / 2
-        if excludes(mid):
+        if excludes(*ci_at(mid)[:2]):
             lo = mid
         else:
             hi = mid
