@@ -229,6 +229,8 @@ def test_bad_inputs_say_what_and_where():
         protect(pd.DataFrame({"n": [30], "m": [1.0]}), counts=[], denominators={"m": "n"})
     with pytest.raises(DisclosureInputError, match="whole number >= 1"):
         protect(pd.DataFrame({"n": [30]}), threshold=0)
+    with pytest.raises(DisclosureInputError, match="count column 'n' holds 'many' in row 1"):
+        protect(pd.DataFrame({"n": [30, "many"]}), counts=["n"])
 
 
 def test_assert_safe_rejects_unprotected_and_small_counts():

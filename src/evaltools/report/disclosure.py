@@ -290,7 +290,7 @@ def protect(
     trow = _resolve_total_row(df, total_row)
     tcol = _resolve_total_col(df, count_cols, total_col)
 
-    values = df[count_cols].astype(float)
+    values = _as_numbers(df, count_cols)
     _check_counts(values)
     _verify_totals(values, trow, tcol)
     A, cells = _constraints(values, count_cols, trow, tcol)
@@ -383,14 +383,14 @@ def assert_safe(
     if odd.to_numpy().any():
         r, c = next((r, c) for c in count_cols for r in table.index if odd.at[r, c])
         raise DisclosureError(
-            f"assert_safe(): row {r!r}, column {c!r} holds {table.at[r, c]!r}, which is neither "
+            f"assert_safe(): row {_lab(r)}, column {c!r} holds {table.at[r, c]!r}, which is neither "
             f"a count nor the suppression marker {mark!r}."
         )
     small = (known > 0) & (known < thr)
     if small.to_numpy().any():
         r, c = next((r, c) for c in count_cols for r in table.index if small.at[r, c])
         raise DisclosureError(
-            f"Row {r!r}, column {c!r} shows the count {known.at[r, c]:g}, below the disclosure "
+            f"Row {_lab(r)}, column {c!r} shows the count {known.at[r, c]:g}, below the disclosure "
             f"threshold {thr}. Publish the table through protect() / publish_table()."
         )
     if (trow is None and tcol is None) or meta.get("round_to"):
@@ -399,7 +399,7 @@ def assert_safe(
     if exposed:
         (r, c), (lo, hi) = next(iter(exposed.items()))
         raise DisclosureError(
-            f"The hidden count in row {r!r}, column {c!r} can be worked out from the published "
+            f"The hidden count in row {_lab(r)}, column {c!r} can be worked out from the published "
             f"totals: it must lie in [{lo:g}, {hi:g}]. Hide a complementary cell in the same "
             "row or column (protect() does this)."
         )
@@ -708,6 +708,21 @@ def _check_dependent(df: pd.DataFrame, counts: list[Hashable], what: str, col: H
         )
 
 
+def _as_numbers(df: pd.DataFrame, columns: list[Hashable]) -> pd.DataFrame:
+    out = {}
+    for c in columns:
+        num = pd.to_numeric(df[c], errors="coerce")
+        bad = df[c].notna() & num.isna()
+        if bad.any():
+            r = df.index[bad.to_numpy()][0]
+            raise DisclosureInputError(
+                f"protect(): count column {c!r} holds {df.at[r, c]!r} in row {_lab(r)}, which is not a "
+                "number. Counts must be whole numbers; list only count columns in counts=."
+            )
+        out[c] = num.astype(float)
+    return pd.DataFrame(out, index=df.index)
+
+
 def _check_counts(values: pd.DataFrame) -> None:
     for c in values.columns:
         v = values[c]
@@ -715,7 +730,7 @@ def _check_counts(values: pd.DataFrame) -> None:
         if bad.any():
             r = v.index[bad.to_numpy()][0]
             raise DisclosureInputError(
-                f"protect(): column {c!r}, row {r!r} holds {v[r]:g}, which is not a count "
+                f"protect(): column {c!r}, row {_lab(r)} holds {v[r]:g}, which is not a count "
                 "(a whole number >= 0). List only count columns in counts=; put means and "
                 "shares in denominators=."
             )
@@ -768,10 +783,15 @@ def _verify_totals(values: pd.DataFrame, trow: Hashable | None, tcol: Hashable |
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise DisclosureInputError(
-                f"protect(): in row {values.index[i]!r} the total column {tcol!r} holds "
+                f"protect(): in row {_lab(values.index[i])} the total column {tcol!r} holds "
                 f"{arr[i, j]:g} but the other count columns add up to {sums[i]:g}. Pass "
                 "total_col=None if that column is not their sum."
             )
+
+
+def _lab(label: Any) -> str:
+    """A row label as written in an error message (numpy scalars as plain numbers)."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
 
 
 def _round_base(v: Any, base: int) -> Any:
