@@ -122,8 +122,9 @@ def test_leaving_before_entering(small_tables, tmp_path):
         return d
 
     err = violations(broken(small_tables, tmp_path, pupils=bad_pupils))
-    assert [v.rule for v in err.violations] == ["exit_before_entry"]
-    assert "leaves before entering" in str(err) and err.violations[0].rows == (1,)
+    rules = {v.rule: v for v in err.violations}
+    assert set(rules) <= {"exit_before_entry", "year_after_exit"} and rules["exit_before_entry"].rows == (1,)
+    assert "leaves before entering" in str(err)
 
 
 def test_record_after_leaving(small_tables, tmp_path):
@@ -138,6 +139,17 @@ def test_record_after_leaving(small_tables, tmp_path):
     rules = {v.rule for v in err.violations}
     assert "record_after_leaving" in rules
     assert "after the pupil left early or graduated" in str(err)
+
+
+def test_pupil_year_after_exit_year(small_tables, tmp_path):
+    def bad(d):
+        left = d.index[d["exit_year"].notna()][0]
+        d.loc[left, "exit_year"] = d.loc[left, "entry_year"]
+        return d
+
+    err = violations(broken(small_tables, tmp_path, pupils=bad))
+    assert "year_after_exit" in {v.rule for v in err.violations}
+    assert "after the pupil's exit_year" in str(err)
 
 
 def test_support_before_rollout(small_tables, tmp_path):

@@ -77,6 +77,13 @@ def test_sample_calibration(tabs):
     assert a.loc[a["test"] == "class", "score"].isin(range(1, 11)).all()
 
 
+def _demean(d: pd.DataFrame, cols: list[str], by: str) -> pd.DataFrame:
+    """Subtract group means (absorbs fixed effects of ``by``; same slopes as its dummies, by FWL)."""
+    out = d.copy()
+    out[cols] = d[cols] - d.groupby(by)[cols].transform("mean")
+    return out
+
+
 def _covers(fit, name: str, value: float) -> bool:
     lo, hi = fit.conf_int().loc[name]
     return lo <= value <= hi
@@ -133,7 +140,8 @@ def _soma_fits(tables):
     # mean per semester enrolled: pupils who leave early miss semester 2 (and have lower SES)
     act = tables["skolas_soma"].groupby(["pupil_id", "year"], as_index=False)["activities"].mean()
     d = tables["wellbeing_pupils"].merge(act, on=["pupil_id", "year"])
-    fe = smf.ols("wellbeing ~ activities + C(school_id) + C(year)", d).fit(cov_type="HC1")
+    d["cell"] = d["school_id"] + "_" + d["year"].astype(str)
+    fe = smf.ols("wellbeing ~ 0 + activities", _demean(d, ["wellbeing", "activities"], "cell")).fit(cov_type="HC1")
     naive = smf.ols("wellbeing ~ activities", d).fit()
     return fe, naive
 
@@ -199,10 +207,10 @@ def test_growth_programme_pupil_results_recovered_and_naive_biased_up(many_alumn
     d = d[d["im_alumnus"]].copy()
     d["gp"] = d["in_growth_programme"].astype(int)
     d["cell"] = d["test"] + "_" + d["subject"] + "_" + d["year"].astype(str)
-    fit = smf.ols("score ~ gp + engagement + C(cell)", d).fit(
+    fit = smf.ols("score ~ 0 + gp + engagement", _demean(d, ["score", "gp", "engagement"], "cell")).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(d["teacher_id"])[0]})
     assert _covers(fit, "gp", e["true_value"])
-    naive = smf.ols("score ~ gp + C(cell)", d).fit()
+    naive = smf.ols("score ~ 0 + gp", _demean(d, ["score", "gp"], "cell")).fit()
     assert naive.params["gp"] > e["true_value"]
 
 
@@ -216,3 +224,21 @@ def test_growth_programme_leadership_recovered_and_naive_biased_up(many_alumni):
     assert _covers(fit, "gp", e["true_value"])
     naive = smf.logit("promoted ~ gp", d).fit(disp=0)
     assert naive.params["gp"] > e["true_value"]
+
+
+def test_pumpurs_repetition_effect_recovered_and_naive_biased_up(tabs, truth):
+    e = truth["pumpurs_support_repetition"]
+    py, rs = tabs["pupil_years"], tabs["risk_scores"]
+    d = rs[rs["semester"] == 1].merge(py, on=["pupil_id", "year", "school_id"])
+    d = d[d["status"] != "left_early"]
+    d = d.merge(tabs["support_plans"][["pupil_id", "year", "taken_up"]], on=["pupil_id", "year"], how="left")
+    d = d.merge(tabs["pupils"][["pupil_id", "special_needs"]], on="pupil_id")
+    nxt = py.loc[py["repeated"], ["pupil_id", "year"]].assign(year=lambda x: x["year"] - 1, rep=1)
+    d = d.merge(nxt, on=["pupil_id", "year"], how="left").fillna({"rep": 0})
+    d["D"] = d["taken_up"].astype("boolean").fillna(False).astype(int)
+    d["z"] = (d["score"] - 50) / 10
+    d["sn"] = d["special_needs"].astype(int)
+    fit = smf.logit("rep ~ z + sn + D", d).fit(disp=0)
+    assert _covers(fit, "D", e["true_value"])
+    naive = smf.logit("rep ~ D", d).fit(disp=0)
+    assert naive.params["D"] > e["true_value"]

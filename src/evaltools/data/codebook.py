@@ -157,6 +157,7 @@ count; rows count data rows from 1, header not counted) and a hint:
 | `exit_before_entry` | leaves before entering: exit_year earlier than entry_year |
 | `record_after_leaving` | pupil-year after the pupil left early or graduated |
 | `year_before_entry` | pupil-year before the pupil's entry_year in pupils |
+| `year_after_exit` | pupil-year after the pupil's exit_year in pupils |
 | `support_before_rollout` | support plan (or risk score) before the school's PUMPURS roll-out |
 | `unknown_school_id`, `unknown_pupil_id`, `unknown_teacher_id`, `unknown_municipality_id`, `unknown_plan_id` | unknown ... id: ... not found in ... |
 | `measure_without_takeup` | measure delivered under a plan that was not taken up |

@@ -46,6 +46,15 @@ def _pupil_year_order(tables, files) -> list[Violation]:
                              "pupil-year after the pupil left early or graduated (leaving before entering the year)",
                              "check the exclusion date and the later enrolment; a pupil who returns needs a "
                              "new entry, not a 'left_early' status in the earlier year.", rows, n))
+    if "pupils" in tables and {"pupil_id", "exit_year"} <= set(tables["pupils"].columns):
+        ex = tables["pupils"].drop_duplicates("pupil_id").set_index("pupil_id")["exit_year"]
+        x = d["pupil_id"].map(ex)
+        late = (x.notna() & (d["year"] > x)).to_numpy(dtype=bool)
+        if late.any():
+            rows, n = rows_of(d["pos"].to_numpy()[late])
+            out.append(Violation(files["pupil_years"], "pupil_years", "year", "year_after_exit",
+                                 "pupil-year after the pupil's exit_year in pupils (left before this enrolment)",
+                                 "correct exit_year in pupils (the year the pupil left) or the year.", rows, n))
     if "pupils" in tables and {"pupil_id", "entry_year"} <= set(tables["pupils"].columns):
         entry = tables["pupils"].drop_duplicates("pupil_id").set_index("pupil_id")["entry_year"]
         e = d["pupil_id"].map(entry)
