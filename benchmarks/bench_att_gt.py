@@ -120,7 +120,8 @@ def main() -> None:
     ours = results.get("evaltools", {}).get("sec")
     peers = [r["sec"] for k, r in results.items() if not k.startswith("evaltools") and "sec" in r]
     print()
-    print(f"{'implementation':<20}{'seconds':>10}{'CPU s':>8}{'peak MB':>10}{'data MB':>10}{'x ours':>9}"
+    print(f"{'implementation':<20}{'seconds':>10}{'CPU s':>8}{'peak MB':>10}{'data MB':>10}"
+          f"{'x ours':>9}"
           f"{'simple ATT':>13}{'SE':>11}{'dynamic':>11}")
     for name, r in results.items():
         if "sec" not in r:
@@ -128,7 +129,8 @@ def main() -> None:
             continue
         ratio = r["sec"] / ours if ours else float("nan")
         o = r["out"]
-        print(f"{name:<20}{r['sec']:>10.2f}{r['cpu']:>8.2f}{r['peak_mb']:>10.0f}{r['data_mb']:>10.0f}{ratio:>9.1f}"
+        print(f"{name:<20}{r['sec']:>10.2f}{r['cpu']:>8.2f}{r['peak_mb']:>10.0f}"
+              f"{r['data_mb']:>10.0f}{ratio:>9.1f}"
               f"{o[0]:>13.6f}{o[1]:>11.6f}{o[2]:>11.6f}")
     if ours and peers:
         print(f"\nfastest peer / ours = {min(peers) / ours:.1f}x")
@@ -136,7 +138,8 @@ def main() -> None:
     if ours:
         peak = results["evaltools"]["peak_mb"]
         print(f"targets (issue 5): <= 1 s: {ours:.2f} s; >= 2x fastest peer: "
-              f"{(min(peers) / ours) if peers else float('nan'):.1f}x; peak <= 1.5 GB: {peak:.0f} MB; "
+              f"{(min(peers) / ours) if peers else float('nan'):.1f}x; "
+              f"peak <= 1.5 GB: {peak:.0f} MB; "
               f"999-draw bootstrap <= 3 s: {boot.get('sec', float('nan')):.2f} s "
               f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
 
