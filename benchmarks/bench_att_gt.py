@@ -6,8 +6,9 @@ heterogeneous dynamic effects. Every run uses method "dr", never-treated control
 varying base period and analytic SEs (plus one run of ours with a 999-draw
 multiplier bootstrap). "seconds" is wall time, "CPU s" user + system CPU time (less
 sensitive to other load on a shared machine). Each implementation runs in its own
-subprocess so that peak memory (ru_maxrss) is its own; "peak MB" includes the loaded data and the imported
-libraries, "data MB" is the resident size after loading both (the clock starts then).
+subprocess so that peak memory (ru_maxrss) is its own; "peak MB" includes the loaded
+data and the imported libraries, "data MB" is the resident size after loading both
+(the clock starts then).
 
     .venv/bin/python benchmarks/bench_att_gt.py            # full size, all peers
     .venv/bin/python benchmarks/bench_att_gt.py --n 20000  # quicker
