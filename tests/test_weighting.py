@@ -243,6 +243,10 @@ def test_clear_errors():
         ipw(d.assign(w=d.w * 2 + 1), "y", "w", ["x1"])
     with pytest.raises(ValueError, match="estimand"):
         aipw(d, "y", "w", ["x1"], estimand="ATC")
+    with pytest.raises(ValueError, match="trim must be"):
+        ipw(d, "y", "w", ["x1"], trim="yes")
+    with pytest.raises(ValueError, match="collinear among the comparison"):
+        aipw(d.assign(k=np.where(d.w == 0, 1.0, d.x2)), "y", "w", ["x1"], outcome_covariates=["x1", "k"])
     with pytest.raises(ValueError, match="missing values"):
         ipw(d.assign(y=np.where(d.index == 3, np.nan, d.y)), "y", "w", ["x1"])
     with pytest.raises(CausalInputError, match="perfect separation|predicts treatment"):

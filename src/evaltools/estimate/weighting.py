@@ -70,6 +70,8 @@ def _prepare(data, outcome, treatment, covariates, cluster, trim):
     alpha = None
     keep = np.ones(len(data))
     if trim is not None:
+        if not (trim == "crump" or (isinstance(trim, (int, float)) and 0 < trim < 0.5)):
+            raise CausalInputError(f"trim must be None, 'crump' or a threshold alpha in (0, 0.5); got {trim!r}.")
         alpha = ps.crump_alpha() if trim == "crump" else float(trim)
         keep = ps.keep(alpha).to_numpy().astype(float)
         for arm, lab in [(1, "treated"), (0, "comparison")]:
@@ -91,13 +93,13 @@ def _ps_influence(ps: PropensityScore) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return X, e, if_gamma
 
 
-def _ols_influence(Xo: np.ndarray, y: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ols_influence(Xo: np.ndarray, y: np.ndarray, mask: np.ndarray, arm: str) -> tuple[np.ndarray, np.ndarray]:
     """Least squares of y on Xo within ``mask``: fitted values for all rows and the IF of delta."""
     Xm = Xo[mask]
     if np.linalg.matrix_rank(Xm) < Xo.shape[1]:
         raise CausalInputError(
-            "The outcome-model covariates are collinear within one arm (e.g. a dummy that is constant "
-            "among the treated): drop or merge them, or pass fewer outcome_covariates."
+            f"The outcome-model covariates are collinear among the {arm} units used (e.g. a dummy that is "
+            "constant there, often after trimming): drop or merge them via outcome_covariates."
         )
     delta = np.linalg.lstsq(Xm, y[mask], rcond=None)[0]
     fit = Xo @ delta
@@ -191,9 +193,9 @@ def aipw(
     Xo = design_matrix(data, covariates if outcome_covariates is None else outcome_covariates).to_numpy()
     W = ps.w.astype(float)
     kept = k > 0
-    m0, if_d0 = _ols_influence(Xo, y, (W == 0) & kept)
+    m0, if_d0 = _ols_influence(Xo, y, (W == 0) & kept, "comparison")
     if estimand == "ATE":
-        m1, if_d1 = _ols_influence(Xo, y, (W == 1) & kept)
+        m1, if_d1 = _ols_influence(Xo, y, (W == 1) & kept, "treated")
         phi = m1 - m0 + W * (y - m1) / e - (1 - W) * (y - m0) / (1 - e)
         pk = np.mean(k)
         tau = float(np.sum(k * phi) / np.sum(k))
