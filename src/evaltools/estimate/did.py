@@ -203,6 +203,14 @@ def did_2x2(
 
 
 # --------------------------------------------------------------------------- TWFE
+def _varies_within(x: np.ndarray, codes: np.ndarray) -> bool:
+    """Whether x deviates from its group mean anywhere (O(N), bincount)."""
+    n = np.bincount(codes)
+    mean = np.bincount(codes, weights=x) / np.maximum(n, 1)
+    dev = x - mean[codes]
+    return bool(np.abs(dev).max(initial=0.0) > 1e-12 * max(1.0, float(np.abs(x).max(initial=0.0))))
+
+
 @dataclass(frozen=True)
 class TWFEResult:
     """Two-way fixed-effects fit: ``.estimate`` for the treatment, ``.table`` for all
@@ -249,14 +257,16 @@ def twfe(
                          "c_": pd.factorize(df[cluster])[0]})
     for i, c in enumerate(covs):
         work[f"x{i}_"] = df[c].to_numpy(float)
-    if work["d_"].groupby(work["i_"]).transform("std").fillna(0).eq(0).all() or work["d_"].groupby(
-            work["t_"]).transform("std").fillna(0).eq(0).all():
+    rhs = " + ".join(["d_"] + [f"x{i}_" for i in range(len(covs))])
+    d = work["d_"].to_numpy()
+    if not (_varies_within(d, work["i_"].to_numpy()) and _varies_within(d, work["t_"].to_numpy())):
         raise ValueError(
             f"The treatment {treatment!r} does not vary within units or within periods, so it is "
             "absorbed by the unit or time fixed effects; two-way FE cannot estimate its effect."
         )
-    rhs = " + ".join(["d_"] + [f"x{i}_" for i in range(len(covs))])
     fit = _feols(f"y_ ~ {rhs} | i_ + t_", work, {"CRV1": "c_"})
+    if "d_" not in fit._coefnames:  # e.g. additive in unit and period: pyfixest dropped it
+        raise ValueError(f"The treatment {treatment!r} is collinear with the unit and period fixed effects.")
     tidy = fit.tidy()
     rename = {"d_": treatment, **{f"x{i}_": c for i, c in enumerate(covs)}}
     table = pd.DataFrame({
