@@ -250,3 +250,42 @@ def test_model_table_takes_results_that_hold_their_estimate():
     assert mt.display_frame().loc[("ATT", "estimate"), "TWFE"] == "0.200"
     with pytest.raises(TableInputError, match="or a result holding one"):
         model_table({"x": Result(0.2)})
+
+
+@st.composite
+def small_samples(draw):
+    sizes = [draw(st.integers(1, 25)) for _ in range(4)]  # (treated, post) cells
+    rows = []
+    seed = draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    for (g, t), n in zip([(1, 0), (1, 1), (0, 0), (0, 1)], sizes):
+        for _ in range(n):
+            rows.append({"treated": g, "post": t, "y": rng.normal(), "girl": int(rng.random() < 0.5)})
+    return pd.DataFrame(rows)
+
+
+@settings(max_examples=30, deadline=None)
+@given(small_samples())
+def test_property_balance_and_did_tables_never_show_small_groups(d):
+    threshold = 10
+    did = did_table(d, "y", "treated", "post", language="en")
+    n_cols = [c for c in did.data.columns if str(c).startswith("N, ")]
+    for c in n_cols:
+        shown = did.data[c].dropna()
+        assert not ((shown > 0) & (shown < threshold)).any()
+    sizes = d.groupby(["treated", "post"]).size()
+    means = {(1, 0): ("Programme group", "Before"), (1, 1): ("Programme group", "After"),
+             (0, 0): ("Comparison group", "Before"), (0, 1): ("Comparison group", "After")}
+    for cell, (row, col) in means.items():
+        if sizes.get(cell, 0) < threshold:
+            assert pd.isna(did.data.at[row, col])
+            assert pd.isna(did.data.iloc[2][col])  # the difference row would reveal it
+            assert pd.isna(did.data.iloc[2]["Change (after − before)"])
+    bal = balance_table(d[d.post == 0], ["y", "girl"], "treated", language="en", show_sd=True)
+    for c in ("n_treated", "n_comparison"):
+        shown = bal.data[c].dropna()
+        assert not ((shown > 0) & (shown < threshold)).any()
+    for c, n in (("mean_treated", "n_treated"), ("mean_comparison", "n_comparison")):
+        raw_n = (d[d.post == 0].treated == (1 if c.endswith("treated") else 0)).sum()
+        if raw_n < threshold:
+            assert bal.data[c].isna().all() and bal.data["difference"].isna().all()
