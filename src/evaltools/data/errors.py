@@ -24,7 +24,10 @@ class Violation:
     count: int = 0
 
     def __str__(self) -> str:
-        where = f"{self.file}" + (f", column '{self.column}'" if self.column else "")
+        if self.column and ", " in self.column:
+            where = f"{self.file}, columns " + ", ".join(f"'{c}'" for c in self.column.split(", "))
+        else:
+            where = f"{self.file}" + (f", column '{self.column}'" if self.column else "")
         text = f"{where}: {self.message}"
         if self.count:
             shown = ", ".join(str(r) for r in self.rows[:MAX_ROWS_SHOWN])
