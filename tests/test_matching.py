@@ -185,6 +185,10 @@ def test_match_did_recovers_effect_under_selection_on_levels():
     naive = post.loc[post.cohort.notna(), "y"].mean() - post.loc[post.cohort.isna(), "y"].mean()
     assert naive - 2.0 > 5 * res.overall.se
     assert "Matched difference-in-differences" in repr(res)
+    frame = res.to_frame()
+    assert list(frame.index) == [3, 4, 5, "overall"]
+    assert frame.loc["overall", "att"] == pytest.approx(res.overall.estimate)
+    assert frame.loc["overall", "n_treated"] == res.table["n_treated"].sum()
 
 
 def test_match_did_errors():

@@ -303,9 +303,12 @@ class MatchDiDResult:
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        row = self.overall.to_frame().reset_index().assign(cohort="overall")
-        return pd.concat([self.table.reset_index(), row[self.table.reset_index().columns.intersection(row.columns)]],
-                         ignore_index=True)
+        """Cohort rows plus an ``overall`` row (columns: att, se, ci_low, ci_high, n_treated, n_comparison)."""
+        o = self.overall
+        overall = pd.DataFrame([{"baseline": np.nan, "att": o.estimate, "se": o.se, "ci_low": o.ci_low,
+                                 "ci_high": o.ci_high, "n_treated": o.n["treated"],
+                                 "n_comparison": o.n["comparison"]}], index=pd.Index(["overall"], name="cohort"))
+        return pd.concat([self.table, overall])
 
     def __repr__(self) -> str:
         return ("Matched difference-in-differences by cohort (never-treated comparison units)\n"
