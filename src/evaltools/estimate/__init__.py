@@ -39,3 +39,8 @@ from evaltools.estimate.survival import KaplanMeierResult, LogRankTest, kaplan_m
 
 __all__ += ["rd", "RDResult", "rd_density_test", "DensityTest", "kaplan_meier", "KaplanMeierResult",
             "LogRankTest"]
+from evaltools.estimate.hazard import (  # noqa: E402
+    CumulativeIncidence, HazardResult, cumulative_incidence, discrete_time_hazard, person_period)
+
+__all__ += ["discrete_time_hazard", "HazardResult", "cumulative_incidence", "CumulativeIncidence",
+            "person_period"]
