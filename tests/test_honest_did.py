@@ -254,6 +254,13 @@ def test_dual_vertices_reproduce_the_linear_programme():
         assert (setup.vertices @ y).max() == pytest.approx(lp.fun, abs=1e-9)
 
 
+def test_folded_normal_quantile_matches_noncentral_chi_square():
+    for p in (0.9, 0.95, 0.99):
+        for b in (0.0, 1e-8, 0.3, 1.0, 2.5, 7.0, 50.0):
+            ref = math.sqrt(stats.ncx2.ppf(p, 1, b * b)) if b > 0 else stats.norm.ppf(0.5 + p / 2)
+            assert hd_mod._folded_normal_quantile(p, b) == pytest.approx(ref, rel=1e-12)
+
+
 # ----------------------------------------------------------------- behaviour
 def test_breakdown_values_are_where_the_ci_starts_to_include_zero():
     for method, kw in (("smoothness", {}), ("relative_magnitude", {})):

@@ -37,7 +37,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from evaltools.estimate.result import Estimate
 from evaltools.standards._checks import InputError
@@ -131,13 +131,22 @@ def _estimand(lv: np.ndarray) -> str:
 
 # ----------------------------------------------------------------------------- FLCI
 def _folded_normal_quantile(p: float, b: float) -> float:
-    """``c`` with P(|N(b, 1)| <= c) = p, i.e. sqrt of a noncentral chi-square(1, b^2) quantile."""
+    """``c`` with P(|N(b, 1)| <= c) = Phi(c - b) - Phi(-c - b) = p (the square root of a
+    noncentral chi-square(1, b^2) quantile), by Brent's method on the bracket
+    ``[max(b + z_p, z_(1+p)/2), b + z_(1+p)/2]``."""
     b = abs(float(b))
+    z2 = float(special.ndtri(0.5 + p / 2))
     if b < 1e-12:
-        return float(stats.norm.ppf(0.5 + p / 2))
-    if b > 30:  # the far tail contributes nothing: c = b + z_p
-        return b + float(stats.norm.ppf(p))
-    return math.sqrt(float(stats.ncx2.ppf(p, 1, b * b)))
+        return z2
+    def excess(c: float) -> float:
+        return float(special.ndtr(c - b) - special.ndtr(-c - b)) - p
+
+    lo, hi = max(b + float(special.ndtri(p)), z2), b + z2
+    if excess(lo) >= 0:          # far from 0 the lower tail vanishes: c = b + z_p
+        return lo
+    if excess(hi) <= 0:
+        return hi
+    return optimize.brentq(excess, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps)
 
 
 def _sd_bias_matrix(num_pre: int, num_post: int) -> np.ndarray:
@@ -221,7 +230,7 @@ def _flci_core(b: np.ndarray, s: np.ndarray, num_pre: int, num_post: int, lv: np
 
     x0 = np.r_[v_minvar, np.abs(q_pre @ v_minvar + c_post)]
     direct = optimize.minimize(objective, x0, jac=True, constraints=[eq_cons, ub_cons],
-                               method="SLSQP", options={"ftol": 1e-15, "maxiter": 1000})
+                               method="SLSQP", options={"ftol": 1e-14, "maxiter": 1000})
     cand = finish(direct.x[:num_pre])
     if direct.success:
         return cand
