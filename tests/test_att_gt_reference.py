@@ -201,3 +201,43 @@ def test_matches_diff_diff_live(mpdta, cov, cg, m):
     for e, v in r.event_study_effects.items():
         assert abs(v["effect"] - dyn.loc[e, "estimate"]) <= tol_att
         assert abs(v["se"] - dyn.loc[e, "se"]) <= tol_se
+
+
+RREF = [b for b in REF["blocks"] if b["id"].startswith("csdid_rref_")]
+
+
+@pytest.mark.parametrize("block", RREF, ids=[b["id"] for b in RREF])
+def test_full_precision_r_reference_cells_and_aggregations(mpdta, block):
+    """R did ATT(g,t), analytic SEs and all four aggregations at full precision."""
+    o = block["options"]
+    res = _fit(mpdta, covariates=o["covariates"] or None, method=o["method"],
+               control_group=o["control_group"], base_period=o["base_period"])
+    tol = _tol(block["decimals"])
+    tab = res.table.set_index(["group", "time"])
+    assert len(tab) == len(block["cells"])
+    for g, t, att, se in block["cells"]:
+        assert abs(tab.loc[(g, t), "att"] - att) <= tol, (g, t)
+        assert abs(tab.loc[(g, t), "se"] - se) <= tol, (g, t)
+    for kind, ref in block["aggregations"].items():
+        agg = res.aggregate(kind)
+        assert abs(agg.overall.estimate - ref["overall"][0]) <= tol, kind
+        assert abs(agg.overall.se - ref["overall"][1]) <= tol, kind
+        if kind != "simple":
+            key = {"group": "group", "dynamic": "event_time", "calendar": "time"}[kind]
+            rows = agg.table.set_index(key)
+            assert list(rows.index) == [r[0] for r in ref["rows"]]
+            for label, att, se in ref["rows"]:
+                assert abs(rows.loc[label, "estimate"] - att) <= tol, (kind, label)
+                assert abs(rows.loc[label, "se"] - se) <= tol, (kind, label)
+
+
+@pytest.mark.parametrize("method", ["dr", "reg"])
+def test_lpop_not_yet_treated_cells_match_r_did(mpdta, method):
+    b = BLOCKS["csdidjl_lpop_notyet_estimates"]
+    res = _fit(mpdta, covariates="lpop", method=method, control_group="notyet")
+    tab = res.table.set_index(["group", "time"])
+    for g, t, att in b["cells_att_only"][method]:
+        assert abs(tab.loc[(g, t), "att"] - att) <= _tol(b["decimals"]), (g, t)
+    if method == "dr":
+        for kind, att in b["aggregations_att_only_dr"].items():
+            assert abs(res.aggregate(kind).overall.estimate - att) <= _tol(b["decimals"]), kind
