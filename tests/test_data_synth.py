@@ -105,6 +105,9 @@ def test_pumpurs_dropout_effect_recovered_and_naive_biased_up(tabs, truth):
     d["t"] = d["year"] - 2014
     fit = smf.logit("left ~ C(grade) + t + z + D + D:zc + D:k", d).fit(disp=0)
     assert _covers(fit, "D", e["true_value"])
+    par = e["parameters"]
+    assert _covers(fit, "D:zc", par["tau_score"]) and _covers(fit, "D:k", par["tau_years"])
+    assert _covers(fit, "z", par["beta_score"])
     naive = smf.logit("left ~ D", d).fit(disp=0)
     assert naive.params["D"] > e["true_value"] and naive.params["D"] > 0
 
@@ -242,3 +245,13 @@ def test_pumpurs_repetition_effect_recovered_and_naive_biased_up(tabs, truth):
     assert _covers(fit, "D", e["true_value"])
     naive = smf.logit("rep ~ D", d).fit(disp=0)
     assert naive.params["D"] > e["true_value"]
+
+
+@pytest.mark.slow
+def test_region_scale_passes_every_check(tmp_path):
+    from evaltools.data import load_dataset
+
+    data = generate("region", seed=11, region="Kurzeme")
+    ds = load_dataset(write(data, tmp_path))
+    assert set(ds["municipalities"]["region"]) == {"Kurzeme"} and len(ds["municipalities"]) == 7
+    assert ds["pupil_years"].groupby("year").size().between(15_000, 40_000).all()
