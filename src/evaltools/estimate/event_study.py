@@ -86,13 +86,13 @@ class EventStudyResult:
     def __repr__(self) -> str:
         t = self.table
         lines = [f"Event study ({self.estimator}), reference period {self.ref}",
-                 f"{'e':>5}{'estimate':>11}{'se':>10}{'ci_low':>10}{'ci_high':>10}{'p':>9}"]
+                 f"{'e':>5}{'estimate':>11}{'se':>10}{'ci_low':>10}{'ci_high':>10}{'p':>11}"]
         for e, r in t.iterrows():
             if e == self.ref:
                 lines.append(f"{e:>5}{'0 (ref)':>11}")
                 continue
             lines.append(f"{e:>5}{r['estimate']:>11.4g}{r['se']:>10.4g}{r['ci_low']:>10.4g}"
-                         f"{r['ci_high']:>10.4g}{r['pvalue']:>9.3g}")
+                         f"{r['ci_high']:>10.4g}{r['pvalue']:>11.3g}")
         if self.pretrend:
             p = self.pretrend
             lines.append(f"Pre-trends: F({p['df_num']:.0f}, {p['df_den']:.0f}) = {p['F']:.3g}, p = {p['pvalue']:.3g}")
