@@ -69,6 +69,9 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
                 "cost_eur_total": _r(costs["cost_eur"].sum()),
                 "cost_per_prevented_dropout_eur": _r(costs["cost_eur"].sum() / prevented) if prevented > 0 else None,
             },
+            "heterogeneity": ("by risk (tau_score per 10 points above the threshold) and by years since the school's "
+                              "roll-out (tau_years); none by measure type, sex, language or municipality, so apparent "
+                              "differences between measure types are selection or noise"),
             "confounding": "support is offered when the risk score is at or above the threshold, so supported pupils are at higher risk",
             "naive_bias_direction": "upward: a raw comparison of supported and unsupported pupils makes support look harmful (positive log odds ratio)",
             "how_to_recover": ("(a) discrete-time logit of left_early on C(grade), year, (s1-50)/10, D, D*(s1-threshold)/10 "
