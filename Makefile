@@ -21,7 +21,7 @@ setup: $(STAMP)
 
 # Run every study on the shipped data and build reports/index.html.
 demo: setup
-	$(VENV)/bin/evaltools run-all
+	$(VENV)/bin/evaltools run-all --jobs 2
 
 # Unit tests and nbval on every notebook with its default parameters.
 test: setup

@@ -34,7 +34,7 @@ def project(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run_all(project):
-    code = main(["--root", str(project), "run-all"])
+    code = main(["--root", str(project), "run-all", "--jobs", "2"])  # the parallel path
     runs = {}
     for manifest in sorted(project.glob("reports/*/*/manifest.json")):
         data = json.loads(manifest.read_text())

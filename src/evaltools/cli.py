@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run-all", help="run every params file in params/, then rebuild the index")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per-cell time limit (default 600)")
     p.add_argument("--study", action="append", default=[], help="only these studies (repeatable)")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="run N studies at a time, each in its own process (default 1)")
     p.set_defaults(func=cmd_run_all)
 
     p = sub.add_parser("site", help="rebuild reports/index.html from the run folders")
@@ -57,13 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # jsonschema (imported by nbformat, under papermill and nbconvert) builds an
-    # IRI grammar at import when rfc3987-syntax is installed (JupyterLab brings
-    # it): 1.3-1.6 s measured here, for a format check notebooks never use.
-    # Blocking that optional import makes jsonschema skip the check and cuts the
-    # start-up of every `evaltools run` by that much.
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
     parser = build_parser()
     args = parser.parse_args(argv)
     from evaltools.run.parameters import ParameterError
@@ -143,7 +138,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from evaltools.report.site import build_site
-    from evaltools.run.execute import execute, plan_run
+    from evaltools.run.execute import plan_run, run_plans
     from evaltools.run.parameters import ParameterError
     from evaltools.run.project import ProjectError
 
@@ -152,24 +147,21 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     if not files:
         print(f"evaltools: no params files in {project.params_dir}.", file=sys.stderr)
         return EXIT_BAD_INPUT
-    summary = []
-    bar = tqdm(files, desc="studies", unit="run", file=sys.stderr)
-    for pf in bar:
-        bar.set_postfix_str(f"{pf.study} [{pf.name}]")
+    summary, plans = [], []
+    for pf in files:  # validate everything first: a refused file costs no run time
         try:
-            outcome = execute(plan_run(project, pf.study, pf.path, (), _timeout(args)))
+            plans.append(plan_run(project, pf.study, pf.path, (), _timeout(args)))
         except (ParameterError, ProjectError) as exc:
-            tqdm.write(f"{pf.path.name}: refused: {exc}", file=sys.stderr)
+            print(f"{pf.path.name}: refused:\n{exc}", file=sys.stderr)
             summary.append((pf.study, pf.name, "refused", 0.0, str(exc).splitlines()[-1].strip()))
-            continue
-        tqdm.write(
-            f"{outcome.study} [{outcome.params_name}] {outcome.status} in {outcome.duration_s:.1f} s",
-            file=sys.stderr,
-        )
-        detail = outcome.headline if outcome.ok else f"{outcome.error.get('kind')}: {outcome.error.get('message')}"
-        summary.append((outcome.study, outcome.params_name, outcome.status, outcome.duration_s, detail))
-    bar.close()
-    _print_summary(summary)
+    with tqdm(total=len(plans), desc="runs", unit="run", file=sys.stderr) as bar:
+        for outcome in run_plans(plans, jobs=args.jobs):
+            bar.update()
+            tqdm.write(f"{outcome.study} [{outcome.params_name}] {outcome.status} in "
+                       f"{outcome.duration_s:.1f} s", file=sys.stderr)
+            detail = outcome.headline if outcome.ok else f"{outcome.error.get('kind')}: {outcome.error.get('message')}"
+            summary.append((outcome.study, outcome.params_name, outcome.status, outcome.duration_s, detail))
+    _print_summary(sorted(summary))
     index = build_site(project.reports_dir)
     print(f"\nReports: {index}")
     return EXIT_OK if all(row[2] == "succeeded" for row in summary) else EXIT_FAILED

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,6 +63,33 @@ class RunOutcome:
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
+
+
+def run_plans(plans: list[RunPlan], jobs: int = 1) -> Iterator[RunOutcome]:
+    """Execute plans, ``jobs`` at a time, yielding each outcome as it finishes.
+
+    Each run has its own kernel; with ``jobs > 1`` each also has its own worker
+    process, so that the run-folder environment of one kernel cannot leak into
+    another's.
+    """
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}.")
+    if jobs == 1 or len(plans) <= 1:
+        for plan in plans:
+            yield execute(plan)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        futures = [pool.submit(execute, plan) for plan in plans]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def plan_run(
