@@ -152,7 +152,7 @@ def test_checker_catches_recovery_through_non_negativity():
     )
     # true table: a = (5, 0, 50), b = (0, 0, 60); the hidden cells of row b sum to 0
     published.insert(2, "r", [50, 60, 0, 110])
-    with pytest.raises(DisclosureError, match="can be worked out"):
+    with pytest.raises(DisclosureError, match="can be narrowed down"):
         assert_safe(published, counts=["p", "q", "r", "Total"], total_row="Total", total_col="Total")
 
 
@@ -341,3 +341,34 @@ def test_suppress_zeros_hides_zeros_and_keeps_totals_safe():
     for cell, (lo, hi) in reader_attack(published, "Total", "Total").items():
         assert hi - lo >= 1, cell
     assert_safe(published)
+
+
+def test_protection_interval_keeps_a_reader_from_narrowing_a_small_count():
+    # threshold 3: the count 1 is hidden, its complements (4, 4, 30) are small enough that
+    # the published totals confine it to a narrow range
+    body = pd.DataFrame({"p": [1, 4], "q": [4, 30]}, index=["a", "b"])
+    table = with_totals(body)
+    plain = protect(table, threshold=3)
+    bounds = reader_attack(plain.to_frame(), "Total", "Total")
+    assert bounds[("a", "p")] == (0.0, 5.0)  # a reader learns it is at most 5
+    strict = protect(table, threshold=3, protection=10)
+    assert strict.n_hidden() > plain.n_hidden()
+    bounds = reader_attack(strict.to_frame(), "Total", "Total")
+    assert all(hi - lo >= 10 for lo, hi in bounds.values()), bounds
+    assert strict.to_frame().attrs["evaltools_sdc"]["protection"] == 10
+    assert_safe(strict)  # reads protection=10 from the metadata
+    with pytest.raises(DisclosureError, match="required width 10"):
+        assert_safe(plain.to_frame(), protection=10)
+    with pytest.raises(DisclosureInputError, match="protection interval"):
+        protect(table, protection=0)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count_tables())
+def test_property_protection_interval_holds_against_the_reader(case):
+    table, has_row, has_col, threshold = case
+    p = protect(table, threshold=threshold, protection=threshold)
+    trow = "Total" if has_row else None
+    tcol = "Total" if has_col else None
+    for cell, (lo, hi) in reader_attack(p.to_frame(), trow, tcol).items():
+        assert hi - lo >= threshold - 1e-9, f"{cell}: [{lo}, {hi}]"

@@ -24,6 +24,9 @@ al. 2012, *Statistical Disclosure Control*, Wiley, ch. 4 and 7; ONS 2021,
    count is below the threshold or hidden; with ``numerators`` a share is also
    hidden when its numerator, or denominator minus numerator, is a small
    non-zero count or hidden (so that 98 % of 50 cannot reveal one pupil).
+   With ``protection=k`` every hidden cell's interval must also be at least ``k``
+   wide (a protection interval, as in tau-Argus), so a reader cannot learn that a
+   hidden count is "3 or 4".
 4. **Rounding** (optional, ``round_to=5``): visible counts are rounded to the
    nearest multiple of the base after suppression. The threshold must then be a
    multiple of the base, so a rounded count can never fall below it.
@@ -131,6 +134,7 @@ class ProtectedTable:
     labels: Mapping[Hashable, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     percents: tuple[Hashable, ...] = ()
+    protection: int = 1
 
     @property
     def hidden(self) -> pd.DataFrame:
@@ -183,6 +187,7 @@ class ProtectedTable:
             "total_row": self.total_row,
             "total_col": self.total_col,
             "marker": mark,
+            "protection": self.protection,
             "n_primary": self.n_hidden(PRIMARY),
             "n_secondary": self.n_hidden(SECONDARY),
             "n_dependent": self.n_hidden(DEPENDENT),
@@ -243,6 +248,7 @@ def protect(
     total_row: Hashable | None = "auto",
     total_col: Hashable | None = "auto",
     suppress_zeros: bool = False,
+    protection: int = 1,
     caption: str | None = None,
     language: str | None = None,
     digits: Mapping[Hashable, int] | None = None,
@@ -269,6 +275,10 @@ def protect(
         for ``Total``/``Kopā``/``All``; ``None``: the table has no total row.
     total_col: the count column that is the sum of the other count columns
         (``"auto"`` as above; ``None``: none).
+    protection: how wide the range must be that a reader can narrow a hidden
+        count down to from the published totals (1: not exactly recoverable;
+        e.g. ``protection=threshold`` also keeps a reader from learning "3 or 4").
+        Values above 1 solve two LPs per hidden cell.
     """
     thr = _check_threshold(get_threshold() if threshold is None else threshold)
     base = get_round_to() if round_to == "default" else round_to
@@ -301,7 +311,11 @@ def protect(
     small = (x > 0) & (x < thr)
     if suppress_zeros:
         small |= x == 0
-    hidden = _complementary(x, A, small, is_total)
+    if isinstance(protection, bool) or not isinstance(protection, (int, np.integer)) or protection < 1:
+        raise DisclosureInputError(
+            f"protect(protection={protection!r}): the protection interval must be a whole number >= 1."
+        )
+    hidden = _complementary(x, A, small, is_total, int(protection))
     for k, (r, c) in enumerate(cells):
         if small[k]:
             status.at[r, c] = PRIMARY
@@ -332,6 +346,7 @@ def protect(
         labels=dict(labels or {}),
         notes=tuple(notes),
         percents=tuple(percents),
+        protection=int(protection),
     )
 
 
@@ -343,6 +358,7 @@ def assert_safe(
     total_row: Hashable | None = "meta",
     total_col: Hashable | None = "meta",
     marker: str | None = None,
+    protection: int | None = None,
 ) -> None:
     """Raise :class:`DisclosureError` unless ``table`` is safe to publish.
 
@@ -395,13 +411,14 @@ def assert_safe(
         )
     if (trow is None and tcol is None) or meta.get("round_to"):
         return
-    exposed = attack(known, is_text, count_cols, trow, tcol)
+    width = int(protection if protection is not None else meta.get("protection", 1))
+    exposed = attack(known, is_text, count_cols, trow, tcol, protection=width)
     if exposed:
         (r, c), (lo, hi) = next(iter(exposed.items()))
         raise DisclosureError(
-            f"The hidden count in row {_lab(r)}, column {c!r} can be worked out from the published "
-            f"totals: it must lie in [{lo:g}, {hi:g}]. Hide a complementary cell in the same "
-            "row or column (protect() does this)."
+            f"The hidden count in row {_lab(r)}, column {c!r} can be narrowed down from the published "
+            f"totals: it must lie in [{lo:g}, {hi:g}] (required width {width}). Hide a "
+            "complementary cell in the same row or column (protect() does this)."
         )
 
 
@@ -411,18 +428,21 @@ def attack(
     counts: Sequence[Hashable],
     total_row: Hashable | None,
     total_col: Hashable | None,
+    *,
+    protection: int = 1,
 ) -> dict[tuple[Hashable, Hashable], tuple[float, float]]:
-    """Hidden cells an attacker can pin down exactly from the visible values and totals.
+    """Hidden cells an attacker can pin down (or narrow below ``protection``) from the published values.
 
     Returns ``{(row, column): (lowest, highest)}`` for every hidden cell whose
-    feasible interval under the table's equations and ``x >= 0`` has width 0.
+    feasible interval under the table's equations and ``x >= 0`` is narrower
+    than ``protection`` (1: only cells recoverable exactly).
     """
     A, cells = _constraints(known, list(counts), total_row, total_col)
     if A.shape[0] == 0:
         return {}
     h = hidden[list(counts)].to_numpy(dtype=bool).ravel()
     x = np.where(h, 0.0, known[list(counts)].to_numpy(dtype=float).ravel())
-    exposed = _exposed(A, x, h, values_known=False)
+    exposed = _exposed(A, x, h, values_known=False, width=protection)
     if not exposed.any():
         return {}
     lo, hi = _intervals(A, x, h, only=np.flatnonzero(exposed))
@@ -432,7 +452,9 @@ def attack(
 # -- the suppression algorithm -----------------------------------------------------
 
 
-def _complementary(x: np.ndarray, A: np.ndarray, primary: np.ndarray, is_total: np.ndarray) -> np.ndarray:
+def _complementary(
+    x: np.ndarray, A: np.ndarray, primary: np.ndarray, is_total: np.ndarray, width: int = 1
+) -> np.ndarray:
     """Hide further cells until no hidden cell is determined by the visible ones."""
     hidden = primary.copy()
     if A.shape[0] == 0 or not hidden.any():
@@ -440,11 +462,11 @@ def _complementary(x: np.ndarray, A: np.ndarray, primary: np.ndarray, is_total: 
     lines = [np.flatnonzero(row) for row in A]
     for _ in range(len(x) + 1):
         _close_lines(x, lines, hidden, is_total)
-        exposed = _exposed(A, x, hidden, values_known=True)
+        exposed = _exposed(A, x, hidden, values_known=True, width=width)
         if not exposed.any():
             return hidden
         k = int(np.flatnonzero(exposed)[0])
-        _add_complement_for(k, x, A, lines, hidden, is_total)
+        _add_complement_for(k, x, A, lines, hidden, is_total, width)
     raise AssertionError("complementary suppression did not converge")  # pragma: no cover
 
 
@@ -485,7 +507,9 @@ def _determined(A: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     return out
 
 
-def _exposed(A: np.ndarray, x: np.ndarray, hidden: np.ndarray, *, values_known: bool) -> np.ndarray:
+def _exposed(
+    A: np.ndarray, x: np.ndarray, hidden: np.ndarray, *, values_known: bool, width: int = 1
+) -> np.ndarray:
     """Hidden cells whose value the visible cells and totals pin down (``x >= 0`` included).
 
     A cell is safe when some direction ``v`` with ``A v = 0`` moves it while the
@@ -494,9 +518,16 @@ def _exposed(A: np.ndarray, x: np.ndarray, hidden: np.ndarray, *, values_known: 
     equations restricted to P is safe (``point ± eps v`` stays feasible). That
     point is the true table when its values are known, otherwise the solution
     of one LP that maximises the smallest hidden value. Only cells this does not
-    settle get the exact per-cell LP bounds.
+    settle get the exact per-cell LP bounds. With ``width > 1`` (a protection
+    interval) every hidden cell's LP bounds are computed and must be ``width`` apart.
     """
     exposed = _determined(A, hidden)
+    if width > 1:
+        rest = hidden & ~exposed
+        if rest.any():
+            lo, hi = _intervals(A, np.where(hidden, 0.0, x), hidden, only=np.flatnonzero(rest))
+            exposed |= rest & (hi - lo < width - 1e-9)
+        return exposed
     rest = hidden & ~exposed
     if not rest.any():
         return exposed
@@ -540,19 +571,22 @@ def _interior_point(A: np.ndarray, x: np.ndarray, hidden: np.ndarray) -> np.ndar
 
 
 def _add_complement_for(
-    k: int, x: np.ndarray, A: np.ndarray, lines: list[np.ndarray], hidden: np.ndarray, is_total: np.ndarray
+    k: int, x: np.ndarray, A: np.ndarray, lines: list[np.ndarray], hidden: np.ndarray, is_total: np.ndarray,
+    width: int = 1,
 ) -> None:
     """Hide one more cell in a line through cell ``k``: the first that frees ``k``, else the smallest."""
     pool = np.unique(np.concatenate([line for line in lines if k in line]))
     pool = pool[~hidden[pool]]
     if len(pool) == 0:  # every cell on k's lines is hidden: widen to any visible cell
         pool = np.flatnonzero(~hidden)
+    if len(pool) == 0:  # pragma: no cover - with every cell hidden nothing can be narrowed
+        raise AssertionError("complementary suppression ran out of cells to hide")
     ordered = sorted(pool, key=lambda j: (x[j] == 0, bool(is_total[j]), x[j], j))
     for j in ordered:
         trial = hidden.copy()
         trial[j] = True
         _close_lines(x, lines, trial, is_total)
-        if not _exposed(A, x, trial, values_known=True)[k]:
+        if not _exposed(A, x, trial, values_known=True, width=width)[k]:
             hidden[:] = trial
             return
     hidden[int(ordered[0])] = True
