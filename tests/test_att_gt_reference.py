@@ -203,7 +203,7 @@ def test_matches_diff_diff_live(mpdta, cov, cg, m):
         assert abs(v["se"] - dyn.loc[e, "se"]) <= tol_se
 
 
-RREF = [b for b in REF["blocks"] if b["id"].startswith("csdid_rref_")]
+RREF = [b for b in REF["blocks"] if b["id"].startswith("csdid_rref_") and "aggregations" in b]
 
 
 @pytest.mark.parametrize("block", RREF, ids=[b["id"] for b in RREF])
@@ -241,3 +241,26 @@ def test_lpop_not_yet_treated_cells_match_r_did(mpdta, method):
     if method == "dr":
         for kind, att in b["aggregations_att_only_dr"].items():
             assert abs(res.aggregate(kind).overall.estimate - att) <= _tol(b["decimals"]), kind
+
+
+GAPS = [b for b in REF["blocks"] if b["id"].startswith("csdid_rref_gaps_")]
+
+
+@pytest.mark.parametrize("block", GAPS, ids=[b["id"] for b in GAPS])
+def test_universal_anticipation_cross_section_and_clusters_match_r(mpdta, block):
+    o = dict(block["options"])
+    panel = o.pop("panel", True)
+    data = mpdta.assign(state=mpdta["countyreal"] // 1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = att_gt(data, "lemp", "countyreal" if panel else None, "year", "first.treat",
+                     covariates=o.pop("covariates") or None, panel=panel, **o)
+    tab = res.table.set_index(["group", "time"])
+    assert len(tab) == len(block["cells"])
+    tol = _tol(block["decimals"])
+    for g, t, att, se in block["cells"]:
+        assert abs(tab.loc[(g, t), "att"] - att) <= tol, (g, t)
+        if se is None:  # universal reference cells
+            assert np.isnan(tab.loc[(g, t), "se"])
+        else:
+            assert abs(tab.loc[(g, t), "se"] - se) <= tol, (g, t)
