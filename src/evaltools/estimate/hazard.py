@@ -310,7 +310,9 @@ def discrete_time_hazard(
     data: person-period rows (see :func:`person_period`); a unit leaves the risk
         set after its event, so ``event`` is 1 at most once per unit, in its last row.
     event: 0/1, the event happened in this period.
-    period: the period (e.g. grade or school year).
+    period: the period of the baseline hazard (e.g. grade or school year). A unit
+        may have two rows in one period (a repeated grade): each row is one
+        year at risk.
     unit: the unit id (pupil).
     covariates: numeric columns (or 0/1 indicators); constant within unit for
         ``cumulative_incidence``, which uses each unit's first row.
@@ -319,8 +321,9 @@ def discrete_time_hazard(
     link: "logit" (odds ratios) or "cloglog" (hazard ratios).
     baseline: "dummies" (one intercept per period) or an integer degree of a
         polynomial in the period (flexible, smoother baseline).
-    interactions: covariates whose product with the treatment is added (the
-        treatment coefficient is then the effect where these are 0).
+    interactions: columns whose product with the treatment is added (the
+        treatment coefficient is then the effect where these are 0). Their main
+        effects are not added: put them (or a linear equivalent) in ``covariates``.
     level: confidence level.
     """
     covs, inter = _as_list(covariates), _as_list(interactions)
@@ -335,9 +338,6 @@ def discrete_time_hazard(
     if not (baseline == "dummies" or (isinstance(baseline, int) and not isinstance(baseline, bool)
                                       and 0 <= baseline <= 6)):
         raise ValueError(f"baseline must be 'dummies' or a polynomial degree 0-6, got {baseline!r}.")
-    missing_inter = [c for c in inter if c not in covs]
-    if missing_inter:
-        covs = covs + missing_inter  # main effects of interacted variables are always in the model
     cluster = cluster or unit
     for col in {unit, period, cluster}:
         if data[col].isna().any():
@@ -355,11 +355,7 @@ def discrete_time_hazard(
     n_dropped = int((~keep).sum())
     y = _binary(df, event, "event")
     d = _binary(df, treatment, "treatment") if treatment is not None else None
-    if df.duplicated([unit, period]).any():
-        i = np.flatnonzero(df.duplicated([unit, period]).to_numpy())[0]
-        raise ValueError(f"Unit {_show(df[unit].iloc[i])} has more than one row for {period} "
-                         f"{_show(df[period].iloc[i])} (row {_show(df.index[i])}); person-period data need one row "
-                         "per unit and period.")
+    n_repeated = int(df.duplicated([unit, period]).sum())  # e.g. a repeated grade: two years at risk in it
     ev_units = pd.Series(y, index=df.index).groupby(df[unit].to_numpy()).sum()
     if (ev_units > 1).any():
         raise ValueError(f"Unit {_show(ev_units.index[ev_units > 1][0])} has {int(ev_units.max())} events; a unit "
@@ -442,7 +438,7 @@ def discrete_time_hazard(
                 "cluster": cluster}
         method = f"discrete-time hazard, Binomial GLM ({link}) on person-period rows, cluster-robust SE (statsmodels)"
         n_est = {**n, "treated_rows": int(d.sum())}
-        diag = {"n_dropped_missing": n_dropped}
+        diag = {"n_dropped_missing": n_dropped, "n_rows_repeating_a_period": n_repeated}
         est = Estimate.from_normal(f"log {what}: {treatment}", b, se, level=level, n=n_est, method=method,
                                    options=opts, diagnostics=diag)
         ratio = Estimate(estimand=f"{what}: {treatment}", estimate=math.exp(b), se=math.exp(b) * se,
@@ -451,7 +447,7 @@ def discrete_time_hazard(
                          level=level, options=opts, diagnostics=diag)
     first_idx = np.sort(order[np.r_[True, pd.factorize(df[unit])[0][order][1:] !=
                                     pd.factorize(df[unit])[0][order][:-1]]])
-    first_rows = df.iloc[first_idx][[unit, *covs]].reset_index(drop=True)
+    first_rows = df.iloc[first_idx][[unit, *dict.fromkeys(covs + inter)]].reset_index(drop=True)
     ever = None
     if d is not None:
         ever = (pd.Series(d).groupby(df[unit].to_numpy()).max() > 0).reindex(first_rows[unit]).to_numpy()
