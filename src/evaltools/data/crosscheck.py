@@ -13,11 +13,22 @@ from .errors import Violation, rows_of
 _TERMINAL = ("left_early", "graduated")
 
 
+_KEYS: dict[tuple[int, str], pd.Index] = {}
+
+
+def _key_index(df: pd.DataFrame, col: str) -> pd.Index:
+    """Unique ids of a parent table as an Index (its hash table is built once and reused)."""
+    k = (id(df), col)
+    if k not in _KEYS:
+        _KEYS[k] = pd.Index(df[col].dropna().unique())
+    return _KEYS[k]
+
+
 def _unknown_ids(tables, files, child: str, col: str, parent: str, pcol: str, what: str) -> list[Violation]:
     if child not in tables or parent not in tables or col not in tables[child] or pcol not in tables[parent]:
         return []
     c = tables[child][col]
-    bad = c.notna().to_numpy() & ~c.isin(set(tables[parent][pcol].dropna())).to_numpy()
+    bad = c.notna().to_numpy() & (_key_index(tables[parent], pcol).get_indexer(c) < 0)
     if not bad.any():
         return []
     rows, n = rows_of(np.flatnonzero(bad))
@@ -109,6 +120,7 @@ def _measures_without_takeup(tables, files) -> list[Violation]:
 def cross_table_violations(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Violation]:
     """Every cross-table rule (see module docstring)."""
     v: list[Violation] = []
+    _KEYS.clear()
     v += _unknown_ids(tables, files, "schools", "municipality_id", "municipalities", "municipality_id",
                       "municipality id")
     for child in ("pupil_years", "teacher_years", "pumpurs_schools", "risk_scores", "support_plans",
@@ -123,4 +135,5 @@ def cross_table_violations(tables: dict[str, pd.DataFrame], files: dict[str, str
     v += _pupil_year_order(tables, files)
     v += _support_before_rollout(tables, files)
     v += _measures_without_takeup(tables, files)
+    _KEYS.clear()
     return v
