@@ -308,11 +308,13 @@ def test_property_rounded_tables_stay_above_threshold(case, base):
 
 def test_defaults_come_from_set_defaults():
     try:
-        sdc.set_defaults(threshold=5)
+        sdc.set_defaults(threshold=5, protection=7)
         p = protect(pd.DataFrame({"n": [6, 40]}))
-        assert p.threshold == 5 and p.n_hidden() == 0
+        assert p.threshold == 5 and p.n_hidden() == 0 and p.protection == 7
     finally:
-        sdc.set_defaults(threshold=10, round_to=None)
+        sdc.set_defaults(threshold=10, round_to=None, protection=1)
+    with pytest.raises(DisclosureInputError, match="protection interval"):
+        sdc.set_defaults(protection=0)
     assert isinstance(protect(pd.DataFrame({"n": [6, 40]})), ProtectedTable)
 
 

@@ -54,7 +54,7 @@ ATTR = "evaltools_sdc"
 
 PRIMARY, SECONDARY, DEPENDENT = "primary", "secondary", "dependent"
 
-_defaults: dict[str, Any] = {"threshold": DEFAULT_THRESHOLD, "round_to": None}
+_defaults: dict[str, Any] = {"threshold": DEFAULT_THRESHOLD, "round_to": None, "protection": 1}
 
 
 class DisclosureError(ValueError):
@@ -72,10 +72,14 @@ class ColumnNotFoundError(KeyError):
         return str(self.args[0])
 
 
-def set_defaults(*, threshold: int | None = None, round_to: int | None | str = "keep") -> None:
-    """Set the study-wide threshold and rounding base (from the notebook parameters)."""
+def set_defaults(
+    *, threshold: int | None = None, round_to: int | None | str = "keep", protection: int | None = None
+) -> None:
+    """Set the study-wide threshold, rounding base and protection interval (notebook parameters)."""
     if threshold is not None:
         _defaults["threshold"] = _check_threshold(threshold)
+    if protection is not None:
+        _defaults["protection"] = _check_protection(protection)
     if round_to != "keep":
         _defaults["round_to"] = round_to
         _check_rounding(_defaults["threshold"], round_to)  # type: ignore[arg-type]
@@ -248,7 +252,7 @@ def protect(
     total_row: Hashable | None = "auto",
     total_col: Hashable | None = "auto",
     suppress_zeros: bool = False,
-    protection: int = 1,
+    protection: int | None = None,
     caption: str | None = None,
     language: str | None = None,
     digits: Mapping[Hashable, int] | None = None,
@@ -278,7 +282,7 @@ def protect(
     protection: how wide the range must be that a reader can narrow a hidden
         count down to from the published totals (1: not exactly recoverable;
         e.g. ``protection=threshold`` also keeps a reader from learning "3 or 4").
-        Values above 1 solve two LPs per hidden cell.
+        Values above 1 solve two LPs per hidden cell. Default: :func:`set_defaults`.
     """
     thr = _check_threshold(get_threshold() if threshold is None else threshold)
     base = get_round_to() if round_to == "default" else round_to
@@ -311,11 +315,8 @@ def protect(
     small = (x > 0) & (x < thr)
     if suppress_zeros:
         small |= x == 0
-    if isinstance(protection, bool) or not isinstance(protection, (int, np.integer)) or protection < 1:
-        raise DisclosureInputError(
-            f"protect(protection={protection!r}): the protection interval must be a whole number >= 1."
-        )
-    hidden = _complementary(x, A, small, is_total, int(protection))
+    protection = _check_protection(_defaults["protection"] if protection is None else protection)
+    hidden = _complementary(x, A, small, is_total, protection)
     for k, (r, c) in enumerate(cells):
         if small[k]:
             status.at[r, c] = PRIMARY
@@ -688,6 +689,15 @@ def _check_threshold(threshold: Any) -> int:
             "set the notebook parameter `threshold` (default 10)."
         )
     return int(threshold)
+
+
+def _check_protection(protection: Any) -> int:
+    if isinstance(protection, bool) or not isinstance(protection, (int, np.integer)) or protection < 1:
+        raise DisclosureInputError(
+            f"protection={protection!r}: the protection interval must be a whole number >= 1 "
+            "(1: hidden counts are only required not to be recoverable exactly)."
+        )
+    return int(protection)
 
 
 def _check_rounding(threshold: int, base: int | None) -> None:
