@@ -29,6 +29,7 @@ draws with matrix products (no linear programme per grid point).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import warnings
@@ -363,19 +364,21 @@ def _dual_vertices(sd: np.ndarray, x: np.ndarray, max_bases: int) -> np.ndarray:
             "method='smoothness'.")
     e1 = np.zeros(r)
     e1[0] = 1.0
+    col_scale = np.linalg.norm(w, axis=0)
+    wn = w / col_scale                                 # unit columns: a scale-free det test
     out = []
-    combos = np.array(list(itertools.combinations(range(m), r)), dtype=int)
+    combos = _combinations(m, r)
     for start in range(0, len(combos), 50_000):
         cb = combos[start:start + 50_000]
-        mats = np.transpose(w[cb], (0, 2, 1))          # (n, r, r): W_S'
-        det = np.linalg.det(mats)
-        scale = np.abs(mats).max(axis=(1, 2)) ** r
-        ok = np.abs(det) > 1e-12 * np.maximum(scale, 1e-300)
+        mats = np.swapaxes(wn[cb], 1, 2)               # (n, r, r): W_S' (normalised)
+        ok = np.abs(np.linalg.det(mats)) > 1e-10
         if not ok.any():
             continue
-        g_s = np.linalg.solve(mats[ok], np.broadcast_to(e1, (ok.sum(), r))[..., None])[..., 0]
+        # W_S' g = e1  <=>  Wn_S' g = e1 / col_scale[0]
+        g_s = np.linalg.solve(mats[ok], np.broadcast_to(e1 / col_scale[0],
+                                                        (int(ok.sum()), r))[..., None])[..., 0]
         feas = np.all(g_s >= -1e-10, axis=1)
-        g = np.zeros((feas.sum(), m))
+        g = np.zeros((int(feas.sum()), m))
         rows = np.repeat(np.arange(feas.sum()), r)
         g[rows, cb[ok][feas].ravel()] = np.clip(g_s[feas], 0, None).ravel()
         out.append(g)
@@ -383,6 +386,11 @@ def _dual_vertices(sd: np.ndarray, x: np.ndarray, max_bases: int) -> np.ndarray:
         return np.zeros((0, m))
     g = np.vstack(out)
     return np.unique(np.round(g, 12), axis=0)
+
+
+@functools.lru_cache(maxsize=32)
+def _combinations(m: int, r: int) -> np.ndarray:
+    return np.array(list(itertools.combinations(range(m), r)), dtype=np.intp).reshape(-1, r)
 
 
 @dataclass(frozen=True)
@@ -462,9 +470,8 @@ def _lf_cv(setup: _ArpSetup, kappa: float, draws: np.ndarray) -> float:
     """1 - kappa quantile of the ARP statistic at the least-favourable null mean (zero)."""
     if setup.vertices.shape[0] == 0:
         return float("inf")
-    root = _psd_sqrt(setup.sigma_y)
-    xi = root @ draws[: root.shape[0]]                  # m x sims, xi ~ N(0, sigma_y)
-    eta = (setup.vertices @ xi).max(axis=0)
+    root = _psd_sqrt(setup.sigma_y)                     # xi = root @ z ~ N(0, sigma_y)
+    eta = ((setup.vertices @ root) @ draws[: root.shape[0]]).max(axis=0)
     return float(np.quantile(eta, 1 - kappa))
 
 
