@@ -195,6 +195,8 @@ def test_publish_table_rejects_bad_names_and_double_protection(run_dir):
     pt = balance_table(pd.DataFrame({"t": [0, 1] * 20, "x": range(40)}), ["x"], "t")
     with pytest.raises(TableInputError, match="already protected"):
         publish_table(pt, "bal", counts=["n_treated"])
+    with pytest.raises(TableInputError, match="threshold, round_to apply to a raw DataFrame"):
+        publish_table(pt, "bal", threshold=5, round_to=5)
     assert publish_table(pt, "bal", export=False).files == ()
 
 

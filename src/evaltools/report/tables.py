@@ -28,6 +28,7 @@ from evaltools.report.disclosure import (
     ColumnNotFoundError,
     DisclosureInputError,
     ProtectedTable,
+    assert_safe,
     get_threshold,
     protect,
     safe_count,
@@ -491,10 +492,14 @@ def publish_table(
             round_to=round_to, caption=caption, language=language, **protect_options,
         )
     elif isinstance(table, (ProtectedTable, ModelTable)):
-        if counts is not None or denominators is not None or numerators is not None:
+        given = [k for k, v in (("counts", counts), ("denominators", denominators), ("numerators", numerators),
+                                ("threshold", threshold)) if v is not None]
+        given += ["round_to"] if round_to != "default" else []
+        given += sorted(protect_options)
+        if given:
             raise TableInputError(
-                "publish_table(): counts/denominators/numerators apply to a raw DataFrame; this "
-                f"{type(table).__name__} is already protected."
+                f"publish_table(): {', '.join(given)} apply to a raw DataFrame; this "
+                f"{type(table).__name__} is already protected (set them where it was built)."
             )
         if caption is not None:
             table = replace(table, caption=caption)
@@ -504,6 +509,7 @@ def publish_table(
         raise TableInputError(
             f"publish_table() takes a DataFrame, ProtectedTable or ModelTable, got {type(table).__name__}."
         )
+    assert_safe(table.to_frame())  # the last gate: nothing small leaves, nothing recoverable
     files: tuple[Path, ...] = ()
     if export:
         frame = _export_frame(table)
