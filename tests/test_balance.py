@@ -69,6 +69,15 @@ def test_weights_give_adjusted_columns_and_better_balance():
     pd.testing.assert_frame_equal(b.adjusted, b2.adjusted)
 
 
+def test_any_column_names_work():
+    d = simulate(seed=4).rename(columns={"age": "age (years)", "w": "in programme", "school": "school id"})
+    b = balance_table(d, "in programme", ["age (years)", "female"], cluster="school id", fixed_effects="region")
+    assert list(b.table.index) == ["age (years)", "female"]
+    ref = balance_table(simulate(seed=4), "w", ["age", "female"], cluster="school", fixed_effects="region")
+    assert np.allclose(b.table.to_numpy(float), ref.table.to_numpy(float), equal_nan=True)
+    assert b.ftest == ref.ftest
+
+
 def test_exports_and_love_plot(tmp_path):
     d = simulate(seed=3)
     b = balance_table(d, "w", ["age", "female"], weights=np.ones(len(d)))

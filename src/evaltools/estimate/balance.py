@@ -240,16 +240,21 @@ def balance_table(
                 raise CausalInputError(f"weights has {wt.size} entries but data has {len(data)} rows: align them.")
         if np.any(~np.isfinite(wt)) or np.any(wt < 0):
             raise CausalInputError("weights must be finite and non-negative (rows with weight 0 are left out).")
-    df = data[[treatment, *covs, *fe, *([cluster] if cluster else [])]].copy()
-    df[treatment] = df[treatment].astype(int)
+    # Safe internal names, so that any column name works in the regression formulas.
+    names = {treatment: "w__", **{c: f"v{i}__" for i, c in enumerate(covs)},
+             **{f: f"fe{i}__" for i, f in enumerate(fe)}, **({cluster: "cl__"} if cluster else {})}
+    df = pd.DataFrame({new: data[old].to_numpy() for old, new in names.items()}, index=data.index)
+    df["w__"] = df["w__"].astype(int)
+    icovs, ife, icl = [names[c] for c in covs], [names[f] for f in fe], names.get(cluster) if cluster else None
+    back = {names[c]: c for c in covs}
     ones = np.ones(len(df))
-    before = _stats(df, treatment, covs, ones, None, cluster, fe)
-    ft = _ftest(df, treatment, covs, ones, cluster, fe)
+    before = _stats(df, "w__", icovs, ones, None, icl, ife).rename(index=back)
+    ft = _ftest(df, "w__", icovs, ones, icl, ife)
     after = ft_after = None
     if wt is not None:
-        sd_ref = {c: (before.loc[c, "sd_t"], before.loc[c, "sd_c"]) for c in covs}
-        after = _stats(df, treatment, covs, wt, sd_ref, cluster, fe)
-        ft_after = _ftest(df, treatment, covs, wt, cluster, fe)
+        sd_ref = {names[c]: (before.loc[c, "sd_t"], before.loc[c, "sd_c"]) for c in covs}
+        after = _stats(df, "w__", icovs, wt, sd_ref, icl, ife).rename(index=back)
+        ft_after = _ftest(df, "w__", icovs, wt, icl, ife)
     return BalanceTable(table=before, ftest=ft, adjusted=after, ftest_adjusted=ft_after,
                         options={"treatment": treatment, "cluster": cluster, "fixed_effects": fe,
                                  "weighted": wt is not None})
