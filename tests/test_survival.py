@@ -76,6 +76,46 @@ def test_greenwood_se_reproduces_lifelines_loglog_interval() -> None:
     np.testing.assert_allclose(tab["ci_high"], np.exp(-np.exp(theta - half)), rtol=1e-8)
 
 
+def test_intervals_and_medians_equal_lifelines_without_truncation() -> None:
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    df = _exponential(seed=2)
+    res = kaplan_meier(df, "time", "event", group="arm", level=0.9)
+    for arm in ("A", "B"):
+        sub = df[df["arm"] == arm]
+        kmf = KaplanMeierFitter(alpha=0.1).fit(sub["time"], sub["event"])
+        tab = res.table[res.table["group"] == arm]
+        np.testing.assert_allclose(tab["ci_low"], kmf.confidence_interval_.iloc[:, 0], rtol=1e-8)
+        np.testing.assert_allclose(tab["ci_high"], kmf.confidence_interval_.iloc[:, 1], rtol=1e-8)
+        med_ci = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
+        assert res.medians.loc[arm, "median"] == kmf.median_survival_time_
+        assert (res.medians.loc[arm, "ci_low"], res.medians.loc[arm, "ci_high"]) == tuple(med_ci)
+        assert res.medians.loc[arm, "n"] == len(sub)
+
+
+def test_left_truncation_equals_statsmodels() -> None:
+    """Pupils first observed in different grades (entry) are at risk only after entry."""
+    rng = np.random.default_rng(2)
+    n = 800
+    entry = rng.integers(0, 4, n).astype(float)
+    df = pd.DataFrame({"entry": entry, "grade": entry + rng.integers(1, 6, n),
+                       "left": (rng.random(n) < 0.4).astype(int), "g": rng.integers(0, 2, n)})
+    res = kaplan_meier(df, "grade", "left", group="g", entry="entry")
+    for lev in (0, 1):
+        sub = df[df["g"] == lev]
+        ref = SurvfuncRight(sub["grade"], sub["left"], entry=sub["entry"])
+        tab = res.table[res.table["group"] == lev].set_index("time").loc[ref.surv_times]
+        np.testing.assert_allclose(tab["survival"], ref.surv_prob, rtol=1e-12)
+        np.testing.assert_allclose(tab["se"], ref.surv_prob_se, rtol=1e-10)
+        np.testing.assert_array_equal(tab["at_risk"], ref.n_risk)
+    stat, p = survdiff(df["grade"], df["left"], df["g"], entry=df["entry"])
+    assert res.logrank.statistic == pytest.approx(stat, rel=1e-10) and res.logrank.pvalue == pytest.approx(p)
+    # ignoring the late entry gives a different (biased) curve
+    naive = kaplan_meier(df, "grade", "left", group="g")
+    assert not np.allclose(naive.table["survival"], res.table["survival"])
+
+
 def test_logrank_equals_statsmodels_survdiff() -> None:
     df = _exponential()
     res = kaplan_meier(df, "time", "event", group="arm")
@@ -133,10 +173,11 @@ def test_single_curve_output_and_plot() -> None:
     (lambda d: d.assign(left=d["left"] * 2), ValueError, "event column 'left' must be 0/1"),
     (lambda d: d.assign(supported=d["supported"].where(d.index != 5)), ValueError, "first at row 5"),
     (lambda d: d.drop(columns="left"), KeyError, "event column 'left' is not in the data"),
+    (lambda d: d.assign(entry=d["years"] + 1), ValueError, "entry column 'entry' must be finite, non-negative and not after"),
 ])
 def test_bad_input_raises_clear_errors(change, error, words) -> None:
     with pytest.raises(error, match=words):
-        kaplan_meier(change(_grades(n=50)), "years", "left", group="supported")
+        kaplan_meier(change(_grades(n=50).assign(entry=0)), "years", "left", group="supported", entry="entry")
 
 
 def test_unknown_group_and_early_time_are_errors() -> None:

@@ -6,11 +6,13 @@ times t_j with n_j at risk and d_j events is
     S(t) = prod_{t_j <= t} (1 - d_j / n_j),
     Var S(t) = S(t)^2 sum_{t_j <= t} d_j / (n_j (n_j - d_j))         (Greenwood 1926).
 
-The curves, their pointwise log(-log) ("exponential Greenwood") confidence
-intervals, the medians with their CIs and the log-rank test come from
-``lifelines``; the Greenwood standard errors are computed here from lifelines'
-event table (lifelines reports only the interval) and are checked against
-statsmodels' ``SurvfuncRight`` in the tests. With ``weights`` the counts are
+The curves and the log-rank test come from ``lifelines`` (with left truncation
+the log-rank test comes from statsmodels); the Greenwood standard errors, the
+pointwise log(-log) ("exponential Greenwood") intervals and the median CIs (the
+times the interval limits cross 0.5) are computed here from lifelines' event table (lifelines reports only the
+interval, and with left truncation its event table's risk set differs from the
+one its estimator uses), and are checked against statsmodels' ``SurvfuncRight``
+and lifelines' own intervals in the tests. With ``weights`` the counts are
 weighted and the Greenwood formula is the usual approximation.
 
 For dropout, ``duration`` is e.g. the number of school years observed (or the
@@ -26,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from evaltools.estimate.result import Estimate
 
@@ -34,6 +37,24 @@ __all__ = ["KaplanMeierResult", "LogRankTest", "kaplan_meier"]
 
 def _show(x: Any) -> str:
     return repr(x.item() if isinstance(x, np.generic) else x)
+
+
+def _loglog_ci(s: np.ndarray, gw: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise CI of S(t) on the log(-log) scale: S^exp(+-z sqrt(gw) / log S) (Kalbfleisch-Prentice)."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    inside = (s > 0) & (s < 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = np.log(-np.log(np.where(inside, s, 0.5)))
+        half = z * np.sqrt(gw) / np.abs(np.log(np.where(inside, s, 0.5)))
+        lo = np.where(inside, np.exp(-np.exp(theta + half)), s)
+        hi = np.where(inside, np.exp(-np.exp(theta - half)), s)
+    return lo, hi
+
+
+def _first_time_at_or_below_half(times: np.ndarray, curve: np.ndarray) -> float:
+    """The first time the curve is <= 0.5 (the median and its CI limits); inf if never."""
+    hit = np.flatnonzero(curve <= 0.5)
+    return float(times[hit[0]]) if hit.size else float("inf")
 
 
 def _first_bad(data: pd.DataFrame, bad: np.ndarray) -> str:
@@ -113,7 +134,7 @@ class KaplanMeierResult:
         """
         group = self.groups[0] if group is None else group
         r = self._row_at(group, t)
-        n = int(self.table.loc[self.table["group"] == group, "at_risk"].iloc[0])
+        n = int(self.medians.loc[group, "n"])
         return Estimate(estimand=f"S({t:g}) [{group}]", estimate=float(r["survival"]), se=float(r["se"]),
                         ci_low=float(r["ci_low"]), ci_high=float(r["ci_high"]), pvalue=float("nan"),
                         n={"units": n}, method="Kaplan-Meier (lifelines), Greenwood SE, log(-log) CI",
@@ -126,8 +147,7 @@ class KaplanMeierResult:
         is the difference in the share who had the event by ``t``.
         """
         a, b = self._row_at(group, t), self._row_at(reference, t)
-        n1 = int(self.table.loc[self.table["group"] == group, "at_risk"].iloc[0])
-        n0 = int(self.table.loc[self.table["group"] == reference, "at_risk"].iloc[0])
+        n1, n0 = int(self.medians.loc[group, "n"]), int(self.medians.loc[reference, "n"])
         return Estimate.from_normal(
             f"S({t:g}) difference [{group} - {reference}]", float(a["survival"] - b["survival"]),
             math.sqrt(float(a["se"]) ** 2 + float(b["se"]) ** 2), level=self.level,
@@ -143,7 +163,7 @@ class KaplanMeierResult:
             tab = self.table[self.table["group"] == g]
             med = self.medians.loc[g]
             ci = f"[{med['ci_low']:.4g}, {med['ci_high']:.4g}]"
-            lines.append(f"  {str(g):<16}{int(tab['at_risk'].iloc[0]):>8,}{int(tab['events'].sum()):>8,}"
+            lines.append(f"  {str(g):<16}{med['n']:>8,.0f}{med['events']:>8,.0f}"
                          f"{med['median']:>9.4g}{ci:>18}{tab['survival'].iloc[-1]:>9.3f}")
         if self.logrank is not None:
             lines.append(f"  {self.logrank!r}")
@@ -179,6 +199,7 @@ def kaplan_meier(
     event: str,
     group: str | None = None,
     weights: str | None = None,
+    entry: str | None = None,
     level: float = 0.95,
 ) -> KaplanMeierResult:
     """Kaplan-Meier curves (by ``group``), medians and, with groups, the log-rank test.
@@ -190,15 +211,18 @@ def kaplan_meier(
     event: 1/True if the event happened at ``duration``, 0/False if censored.
     group: optional column splitting the sample (e.g. supported / not supported).
     weights: optional non-negative case weights.
+    entry: optional time at which each unit enters the risk set (left truncation,
+        e.g. the grade in which a pupil is first observed); a unit counts as at
+        risk at times t with entry < t <= duration.
     level: confidence level of the pointwise intervals and median CIs.
     """
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
-    from lifelines.utils import median_survival_times
 
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
-    for role, col in (("duration", duration), ("event", event), ("group", group), ("weights", weights)):
+    for role, col in (("duration", duration), ("event", event), ("group", group), ("weights", weights),
+                      ("entry", entry)):
         if col is not None and col not in data.columns:
             raise KeyError(f"The {role} column {col!r} is not in the data; available columns: "
                            f"{', '.join(map(str, data.columns))}.")
@@ -225,6 +249,16 @@ def kaplan_meier(
         if bad.any():
             raise ValueError(f"The weights column {weights!r} must be finite and non-negative; row "
                              f"{_first_bad(data, bad)} is not.")
+    t0 = None
+    if entry is not None:
+        if weights is not None:
+            raise ValueError("weights and entry together are not supported (the log-rank test with left "
+                             "truncation is unweighted); drop one of them.")
+        t0 = pd.to_numeric(data[entry], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(t0) | (t0 < 0) | (t0 > t)
+        if bad.any():
+            raise ValueError(f"The entry column {entry!r} must be finite, non-negative and not after {duration!r}; "
+                             f"row {_first_bad(data, bad)} is not.")
     if group is not None:
         if data[group].isna().any():
             raise ValueError(f"The group column {group!r} has {int(data[group].isna().sum())} missing value(s) "
@@ -245,30 +279,44 @@ def kaplan_meier(
         kmf = KaplanMeierFitter(alpha=1 - level)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lifelines warns that weights are not integers
-            kmf.fit(t[m], e[m], weights=None if w is None else w[m], label="S")
+            kmf.fit(t[m], e[m], weights=None if w is None else w[m], entry=None if t0 is None else t0[m],
+                    label="S")
         et = kmf.event_table
         s = kmf.survival_function_["S"].to_numpy()
         n_risk, d = et["at_risk"].to_numpy(dtype=float), et["observed"].to_numpy(dtype=float)
+        if t0 is not None:  # lifelines' event table counts entrants at t as at risk at t; the estimator does not
+            times = et.index.to_numpy(dtype=float)
+            n_risk = (np.sort(t[m]).size - np.searchsorted(np.sort(t[m]), times, side="left")
+                      - (np.sort(t0[m]).size - np.searchsorted(np.sort(t0[m]), times, side="left"))).astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             gw = np.cumsum(np.where(d > 0, d / (n_risk * (n_risk - d)), 0.0))
             se = np.where(s > 0, s * np.sqrt(gw), np.nan)
-        ci = kmf.confidence_interval_.to_numpy()
+        lo, hi = _loglog_ci(s, gw, level)
+        times = et.index.to_numpy(dtype=float)
         tables.append(pd.DataFrame({
-            "group": lev, "time": et.index.to_numpy(dtype=float), "at_risk": n_risk, "events": d,
+            "group": lev, "time": times, "at_risk": n_risk, "events": d,
             "censored": et["censored"].to_numpy(dtype=float), "survival": s, "se": se,
-            "ci_low": ci[:, 0], "ci_high": ci[:, 1]}))
-        med_ci = median_survival_times(kmf.confidence_interval_).to_numpy().ravel()
-        medians.append({"group": lev, "median": float(kmf.median_survival_time_),
-                        "ci_low": float(med_ci[0]), "ci_high": float(med_ci[1])})
+            "ci_low": lo, "ci_high": hi}))
+        medians.append({"group": lev, "n": float(m.sum() if w is None else w[m].sum()), "events": float(d.sum()),
+                        "median": _first_time_at_or_below_half(times, s),
+                        "ci_low": _first_time_at_or_below_half(times, lo),
+                        "ci_high": _first_time_at_or_below_half(times, hi)})
     table = pd.concat(tables, ignore_index=True)
     if w is None:
         table[["at_risk", "events", "censored"]] = table[["at_risk", "events", "censored"]].astype(int)
     lr = None
     if group is not None and len(levels) > 1:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = multivariate_logrank_test(t, g, e, weights=w)
-        lr = LogRankTest(statistic=float(res.test_statistic), df=int(res.degrees_of_freedom),
-                         pvalue=float(res.p_value), groups=tuple(levels))
+        if t0 is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = multivariate_logrank_test(t, g, e, weights=w)
+            stat, pval = float(res.test_statistic), float(res.p_value)
+        else:  # lifelines' log-rank has no left truncation; statsmodels' does
+            from statsmodels.duration.survfunc import survdiff
+
+            codes = pd.Series(g).map({lev: i for i, lev in enumerate(levels)}).to_numpy()
+            stat, pval = (float(v) for v in survdiff(t, e, codes, entry=t0))
+        lr = LogRankTest(statistic=stat, df=len(levels) - 1, pvalue=pval, groups=tuple(levels))
     return KaplanMeierResult(table=table, medians=pd.DataFrame(medians).set_index("group"), logrank=lr,
-                             level=level, names={"duration": duration, "event": event, "group": group})
+                             level=level, names={"duration": duration, "event": event, "group": group,
+                                                 "entry": entry})
