@@ -336,6 +336,23 @@ def test_bad_input_gives_clear_errors(kwargs, match):
         honest_did(**args)
 
 
+def test_too_many_post_periods_for_vertex_enumeration_is_a_clear_error():
+    n = 2 + 14
+    sig = np.eye(n) * 0.01
+    with pytest.raises(ValueError, match="max_bases"):
+        honest_did(np.zeros(n), sig, 2, 14, mbar_grid=[1.0], breakdown=False)
+
+
+def test_rm_at_mbar_zero_is_close_to_the_original_ci():
+    """Delta^RM(0) forces the post-period violation to zero: theta is point identified
+    by l' beta_post, and the ARP interval is close to the usual one."""
+    res = honest_did(B, S, 4, 4, mbar_grid=[0.0], breakdown=False)
+    o = res.original
+    lo, hi = res.table[["lower", "upper"]].iloc[0]
+    assert lo < o.estimate < hi
+    assert abs((hi - lo) / (o.ci_high - o.ci_low) - 1) < 0.05
+
+
 def test_nan_in_betahat_is_located():
     b = B.copy()
     b[2] = np.nan

@@ -358,10 +358,12 @@ def _dual_vertices(sd: np.ndarray, x: np.ndarray, max_bases: int) -> np.ndarray:
     n_bases = math.comb(m, r)
     if n_bases > max_bases:
         raise InputError(
-            f"The relative-magnitudes test would enumerate {n_bases:,} bases (too many post "
-            "periods for this implementation). Pass fewer post periods (the coefficients after "
-            "the last period with weight in l_vec carry little information) or use "
-            "method='smoothness'.")
+            f"The relative-magnitudes test would enumerate {n_bases:,} bases of its dual "
+            f"programme (more than max_bases={max_bases:,}): too many post periods for this "
+            "implementation, which enumerates the dual vertices once instead of solving a "
+            "linear programme per grid point. Pass fewer post periods (e.g. up to the last "
+            "period with weight in l_vec; this drops the restrictions on later periods), "
+            "raise max_bases, or use method='smoothness'.")
     e1 = np.zeros(r)
     e1[0] = 1.0
     col_scale = np.linalg.norm(w, axis=0)
