@@ -15,8 +15,10 @@ within-group cross-products ``W``::
     REML: l(lambda) = -1/2 [(N-p) log q + sum_j log(1 + n_j lambda) + log|X'V*^-1 X|] + c
     ML:   l(lambda) = -1/2 [N log q + sum_j log(1 + n_j lambda)] + c
 
-so after profiling out ``beta`` and ``sigma^2`` one variance ratio is optimised
-and each evaluation costs O(G p^2), not O(N). This is exact: the same
+so after profiling out ``beta`` and ``sigma^2`` one variance ratio is optimised.
+``c_j`` depends on the group only through ``n_j``, so groups of equal size are
+pooled once and each evaluation costs O(S p^2) for S distinct group sizes, not
+O(N) (or O(G)). This is exact: the same
 likelihood that statsmodels ``MixedLM`` maximises (Harville 1977; Pinheiro and
 Bates 2000, ch. 2). The standard errors of the fixed effects follow MixedLM's
 convention (inverse Hessian of the scale-profiled log-likelihood in
