@@ -255,3 +255,19 @@ def test_region_scale_passes_every_check(tmp_path):
     ds = load_dataset(write(data, tmp_path))
     assert set(ds["municipalities"]["region"]) == {"Kurzeme"} and len(ds["municipalities"]) == 7
     assert ds["pupil_years"].groupby("year").size().between(15_000, 40_000).all()
+
+
+def test_growth_programme_spillover_recovered_by_twfe_and_naive_biased_up(many_alumni):
+    e = {x["name"]: x for x in many_alumni.truth["effects"]}["growth_programme_collaboration_spillover"]
+    ty = many_alumni.tables["teacher_years"]
+    has = ty.groupby(["school_id", "year"])["in_growth_programme"].transform("any")
+    ty = ty.assign(colleague=(has & ~ty["in_growth_programme"]).astype(int))
+    d = many_alumni.tables["teacher_practices"].merge(
+        ty[["teacher_id", "year", "in_growth_programme", "colleague"]], on=["teacher_id", "year"])
+    d = d[~d["in_growth_programme"]]
+    assert d["colleague"].sum() > 1000
+    fit = smf.ols("collaboration ~ colleague + C(year) + C(school_id)", d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["school_id"])[0]})
+    assert _covers(fit, "colleague", e["true_value"])
+    naive = smf.ols("collaboration ~ colleague", d).fit()
+    assert naive.params["colleague"] > e["true_value"]

@@ -92,6 +92,7 @@ naive bias** and **how to recover the truth**. In short:
 | Growth programme on leaving teaching | log OR {tp.gp_leave_log_or:+g} | more engaged alumni join and stay | away from zero | logit with engagement among alumni |
 | Growth programme on moving into leadership | log OR {tp.gp_promotion_log_or:+g} | engagement | upward | logit with engagement and service |
 | Growth programme on pupils' scores | {tp.gp_pupil_score_pp:+g} points | engagement raises scores | upward | OLS with teacher engagement, test-subject-year cells, SE by teacher |
+| Growth programme spill-over on colleagues' collaboration | {tp.gp_spillover_points:+g} points | alumni work in schools with a collaborative culture | upward | two-way FE (school, year) on non-participant teacher-years |
 | Skola-kopienā support on wellbeing | {tp.community_wellbeing_points:+g} points | support goes to pupils with low prior wellbeing | downward | OLS on prior wellbeing and SES |
 | Latvijas skolas soma on wellbeing | {tp.soma_wellbeing_points_per_activity:g} | urban, higher-SES schools offer more | upward | school fixed effects, activities per semester enrolled |
 

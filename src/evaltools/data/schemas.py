@@ -212,6 +212,13 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("school_id", "str", "School.", "Survey"),
         Col("wellbeing", "float", "Wellbeing score 0-100.", "Survey scale score", range=(0, 100)),
     ), key=("teacher_id", "year")),
+    Table("teacher_practices", "Yearly teacher practice survey (2014 onwards): collaboration with colleagues.", (
+        Col("teacher_id", "str", "Teacher.", "School self-evaluation survey (assumption)"),
+        Col("year", "int", "School year.", "Survey", range=YEAR_RANGE),
+        Col("school_id", "str", "School.", "Survey"),
+        Col("collaboration", "float", "Collaboration score 0-100 (joint planning, peer lesson observation, "
+            "sharing practice).", "Survey scale score", range=(0, 100)),
+    ), key=("teacher_id", "year")),
 )}
 
 

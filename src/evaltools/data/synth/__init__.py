@@ -24,7 +24,8 @@ import pandas as pd
 
 from .assessments import assign_subject_teachers, simulate_assessments
 from .config import SCALES, YEARS, SynthConfig, TrueParameters, config_for
-from .programmes import pumpurs_tables, soma_table, teacher_wellbeing, wellbeing_and_community
+from .programmes import (pumpurs_tables, soma_table, teacher_practices, teacher_wellbeing,
+                         wellbeing_and_community)
 from .pupils import simulate_pupils
 from .schools import national_frame, pumpurs_frame, select_schools
 from .teachers import simulate_teachers
@@ -36,13 +37,13 @@ __all__ = ["SCALES", "YEARS", "SynthConfig", "SynthData", "TrueParameters", "gen
 TABLE_ORDER = (
     "municipalities", "schools", "pupils", "pupil_years", "assessments", "teachers",
     "teacher_years", "pumpurs_schools", "risk_scores", "support_plans", "support_measures",
-    "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers",
+    "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers", "teacher_practices",
 )
 
 # independent random streams per part, so adding a column to one part
 # does not change the draws of another
 _STREAMS = {"frame": 1, "pumpurs": 2, "pupils": 3, "teachers": 4, "links": 5,
-            "assessments": 6, "programmes": 7, "soma": 8, "wellbeing": 9, "twb": 10}
+            "assessments": 6, "programmes": 7, "soma": 8, "wellbeing": 9, "twb": 10, "practices": 11}
 
 
 @dataclass
@@ -88,8 +89,10 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
                                        tsim.teacher_years, tsim.teachers, links, cfg)
     ptabs = pumpurs_tables(_rng(cfg.seed, "programmes"), py)
     wb = wellbeing_and_community(_rng(cfg.seed, "wellbeing"), py, sim.pupils, schools, cfg)
+    practices = teacher_practices(_rng(cfg.seed, "practices"), tsim.teacher_years, tsim.teachers,
+                                  pd.Series(tsim.culture, index=schools["school_id"].to_numpy()), cfg)
     truth = build_truth(cfg, py, tsim.teacher_years, assessments, ptabs["support_measures"],
-                        pumpurs.set_index("school_id")["rollout_year"].dropna())
+                        pumpurs.set_index("school_id")["rollout_year"].dropna(), practices)
 
     mun_out = mun[mun["municipality_id"].isin(schools["municipality_id"])]
     size = py[py["year"] == YEARS[-1]].groupby("school_id").size()
@@ -109,6 +112,7 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
         "skolas_soma": soma_table(_rng(cfg.seed, "soma"), py, schools),
         "wellbeing_pupils": wb["wellbeing_pupils"],
         "wellbeing_teachers": teacher_wellbeing(_rng(cfg.seed, "twb"), tsim.teacher_years, tsim.teachers),
+        "teacher_practices": practices,
     }
     return SynthData(tables={k: _public(tables[k]) for k in TABLE_ORDER}, truth=truth, config=cfg)
 

@@ -49,6 +49,8 @@ class TrueParameters:
     engagement_promotion_log_or: float = 0.90
     engagement_pupil_score_pp: float = 2.5
     gp_join_engagement_log_or: float = 2.0
+    gp_self_collaboration_points: float = 6.0  # participant's own collaboration survey score
+    gp_spillover_points: float = 3.0  # colleagues of an active participant, same school and year
     # School-community individual support -> pupil wellbeing (0-100 points).
     community_wellbeing_points: float = 4.0
     community_select_log_or_per_10: float = -1.0  # lower prior wellbeing -> more support

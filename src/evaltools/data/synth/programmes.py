@@ -147,3 +147,27 @@ def teacher_wellbeing(rng: np.random.Generator, teacher_years: pd.DataFrame, tea
     return pd.DataFrame({"teacher_id": ty["teacher_id"].to_numpy(), "year": ty["year"].to_numpy(),
                          "school_id": ty["school_id"].to_numpy(), "wellbeing": np.round(wb, 1)})
 
+
+
+def teacher_practices(rng: np.random.Generator, teacher_years: pd.DataFrame, teachers: pd.DataFrame,
+                      culture: pd.Series, cfg: SynthConfig) -> pd.DataFrame:
+    """Yearly teacher practice survey (2014-2023, 85 % answer): collaboration score 0-100.
+
+    ``collab = 50 + 5*(eng-3.4) + culture_school + 0.8*(year-2014)
+    + gp_self_collaboration_points*GP + gp_spillover_points*[colleague of an active participant] + N(0, 8^2)``
+    """
+    tp = cfg.true
+    ty = teacher_years
+    gp = ty["in_growth_programme"].to_numpy()
+    has = ty.assign(_g=gp).groupby(["school_id", "year"])["_g"].transform("any").to_numpy()
+    colleague = has & ~gp
+    eng = ty["teacher_id"].map(teachers.set_index("teacher_id")["engagement"]).to_numpy()
+    score = (50 + 5 * (eng - 3.4) + ty["school_id"].map(culture).to_numpy() + 0.8 * (ty["year"].to_numpy() - 2014)
+             + tp.gp_self_collaboration_points * gp + tp.gp_spillover_points * colleague
+             + rng.normal(0, 8, len(ty)))
+    answer = rng.random(len(ty)) < 0.85
+    return pd.DataFrame({
+        "teacher_id": ty["teacher_id"].to_numpy()[answer], "year": ty["year"].to_numpy()[answer],
+        "school_id": ty["school_id"].to_numpy()[answer],
+        "collaboration": np.round(np.clip(score[answer], 0, 100), 1),
+        "_colleague": colleague[answer]})

@@ -13,7 +13,9 @@ at least 5). Every year, all teachers at once:
   + gp_promotion_log_or*GP``.
 
 Leavers are replaced next year by new hires in the same post; a few hires are
-new alumni (``im_cohort`` = the year they started their two IM years).
+new alumni (``im_cohort`` = the year they started their two IM years). Alumni
+posts are drawn with weight ``exp(ALUMNI_CULTURE_PULL * culture)``, so alumni
+work more often in schools with a collaborative culture.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ SUBJECT_MIX = (("primary", 0.22), ("math", 0.10), ("latvian", 0.10), ("english",
                ("science", 0.12), ("other", 0.38))
 ALUMNI_STOCK_NATIONAL = 35.0  # alumni teaching in 2014 (cohorts 2008-2012)
 ALUMNI_NEW_NATIONAL = 7.0  # new alumni starting in schools each year
+COLLAB_SCHOOL_SD = 6.0  # school collaboration culture, survey points
+ALUMNI_CULTURE_PULL = 0.15  # log-odds per point of culture that a post goes to an alumnus
 
 
 @dataclass
@@ -38,6 +42,7 @@ class TeacherSim:
 
     teachers: pd.DataFrame
     teacher_years: pd.DataFrame  # hidden: _t (index), _h, _h0, _p, _p0
+    culture: np.ndarray  # school collaboration culture (points), by school position
 
 
 def simulate_teachers(
@@ -99,7 +104,10 @@ def simulate_teachers(
     # initial alumni: converted from core-subject posts that are plain teachers
     n_alum0 = rng.poisson(ALUMNI_STOCK_NATIONAL * cfg.alumni_factor * share)
     cand = cur[(roles == "teacher") & np.isin(subj, ["math", "latvian", "english", "science"])]
-    a0 = rng.choice(cand, size=min(n_alum0, len(cand)), replace=False)
+    # alumni work more often in schools with a collaborative culture (confounds spill-over comparisons)
+    culture = rng.normal(0.0, COLLAB_SCHOOL_SD, S)
+    pull = np.exp(ALUMNI_CULTURE_PULL * culture)
+    a0 = rng.choice(cand, size=min(n_alum0, len(cand)), replace=False, p=pull[t_school[cand]] / pull[t_school[cand]].sum())
     t_alum[a0] = True
     t_cohort[a0] = rng.integers(2008, 2013, len(a0))
     t_start_service[a0] = t_cohort[a0]
@@ -141,7 +149,8 @@ def simulate_teachers(
                                  np.where(t_role[gone] == "head", "head", "teacher").astype(object))
             n_new_alum = rng.poisson(ALUMNI_NEW_NATIONAL * cfg.alumni_factor * share)
             ok = hires[(t_role[hires] == "teacher") & np.isin(t_subject[hires], ["math", "latvian", "english", "science"])]
-            na = rng.choice(ok, size=min(n_new_alum, len(ok)), replace=False)
+            na = rng.choice(ok, size=min(n_new_alum, len(ok)), replace=False,
+                            p=pull[t_school[ok]] / pull[t_school[ok]].sum()) if len(ok) else ok
             t_alum[na] = True
             t_cohort[na] = t - 1
             t_start_service[na] = t - 1
@@ -190,4 +199,4 @@ def simulate_teachers(
     pos = teacher_years.columns.get_loc("stayed") + 1
     for i, c in enumerate(extra.columns):
         teacher_years.insert(pos + i, c, extra[c].array)
-    return TeacherSim(teachers=teachers, teacher_years=teacher_years)
+    return TeacherSim(teachers=teachers, teacher_years=teacher_years, culture=culture)

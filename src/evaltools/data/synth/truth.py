@@ -21,7 +21,7 @@ def _r(x: float) -> float:
 
 
 def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessments: pd.DataFrame,
-                costs: pd.DataFrame, rollout: pd.Series) -> dict[str, Any]:
+                costs: pd.DataFrame, rollout: pd.Series, practices: pd.DataFrame) -> dict[str, Any]:
     """The sidecar dictionary (see module docstring); ``rollout`` maps school_id to roll-out year."""
     tp = cfg.true
     sup = py[py["_D"]]
@@ -146,6 +146,23 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
             "confounding": "participants are more engaged and engagement raises pupils' scores",
             "naive_bias_direction": "upward",
             "how_to_recover": "OLS of score on in_growth_programme (of the linked teacher that year) + engagement + C(test):C(subject):C(year), alumni-taught pupils, SE clustered by teacher",
+        },
+        {
+            "name": "growth_programme_collaboration_spillover",
+            "programme": "Iespējamā misija alumni growth programme",
+            "outcome": "collaboration survey score (0-100) of colleagues who are not in the programme",
+            "tables": ["teacher_practices", "teacher_years"],
+            "scale": "points",
+            "model": ("collab = 50 + 5*(engagement-3.4) + school culture + 0.8*(year-2014) + self*GP "
+                      "+ effect*[school has an active participant that year and the teacher is not one] + N(0, 8^2)"),
+            "true_value": tp.gp_spillover_points,
+            "parameters": {"gp_self_collaboration_points": tp.gp_self_collaboration_points},
+            "realised": {"n_colleague_years_answered": int(practices["_colleague"].sum())},
+            "confounding": "alumni work more often in schools with a collaborative culture (time-invariant)",
+            "naive_bias_direction": "upward (colleagues in schools with a participant already collaborate more)",
+            "how_to_recover": ("two-way fixed effects (school and year) on non-participant teacher-years, treatment = "
+                               "the school has an active participant that year (from teacher_years.in_growth_programme); "
+                               "the effect is constant and immediate, so TWFE is unbiased here"),
         },
         {
             "name": "community_support_wellbeing",
