@@ -141,3 +141,27 @@ def test_publish_figure_refuses_small_group_labels_and_saves(tmp_path, monkeypat
     ok = coef_plot({"a": Estimate.from_normal("a", 1, 1, n={"units": 3})})
     assert_figure_safe(ok)  # coef_plot labels small groups as "n < 10"
     plt.close("all")
+
+
+def test_balance_plot_shows_visible_differences_with_wwc_bands():
+    from evaltools.report.figures import balance_plot
+    from evaltools.report.tables import balance_table
+
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"t": np.repeat([0, 1], 200), "vecums": rng.normal(13, 2, 400),
+                      "ienākumi": rng.normal(0, 1, 400), "reti": np.nan})
+    d.loc[d.index[:5], "reti"] = 1.0  # five comparison pupils: hidden in the table
+    d.loc[d.index[200:260], "reti"] = 2.0
+    bal = balance_table(d, ["vecums", "ienākumi", "reti"], "t", language="lv")
+    assert np.isnan(bal.data.at["reti", "std_diff"])
+    fig = balance_plot(bal, language="lv")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["ienākumi", "vecums"]  # first variable on top; the hidden one left out
+    np.testing.assert_allclose(ax.lines[-1].get_xdata(),
+                               bal.data["std_diff"].dropna().iloc[::-1].to_numpy())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["|d| ≤ 0,05: grupas līdzvērtīgas", "0,05 < |d| ≤ 0,25: jākoriģē modelī"]
+    assert _render_warnings(fig) == []
+    with pytest.raises(FigureInputError, match="no column 'std_diff'"):
+        balance_plot(pd.DataFrame({"x": [1.0]}))

@@ -214,6 +214,60 @@ def mdes_plot(
     return fig
 
 
+def balance_plot(
+    balance: Any,
+    *,
+    column: str = "std_diff",
+    bands: tuple[float, float] = (0.05, 0.25),
+    title: str | None = None,
+    language: str | None = None,
+    ax: Any = None,
+) -> Figure:
+    """Standardised baseline differences with the WWC baseline-equivalence bands.
+
+    ``balance`` is the table from :func:`evaltools.report.tables.balance_table`
+    (hidden differences stay hidden: they are left out) or a Series
+    ``{variable: difference}``. Shaded: ``|d| <= 0.05`` (equivalent) and
+    ``0.05 < |d| <= 0.25`` (equivalent only with statistical adjustment); beyond
+    0.25 the groups are not equivalent (WWC Procedures and Standards Handbook v5.0).
+    """
+    lang = i18n.check_language(language)
+    if isinstance(balance, pd.Series):
+        values = balance.dropna()
+    else:
+        data = getattr(balance, "data", balance)
+        if not isinstance(data, pd.DataFrame) or column not in data.columns:
+            raise FigureInputError(
+                f"balance_plot() needs balance_table(...) or a Series of differences; no column {column!r}."
+            )
+        values = data[column].dropna()
+    if values.empty:
+        raise FigureInputError("balance_plot(): no visible standardised difference to plot.")
+    a, b = bands
+    values = values.iloc[::-1]
+    fig, ax = _axes(ax, figsize=(7.0, 1.3 + 0.4 * len(values)))
+    reach = max(float(values.abs().max()) * 1.15, b * 1.2)
+    ax.axvspan(-a, a, color=PALETTE[2], alpha=0.18, linewidth=0,
+               label=i18n.t("fig.balance.ok", lang, a=i18n.number(a, lang, 2)))
+    for lo, hi in ((-b, -a), (a, b)):
+        ax.axvspan(lo, hi, color=PALETTE[4], alpha=0.15, linewidth=0,
+                   label=i18n.t("fig.balance.adjust", lang, a=i18n.number(a, lang, 2),
+                                b=i18n.number(b, lang, 2)) if lo > 0 else None)
+    ax.axvline(0, color="#6b7480", linewidth=1)
+    y = np.arange(len(values))
+    ax.plot(values.to_numpy(dtype=float), y, "o", color=PALETTE[0], markersize=7, zorder=3)
+    ax.set_yticks(y, [str(v) for v in values.index])
+    ax.set_xlim(-reach, reach)
+    ax.set_ylim(-0.6, len(values) - 0.4)
+    ax.set_xlabel(i18n.t("fig.balance.x", lang))
+    ax.grid(axis="y", visible=False)
+    ax.set_title(title if title is not None else i18n.t("fig.balance.title", lang))
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(values) < 4 else -0.18),
+              ncol=2)
+    _locale_ticks(ax, lang, "x")
+    return fig
+
+
 # -- publishing ------------------------------------------------------------------------
 
 _N_LABEL = re.compile(r"\b[nN]\s*=\s*(\d[\d\s\u00a0\u202f,.]*)")
