@@ -21,6 +21,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize, stats
 
 matplotlib.use("Agg")
@@ -236,6 +238,28 @@ def test_rm_hybrid_coverage_monte_carlo():
                        breakdown=False, lf_sims=2000)
         hits += bool(r.table["lower"].iloc[0] <= tau <= r.table["upper"].iloc[0])
     assert hits / draws.shape[0] >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / draws.shape[0])
+
+
+@settings(max_examples=12, deadline=None)
+@given(slope=st.floats(-0.2, 0.2), m=st.floats(0.0, 0.1))
+def test_flci_is_unchanged_by_adding_a_linear_differential_trend(slope, m):
+    """A linear trend is in Delta^SD(M) with zero second differences and the FLCI weights
+    are orthogonal to it, so adding one to every coefficient leaves the FLCI unchanged."""
+    trend = slope * np.r_[np.arange(-4, 0), np.arange(1, 5)]
+    a = flci(B, S, 4, 4, m)
+    b = flci(B + trend, S, 4, 4, m)
+    assert b == pytest.approx(a, abs=1e-7)
+
+
+@settings(max_examples=6, deadline=None)
+@given(c=st.floats(0.01, 100.0))
+def test_rm_interval_scales_with_the_data(c):
+    """Rescaling the outcome by c rescales the RM interval by c (same Mbar): the grid is
+    in standard errors and the simulation draws are fixed by the seed."""
+    a = honest_did(B, S, 4, 4, mbar_grid=[1.0], breakdown=False).table
+    b = honest_did(c * B, c * c * S, 4, 4, mbar_grid=[1.0], breakdown=False).table
+    assert b["lower"].iloc[0] == pytest.approx(c * a["lower"].iloc[0], rel=1e-6)
+    assert b["upper"].iloc[0] == pytest.approx(c * a["upper"].iloc[0], rel=1e-6)
 
 
 # ------------------------------------------------------------------ internals
