@@ -351,8 +351,8 @@ def _wmean_sd(x: pd.Series, w: pd.Series) -> tuple[float, float]:
 
 
 def _balance_p(x1: pd.Series, x0: pd.Series, w1: pd.Series, w0: pd.Series, weighted: bool) -> float:
-    if len(x1) < 2 or len(x0) < 2:
-        return np.nan
+    if len(x1) < 2 or len(x0) < 2 or (x1.nunique() == 1 and x0.nunique() == 1):
+        return np.nan  # no variance in either group: the t statistic is undefined
     if not weighted:
         from scipy import stats
 
