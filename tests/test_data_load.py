@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaltools.data import DataFileError, DataValidationError, load, load_dataset
+from evaltools.data import DataFileError, DataValidationError, load, load_dataset, validate
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 PUPIL_TABLES = ("pupils", "pupil_years", "assessments", "risk_scores", "support_plans",
@@ -233,3 +233,13 @@ def test_file_errors_are_clear(tmp_path):
     bad.write_text("not parquet")
     with pytest.raises(DataFileError, match="cannot be read as parquet"):
         load(bad)
+
+
+def test_validate_in_memory_frame(small_tables):
+    ok = validate(small_tables["schools"], "schools")
+    assert ok["grade_min"].dtype == "int64"
+    bad = small_tables["schools"].assign(type="lyceum")
+    with pytest.raises(DataValidationError, match="<DataFrame>, column 'type': unknown value"):
+        validate(bad, "schools")
+    with pytest.raises(DataFileError, match="Unknown table 'school'"):
+        validate(bad, "school")

@@ -9,9 +9,9 @@
 The codebook is ``docs/codebook.md``.
 """
 from .errors import DataFileError, DataValidationError, Violation
-from .io import Dataset, load, load_dataset, read_mapping
+from .io import Dataset, load, load_dataset, read_mapping, validate
 from .pseudonymise import PseudonymKeyError, load_key, pseudonymise
 from .schemas import TABLES, schema
 
 __all__ = ["DataFileError", "DataValidationError", "Dataset", "TABLES", "Violation", "load",
-           "load_dataset", "read_mapping", "schema", "pseudonymise", "load_key", "PseudonymKeyError"]
+           "load_dataset", "read_mapping", "schema", "validate", "pseudonymise", "load_key", "PseudonymKeyError"]

@@ -114,6 +114,20 @@ def load(path: str | Path, table: str | None = None, mapping: MappingLike = None
     return df
 
 
+def validate(df: pd.DataFrame, table: str, name: str = "<DataFrame>") -> pd.DataFrame:
+    """Check a table already in memory (types and value rules); ``name`` stands in for the file name.
+
+    Returns the table with the codebook's column types; raises
+    :class:`DataValidationError` listing every problem found.
+    """
+    if table not in TABLES:
+        raise DataFileError(f"Unknown table '{table}'; pass one of {sorted(TABLES)}.")
+    out, violations = check_table(df, table, name)
+    if violations:
+        raise DataValidationError(violations)
+    return out
+
+
 @dataclass
 class Dataset:
     """The tables of one data set, its directory and (for synthetic data) the true effects."""
