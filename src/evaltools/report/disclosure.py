@@ -245,7 +245,7 @@ def protect(
     df: pd.DataFrame,
     counts: Sequence[Hashable] | None = None,
     *,
-    denominators: Mapping[Hashable, Hashable] | None = None,
+    denominators: Mapping[Hashable, Hashable | tuple[Hashable, ...]] | None = None,
     numerators: Mapping[Hashable, Hashable] | None = None,
     threshold: int | None = None,
     round_to: int | None | str = "default",

@@ -418,4 +418,4 @@ def _check_text(text: Any, name: str, *, required: bool) -> None:
 def _protected(n: int | None, threshold: int) -> Any:
     if n is None:
         return None
-    return "[c]" if 0 < n < threshold else int(n)
+    return i18n.t("sdc.marker", "en") if 0 < n < threshold else int(n)
