@@ -24,6 +24,7 @@ def _panel(seed: int = 1, G: int = 20, N: int = 2000, beta: float = 0.05) -> pd.
     df["unit"] = df["c"] * 10 + rng.integers(0, 10, N)
     df["year"] = rng.integers(0, 5, N)
     df["cross"] = rng.integers(0, 40, N)  # a factor with more levels than clusters, crossing them
+    df["grade"] = (df["unit"] + df["year"]) % 3  # a second small crossed factor
     df["y"] = (beta * df["x"] + 0.5 * df["z"] + 0.3 * df["year"] + rng.normal(size=G)[df["c"]]
                + 0.4 * rng.normal(size=df["unit"].max() + 1)[df["unit"]] + rng.normal(size=N))
     return df
@@ -74,12 +75,16 @@ def test_rademacher_with_few_clusters_enumerates_all_sign_vectors() -> None:
     assert wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", seed=99).pvalue == res.pvalue
 
 
-@pytest.mark.parametrize("fe", [["unit"], ["year"], ["unit", "year"], ["unit", "cross"]])
+@pytest.mark.parametrize("fe", [["unit"], ["year"], ["unit", "year"], ["unit", "c", "year"],
+                                ["year", "grade"], ["unit", "year", "grade"], ["year", "cross"],
+                                ["unit", "cross"]])
 def test_fixed_effects_partialled_out_equal_dummies(fe: list[str]) -> None:
-    # 'unit' is nested in the clusters; 'year' (5 levels) and 'cross' (40 levels > G) are not
-    # and take the two different exact paths: all must equal the dummy-variable fit
+    # 'unit' and 'c' are nested in the clusters; 'year' (5 levels) and 'cross' (40 levels > G)
+    # are not. The exact paths (crossed levels with 0, 1 or 2 nested factors; G extra
+    # partialled columns when the crossed levels exceed G) must all equal the dummy fit.
     df = _panel(seed=5, beta=0.08)
-    dummies = pd.get_dummies(df[fe].astype(str), drop_first=True).astype(float)
+    spanning = [f for f in fe if not (f == "c" and "unit" in fe)]  # c's dummies lie in unit's span
+    dummies = pd.get_dummies(df[spanning].astype(str), drop_first=True).astype(float)
     wide = pd.concat([df, dummies], axis=1)
     a = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", fixed_effects=fe, reps=999, seed=3)
     b = wild_cluster_bootstrap(wide, "y", ["x", "z", *dummies.columns], "x", "c", reps=999, seed=3)
@@ -160,7 +165,7 @@ def test_bad_input_is_explained() -> None:
     with pytest.raises(ValueError, match="no variation left"):
         wild_cluster_bootstrap(df.assign(w=df["year"] * 2.0), "y", ["w", "x"], "w", "c",
                                fixed_effects=["year"])
-    with pytest.raises(ValueError, match="collinear"):
+    with pytest.raises(ValueError, match="collinear after partialling out the fixed effects: '(w|x)'"):
         wild_cluster_bootstrap(df.assign(w=2 * df["x"]), "y", ["x", "w"], "x", "c")
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 
 from pyfixest.core.detect_singletons import detect_singletons
 
@@ -159,22 +160,28 @@ class _Pieces:
         off = np.concatenate([[0], np.cumsum(levels)])
         N, LB = len(g), int(off[-1])
         A = fe.codes[:, nested]
-        gram = np.empty((LB, LB))
-        if A.shape[1]:
+        gram = np.empty((LB, LB))  # B'B~
+        for i, ci in enumerate(codes):  # B'B: the tables of level counts
+            for k, ck in enumerate(codes):
+                gram[off[i]:off[i + 1], off[k]:off[k + 1]] = np.bincount(
+                    ci * levels[k] + ck, minlength=levels[i] * levels[k]).reshape(levels[i], levels[k])
+        if A.shape[1] == 1:
+            # one nested factor: B'P_A B = sum_a c_a c_a' / n_a, c_a = level counts in group a
+            a = A[:, 0].astype(np.int64)
+            n_a = np.bincount(a).astype(float)
+            Cnt = np.hstack([np.bincount(a * L + c, minlength=len(n_a) * L).reshape(len(n_a), L)
+                             for L, c in zip(levels, codes)]).astype(float)
+            gram -= Cnt.T @ (Cnt / np.maximum(n_a, 1.0)[:, None])
+        elif A.shape[1] > 1:  # several nested factors: B~ = M_A B by alternating projections
             B = np.zeros((N, LB))
             rows = np.arange(N)
             for i, c in enumerate(codes):
                 B[rows, off[i] + c] = 1.0
             Bt = demean_codes(B, A)
             del B
-            for i, c in enumerate(codes):  # gram = B' B~, block row i by bincount
+            for i, c in enumerate(codes):  # block row i of B'B~ by bincount
                 for col in range(LB):
                     gram[off[i]:off[i + 1], col] = np.bincount(c, weights=Bt[:, col], minlength=levels[i])
-        else:  # B~ = B: gram is the table of level counts
-            for i, ci in enumerate(codes):
-                for k, ck in enumerate(codes):
-                    gram[off[i]:off[i + 1], off[k]:off[k + 1]] = np.bincount(
-                        ci * levels[k] + ck, minlength=levels[i] * levels[k]).reshape(levels[i], levels[k])
         idx = [g * L + c for L, c in zip(levels, codes)]
         S, W0, W1 = (np.hstack([np.bincount(ix, weights=w, minlength=G * L).reshape(G, L)
                                 for ix, L in zip(idx, levels)]) for w in (x_a, u0, m))
@@ -389,9 +396,13 @@ def _check_rank(X: np.ndarray, names: list[str], j: int) -> None:
             "effects (it is constant within the fixed-effect groups); it cannot be tested."
         )
     Xs = X / np.where(norms > 0, norms, 1.0)
-    s = np.linalg.svd(Xs, compute_uv=False)
-    if s[-1] < 1e-9 * s[0]:
+    R, piv = scipy.linalg.qr(Xs, mode="r", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int((d > 1e-9 * d[0]).sum())
+    if rank < X.shape[1]:
+        redundant = [names[p] for p in piv[rank:]]
+        more = f" and {len(redundant) - 8} more" if len(redundant) > 8 else ""
         raise ValueError(
-            f"The regressors {names} are collinear (after partialling out the fixed effects); "
-            "drop the redundant ones."
+            f"The regressors are collinear after partialling out the fixed effects: "
+            f"{', '.join(map(repr, redundant[:8]))}{more} are combinations of the others; drop them."
         )
