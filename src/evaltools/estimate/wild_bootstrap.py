@@ -17,8 +17,10 @@ and draws ``v_b`` (one weight per cluster), the bootstrap t-statistic of draw
 fixed effects on each bootstrap sample. When every fixed-effect factor is nested
 within the clusters ``E = diag(C)``. Otherwise it is computed exactly, so the
 result equals the bootstrap with the fixed effects written as dummies: through
-the levels of the crossed factors (e.g. years) when they are at most ``G``, else
-with one extra partialling-out of ``G`` columns. Every piece is a ``G``-vector or a
+the levels of the crossed factors (e.g. years) when they are at most ``G``
+(``E - diag(C) = -S (B~'B~)^+ W'`` with ``B`` their dummies, ``B~`` = ``B``
+with the nested factors partialled out, in closed form for one nested factor),
+else with one extra partialling-out of ``G`` columns. Every piece is a ``G``-vector or a
 ``G x G`` matrix linear in ``r``, so after one pass over the data the draws are
 two ``(reps x G) @ (G x G)`` products; each draw's numerator is then linear and
 its squared denominator quadratic in ``r``, and the test is inverted for a
