@@ -16,8 +16,10 @@ INTRO = """\
 
 Generated from `src/evaltools/data/schemas.py` by `python -m evaltools.data.codebook`;
 do not edit by hand. Every table is one file (`<table>.parquet`, `.csv` or `.xlsx`) in a
-data-set directory; `evaltools.data.load_dataset(directory)` reads and checks them all,
-`evaltools data check DIR` does the same from the command line.
+data-set directory; `evaltools.data.load_dataset(directory)` reads and checks them all
+(it returns a `Dataset`: `ds["pupils"]`, `ds.truth`), `evaltools data check DIR` does the
+same from the command line, `load(file)` reads one table and `validate(df, table)` checks a
+table already in memory.
 
 - **year** is always the calendar year in which the school year starts (2014 = 2014/15).
 - **Types**: `str` text; `int` whole number; `Int64` whole number that may be missing;
@@ -33,9 +35,10 @@ data-set directory; `evaltools.data.load_dataset(directory)` reads and checks th
 SCALES = """\
 ## The synthetic data
 
-`evaltools data synth --scale sample|region|national --seed N --out DIR` (or
-`evaltools.data.synth.generate(scale, seed)`) writes every table plus
-`true_effects.json`. The same scale and seed give byte-identical Parquet files.
+`evaltools data synth --scale sample|region|national --seed N --out DIR [--region NAME]`
+(or `write(generate(scale, seed), out)` from `evaltools.data.synth`) writes every table plus
+`true_effects.json`; `effects_frame(truth)` shows the true effects as a table. The same
+scale and seed give byte-identical Parquet files.
 
 | scale | schools | pupils a year | use |
 |---|---|---|---|
