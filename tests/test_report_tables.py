@@ -291,3 +291,14 @@ def test_property_balance_and_did_tables_never_show_small_groups(d):
         raw_n = (d[d.post == 0].treated == (1 if c.endswith("treated") else 0)).sum()
         if raw_n < threshold:
             assert bal.data[c].isna().all() and bal.data["difference"].isna().all()
+
+
+def test_balance_p_value_with_one_constant_group_matches_statsmodels():
+    import warnings
+
+    d = pd.DataFrame({"t": [1] * 30 + [0] * 40, "girl": [0] * 30 + [0, 1] * 20})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = balance_table(d, ["girl"], "t", threshold=1).data.at["girl", "pvalue"]
+    _, p_sm, _ = sm_ttest_ind(d.girl[d.t == 1], d.girl[d.t == 0], usevar="unequal")
+    assert p == pytest.approx(p_sm, rel=1e-10)

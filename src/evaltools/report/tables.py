@@ -354,9 +354,15 @@ def _balance_p(x1: pd.Series, x0: pd.Series, w1: pd.Series, w0: pd.Series, weigh
     if len(x1) < 2 or len(x0) < 2 or (x1.nunique() == 1 and x0.nunique() == 1):
         return np.nan  # no variance in either group: the t statistic is undefined
     if not weighted:
+        import warnings
+
         from scipy import stats
 
-        return float(stats.ttest_ind(x1, x0, equal_var=False).pvalue)
+        with warnings.catch_warnings():
+            # one constant group (e.g. no girls in it) trips scipy's precision heuristic,
+            # but Welch's t is well defined as long as the other group varies
+            warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
+            return float(stats.ttest_ind(x1, x0, equal_var=False).pvalue)
     import statsmodels.api as sm
 
     y = np.concatenate([x1, x0])
