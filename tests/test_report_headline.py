@@ -75,6 +75,9 @@ def test_tiles_protect_counts_and_format_money_and_months():
     assert card.reason_texts("lv") == ["Kvazieksperimentāls plāns"]
     d = json.loads(json.dumps(to_jsonable(card)))  # what record() stores
     assert d["schools"] == "[c]" and d["pupils"] == 12345
+    small_n = headline_card(QUESTION, OUTCOME, Estimate.from_normal("ATT", 0.1, 0.02, n={"units": 900, "clusters": 8}))
+    stored = json.loads(json.dumps(to_jsonable(small_n)))["effect"]
+    assert stored["n"] == {"units": 900, "clusters": "[c]"} and stored["estimate"] == 0.1
     assert d["answer"]["en"] == card.answer("en") and d["verdict"] == "better"
 
 

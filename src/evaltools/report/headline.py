@@ -185,7 +185,8 @@ class HeadlineCard:
             "question": {lang: localise(self.question, lang) for lang in i18n.LANGUAGES},
             "answer": {lang: self.answer(lang) for lang in i18n.LANGUAGES},
             "verdict": self.verdict,
-            "effect": self.effect.to_dict(),
+            "effect": {**self.effect.to_dict(),  # results.json is published: protect its n's too
+                       "n": {k: _protected(v, self.threshold) for k, v in self.effect.n.items()}},
             "scale": self.scale,
             "unit": {lang: localise(self.unit, lang) for lang in i18n.LANGUAGES},
             "months_progress": self.months_progress,
