@@ -263,13 +263,20 @@ def test_rm_interval_scales_with_the_data(c):
 
 
 # ------------------------------------------------------------------ internals
-def test_dual_vertices_reproduce_the_linear_programme():
-    """eta(y) = min{eta : y - X t <= eta sd} equals max over the dual vertices of g'y."""
+@pytest.mark.parametrize("npre, npost, s_idx, scale", [(4, 4, -1, 1.0), (3, 8, 0, 1e-6),
+                                                       (2, 5, -1, 1e3)])
+def test_dual_vertices_reproduce_the_linear_programme(npre, npost, s_idx, scale):
+    """eta(y) = min{eta : y - X t <= eta sd} equals max over the dual vertices of g'y,
+    also for badly scaled covariances."""
     rng = np.random.default_rng(0)
-    a = hd_mod._rm_polyhedron(4, 4, 1.0, -1, True)
-    setup = hd_mod._arp_setup(B, S, a, 4, np.eye(4)[0], True, 10**6)
-    rows = np.flatnonzero(np.any(a[:, 4:] != 0, axis=1))
-    x = a[rows][:, 4:] @ hd_mod._null_complement(np.eye(4)[0])
+    n = npre + npost
+    i = np.arange(n)
+    sig = scale * 0.05 ** 2 * 0.5 ** np.abs(i[:, None] - i[None, :])
+    lv = np.r_[0.5, 0.5, np.zeros(npost - 2)]
+    a = hd_mod._rm_polyhedron(npre, npost, 1.0, s_idx, True)
+    setup = hd_mod._arp_setup(np.zeros(n), sig, a, npre, lv, True, 10**6)
+    rows = np.flatnonzero(np.any(a[:, npre:] != 0, axis=1))
+    x = a[rows][:, npre:] @ hd_mod._null_complement(lv)
     sd = np.sqrt(np.diag(setup.sigma_y))
     for _ in range(20):
         y = rng.normal(size=rows.size) * sd

@@ -373,13 +373,16 @@ def _dual_vertices(sd: np.ndarray, x: np.ndarray, max_bases: int) -> np.ndarray:
     for start in range(0, len(combos), 50_000):
         cb = combos[start:start + 50_000]
         mats = np.swapaxes(wn[cb], 1, 2)               # (n, r, r): W_S' (normalised)
-        ok = np.abs(np.linalg.det(mats)) > 1e-10
+        ok = np.abs(np.linalg.det(mats)) > 1e-14
         if not ok.any():
             continue
-        # W_S' g = e1  <=>  Wn_S' g = e1 / col_scale[0]
-        g_s = np.linalg.solve(mats[ok], np.broadcast_to(e1 / col_scale[0],
-                                                        (int(ok.sum()), r))[..., None])[..., 0]
-        feas = np.all(g_s >= -1e-10, axis=1)
+        # W_S' g = e1  <=>  Wn_S' g = e1 / col_scale[0]; scaled by col_scale[0], g is O(1)
+        rhs = np.broadcast_to(e1, (int(ok.sum()), r))
+        g_s = np.linalg.solve(mats[ok], rhs[..., None])[..., 0]
+        resid = np.abs(np.einsum("nij,nj->ni", mats[ok], g_s) - rhs).max(axis=1)
+        feas = np.all(g_s >= -1e-10 * np.abs(g_s).max(axis=1, keepdims=True), axis=1) & (
+            resid < 1e-9)
+        g_s = g_s / col_scale[0]
         g = np.zeros((int(feas.sum()), m))
         rows = np.repeat(np.arange(feas.sum()), r)
         g[rows, cb[ok][feas].ravel()] = np.clip(g_s[feas], 0, None).ravel()
@@ -387,7 +390,8 @@ def _dual_vertices(sd: np.ndarray, x: np.ndarray, max_bases: int) -> np.ndarray:
     if not out:
         return np.zeros((0, m))
     g = np.vstack(out)
-    return np.unique(np.round(g, 12), axis=0)
+    _, first = np.unique(np.round(g * col_scale[0], 10), axis=0, return_index=True)
+    return g[np.sort(first)]
 
 
 @functools.lru_cache(maxsize=32)
