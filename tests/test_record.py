@@ -56,3 +56,18 @@ def test_the_same_table_protected_is_accepted_and_hides_the_count():
 def test_unsupported_values_are_explained():
     with pytest.raises(TypeError, match="cannot store a set"):
         record("s", {1, 2})
+
+
+def test_small_sample_sizes_inside_estimates_are_protected():
+    record("att", Estimate.from_normal("ATT", 0.1, 0.05, n={"units": 7, "treated": 120, "clusters": 0}))
+    n = recorded()["att"]["value"]["n"]
+    assert n == {"units": "<10", "treated": 120, "clusters": 0}
+
+
+def test_index_shows_a_headline_card_by_its_answer_in_the_report_language(tmp_path):
+    from evaltools.report.site import headline_text
+
+    (tmp_path / "results.json").write_text(json.dumps(
+        {"card": {"value": {"type": "headline", "answer": {"lv": "Jā.", "en": "Yes."}}, "headline": True}}))
+    (tmp_path / "manifest.json").write_text(json.dumps({"parameters": {"language": "en"}}))
+    assert headline_text(tmp_path) == "Yes."

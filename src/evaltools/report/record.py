@@ -41,7 +41,7 @@ def record(name: str, value: Any, *, headline: bool = False, label: str | None =
         raise ValueError(f"record(): the name must be a non-empty string, got {name!r}.")
     if isinstance(value, (pd.DataFrame, pd.Series)):
         _check_disclosure(value if isinstance(value, pd.DataFrame) else value.to_frame(), name)
-    entry: dict[str, Any] = {"value": to_jsonable(value, where=name)}
+    entry: dict[str, Any] = {"value": _protect_estimate_counts(to_jsonable(value, where=name))}
     if label:
         entry["label"] = label
     if headline:
@@ -66,6 +66,25 @@ def _check_disclosure(df: pd.DataFrame, name: str) -> None:
             f"record({name!r}): {exc} Protect the table first: "
             "evaltools.report.disclosure.protect(table, counts=[...])."
         ) from None
+
+
+def _protect_estimate_counts(value: Any) -> Any:
+    """Sample sizes inside recorded estimates are published too: a count below the
+    disclosure threshold becomes the text ``"<threshold"`` (e.g. ``"<10"``)."""
+    if isinstance(value, list):
+        return [_protect_estimate_counts(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _protect_estimate_counts(v) for k, v in value.items()}
+    if out.get("type") == "estimate" and isinstance(out.get("n"), dict):
+        from evaltools.report.disclosure import get_threshold
+
+        threshold = get_threshold()
+        out["n"] = {
+            k: f"<{threshold}" if isinstance(v, int) and 0 < v < threshold else v
+            for k, v in out["n"].items()
+        }
+    return out
 
 
 def recorded() -> dict[str, dict[str, Any]]:

@@ -47,8 +47,12 @@ def headline(run_dir: Path) -> tuple[str, Any] | None:
     return None
 
 
-def format_value(value: Any) -> str:
-    """A short text for a recorded value: numbers to 3 significant digits, estimates with CI."""
+def format_value(value: Any, language: str = "lv") -> str:
+    """A short text for a recorded value: numbers to 3 significant digits, estimates
+    with CI, a headline card by its one-sentence answer."""
+    if isinstance(value, dict) and value.get("type") == "headline":
+        answers = value.get("answer") or {}
+        return str(answers.get(language) or next(iter(answers.values()), ""))
     if isinstance(value, dict) and value.get("type") == "estimate":
         est, lo, hi = value.get("estimate"), value.get("ci_low"), value.get("ci_high")
         return f"{_num(est)} [{_num(lo)}, {_num(hi)}]"
@@ -64,8 +68,17 @@ def _num(x: Any) -> str:
 
 
 def headline_text(run_dir: Path) -> str:
+    """``label: value`` of the run's headline, in the run's report language."""
     found = headline(run_dir)
-    return "" if found is None else f"{found[0]}: {format_value(found[1])}"
+    if found is None:
+        return ""
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        language = (manifest.get("parameters") or {}).get("language") or "lv"
+    except (OSError, json.JSONDecodeError):
+        language = "lv"
+    text = format_value(found[1], language)
+    return text if isinstance(found[1], dict) and found[1].get("type") == "headline" else f"{found[0]}: {text}"
 
 
 def build_site(reports_dir: Path) -> Path:
