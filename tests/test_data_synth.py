@@ -271,3 +271,19 @@ def test_growth_programme_spillover_recovered_by_twfe_and_naive_biased_up(many_a
     assert _covers(fit, "colleague", e["true_value"])
     naive = smf.ols("collaboration ~ colleague", d).fit()
     assert naive.params["colleague"] > e["true_value"]
+
+
+def test_pumpurs_exam_null_effect_recovered_and_naive_biased_down(tabs, truth):
+    e = truth["pumpurs_support_exams"]
+    rs = tabs["risk_scores"]
+    a = tabs["assessments"]
+    d = a[a["test"].isin(["ce9", "ce12"])].merge(rs[rs["semester"] == 1], on=["pupil_id", "year"])
+    d = d.merge(tabs["support_plans"][["pupil_id", "year", "taken_up"]], on=["pupil_id", "year"], how="left")
+    d["D"] = d["taken_up"].astype("boolean").fillna(False).astype(int)
+    d["bin"] = np.floor(d["score_y"] / 5).astype(int)
+    d["cell"] = d["test"] + "_" + d["subject"] + "_" + d["year"].astype(str)
+    fit = smf.ols("score_x ~ D + C(bin) + C(cell)", d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["pupil_id"])[0]})
+    assert _covers(fit, "D", e["true_value"])
+    naive = smf.ols("score_x ~ D + C(cell)", d).fit()
+    assert naive.params["D"] < e["true_value"]

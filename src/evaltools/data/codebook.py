@@ -91,6 +91,7 @@ naive bias** and **how to recover the truth**. In short:
 |---|---|---|---|---|
 | PUMPURS support on early leaving | log OR {tp.tau0:+g} at the threshold, {tp.tau_score:+g} per 10 risk points above it, {tp.tau_years:+g} per year since roll-out | support goes to pupils whose risk score is at or above {tp.risk_threshold:g} | upward (support looks harmful) | logit with the risk score (support is as good as random given it), fuzzy RD at {tp.risk_threshold:g}, staggered DiD (ITT) |
 | PUMPURS support on absences | log rate ratio {tp.support_absences_log_rr:+g} | same | upward | Poisson with risk-score bins |
+| PUMPURS support on exam scores | 0 points | higher-risk pupils have lower ability | downward | OLS with risk-score bins |
 | PUMPURS support on repetition | log OR {tp.support_repeat_log_or:+g} | same | upward | logit with the risk score |
 | Growth programme on leaving teaching | log OR {tp.gp_leave_log_or:+g} | more engaged alumni join and stay | away from zero | logit with engagement among alumni |
 | Growth programme on moving into leadership | log OR {tp.gp_promotion_log_or:+g} | engagement | upward | logit with engagement and service |

@@ -103,6 +103,18 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
             "how_to_recover": "logit of repetition on D, (s1-50)/10 and special_needs among PUMPURS pupil-years of pupils who did not leave",
         },
         {
+            "name": "pumpurs_support_exams",
+            "programme": "PUMPURS",
+            "outcome": "centralised exam score (assessments test ce9 or ce12) in the year of support",
+            "tables": ["assessments", "risk_scores", "support_plans"],
+            "scale": "percentage points",
+            "true_value": 0.0,
+            "model": "support changes neither ability nor the exam score; scores depend on ability, which is correlated with the risk score",
+            "confounding": "pupils at higher risk (who get support) have lower ability",
+            "naive_bias_direction": "downward (supported pupils score lower)",
+            "how_to_recover": "OLS of score on D with 5-point risk-score bins (edges on the threshold) and C(test):C(subject):C(year)",
+        },
+        {
             "name": "growth_programme_retention",
             "programme": "Iespējamā misija alumni growth programme",
             "outcome": "leaving teaching after the year (teacher_years.stayed == False)",
