@@ -133,13 +133,16 @@ def test_treatment_interactions_recover_the_effect_modification() -> None:
 def test_coefficients_and_cluster_ses_equal_statsmodels_glm() -> None:
     pp, _, _ = _pupil_years(n=2000)
     for link, sm_link in (("logit", sm.families.links.Logit()), ("cloglog", sm.families.links.CLogLog())):
-        res = discrete_time_hazard(pp, "left", "grade", "pupil", covariates="x", treatment="d", cluster="school",
-                                   link=link)
         ref = smf.glm("left ~ 0 + C(grade) + x + d", pp, family=sm.families.Binomial(sm_link)).fit(
-            cov_type="cluster", cov_kwds={"groups": pp["school"]})
-        np.testing.assert_allclose(res.table["coef"].to_numpy(), ref.params.to_numpy(), rtol=1e-7)
-        np.testing.assert_allclose(res.table["se"].to_numpy(), ref.bse.to_numpy(), rtol=1e-7)
-        assert res.n["clusters"] == 40
+            cov_type="cluster", cov_kwds={"groups": pp["school"]}, tol=1e-12)
+        for engine in ("irls", "statsmodels"):
+            res = discrete_time_hazard(pp, "left", "grade", "pupil", covariates="x", treatment="d", cluster="school",
+                                       link=link, engine=engine)
+            np.testing.assert_allclose(res.table["coef"].to_numpy(), ref.params.to_numpy(), rtol=1e-7)
+            np.testing.assert_allclose(res.table["se"].to_numpy(), ref.bse.to_numpy(), rtol=1e-7)
+            np.testing.assert_allclose(res.table["ci_low"].to_numpy(), ref.conf_int()[0].to_numpy(), rtol=1e-7)
+            np.testing.assert_allclose(res.table["pvalue"].to_numpy(), ref.pvalues.to_numpy(), rtol=1e-5)
+            assert res.n["clusters"] == 40
 
 
 def test_logit_coefficients_and_cluster_ses_equal_pyfixest_feglm() -> None:
@@ -162,12 +165,13 @@ def test_delta_method_equals_a_numerical_gradient_through_statsmodels_predict() 
                                cluster="school")
     ci = cumulative_incidence(res)
     first = pp.sort_values(["pupil", "grade"]).groupby("pupil").first().reset_index()
-    theta0 = res.model.params.to_numpy()
+    theta0 = res.params.to_numpy()
+    inverse_link = sm.families.links.CLogLog().inverse
 
     def cif(theta: np.ndarray, d: int) -> float:
         grid = first.loc[first.index.repeat(8), ["pupil", "x"]].assign(grade=np.tile(np.arange(1, 9), len(first)))
         exog = pd.get_dummies(grid["grade"]).astype(float).assign(x=grid["x"].to_numpy(), d=float(d)).to_numpy()
-        h = res.model.model.family.link.inverse(exog @ theta)
+        h = inverse_link(exog @ theta)
         surv = np.exp(pd.Series(np.log1p(-h)).groupby(grid["pupil"].to_numpy()).sum())
         return float(np.mean(1 - surv))
 
@@ -183,7 +187,7 @@ def test_delta_method_equals_a_numerical_gradient_through_statsmodels_predict() 
     assert ci.treated.estimate == pytest.approx(cif(theta0, 1), rel=1e-10)
     assert ci.difference.estimate == pytest.approx(diff(theta0), rel=1e-10)
     g = grad(diff)
-    se = float(np.sqrt(g @ res.model.cov_params().to_numpy() @ g))
+    se = float(np.sqrt(g @ res.cov.to_numpy() @ g))
     assert ci.difference.se == pytest.approx(se, rel=1e-5)
 
 
@@ -228,6 +232,7 @@ def _pp_small() -> pd.DataFrame:
     (lambda d: d.assign(x2=2 * d["x"]), {"covariates": ["x", "x2"]}, ValueError, "collinear"),
     (lambda d: d.assign(x=d["x"].astype(str)), {}, ValueError, "covariate column 'x' must be numeric"),
     (lambda d: d, {"baseline": "spline"}, ValueError, "baseline must be 'dummies'"),
+    (lambda d: d, {"engine": "R"}, ValueError, "engine must be 'irls' or 'statsmodels'"),
 ])
 def test_bad_input_raises_clear_errors(change, kwargs, error, words) -> None:
     args = {"covariates": "x", "treatment": "d"} | kwargs
@@ -303,3 +308,11 @@ def test_sample_data_fuzzy_rd_and_hazard_model_recover_the_stored_true_effects()
     assert res.estimate.ci_low < real["effect_at_threshold_probability"] < res.estimate.ci_high
     assert res.first_stage.ci_low < real["takeup_at_threshold"] < res.first_stage.ci_high
     assert res.density_test().pvalue > 0.05  # the generator does not let scores be manipulated
+
+
+def test_separation_is_reported_as_non_convergence() -> None:
+    pp = _pp_small()
+    pp["sep"] = pp["left"].astype(float)  # a covariate that predicts the event perfectly
+    for engine in ("irls", "statsmodels"):
+        with pytest.raises(ValueError, match="did not converge .*separation"):
+            discrete_time_hazard(pp, "left", "grade", "pupil", covariates=["x", "sep"], treatment="d", engine=engine)
