@@ -359,6 +359,7 @@ def test_result_table_repr_plot_and_record():
     ({"num_pre": 0, "num_post": 8}, "'num_pre'"),
     ({"grid": (1.0, 0.0, 10)}, "'grid'"),
     ({"extend_grid": -1}, "'extend_grid'"),
+    ({"lf_sims": 10}, "'lf_sims'"),
 ])
 def test_bad_input_gives_clear_errors(kwargs, match):
     args = {"betahat": B, "sigma": S, "num_pre": 4, "num_post": 4}

@@ -691,11 +691,15 @@ def honest_did(
         thetas = np.linspace(g_lo, g_hi, g_n)
         kappa = alpha / 10
         n_mom = 2 * (num_pre + num_post)
-        draws = np.random.default_rng(seed).standard_normal((n_mom, int(lf_sims)))
+        if isinstance(lf_sims, bool) or not isinstance(lf_sims, (int, np.integer)) \
+                or lf_sims < 100:
+            raise InputError(f"Parameter 'lf_sims' (draws for the least-favourable critical "
+                             f"value) must be a whole number >= 100, got {lf_sims!r}.")
         if isinstance(extend_grid, bool) or not isinstance(extend_grid, (int, np.integer)) \
                 or extend_grid < 0:
             raise InputError(f"Parameter 'extend_grid' must be a whole number >= 0, got "
                              f"{extend_grid!r}.")
+        draws = np.random.default_rng(seed).standard_normal((n_mom, int(lf_sims)))
         opts = {"grid": (g_lo, g_hi, g_n), "extend_grid": int(extend_grid),
                 "hybrid": "LF" if hybrid else "none",
                 "kappa": kappa, "lf_sims": int(lf_sims), "seed": seed,
