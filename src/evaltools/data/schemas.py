@@ -149,7 +149,9 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("years_of_service", "int", "Years of teaching service.", f"{VIIS} teacher register", range=(0, 60)),
         Col("in_growth_programme", "bool", "Taking part in the IM alumni growth programme this year.",
             "Iespējamā misija records"),
-        Col("stayed", "bool", "Still teaching in the next school year.", f"Derived from the next year's {VIIS} record"),
+        Col("stayed", "bool", "Still teaching in the next school year (missing in the last year of a real "
+            "extract; the synthetic data simulate it).", f"Derived from the next year's {VIIS} record",
+            nullable=True),
         Col("im_alumnus", "bool", "Iespējamā misija alumnus (copied from teachers).", "Iespējamā misija records, linked"),
         Col("im_cohort", "Int64", "IM cohort (copied from teachers).", "Iespējamā misija records",
             nullable=True, range=(2008, 2030)),
