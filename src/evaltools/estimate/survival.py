@@ -114,8 +114,10 @@ class KaplanMeierResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (medians and log-rank; curves are pupil-level-free counts)."""
+        meds = self.medians.reset_index().astype({"group": str}).astype(object)
+        meds = meds.where(~meds.isin([np.inf]), None)  # "not reached" is null in JSON, not Infinity
         return {"type": "kaplan_meier", "level": self.level,
-                "medians": self.medians.reset_index().astype({"group": str}).to_dict("records"),
+                "medians": meds.to_dict("records"),
                 "logrank": None if self.logrank is None else self.logrank.to_dict()}
 
     def _row_at(self, group: Any, t: float) -> pd.Series:
