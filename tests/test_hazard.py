@@ -191,6 +191,24 @@ def test_delta_method_equals_a_numerical_gradient_through_statsmodels_predict() 
     assert ci.difference.se == pytest.approx(se, rel=1e-5)
 
 
+def test_cluster_bootstrap_agrees_with_the_delta_method_and_covers_the_truth() -> None:
+    pp, f1, f0 = _pupil_years(seed=1, n=3000)
+    res = discrete_time_hazard(pp, "left", "grade", "pupil", covariates="x", treatment="d", cluster="school")
+    delta = res.cumulative_incidence()
+    boot = res.cumulative_incidence(method="bootstrap", n_boot=199, seed=7)
+    assert boot.difference.estimate == delta.difference.estimate
+    assert 0.75 < boot.difference.se / delta.difference.se < 1.33
+    assert boot.difference.ci_low < f1 - f0 < boot.difference.ci_high
+    assert boot.difference.ci_low < boot.difference.estimate < boot.difference.ci_high
+    again = res.cumulative_incidence(method="bootstrap", n_boot=199, seed=7)
+    assert again.difference.se == boot.difference.se and again.difference.ci_low == boot.difference.ci_low
+    assert "cluster bootstrap (school), 199 draws" in repr(boot)
+    with pytest.raises(ValueError, match="method must be 'delta' or 'bootstrap'"):
+        res.cumulative_incidence(method="jackknife")
+    with pytest.raises(ValueError, match="n_boot must be an integer of at least 50"):
+        res.cumulative_incidence(method="bootstrap", n_boot=10)
+
+
 def test_polynomial_baseline_and_treated_population() -> None:
     pp, _, _ = _pupil_years(n=2000)
     res = discrete_time_hazard(pp, "left", "grade", "pupil", covariates="x", treatment="d", baseline=1)

@@ -148,8 +148,10 @@ class CumulativeIncidence:
         for name, e in (("with treatment", self.treated), ("without", self.untreated),
                         ("difference", self.difference)):
             lines.append(f"  {name:<16}{e.estimate:>9.4f}  (SE {e.se:.4f})  {pct} CI [{e.ci_low:.4f}, {e.ci_high:.4f}]")
-        lines.append(f"  p (difference = 0) = {self.difference.pvalue:.3g}; delta method, "
-                     f"{self.difference.options.get('cov_type')} covariance")
+        o = self.difference.options
+        how = ("delta method, " + str(o.get("cov_type")) + " covariance" if o.get("method") == "delta"
+               else f"{o.get('cov_type')}, {o.get('n_boot')} draws, percentile CIs")
+        lines.append(f"  p (difference = 0) = {self.difference.pvalue:.3g}; {how}")
         return "\n".join(lines)
 
 
@@ -203,15 +205,15 @@ class HazardResult:
         return "\n".join(lines)
 
     # ----------------------------------------------------------------- predictions
-    def _profiles(self, among: str) -> pd.DataFrame:
+    def _profiles(self, among: str) -> np.ndarray:
+        """Boolean mask over the units' first rows: all units or those ever treated."""
         base = self._design["first_rows"]
         if among == "all":
-            return base
+            return np.ones(len(base), dtype=bool)
         if among == "treated":
-            treat = self._design["treatment"]
-            if treat is None:
+            if self._design["treatment"] is None:
                 raise ValueError("among='treated' needs a treatment: fit with treatment=<column>.")
-            return base[self._design["ever_treated"]]
+            return np.asarray(self._design["ever_treated"], dtype=bool)
         raise ValueError(f"among must be 'all' or 'treated', got {among!r}.")
 
     def _eta_parts(self, profiles: pd.DataFrame, periods: Sequence[Any], d: float) -> np.ndarray:
@@ -234,19 +236,40 @@ class HazardResult:
             X[:, :, k:k + inter.shape[1]] = inter[:, None, :]
         return X
 
+    def _cif(self, theta: np.ndarray, X: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """Mean predicted cumulative incidence over units and its gradient in theta."""
+        eta = X @ theta
+        if self.link == "logit":
+            h = 1 / (1 + np.exp(-eta))
+            kfac = h
+        else:
+            h = -np.expm1(-np.exp(eta))
+            kfac = np.exp(eta)
+        surv = np.prod(1 - h, axis=1)
+        grad_i = surv[:, None] * np.einsum("ut,utk->uk", kfac, X)  # dF_i/dtheta
+        return float(np.average(1 - surv, weights=weights)), np.average(grad_i, axis=0, weights=weights)
+
     def cumulative_incidence(self, periods: Sequence[Any] | None = None, among: str = "all",
-                             level: float | None = None) -> CumulativeIncidence:
+                             level: float | None = None, method: str = "delta", n_boot: int = 499,
+                             seed: int | None = None) -> CumulativeIncidence:
         """P(event by the end of the last of ``periods``) with treatment 1 and 0, and the difference.
 
         Each unit's covariates are taken from its first person-period row and held
         fixed over ``periods`` (default: every period of the baseline, in order).
         ``among="treated"`` averages over units ever treated (an ATT-style
-        contrast). SEs by the delta method from the model's cluster-robust
-        covariance, treating the covariate distribution as fixed.
+        contrast). ``method="delta"``: SEs by the delta method from the model's
+        cluster-robust covariance, treating the covariate distribution as fixed.
+        ``method="bootstrap"``: ``n_boot`` cluster-bootstrap refits (clusters drawn
+        with replacement, units' covariates with them); SE = SD of the draws, CI =
+        percentile interval; ``seed`` makes it reproducible.
         """
         des = self._design
         if des["treatment"] is None:
             raise ValueError("cumulative_incidence needs a treatment: fit with treatment=<column>.")
+        if method not in ("delta", "bootstrap"):
+            raise ValueError(f"method must be 'delta' or 'bootstrap', got {method!r}.")
+        if method == "bootstrap" and not (isinstance(n_boot, (int, np.integer)) and n_boot >= 50):
+            raise ValueError(f"n_boot must be an integer of at least 50 (499 or more for a 95% CI), got {n_boot!r}.")
         level = des["level"] if level is None else level
         if periods is None:
             periods = des["periods"]
@@ -256,40 +279,71 @@ class HazardResult:
             if unknown and des["baseline_kind"] == "dummies":
                 raise ValueError(f"Period(s) {unknown} have no baseline dummy; the fitted periods are "
                                  f"{list(des['periods'])}.")
-        profiles = self._profiles(among)
+        mask = self._profiles(among)
+        profiles = des["first_rows"][mask]
         theta = self.params.to_numpy()
         V = self.cov.to_numpy()
-        out = {}
-        for d in (1.0, 0.0):
-            X = self._eta_parts(profiles, periods, d)
-            eta = X @ theta
-            if self.link == "logit":
-                h = 1 / (1 + np.exp(-eta))
-                kfac = h
-            else:
-                h = -np.expm1(-np.exp(eta))
-                kfac = np.exp(eta)
-            surv = np.prod(1 - h, axis=1)
-            grad_i = surv[:, None] * np.einsum("ut,utk->uk", kfac, X)  # dF_i/dtheta
-            out[d] = (float(np.mean(1 - surv)), grad_i.mean(axis=0))
+        X1, X0 = (self._eta_parts(profiles, periods, d) for d in (1.0, 0.0))
+        (f1, g1), (f0, g0) = self._cif(theta, X1), self._cif(theta, X0)
         n = {"units": int(len(profiles)), "clusters": self.n["clusters"]}
         opts = {"periods": [_show(p) for p in (periods[0], periods[-1])], "among": among, "link": self.link,
-                "cov_type": f"cluster-robust ({self.names['cluster']})"}
-        method = f"discrete-time hazard ({self.link}), predicted cumulative incidence, delta method"
+                "cov_type": f"cluster-robust ({self.names['cluster']})", "method": method}
+        label = f"cumulative incidence by end of period {_show(periods[-1])}"
+        points = {"with treatment": f1, "without treatment": f0, "difference": f1 - f0}
         ests = {}
-        for name, (val, g) in (("with treatment", out[1.0]), ("without treatment", out[0.0]),
-                               ("difference", (out[1.0][0] - out[0.0][0], out[1.0][1] - out[0.0][1]))):
-            se = float(math.sqrt(max(g @ V @ g, 0.0)))
-            ests[name] = Estimate.from_normal(f"cumulative incidence by end of period {_show(periods[-1])}, {name}",
-                                              val, se, level=level, n=n, method=method, options=opts)
+        if method == "delta":
+            how = f"discrete-time hazard ({self.link}), predicted cumulative incidence, delta method"
+            for (name, val), g in zip(points.items(), (g1, g0, g1 - g0)):
+                se = float(math.sqrt(max(g @ V @ g, 0.0)))
+                ests[name] = Estimate.from_normal(f"{label}, {name}", val, se, level=level, n=n, method=how,
+                                                  options=opts)
+        else:
+            draws = self._bootstrap(X1, X0, mask, n_boot, seed)
+            how = (f"discrete-time hazard ({self.link}), predicted cumulative incidence, cluster bootstrap "
+                   f"({n_boot} draws, percentile CI)")
+            opts = {**opts, "n_boot": n_boot, "seed": seed, "cov_type": f"cluster bootstrap ({self.names['cluster']})"}
+            for j, (name, val) in enumerate(points.items()):
+                col = draws[:, j][np.isfinite(draws[:, j])]
+                se = float(np.std(col, ddof=1))
+                lo, hi = np.quantile(col, [0.5 - level / 2, 0.5 + level / 2])
+                p = float(2 * stats.norm.sf(abs(val / se))) if se > 0 else float("nan")
+                ests[name] = Estimate(estimand=f"{label}, {name}", estimate=val, se=se, ci_low=float(lo),
+                                      ci_high=float(hi), pvalue=p, n=n, method=how, level=level, options=opts,
+                                      diagnostics={"failed_draws": int(n_boot - col.size)})
         return CumulativeIncidence(treated=ests["with treatment"], untreated=ests["without treatment"],
                                    difference=ests["difference"], periods=tuple(periods))
 
+    def _bootstrap(self, X1: np.ndarray, X0: np.ndarray, mask: np.ndarray, n_boot: int,
+                   seed: int | None) -> np.ndarray:
+        """Draws of (F1, F0, F1 - F0): clusters resampled as frequency weights, model refitted."""
+        des = self._design
+        X, y, groups = des["X"], des["y"], des["groups"]
+        unit_groups = des["unit_groups"][mask]
+        n_groups = int(groups.max()) + 1
+        rng = np.random.default_rng(seed)
+        out = np.full((n_boot, 3), np.nan)
+        theta0 = self.params.to_numpy()
+        for b in range(n_boot):
+            counts = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups).astype(float)
+            uw = counts[unit_groups]
+            if uw.sum() == 0:
+                continue
+            theta, _, ok = _fit_binomial(X, y, groups, self.link, weights=counts[groups], start=theta0,
+                                         covariance=False)
+            if not ok:
+                continue
+            f1 = self._cif(theta, X1, uw)[0]
+            f0 = self._cif(theta, X0, uw)[0]
+            out[b] = (f1, f0, f1 - f0)
+        return out
+
 
 def cumulative_incidence(result: HazardResult, periods: Sequence[Any] | None = None, among: str = "all",
-                         level: float | None = None) -> CumulativeIncidence:
+                         level: float | None = None, method: str = "delta", n_boot: int = 499,
+                         seed: int | None = None) -> CumulativeIncidence:
     """Function form of :meth:`HazardResult.cumulative_incidence`."""
-    return result.cumulative_incidence(periods=periods, among=among, level=level)
+    return result.cumulative_incidence(periods=periods, among=among, level=level, method=method, n_boot=n_boot,
+                                       seed=seed)
 
 
 # --------------------------------------------------------------------------- fitting
@@ -303,28 +357,36 @@ def _mean_and_derivative(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.nda
     return mu, e * np.exp(-e)
 
 
-def _fit_binomial(X: np.ndarray, y: np.ndarray, groups: np.ndarray, link: str,
-                  tol: float = 1e-10, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray, bool]:
+def _fit_binomial(X: np.ndarray, y: np.ndarray, groups: np.ndarray, link: str, tol: float = 1e-10,
+                  max_iter: int = 100, weights: np.ndarray | None = None, start: np.ndarray | None = None,
+                  covariance: bool = True) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """Binomial GLM by Fisher scoring (IRLS) on the normal equations, cluster-robust covariance.
 
     Each step solves (X'WX) theta = X'W z with w = (dmu/deta)^2 / (mu (1 - mu)) and
-    z = eta + (y - mu) / (dmu/deta) (McCullagh & Nelder 1989, ch. 2.5), by Cholesky
-    on the k x k matrix instead of statsmodels' SVD of the n x k design. The
+    z = eta + (y - mu) / (dmu/deta) (McCullagh & Nelder 1989, ch. 2.5), by solving
+    the k x k system instead of statsmodels' SVD of the n x k design. The
     covariance is the cluster sandwich B M B with B the inverse observed
     information (X'WX for the canonical logit), M = sum_g s_g s_g',
     s_g = sum_{i in g} x_i (y_i - mu_i) (dmu/deta)_i / (mu_i (1 - mu_i)), times
     G / (G - 1) (N - 1) / (N - K): statsmodels' ``cov_type="cluster"`` defaults.
+    ``weights`` (frequency weights, for the cluster bootstrap) enter the fit only;
+    ``covariance=False`` skips the sandwich.
     """
     n, k = X.shape
-    mu = (y + 0.5) / 2
-    eta = np.log(mu / (1 - mu)) if link == "logit" else np.log(-np.log1p(-mu))
-    theta = np.zeros(k)
+    fw = np.ones(n) if weights is None else weights
+    if start is None:
+        mu = (y + 0.5) / 2
+        eta = np.log(mu / (1 - mu)) if link == "logit" else np.log(-np.log1p(-mu))
+        theta = np.zeros(k)
+    else:
+        theta = np.asarray(start, dtype=float)
+        eta = X @ theta
     converged = False
     for _ in range(max_iter):
         mu, dmu = _mean_and_derivative(eta, link)
         mu = np.clip(mu, 1e-15, 1 - 1e-15)
         dmu = np.maximum(dmu, 1e-300)
-        w = dmu**2 / (mu * (1 - mu))
+        w = fw * dmu**2 / (mu * (1 - mu))
         z = eta + (y - mu) / dmu
         xtw = X.T * w
         try:
@@ -339,6 +401,8 @@ def _fit_binomial(X: np.ndarray, y: np.ndarray, groups: np.ndarray, link: str,
         if step < tol * (1 + np.max(np.abs(theta))):
             converged = True
             break
+    if not covariance:
+        return theta, None, converged
     mu, dmu = _mean_and_derivative(eta, link)
     mu = np.clip(mu, 1e-15, 1 - 1e-15)
     a = dmu / (mu * (1 - mu))  # d loglik / d eta = (y - mu) a
@@ -541,7 +605,9 @@ def discrete_time_hazard(
     ever = None
     if d is not None:
         ever = (pd.Series(d).groupby(df[unit].to_numpy()).max() > 0).reindex(first_rows[unit]).to_numpy()
-    design = {"columns": names, "baseline_matrix": baseline_matrix, "covariate_terms": covs,
+    unit_groups = groups[first_idx]
+    design = {"X": X.to_numpy(), "y": y, "groups": groups, "unit_groups": unit_groups,
+              "columns": names, "baseline_matrix": baseline_matrix, "covariate_terms": covs,
               "interactions": inter, "treatment": treatment, "first_rows": first_rows, "ever_treated": ever,
               "periods": periods, "baseline_kind": kind, "level": level}
     return HazardResult(table=table, estimate=est, ratio=ratio, params=params, cov=cov, link=link,
