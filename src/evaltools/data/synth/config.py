@@ -92,7 +92,9 @@ class SynthConfig:
 
 
 SCALES: dict[str, dict[str, Any]] = {
-    "sample": {"schools": "sample"},
+    # the sample over-represents Iespējamā misija alumni (30 times the national rate, about
+    # 250 alumni) so that the growth-programme study has something to estimate
+    "sample": {"schools": "sample", "alumni_factor": 30.0},
     "region": {"schools": "region"},
     "national": {"schools": "all"},
 }
