@@ -2,6 +2,7 @@
 
 - :func:`load` / :func:`load_dataset`: read CSV, Parquet or Excel extracts, rename
   columns by a mapping and check every rule at once (:class:`DataValidationError`);
+  :func:`validate` checks a table already in memory;
 - :mod:`evaltools.data.schemas`: the column specifications and pandera schemas;
 - :func:`pseudonymise`: keyed hash (HMAC-SHA256) of personal codes;
 - :mod:`evaltools.data.synth`: seeded synthetic data with known true effects.
