@@ -514,12 +514,12 @@ def discrete_time_hazard(
             raise ValueError(f"No events in {period} {', '.join(_show(p) for p in empty)}: its baseline hazard "
                              f"would be estimated as 0 (coefficient -inf). Merge such periods with neighbours, "
                              f"drop them, or use a polynomial baseline (baseline=2).")
-        pos = {p: i for i, p in enumerate(periods)}
         names_b = [f"period[{_show(p)}]" for p in periods]
 
         def baseline_matrix(pv: np.ndarray) -> np.ndarray:
+            codes = pd.Categorical(pv, categories=periods).codes
             m = np.zeros((len(pv), len(periods)))
-            m[np.arange(len(pv)), [pos[p] for p in pv]] = 1.0
+            m[np.arange(len(pv)), codes] = 1.0
             return m
         kind = "dummies"
     else:
