@@ -201,3 +201,17 @@ def test_fixed_effect_column_errors() -> None:
         factor_codes(df, ["school"])
     with pytest.raises(ValueError, match=r"'year' has 1 missing value\(s\) \(first at row position 4\)"):
         factor_codes(df.assign(year=df["year"].where(df.index != 4)), ["year"])
+
+
+def test_invariance_to_rescaling_and_to_adding_controls_to_the_outcome() -> None:
+    # y -> 3 y + 2 z + 5 leaves the t-statistics of x unchanged and scales b and the CI by 3
+    df = _panel(seed=12, beta=0.1)
+    a = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", fixed_effects=["unit", "year"], reps=999, seed=2)
+    moved = df.assign(y=3 * df["y"] + 2 * df["z"] + 5)
+    b = wild_cluster_bootstrap(moved, "y", ["x", "z"], "x", "c", fixed_effects=["unit", "year"], reps=999, seed=2)
+    assert b.t_stat == pytest.approx(a.t_stat, rel=1e-9)
+    np.testing.assert_allclose(b.t_boot, a.t_boot, rtol=1e-7)
+    assert b.pvalue == a.pvalue
+    assert b.coef == pytest.approx(3 * a.coef, rel=1e-9)
+    assert b.ci[0] == pytest.approx(3 * a.ci[0], abs=1e-5 * b.estimate.se)
+    assert b.ci[1] == pytest.approx(3 * a.ci[1], abs=1e-5 * b.estimate.se)
