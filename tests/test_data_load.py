@@ -243,3 +243,9 @@ def test_validate_in_memory_frame(small_tables):
         validate(bad, "schools")
     with pytest.raises(DataFileError, match="Unknown table 'school'"):
         validate(bad, "school")
+
+
+def test_optional_column_may_be_absent(small_tables, tmp_path):
+    d = broken(small_tables, tmp_path, pupils=lambda x: x.drop(columns="ses_index"))
+    pupils = load_dataset(d)["pupils"]
+    assert pupils["ses_index"].isna().all() and len(pupils) == len(small_tables["pupils"])

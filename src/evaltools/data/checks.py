@@ -147,6 +147,9 @@ def check_table(df: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, 
     df = df.reset_index(drop=True).copy()
     violations: list[Violation] = []
     present = [str(c) for c in df.columns]
+    for col in spec.columns:
+        if col.optional and col.name not in df.columns:
+            df[col.name] = pd.Series(pd.NA, index=df.index, dtype=object)
     missing = [c for c in spec.columns if c.name not in df.columns]
     for col in missing:
         violations.append(_missing_column(file, table, col, present))

@@ -29,7 +29,9 @@ table already in memory.
   exam and diagnostic-test results; IKVD = the State Education Quality Service, which ran
   the PUMPURS database). Sources marked *assumption* are our best guess, to be confirmed
   with the data holder.
-- Keys (one row per key) are checked; so are the cross-table rules listed at the end.
+- Keys (one row per key) are checked; so are the cross-table rules listed below.
+- An *optional column* may be absent from an extract (e.g. no SES proxy): it is then added,
+  empty; analyses that need it say so.
 """
 
 SCALES = """\
@@ -192,7 +194,7 @@ def render() -> str:
                  "| column | type | missing allowed | range / values | meaning | source in a real extract |",
                  "|---|---|---|---|---|---|"]
         for c in t.columns:
-            lines.append(f"| `{c.name}` | {c.dtype} | {'yes' if c.nullable else 'no'} | {_range(c)} | "
+            lines.append(f"| `{c.name}` | {c.dtype} | {'optional column' if c.optional else 'yes' if c.nullable else 'no'} | {_range(c)} | "
                          f"{c.meaning} | {c.source} |")
         parts.append("\n".join(lines) + "\n")
     cal = "\n".join(f"| `{k}` | {lo:g} to {hi:g} | {txt} |" for k, (lo, hi, txt) in TARGETS.items())

@@ -30,6 +30,7 @@ class Col:
     nullable: bool = False
     range: tuple[float, float] | None = None
     values: tuple[str, ...] | None = None
+    optional: bool = False  # may be absent from an extract: then added, empty
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("grade_min", "int", "Lowest grade taught.", f"{VIIS} education programmes", range=(1, 12)),
         Col("grade_max", "int", "Highest grade taught.", f"{VIIS} education programmes", range=(1, 12)),
         Col("pupils_2023", "int", "Pupils enrolled in the last year of the data.",
-            f"{VIIS} pupil register, count on 1 September", range=(0, 5000)),
+            f"{VIIS} pupil register, count on 1 September", range=(0, 5000), optional=True),
     ), key=("school_id",), required=True),
     Table("pupils", "One row per pupil (time-invariant characteristics).", (
         Col("pupil_id", "str", "Pseudonymous pupil id (HMAC-SHA256 of the personal code, see pseudonymise).",
@@ -92,7 +93,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
             f"{VIIS} education programme code / pedagogical-medical commission"),
         Col("ses_index", "float", "Socio-economic proxy, standardised (mean about 0, SD about 1).",
             "Not in VIIS: link to municipal social-assistance or parental-education data (assumption)",
-            range=(-10, 10)),
+            range=(-10, 10), optional=True),
         Col("entry_year", "int", "First school year in general education in the data.", f"{VIIS} enrolment date",
             range=YEAR_RANGE),
         Col("exit_year", "Int64", "School year in which the pupil left (missing while enrolled).",
@@ -131,7 +132,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("subject", "str", "Main subject: primary (class teacher), math, latvian, english, science, other.",
             f"{VIIS} workload", values=("primary", "math", "latvian", "english", "science", "other")),
         Col("engagement", "float", "Professional engagement score 1-5 from the baseline teacher survey.",
-            "Survey (assumption: not in VIIS)", range=(1, 5)),
+            "Survey (assumption: not in VIIS)", range=(1, 5), optional=True),
         Col("im_alumnus", "bool", "Iespējamā misija alumnus or alumna.", "Iespējamā misija records, linked"),
         Col("im_cohort", "Int64", "Year the alumnus started the two IM years.", "Iespējamā misija records",
             nullable=True, range=(2008, 2030)),
@@ -152,11 +153,12 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("stayed", "bool", "Still teaching in the next school year (missing in the last year of a real "
             "extract; the synthetic data simulate it).", f"Derived from the next year's {VIIS} record",
             nullable=True),
-        Col("im_alumnus", "bool", "Iespējamā misija alumnus (copied from teachers).", "Iespējamā misija records, linked"),
+        Col("im_alumnus", "bool", "Iespējamā misija alumnus (copied from teachers).", "Iespējamā misija records, linked",
+            optional=True),
         Col("im_cohort", "Int64", "IM cohort (copied from teachers).", "Iespējamā misija records",
-            nullable=True, range=(2008, 2030)),
+            nullable=True, range=(2008, 2030), optional=True),
         Col("growth_programme_start", "Int64", "Year the teacher joined the growth programme (copied from teachers).",
-            "Iespējamā misija records", nullable=True, range=(2016, 2030)),
+            "Iespējamā misija records", nullable=True, range=(2016, 2030), optional=True),
     ), key=("teacher_id", "year")),
     Table("pumpurs_schools", "PUMPURS participation of each school.", (
         Col("school_id", "str", "School.", "PUMPURS project database (IKVD)"),
@@ -234,7 +236,7 @@ def _column_schema(col: Col) -> pa.Column:
                                         error=f"outside the allowed range [{col.range[0]}, {col.range[1]}]"))
     if col.values is not None:
         checks.append(pa.Check.isin(list(col.values), error=f"not one of {list(col.values)}"))
-    return pa.Column(None, checks=checks, nullable=col.nullable, required=True, name=col.name)
+    return pa.Column(None, checks=checks, nullable=col.nullable or col.optional, required=True, name=col.name)
 
 
 def _table_checks(table: Table) -> list[pa.Check]:
