@@ -174,7 +174,8 @@ def test_single_curve_output_and_plot() -> None:
     (lambda d: d.assign(left=d["left"] * 2), ValueError, "event column 'left' must be 0/1"),
     (lambda d: d.assign(supported=d["supported"].where(d.index != 5)), ValueError, "first at row 5"),
     (lambda d: d.drop(columns="left"), KeyError, "event column 'left' is not in the data"),
-    (lambda d: d.assign(entry=d["years"] + 1), ValueError, "entry column 'entry' must be finite, non-negative and not after"),
+    (lambda d: d.assign(entry=d["years"] + 1), ValueError,
+     "entry column 'entry' must be finite, non-negative and not after"),
 ])
 def test_bad_input_raises_clear_errors(change, error, words) -> None:
     with pytest.raises(error, match=words):

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from evaltools.estimate.result import Estimate
 
@@ -151,7 +152,8 @@ def _density_test_array(x: np.ndarray, cutoff: float, p: int = 2,
         raise ValueError(f"The density test's polynomial order p must be an integer from 1 to 7, got {p!r}.")
     h: Any = []
     if bandwidth is not None:
-        h = [float(bandwidth)] * 2 if np.isscalar(bandwidth) else [float(b) for b in bandwidth]  # type: ignore[arg-type]
+        pair = [bandwidth] * 2 if np.isscalar(bandwidth) else list(bandwidth)  # type: ignore[arg-type]
+        h = [float(b) for b in pair]
     res, _ = _quiet(rddensity, x, c=cutoff, p=int(p), h=h)
     return DensityTest(
         statistic=float(res.test["t_jk"]),
@@ -402,13 +404,15 @@ def rd(
     else:
         hs = [bandwidth] if np.isscalar(bandwidth) else list(bandwidth)  # type: ignore[arg-type]
         if len(hs) not in (1, 2) or not all(isinstance(h, (int, float, np.number)) and h > 0 for h in hs):
-            raise ValueError(f"A fixed bandwidth must be one positive number or a (left, right) pair, got {bandwidth!r}.")
+            raise ValueError(f"A fixed bandwidth must be one positive number or a (left, right) pair, "
+                             f"got {bandwidth!r}.")
         h_arg: Any = float(hs[0]) if len(hs) == 1 else [float(h) for h in hs]
         bw_kwargs, bw_label = {"h": h_arg}, f"fixed h = {bandwidth}"
 
-    numeric = [outcome, running, *_as_list(treatment), *covs]
-    arrays = {col: _numeric(data, col, role) for col, role in
-              zip(numeric, ["outcome", "running"] + ["treatment"] * len(_as_list(treatment)) + ["covariate"] * len(covs))}
+    roles = {outcome: "outcome", running: "running", **{c: "covariate" for c in covs}}
+    if treatment is not None:
+        roles[treatment] = "treatment"
+    arrays = {col: _numeric(data, col, role) for col, role in roles.items()}
     keep = np.logical_and.reduce([np.isfinite(a) for a in arrays.values()])
     if cluster is not None:
         keep &= data[cluster].notna().to_numpy()
@@ -458,11 +462,9 @@ def rd(
         tau_cl, tau_bc = float(coef.iloc[0, 0]), float(coef.loc["Robust"].iloc[0])
         se_cl, se_rb = float(se.iloc[0, 0]), float(se.loc["Robust"].iloc[0])
         z = tau_bc / se_rb
-        from scipy import stats
-
         p_rb = float(2 * stats.norm.sf(abs(z))) if pv is None else float(pv.loc["Robust"])
-        conv = Estimate.from_normal(name, tau_cl, se_cl, method=f"rdrobust conventional local polynomial{method_suffix}",
-                                    **common)
+        conv = Estimate.from_normal(name, tau_cl, se_cl,
+                                    method=f"rdrobust conventional local polynomial{method_suffix}", **common)
         rob = Estimate(estimand=name, estimate=tau_bc, se=se_rb, ci_low=float(ci.loc["Robust"].iloc[0]),
                        ci_high=float(ci.loc["Robust"].iloc[1]), pvalue=p_rb,
                        method=f"rdrobust robust bias-corrected{method_suffix}", **common)
