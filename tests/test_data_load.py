@@ -249,3 +249,11 @@ def test_optional_column_may_be_absent(small_tables, tmp_path):
     d = broken(small_tables, tmp_path, pupils=lambda x: x.drop(columns="ses_index"))
     pupils = load_dataset(d)["pupils"]
     assert pupils["ses_index"].isna().all() and len(pupils) == len(small_tables["pupils"])
+
+
+def test_european_csv_with_semicolons_and_decimal_commas(small_tables, tmp_path):
+    p = tmp_path / "pupils.csv"
+    small_tables["pupils"].to_csv(p, sep=";", decimal=",", index=False, encoding="utf-8-sig")
+    df = load(p)
+    assert df["ses_index"].dtype == "float64"
+    assert df["ses_index"].tolist() == small_tables["pupils"]["ses_index"].tolist()

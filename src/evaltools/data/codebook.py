@@ -22,6 +22,8 @@ same from the command line, `load(file)` reads one table and `validate(df, table
 table already in memory.
 
 - **year** is always the calendar year in which the school year starts (2014 = 2014/15).
+- **Files**: Parquet, Excel (first sheet) or CSV in UTF-8; a CSV whose header has more
+  semicolons than commas is read as a European export (`;` separator, decimal comma).
 - **Types**: `str` text; `int` whole number; `Int64` whole number that may be missing;
   `float` number; `bool` true/false (CSV/Excel may use true/false, 1/0, yes/no, jā/nē).
 - **Source** says where the column would come from in a real extract (VIIS = the State

@@ -80,7 +80,11 @@ def _read(path: Path) -> pd.DataFrame:
         if kind == "parquet":
             return pd.read_parquet(path)
         if kind == "csv":
-            return pd.read_csv(path, low_memory=False)
+            with open(path, encoding="utf-8-sig", errors="replace") as fh:
+                header = fh.readline()
+            if header.count(";") > header.count(","):  # Latvian/European export: ';' and decimal comma
+                return pd.read_csv(path, sep=";", decimal=",", low_memory=False, encoding="utf-8-sig")
+            return pd.read_csv(path, low_memory=False, encoding="utf-8-sig")
         return pd.read_excel(path, sheet_name=0)
     except Exception as exc:  # any reader failure becomes one clear message
         raise DataFileError(f"{path}: cannot be read as {kind} ({type(exc).__name__}: {exc}).") from None
@@ -101,8 +105,9 @@ def load(path: str | Path, table: str | None = None, mapping: MappingLike = None
     """Read one table from CSV, Parquet or Excel, rename by ``mapping`` and check it.
 
     ``table`` defaults to the file name without extension (``pupil_years.csv``).
-    Returns the table with the codebook's column types; raises
-    :class:`DataValidationError` listing every problem found.
+    A CSV whose header has more semicolons than commas is read as a European
+    export (``;`` separator, decimal comma). Returns the table with the codebook's
+    column types; raises :class:`DataValidationError` listing every problem found.
     """
     path = Path(path)
     table = table or path.stem
