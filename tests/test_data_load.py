@@ -257,3 +257,15 @@ def test_european_csv_with_semicolons_and_decimal_commas(small_tables, tmp_path)
     df = load(p)
     assert df["ses_index"].dtype == "float64"
     assert df["ses_index"].tolist() == small_tables["pupils"]["ses_index"].tolist()
+
+
+def test_value_recoding_in_the_mapping(small_tables, tmp_path):
+    d = broken(small_tables, tmp_path, pupils=lambda x: x.rename(columns={"sex": "dzimums"}).assign(
+        dzimums=lambda y: y["dzimums"].map({"M": "V", "F": "S"})))
+    with pytest.raises(DataValidationError, match="unknown value"):
+        load_dataset(d, mapping={"pupils": {"dzimums": "sex"}})
+    mapping = {"pupils": {"dzimums": "sex"}, "values": {"pupils": {"sex": {"V": "M", "S": "F"}}}}
+    pupils = load_dataset(d, mapping=mapping)["pupils"]
+    assert pupils["sex"].tolist() == small_tables["pupils"]["sex"].tolist()
+    with pytest.raises(DataFileError, match="'values' must look like"):
+        load_dataset(d, mapping={"values": {"pupil": {"sex": {"V": "M"}}}})

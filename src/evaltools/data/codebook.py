@@ -130,7 +130,15 @@ pupil_years:                  # table -> {extract column: our column}
 
 A flat `{extract column: our column}` dict applies to the one table of `load` and to every
 table of `load_dataset`. Mapping to a column that is not in the table is an error.
-Values are not recoded: convert codes (e.g. `V`/`S` for sex) to the codebook's codes first.
+Codes are recoded with a `values` entry, applied after renaming (codes not listed are kept):
+
+```yaml
+values:
+  pupils:
+    sex: {V: M, S: F}          # vīrietis / sieviete
+  pupil_years:
+    status: {mācās: enrolled, atskaitīts: left_early}
+```
 """
 
 PSEUDO = """\

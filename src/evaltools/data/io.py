@@ -19,7 +19,13 @@ optionally which file holds a table. As a dict or a YAML file::
       klase: grade
 
 A flat ``{extract: ours}`` dict applies to the one table in :func:`load` and to
-every table in :func:`load_dataset`.
+every table in :func:`load_dataset`. Codes are recoded with ``values`` (after
+renaming)::
+
+    values:
+      pupils:
+        sex: {V: M, S: F}
+
 """
 from __future__ import annotations
 
@@ -56,7 +62,13 @@ def read_mapping(mapping: MappingLike) -> dict[str, Any]:
     if not isinstance(mapping, Mapping):
         raise DataFileError("A column mapping must be a dict (or YAML mapping) of 'extract column: our column'.")
     for k, v in mapping.items():
-        if k == "files" or k in TABLES:
+        if k == "values":
+            for t, cols in (v or {}).items() if isinstance(v, Mapping) else [(None, None)]:
+                if t not in TABLES or not isinstance(cols, Mapping) or not all(
+                        isinstance(codes, Mapping) for codes in cols.values()):
+                    raise DataFileError("Column mapping 'values' must look like {table: {column: {extract code: "
+                                        "our code}}} with known tables; found " + repr(t) + ".")
+        elif k == "files" or k in TABLES:
             if not isinstance(v, Mapping):
                 raise DataFileError(f"Column mapping: the entry '{k}' must be a mapping, found {type(v).__name__}.")
         elif not isinstance(v, str):
@@ -66,7 +78,7 @@ def read_mapping(mapping: MappingLike) -> dict[str, Any]:
 
 
 def _renames_for(mapping: dict[str, Any], table: str) -> dict[str, str]:
-    flat = {k: v for k, v in mapping.items() if k != "files" and k not in TABLES}
+    flat = {k: v for k, v in mapping.items() if k not in ("files", "values") and k not in TABLES}
     return {**flat, **dict(mapping.get(table, {}))}
 
 
@@ -98,6 +110,9 @@ def _load_checked(path: Path, table: str, mapping: dict[str, Any]) -> tuple[pd.D
         raise DataFileError(f"Column mapping for {table}: {bad_targets} are not columns of {table}; "
                             f"valid names are {TABLES[table].column_names}.")
     df = df.rename(columns=renames)
+    for col, codes in dict(mapping.get("values", {}).get(table, {})).items():
+        if col in df.columns:
+            df[col] = df[col].map(lambda v, c=codes: c.get(v, v) if pd.notna(v) else v)
     return check_table(df, table, str(path))
 
 
