@@ -461,8 +461,10 @@ def rd(
                name: str, method_suffix: str) -> tuple[Estimate, Estimate, Estimate]:
         tau_cl, tau_bc = float(coef.iloc[0, 0]), float(coef.loc["Robust"].iloc[0])
         se_cl, se_rb = float(se.iloc[0, 0]), float(se.loc["Robust"].iloc[0])
-        z = tau_bc / se_rb
-        p_rb = float(2 * stats.norm.sf(abs(z))) if pv is None else float(pv.loc["Robust"])
+        if pv is not None:
+            p_rb = float(pv.loc["Robust"])
+        else:
+            p_rb = float(2 * stats.norm.sf(abs(tau_bc / se_rb))) if se_rb > 0 else float("nan")
         conv = Estimate.from_normal(name, tau_cl, se_cl,
                                     method=f"rdrobust conventional local polynomial{method_suffix}", **common)
         rob = Estimate(estimand=name, estimate=tau_bc, se=se_rb, ci_low=float(ci.loc["Robust"].iloc[0]),
