@@ -114,4 +114,7 @@ def simulate_assessments(
             "_gp": np.zeros(len(rows), bool)}))
     out = pd.concat(frames, ignore_index=True)
     out.insert(0, "pupil_id", pupil_years["pupil_id"].to_numpy()[out["pupil_row"].to_numpy()])
-    return out.drop(columns="pupil_row")
+    # one pupil's results together (smaller files); stable, so the order is deterministic
+    out["_p"] = pupil[out["pupil_row"].to_numpy()]
+    out = out.sort_values(["_p", "year"], kind="stable")  # integer keys: cheap at national scale
+    return out.drop(columns=["pupil_row", "_p"]).reset_index(drop=True)

@@ -78,9 +78,10 @@ def soma_table(rng: np.random.Generator, py: pd.DataFrame, schools: pd.DataFrame
         frames.append(pd.DataFrame({
             "pupil_id": q["pupil_id"].to_numpy(), "year": q["year"].to_numpy(),
             "semester": np.full(len(q), sem, np.int64), "school_id": q["school_id"].to_numpy(),
-            "activities": rng.poisson(lam[present]).astype(np.int64)}))
-    return pd.concat(frames, ignore_index=True).sort_values(
-        ["year", "semester", "pupil_id"], kind="stable").reset_index(drop=True)
+            "activities": rng.poisson(lam[present]).astype(np.int64), "_p": q["_pupil"].to_numpy()}))
+    # one pupil's rows together (smaller files); integer keys keep the sort cheap at national scale
+    return (pd.concat(frames, ignore_index=True).sort_values(["_p", "year", "semester"], kind="stable")
+            .drop(columns="_p").reset_index(drop=True))
 
 
 def wellbeing_and_community(
