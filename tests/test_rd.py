@@ -220,7 +220,6 @@ def test_fuzzy_call_on_a_sharp_design_warns() -> None:
     assert res.first_stage.estimate == pytest.approx(1.0)
 
 
-@pytest.mark.slow
 def test_robust_ci_has_nominal_coverage_in_a_curved_sharp_design() -> None:
     """Monte Carlo: 300 samples of 1,500; the robust bias-corrected 95 % CI covers 0.8 in 92-98.5 %."""
     reps, cover = 300, 0
