@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evaltools.estimate import cumulative_incidence, discrete_time_hazard, person_period
 
@@ -62,6 +64,21 @@ def test_person_period_equals_a_loop_expansion() -> None:
         for g in range(r["first"], r["last"] + 1):
             rows.append({"id": r["id"], "grade": g, "left": int(r["left"] == 1 and g == r["last"]), "sex": r["sex"]})
     pd.testing.assert_frame_equal(pp, pd.DataFrame(rows), check_dtype=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 12), st.integers(0, 6), st.booleans()), min_size=1, max_size=30))
+def test_person_period_round_trips_to_the_spells(spells) -> None:
+    sp = pd.DataFrame({"id": range(len(spells)), "start": [a for a, _, _ in spells],
+                       "stop": [a + k for a, k, _ in spells], "event": [int(e) for _, _, e in spells]})
+    pp = person_period(sp, "id", "start", "stop", "event")
+    assert len(pp) == int((sp["stop"] - sp["start"] + 1).sum())
+    back = pp.groupby("id").agg(start=("period", "min"), stop=("period", "max"), event=("event", "sum"),
+                                rows=("period", "size"))
+    pd.testing.assert_frame_equal(back[["start", "stop", "event"]].reset_index(), sp, check_dtype=False)
+    assert (back["rows"] == back["stop"] - back["start"] + 1).all()  # consecutive periods, no gaps
+    last = pp.groupby("id")["period"].transform("max") == pp["period"]
+    assert (pp.loc[~last, "event"] == 0).all()
 
 
 @pytest.mark.parametrize("change, words", [
