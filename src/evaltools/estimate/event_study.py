@@ -16,7 +16,9 @@ dropping the periods from its adoption on), then
 with ``n_{g,e}`` the observations of cohort ``g`` at relative period ``e``. The
 standard error is the delta method ``sqrt(w' V w)`` with ``V`` the CRV1
 covariance of the ``d``'s and the shares treated as fixed (as fixest's
-``sunab``/``aggregate``). Both fits run through pyfixest. The joint pre-trend
+``sunab``/``aggregate``), i.e. inference conditional on the sample's cohort
+composition; Sun & Abraham's Stata ``eventstudyinteract`` also adds the sampling
+variance of the shares, which is not done here. Both fits run through pyfixest. The joint pre-trend
 test is the Wald statistic of all leads ``b_e = 0 (e < 0, e != ref)``, referred
 to ``F(q, G - 1)``.
 """
