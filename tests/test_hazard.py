@@ -253,6 +253,28 @@ def test_repr_to_frame_to_dict() -> None:
     json.dumps(ci.to_dict())
 
 
+def test_incidence_curve_rises_to_the_cumulative_incidence_and_plots() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pp, _, _ = _pupil_years(n=1500)
+    res = discrete_time_hazard(pp, "left", "grade", "pupil", covariates="x", treatment="d")
+    curve = res.incidence_curve()
+    assert curve.shape == (24, 6) and curve["period"].iloc[-1] == 8
+    for arm in ("with treatment", "without treatment"):
+        assert curve.loc[curve["arm"] == arm, "estimate"].is_monotonic_increasing
+    final = res.cumulative_incidence()
+    last = curve[curve["period"] == 8].set_index("arm")
+    assert last.loc["difference", "estimate"] == pytest.approx(final.difference.estimate)
+    assert last.loc["with treatment", "ci_high"] == pytest.approx(final.treated.ci_high)
+    # after one period the cumulative incidence is the first-period hazard averaged over pupils
+    first = curve[(curve["period"] == 1) & (curve["arm"] == "without treatment")]["estimate"].iloc[0]
+    eta = res.params["period[1]"] + res.params["x"] * pp.groupby("pupil")["x"].first()
+    assert first == pytest.approx(float(np.mean(1 / (1 + np.exp(-eta)))))
+    ax = res.plot_incidence()
+    assert len(ax.lines) == 2 and ax.get_xlabel() == "grade"
+
+
 def _pp_small() -> pd.DataFrame:
     return _pupil_years(n=600)[0]
 

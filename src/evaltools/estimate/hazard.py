@@ -313,6 +313,45 @@ class HazardResult:
         return CumulativeIncidence(treated=ests["with treatment"], untreated=ests["without treatment"],
                                    difference=ests["difference"], periods=tuple(periods))
 
+    def incidence_curve(self, among: str = "all", level: float | None = None) -> pd.DataFrame:
+        """Predicted cumulative incidence by the end of each period, with and without treatment.
+
+        One row per period and arm ("with treatment", "without treatment",
+        "difference"): the estimate and its delta-method CI, as in
+        :meth:`cumulative_incidence` over the periods up to that one.
+        """
+        periods = list(self._design["periods"])
+        rows = []
+        for k in range(1, len(periods) + 1):
+            ci = self.cumulative_incidence(periods=periods[:k], among=among, level=level)
+            for arm, e in (("with treatment", ci.treated), ("without treatment", ci.untreated),
+                           ("difference", ci.difference)):
+                rows.append({"period": periods[k - 1], "arm": arm, "estimate": e.estimate, "se": e.se,
+                             "ci_low": e.ci_low, "ci_high": e.ci_high})
+        return pd.DataFrame(rows)
+
+    def plot_incidence(self, ax: Any = None, among: str = "all") -> Any:
+        """Plot the predicted cumulative incidence by period with and without treatment (CI bands)."""
+        import matplotlib.pyplot as plt
+
+        curve = self.incidence_curve(among=among)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4.5))
+        for i, arm in enumerate(("without treatment", "with treatment")):
+            c = curve[curve["arm"] == arm]
+            x = np.arange(len(c))
+            ax.plot(x, c["estimate"], marker="o", color=f"C{i}", label=arm)
+            ax.fill_between(x, c["ci_low"], c["ci_high"], color=f"C{i}", alpha=0.2, lw=0)
+        periods = curve.loc[curve["arm"] == "difference", "period"].tolist()
+        ax.set_xticks(np.arange(len(periods)), [str(p) for p in periods])
+        ax.set_xlabel(self.names["period"])
+        ax.set_ylabel(f"cumulative probability of {self.names['event']}")
+        last = curve[curve["arm"] == "difference"].iloc[-1]
+        ax.set_title(f"difference by {last['period']}: {last['estimate']:.3f} "
+                     f"[{last['ci_low']:.3f}, {last['ci_high']:.3f}]", loc="left")
+        ax.legend(frameon=False)
+        return ax
+
     def _bootstrap(self, X1: np.ndarray, X0: np.ndarray, mask: np.ndarray, n_boot: int,
                    seed: int | None) -> np.ndarray:
         """Draws of (F1, F0, F1 - F0): clusters resampled as frequency weights, model refitted."""
