@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -219,10 +219,23 @@ class TWFEResult:
     estimate: Estimate
     table: pd.DataFrame
     fit: Any
+    _data: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """All coefficients: estimate, se, ci_low, ci_high, pvalue."""
         return self.table.copy()
+
+    def wild_bootstrap(self, reps: int = 9999, weights: str = "rademacher", seed: int | None = None) -> Any:
+        """Restricted wild cluster bootstrap of the treatment coefficient, same model, rows
+        and clusters (see :func:`evaltools.estimate.wild_cluster_bootstrap`); for few clusters."""
+        from evaltools.estimate.wild_bootstrap import wild_cluster_bootstrap
+
+        o = self.estimate.options
+        if self._data is None:
+            raise ValueError("This result does not hold its data; call wild_cluster_bootstrap() directly.")
+        return wild_cluster_bootstrap(self._data, o["outcome"], [o["treatment"], *o["covariates"]], o["treatment"],
+                                      o["cluster"], fixed_effects=[o["unit"], o["time"]], reps=reps,
+                                      weights=weights, seed=seed)
 
     def __repr__(self) -> str:
         return f"Two-way fixed effects\n{self.estimate!r}"
@@ -284,4 +297,5 @@ def twfe(
                  "covariates": covs, "cluster": cluster},
         diagnostics={"rows_dropped_missing": n_dropped, "rows_dropped_singletons": int(len(work) - fit._N)},
     )
-    return TWFEResult(est, table, fit)
+    cols = list(dict.fromkeys([outcome, treatment, *covs, unit, time, cluster]))
+    return TWFEResult(est, table, fit, df[cols])
