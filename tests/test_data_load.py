@@ -269,3 +269,14 @@ def test_value_recoding_in_the_mapping(small_tables, tmp_path):
     assert pupils["sex"].tolist() == small_tables["pupils"]["sex"].tolist()
     with pytest.raises(DataFileError, match="'values' must look like"):
         load_dataset(d, mapping={"values": {"pupil": {"sex": {"V": "M"}}}})
+
+
+def test_type_coercion_rules():
+    from evaltools.data.checks import _coerce
+
+    out, bad = _coerce(pd.Series([" 12 ", "12.0", "12.5", "x", None]), "int")
+    assert out.tolist()[:2] == [12, 12] and bad.tolist() == [False, False, True, True, False]
+    out, bad = _coerce(pd.Series(["jā", "nē", "TRUE", "0", "maybe", None]), "bool")
+    assert out.tolist()[:4] == [True, False, True, False] and bad.tolist() == [False] * 4 + [True, False]
+    out, _ = _coerce(pd.Series([101.0, None]), "str")
+    assert out.tolist() == ["101", None]

@@ -34,11 +34,10 @@ def _coerce(s: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
             s = s.astype("Int64")
         if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
             return s, np.zeros(len(s), bool)
-        if s.dtype == object:
-            out = s.where(s.isna() | s.map(lambda v: isinstance(v, str)), s.astype(str))
-        else:
-            out = s.astype(object).where(s.notna(), None).astype(str).where(s.notna(), None)
-        return out.astype(object), np.zeros(len(s), bool)
+        out = s.astype(str).astype(object).where(s.notna(), None)
+        return out, np.zeros(len(s), bool)
+    if s.dtype == object:  # numbers or flags typed as text: ignore surrounding blanks
+        s = s.map(lambda v: v.strip() if isinstance(v, str) else v)
     if dtype in ("int", "Int64"):
         if pd.api.types.is_bool_dtype(s):
             s = s.astype("Int64")
