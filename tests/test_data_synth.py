@@ -47,7 +47,7 @@ def test_truth_table_and_overrides_are_checked():
     eff = effects_frame(meta)
     assert eff.loc["pumpurs_support_dropout", "true_value"] == meta["parameters"]["tau0"]
     assert eff["naive_bias_direction"].notna().all() and len(eff) == len(meta["effects"])
-    with pytest.raises(TypeError, match="Unknown synth option"):
+    with pytest.raises(ValueError, match="Unknown synth option"):
         config_for("sample", 1, alumni=3)
     with pytest.raises(ValueError, match="Unknown scale"):
         config_for("tiny", 1)

@@ -85,7 +85,7 @@ class SynthConfig:
         known = set(self.__dataclass_fields__)
         bad = sorted(set(overrides) - known)
         if bad:
-            raise TypeError(
+            raise ValueError(
                 f"Unknown synth option(s) {bad}; valid options are {sorted(known)}."
             )
         return replace(self, **overrides)
