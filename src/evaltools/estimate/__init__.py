@@ -1,46 +1,32 @@
 """The designs: every estimator returns an :class:`~evaltools.estimate.result.Estimate`
-or a result object holding a tidy table and Estimates for its headline numbers."""
-from evaltools.estimate.result import Estimate
+or a result object holding a tidy table and Estimates for its headline numbers.
 
-__all__ = ["Estimate"]
+Names are imported from their modules on first use (see ``evaltools._lazy``), so
+``from evaltools.estimate import att_gt`` loads only what ``att_gt`` needs.
+"""
+from evaltools._lazy import install
 
-# Matching, weighting, balance and multilevel models (issue 8).
-from evaltools.estimate.multilevel import MultilevelResult, multilevel  # noqa: E402
+_EXPORTS = {
+    "result": ["Estimate"],
+    "descriptive": ["cluster_mean"],
+    # 2x2 DiD, two-way FE, event studies, wild cluster bootstrap with fixed effects (issue 5)
+    "did": ["did_2x2", "twfe", "DiD2x2Result", "TWFEResult"],
+    "event_study": ["event_study", "EventStudyResult"],
+    "wild_bootstrap": ["wild_cluster_bootstrap", "WildBootstrapResult"],
+    # Callaway & Sant'Anna staggered DiD (issue 5)
+    "staggered": ["att_gt", "ATTgtResult", "AggregatedATT"],
+    # propensity scores, matching, weighting, balance, stability, multilevel (issue 8)
+    "propensity": ["propensity_score", "PropensityScore"],
+    "weighting": ["ipw", "aipw"],
+    "matching": ["match", "match_did", "MatchResult", "MatchDiDResult"],
+    "balance": ["balance_table", "BalanceTable"],
+    "stability": ["oster_delta", "OsterResult"],
+    "multilevel": ["multilevel", "MultilevelResult"],
+    # regression discontinuity, survival curves, discrete-time hazard (issue 7)
+    "rd": ["rd", "rd_density_test", "RDResult", "DensityTest"],
+    "survival": ["kaplan_meier", "KaplanMeierResult", "LogRankTest"],
+    "hazard": ["discrete_time_hazard", "cumulative_incidence", "person_period", "HazardResult",
+               "CumulativeIncidence"],
+}
 
-__all__ += ["multilevel", "MultilevelResult"]
-
-# 2x2 DiD, two-way FE, event studies, wild cluster bootstrap with fixed effects (issue 5).
-from evaltools.estimate.did import DiD2x2Result, TWFEResult, did_2x2, twfe  # noqa: E402
-from evaltools.estimate.event_study import EventStudyResult, event_study  # noqa: E402
-from evaltools.estimate.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap  # noqa: E402
-
-__all__ += ["wild_cluster_bootstrap", "WildBootstrapResult", "did_2x2", "twfe", "DiD2x2Result",
-            "TWFEResult", "event_study", "EventStudyResult"]
-
-# Callaway & Sant'Anna staggered DiD (issue 5).
-from evaltools.estimate.staggered import AggregatedATT, ATTgtResult, att_gt  # noqa: E402
-
-__all__ += ["att_gt", "ATTgtResult", "AggregatedATT"]
-
-# Propensity scores, matching, weighting, balance, coefficient stability (issue 8).
-from evaltools.estimate.propensity import PropensityScore, propensity_score  # noqa: E402
-from evaltools.estimate.weighting import aipw, ipw  # noqa: E402
-from evaltools.estimate.matching import MatchDiDResult, MatchResult, match, match_did  # noqa: E402
-from evaltools.estimate.balance import BalanceTable, balance_table  # noqa: E402
-from evaltools.estimate.stability import OsterResult, oster_delta  # noqa: E402
-
-__all__ += ["propensity_score", "PropensityScore", "ipw", "aipw", "match", "MatchResult", "match_did",
-            "MatchDiDResult", "balance_table", "BalanceTable", "oster_delta", "OsterResult"]
-
-# Regression discontinuity, survival curves, discrete-time hazard (issue 7).
-from evaltools.estimate.rd import DensityTest, RDResult, rd, rd_density_test  # noqa: E402
-
-from evaltools.estimate.survival import KaplanMeierResult, LogRankTest, kaplan_meier  # noqa: E402
-
-__all__ += ["rd", "RDResult", "rd_density_test", "DensityTest", "kaplan_meier", "KaplanMeierResult",
-            "LogRankTest"]
-from evaltools.estimate.hazard import (  # noqa: E402
-    CumulativeIncidence, HazardResult, cumulative_incidence, discrete_time_hazard, person_period)
-
-__all__ += ["discrete_time_hazard", "HazardResult", "cumulative_incidence", "CumulativeIncidence",
-            "person_period"]
+install(__name__, {name: module for module, names in _EXPORTS.items() for name in names})

@@ -1,31 +1,22 @@
 """Inference beyond the estimators: power and minimum detectable effects, multiple
-testing, sensitivity analysis, cost-effectiveness, bootstrap inference."""
+testing, sensitivity analysis (E-values, HonestDiD bounds), cost-effectiveness,
+bootstrap inference. Names load on first use (see ``evaltools._lazy``)."""
+from evaltools._lazy import install
 
-# Wild cluster bootstrap (issue 5); it lives in evaltools.estimate.wild_bootstrap.
-from evaltools.estimate.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap  # noqa: E402,F401
+_EXPORTS = {
+    # power, multiple testing, sensitivity and cost (issue 6)
+    "cost": ["cost_per_outcome", "cost_per_pupil", "CostPerOutcome", "CostPerPupil"],
+    "multiple": ["benjamini_hochberg", "romano_wolf", "wwc_cluster_correction", "ClusterCorrection",
+                 "MultipleTesting"],
+    "power_analysis": ["mdes", "mdes_curve", "multiplier", "plot_mdes_curve", "power", "sample_size",
+                       "PowerResult"],
+    "sensitivity": ["e_value", "EValue"],
+    "simulation": ["simulate_power", "staggered_did_power", "SimulatedPower"],
+    # sensitivity to violations of parallel trends (issue 7)
+    "honest_did": ["honest_did", "rm_identified_set", "HonestDiDResult"],
+    # the wild cluster bootstrap lives with the estimators (issue 5)
+    "evaltools.estimate.wild_bootstrap": ["wild_cluster_bootstrap", "WildBootstrapResult"],
+}
 
-# Power, multiple testing, sensitivity and cost (issue 6).
-from evaltools.inference.cost import CostPerOutcome, CostPerPupil, cost_per_outcome, cost_per_pupil  # noqa: E402,F401
-from evaltools.inference.multiple import (  # noqa: E402,F401
-    ClusterCorrection,
-    MultipleTesting,
-    benjamini_hochberg,
-    romano_wolf,
-    wwc_cluster_correction,
-)
-from evaltools.inference.power_analysis import (  # noqa: E402,F401
-    PowerResult,
-    mdes,
-    mdes_curve,
-    multiplier,
-    plot_mdes_curve,
-    power,
-    sample_size,
-)
-from evaltools.inference.sensitivity import EValue, e_value  # noqa: E402,F401
-from evaltools.inference.honest_did import (  # noqa: E402,F401
-    HonestDiDResult,
-    honest_did,
-    rm_identified_set,
-)
-from evaltools.inference.simulation import SimulatedPower, simulate_power, staggered_did_power  # noqa: E402,F401
+install(__name__, {name: module for module, names in _EXPORTS.items() for name in names})
+

@@ -1,14 +1,18 @@
-"""What a study notebook records and shows, and how a run becomes a funder report."""
-from evaltools.report.record import output_dir, record, recorded
+"""What a study notebook records and shows, and how a run becomes a funder report.
 
-__all__ = ["output_dir", "record", "recorded"]
+Names load on first use (see ``evaltools._lazy``): the runner imports
+``evaltools.report.record`` without paying for babel, scipy or matplotlib.
+Figures live in ``evaltools.report.figures`` (seaborn is slow to import).
+"""
+from evaltools._lazy import install
 
-# Funder-facing layer: disclosure control, two languages, tables, headline card, sections
-# (issue 6). Figures live in evaltools.report.figures (not imported here: seaborn is slow).
-from evaltools.report.disclosure import ProtectedTable, assert_safe, protect, safe_count  # noqa: E402
-from evaltools.report.i18n import get_language, set_language, t  # noqa: E402
-from evaltools.report.tables import balance_table, did_table, model_table, publish_table  # noqa: E402
-from evaltools.report.headline import headline_card  # noqa: E402
+_EXPORTS = {
+    "record": ["output_dir", "record", "recorded"],
+    # funder-facing layer: disclosure control, two languages, tables, headline card (issue 6)
+    "disclosure": ["ProtectedTable", "assert_safe", "protect", "safe_count"],
+    "i18n": ["get_language", "set_language", "t"],
+    "tables": ["balance_table", "did_table", "model_table", "publish_table"],
+    "headline": ["headline_card"],
+}
 
-__all__ += ["ProtectedTable", "assert_safe", "protect", "safe_count", "get_language", "set_language",
-            "t", "balance_table", "did_table", "model_table", "publish_table", "headline_card"]
+install(__name__, {name: module for module, names in _EXPORTS.items() for name in names})
