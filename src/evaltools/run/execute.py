@@ -213,6 +213,9 @@ def _run_notebook(plan: RunPlan, tmp: Path) -> dict[str, Any]:
             # Kernel start-up chatter (transport warnings, the interrupt at
             # shutdown) is not the study's output; cell errors still arrive.
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            # The kernel has nothing left to save once the last cell ran; a
+            # graceful shutdown only waits (0.7 s measured per run).
+            shutdown_kernel="immediate",
         )
     except pm.PapermillExecutionError as exc:
         return {
