@@ -22,28 +22,10 @@ from evaltools import __version__
 
 TEMPLATES = Path(__file__).parent / "templates"
 HIDDEN_TAGS = {"parameters", "injected-parameters", "researcher", "remove-cell"}
-LANGUAGES = ("lv", "en")
 
-LABELS = {
-    "lv": {
-        "date": "Datums", "run": "Aprēķins", "parameters": "Parametri", "provenance": "Izcelsme",
-        "study": "Pētījums", "params_file": "Parametru fails", "code": "Koda versija",
-        "data": "Dati (SHA-256)", "software": "Programmatūra", "time": "Laiks",
-        "dirty": "ar nesaglabātām izmaiņām", "none": "nav", "failed": "Aprēķins neizdevās",
-        "failed_text": "Šis aprēķins apstājās ar kļūdu; rezultāti netiek publicēti. "
-        "Izpildītais piezīmju bloks notebook.ipynb ir saglabāts kļūdas meklēšanai.",
-        "where": "Vieta", "message": "Ziņojums", "cell": "šūna",
-    },
-    "en": {
-        "date": "Date", "run": "Run", "parameters": "Parameters", "provenance": "Provenance",
-        "study": "Study", "params_file": "Params file", "code": "Code version",
-        "data": "Data (SHA-256)", "software": "Software", "time": "Time",
-        "dirty": "with uncommitted changes", "none": "none", "failed": "This run failed",
-        "failed_text": "This run stopped with an error; no results are published. The "
-        "executed notebook notebook.ipynb is kept for debugging.",
-        "where": "Where", "message": "Message", "cell": "cell",
-    },
-}
+# Labels of the page around the notebook's outputs: keys page.<name> in messages.yaml.
+PAGE_LABELS = ("date", "run", "parameters", "provenance", "study", "params_file", "code", "data",
+               "software", "time", "dirty", "none", "failed", "failed_text", "where", "message", "cell")
 
 
 class NotSelfContainedError(ValueError):
@@ -52,7 +34,7 @@ class NotSelfContainedError(ValueError):
 
 def report_language(manifest: dict[str, Any]) -> str:
     lang = manifest.get("parameters", {}).get("language")
-    return lang if lang in LANGUAGES else "lv"
+    return lang if lang in ("lv", "en") else "lv"
 
 
 def render_report(notebook: Path, out: Path, manifest: dict[str, Any]) -> Path:
@@ -110,7 +92,9 @@ def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], lan
     meta = (nb.metadata.get("evaltools", {}) if nb is not None else {}) or {}
     study = manifest.get("study", "")
     code = manifest.get("code") or {}
-    labels = LABELS[language]
+    from evaltools.report.i18n import t
+
+    labels = {key: t(f"page.{key}", language) for key in PAGE_LABELS}
     commit = code.get("commit") or labels["none"]
     if code.get("dirty"):
         commit = f"{commit} ({labels['dirty']})"
