@@ -34,7 +34,7 @@ def test_an_export_named_like_its_module_is_the_function_even_after_the_module_i
 
 
 def test_every_declared_export_exists():
-    for package in ("evaltools.estimate", "evaltools.inference", "evaltools.report"):
+    for package in ("evaltools.estimate", "evaltools.inference", "evaltools.report", "evaltools.data"):
         mod = importlib.import_module(package)
         for name in mod.__all__:
             assert getattr(mod, name) is not None, f"{package}.{name}"

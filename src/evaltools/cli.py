@@ -41,21 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run-all", help="run every params file in params/, then rebuild the index")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per-cell time limit (default 600)")
     p.add_argument("--study", action="append", default=[], help="only these studies (repeatable)")
-    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+    p.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
                    help="run N studies at a time, each in its own process (default 1)")
     p.set_defaults(func=cmd_run_all)
 
     p = sub.add_parser("site", help="rebuild reports/index.html from the run folders")
     p.set_defaults(func=cmd_site)
 
-    try:
-        from evaltools.data.cli import register as register_data
-    except ModuleNotFoundError as exc:  # only while the data layer is not installed
-        if exc.name != "evaltools.data.cli":
-            raise
-    else:
-        register_data(sub)
+    from evaltools.data.cli import register as register_data
+
+    register_data(sub)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,10 +9,12 @@
 
 The codebook is ``docs/codebook.md``.
 """
-from .errors import DataFileError, DataValidationError, Violation
-from .io import Dataset, load, load_dataset, read_mapping, validate
-from .pseudonymise import PseudonymKeyError, load_key, pseudonymise
-from .schemas import TABLES, schema
+from evaltools._lazy import install
 
-__all__ = ["DataFileError", "DataValidationError", "Dataset", "TABLES", "Violation", "load",
-           "load_dataset", "read_mapping", "schema", "validate", "pseudonymise", "load_key", "PseudonymKeyError"]
+# Loaded on first use (see evaltools._lazy): `evaltools --help` need not import pandera.
+install(__name__, {
+    **dict.fromkeys(["DataFileError", "DataValidationError", "Violation"], "errors"),
+    **dict.fromkeys(["Dataset", "load", "load_dataset", "read_mapping", "validate"], "io"),
+    **dict.fromkeys(["PseudonymKeyError", "load_key", "pseudonymise"], "pseudonymise"),
+    **dict.fromkeys(["TABLES", "schema"], "schemas"),
+})
