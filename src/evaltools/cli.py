@@ -172,7 +172,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
 
 def _print_summary(rows: list[tuple[str, str, str, float, str]]) -> None:
     head = ("study", "params", "status", "seconds", "headline")
-    table = [head] + [(s, p, st, f"{d:.1f}", h[:70]) for s, p, st, d, h in rows]
+    table = [head] + [(s, p, st, f"{d:.1f}", h) for s, p, st, d, h in rows]
     widths = [max(len(r[i]) for r in table) for i in range(4)]
     print()
     for row in table:
