@@ -91,7 +91,9 @@ def test_rating_and_effect_size_objects_are_read_by_attribute():
     items = dict(card.items("en"))
     assert items["Effect size"] == "Hedges' g = 0.21 (95% CI 0.05 to 0.37)"
     assert items["Evidence rating"].startswith(f"{rating.padlocks} of 5 padlocks")
-    assert card.reason_texts("en") == list(rating.reasons)
+    en = card.reason_texts("en")  # from the catalogue, one per reason code
+    assert len(en) == len(rating.reasons) and en[0] == rating.reasons[0]
+    assert [r.replace("≤", "<=").replace("→", "->").replace("5.0%", "5.0 %") for r in en] == list(rating.reasons)
 
 
 def test_html_is_self_contained_and_in_the_language():
@@ -189,3 +191,16 @@ def test_cost_section_per_pupil_and_per_outcome_with_an_open_set():
     assert "nav augšējās robežas" in lv and "„novērsta mācību pārtraukšana”" in lv
     with pytest.raises(SectionInputError, match="give label="):
         cost_section(per_outcome=sure)
+
+
+def test_rating_reasons_are_given_in_the_report_language():
+    from evaltools.standards import evidence_rating, wwc_attrition
+
+    rating = evidence_rating(design="rct", attrition=wwc_attrition(100, 100, 90, 88), mdes=0.25,
+                             baseline_es=0.03)
+    card = headline_card("Q?", "test score", Estimate.from_normal("ATT", 0.2, 0.05), rating=rating)
+    lv, en = card.reason_texts("lv"), card.reason_texts("en")
+    assert len(lv) == len(en) == len(rating.reason_codes) > 0
+    assert all(text in " ".join(en) for text in ("EEF MDES: 0.25 → 4.", "WWC: randomised design"))
+    assert "EEF MDES: 0,25 → 4." in lv and any("randomizēts dizains" in r for r in lv)
+    assert not set(lv) & set(en) - {r for r in lv if r.startswith("EEF MDES")}

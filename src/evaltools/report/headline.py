@@ -163,11 +163,16 @@ class HeadlineCard:
         return out
 
     def reason_texts(self, language: str | None = None) -> list[str]:
+        """The reasons for the rating in ``language``: given ones as they are, else the
+        rating's ``reason_codes`` through the catalogue (``rating.reason.<code>``), else
+        the rating's own (English) ``reasons``."""
         lang = self._lang(language)
-        reasons = list(self.reasons)
-        if not reasons and self.rating is not None and hasattr(self.rating, "reasons"):
-            reasons = list(self.rating.reasons)
-        return [localise(r, lang) for r in reasons]
+        if self.reasons:
+            return [localise(r, lang) for r in self.reasons]
+        codes = list(getattr(self.rating, "reason_codes", None) or [])
+        if codes and all(i18n.has(f"rating.reason.{c['code']}") for c in codes):
+            return [_reason_text(c, lang) for c in codes]
+        return [localise(r, lang) for r in getattr(self.rating, "reasons", None) or []]
 
     # -- outputs ------------------------------------------------------------------
     def to_frame(self, language: str | None = None) -> pd.DataFrame:
@@ -388,6 +393,13 @@ def headline_card(
         currency=currency, threshold=get_threshold() if threshold is None else threshold,
         language=i18n.check_language(language) if language else None, method=method,
     )
+
+
+def _reason_text(code: Mapping[str, Any], language: str) -> str:
+    values = {k: v for k, v in code.items() if k != "code"}
+    if "design" in values:
+        values["design_name"] = i18n.t(f"rating.design.{values['design']}", language)
+    return i18n.t(f"rating.reason.{code['code']}", language, **values)
 
 
 def localise(text: Text | None, language: str) -> str:
