@@ -32,6 +32,15 @@ class NotSelfContainedError(ValueError):
     """A rendered report would load something from outside the file."""
 
 
+class UnprotectedTableError(ValueError):
+    """A table in the funder view has not been through disclosure control."""
+
+
+# Tables made by the report layer (protect, publish_table, model_table, ...) are
+# wrapped in this element; a plain DataFrame's HTML is not.
+PROTECTED_TABLE_MARK = 'class="evt-table"'
+
+
 def report_language(manifest: dict[str, Any]) -> str:
     lang = manifest.get("parameters", {}).get("language")
     return lang if lang in ("lv", "en") else "lv"
@@ -43,6 +52,7 @@ def render_report(notebook: Path, out: Path, manifest: dict[str, Any]) -> Path:
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     nb = nbformat.read(notebook, as_version=4)
+    check_tables_protected(nb, notebook)
     language = report_language(manifest)
     exporter = HTMLExporter(
         template_name="funder",
@@ -59,6 +69,33 @@ def render_report(notebook: Path, out: Path, manifest: dict[str, Any]) -> Path:
     check_self_contained(body, out)
     _atomic_write(out, body)
     return out
+
+
+def check_tables_protected(nb: nbformat.NotebookNode, where: Path | str = "notebook") -> None:
+    """Refuse a funder view that shows a table the report layer did not protect.
+
+    Every HTML table in a cell the funder sees must come from the report layer
+    (``evaltools.report.protect``, ``publish_table``, ``model_table``, ...), which
+    applies disclosure control; a plain DataFrame shown in such a cell is refused.
+    Cells tagged ``researcher`` are not published and not checked.
+    """
+    bad = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        for output in cell.get("outputs", []):
+            html_out = output.get("data", {}).get("text/html", "")
+            html_out = "".join(html_out) if isinstance(html_out, list) else html_out
+            if "<table" in html_out and PROTECTED_TABLE_MARK not in html_out:
+                bad.append(index)
+                break
+    if bad:
+        cells = ", ".join(str(i) for i in bad)
+        raise UnprotectedTableError(
+            f"{where}: cell(s) {cells} show a table that has not been through disclosure "
+            "control. Show it with evaltools.report.protect(table, counts=[...]) or "
+            "publish_table(...), or tag the cell 'researcher' to keep it out of the report."
+        )
 
 
 def render_failure(out: Path, manifest: dict[str, Any], error: dict[str, Any]) -> Path:

@@ -275,10 +275,12 @@ def _cell_info(path: Path, index: int | None) -> dict[str, Any] | None:
 
 
 def _render(tmp: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    from evaltools.report.render import render_report
+    from evaltools.report.render import UnprotectedTableError, render_report
 
     try:
         render_report(tmp / "notebook.ipynb", tmp / "report.html", manifest)
+    except UnprotectedTableError as exc:
+        return {"kind": "disclosure", "cell": None, "message": str(exc).split(": ", 1)[-1]}
     except Exception as exc:  # a rendering bug must fail the run, not crash run-all
         return {"kind": "rendering error", "cell": None, "message": f"{type(exc).__name__}: {exc}"}
     return {}
