@@ -197,3 +197,16 @@ def test_privacy_gate_withdraws_reports_that_hold_identifiers(project, show, exp
     elif expect_status == "failed":
         assert manifest["error"]["kind"] == "privacy"
         assert json.loads((run / "results.json").read_text()) == {}
+
+
+def test_a_missing_kernel_is_explained_and_nothing_runs(project, monkeypatch, capsys):
+    import evaltools.run.execute as execute
+
+    monkeypatch.setattr(execute, "KERNEL_NAME", "no-such-kernel")
+    monkeypatch.setattr(execute.ensure_kernel, "__defaults__", ("no-such-kernel",))
+    before = sorted(p.name for p in (project / "reports").rglob("*"))
+    assert main(["--root", str(project), "run", "tiny"]) == 2
+    assert main(["--root", str(project), "run-all"]) == 2
+    err = capsys.readouterr().err
+    assert "The Jupyter kernel 'no-such-kernel' is not registered" in err and "make setup" in err
+    assert sorted(p.name for p in (project / "reports").rglob("*")) == before

@@ -64,12 +64,13 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from evaltools.run.execute import KernelMissingError
     from evaltools.run.parameters import ParameterError
     from evaltools.run.project import ProjectError
 
     try:
         return int(args.func(args) or 0)
-    except (ParameterError, ProjectError) as exc:
+    except (ParameterError, ProjectError, KernelMissingError) as exc:
         print(f"evaltools: {exc}\nNothing was run.", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -141,11 +142,12 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from evaltools.report.site import build_site
-    from evaltools.run.execute import plan_run, run_plans
+    from evaltools.run.execute import ensure_kernel, plan_run, run_plans
     from evaltools.run.parameters import ParameterError
     from evaltools.run.project import ProjectError
 
     project = _project(args)
+    ensure_kernel()
     files = [pf for pf in project.params_files() if not args.study or pf.study in args.study]
     if not files:
         print(f"evaltools: no params files in {project.params_dir}.", file=sys.stderr)
