@@ -16,15 +16,12 @@ data and the imported libraries, "data MB" is the resident size after loading bo
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
-import tempfile
-import time
 
 import numpy as np
 import pandas as pd
+
+from _isolated import run_isolated
 
 # (import, timed code): imports are done before the clock starts
 RUNNERS = {
@@ -55,24 +52,6 @@ out = (r.overall_att, r.overall_se, float(np.mean(post)), float("nan"))
 """),
 }
 
-CHILD = """
-import json, resource, sys, time, warnings
-import numpy as np, pandas as pd
-warnings.simplefilter("ignore")
-df = pd.read_parquet(sys.argv[1])
-df["id"] = df["id"].astype("int64")
-{imports}
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-ru0 = resource.getrusage(resource.RUSAGE_SELF)
-t0 = time.perf_counter()
-{code}
-sec = time.perf_counter() - t0
-ru1 = resource.getrusage(resource.RUSAGE_SELF)
-cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-peak = ru1.ru_maxrss / 1024
-print(json.dumps({{"sec": sec, "cpu": cpu, "peak_mb": peak, "data_mb": rss0,
-                  "out": [float(v) for v in out]}}))
-"""
 
 
 def make_data(n: int, T: int = 8, seed: int = 1) -> pd.DataFrame:
@@ -96,27 +75,11 @@ def main() -> None:
     args = ap.parse_args()
 
     df = make_data(args.n)
-    tmp = tempfile.NamedTemporaryFile(suffix=".parquet", delete=False)
-    df.to_parquet(tmp.name)
     print(f"data: {args.n:,} units x 8 periods = {len(df):,} rows, cohorts 3-7 + never, "
           f"1 covariate; method dr, never-treated, analytic SEs; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
-    results = {}
-    for name, (imports, code) in RUNNERS.items():
-        if args.only and name not in args.only:
-            continue
-        script = CHILD.format(imports=imports, code=code)
-        try:
-            p = subprocess.run([sys.executable, "-c", script, tmp.name], capture_output=True,
-                               text=True, timeout=args.timeout)
-            if p.returncode != 0:
-                results[name] = {"error": p.stderr.strip().splitlines()[-1][:120]}
-            else:
-                results[name] = json.loads(p.stdout.strip().splitlines()[-1])
-        except subprocess.TimeoutExpired:
-            results[name] = {"error": f"timed out after {args.timeout:.0f} s"}
-        print(f"  {name}: {results[name]}", flush=True)
-    os.unlink(tmp.name)
+    results = run_isolated(df, RUNNERS, timeout=args.timeout, only=args.only,
+                           prepare='df["id"] = df["id"].astype("int64")')
 
     ours = results.get("evaltools", {}).get("sec")
     peers = [r["sec"] for k, r in results.items() if not k.startswith("evaltools") and "sec" in r]

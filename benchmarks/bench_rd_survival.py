@@ -19,14 +19,12 @@ its own.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
-import tempfile
 
 import numpy as np
 import pandas as pd
+
+from _isolated import run_isolated
 
 RUNNERS = {
     "evaltools (irls)": ("from evaltools.estimate import discrete_time_hazard", """
@@ -51,22 +49,6 @@ out = (m.coef()["d"], m.se()["d"])
 """),
 }
 
-CHILD = """
-import json, resource, sys, time, warnings
-import numpy as np, pandas as pd
-warnings.simplefilter("ignore")
-df = pd.read_parquet(sys.argv[1])
-{imports}
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-ru0 = resource.getrusage(resource.RUSAGE_SELF)
-t0 = time.perf_counter()
-{code}
-sec = time.perf_counter() - t0
-ru1 = resource.getrusage(resource.RUSAGE_SELF)
-cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-print(json.dumps({{"sec": sec, "cpu": cpu, "peak_mb": ru1.ru_maxrss / 1024, "data_mb": rss0,
-                  "out": [float(v) for v in out]}}))
-"""
 
 
 def make_data(n: int, seed: int = 1) -> pd.DataFrame:
@@ -94,25 +76,10 @@ def main() -> None:
     args = ap.parse_args()
 
     df = make_data(args.n)
-    tmp = tempfile.NamedTemporaryFile(suffix=".parquet", delete=False)
-    df.to_parquet(tmp.name)
     print(f"data: {args.n:,} pupils, {len(df):,} pupil-years, {df['left'].sum():,} events, 800 school "
           f"clusters; logit with 8 grade dummies + x + d; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}")
-    results = {}
-    for name, (imports, code) in RUNNERS.items():
-        if args.only and name not in args.only:
-            continue
-        script = CHILD.format(imports=imports, code=code)
-        try:
-            p = subprocess.run([sys.executable, "-c", script, tmp.name], capture_output=True, text=True,
-                               timeout=args.timeout)
-            results[name] = (json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0
-                             else {"error": p.stderr.strip().splitlines()[-1][:120]})
-        except subprocess.TimeoutExpired:
-            results[name] = {"error": f"timed out after {args.timeout:.0f} s"}
-        print(f"  {name}: {results[name]}", flush=True)
-    os.unlink(tmp.name)
+    results = run_isolated(df, RUNNERS, timeout=args.timeout, only=args.only)
 
     ours = results.get("evaltools (irls)", {}).get("sec")
     print()
