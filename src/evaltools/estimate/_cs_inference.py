@@ -45,6 +45,15 @@ def analytic_se(M: Array, cluster: Array | None, n_clusters: int) -> Array:
     return np.where(se > _TINY, se, np.nan)
 
 
+def influence_vcov(M: Array, cluster: Array | None, n_clusters: int) -> Array:
+    """Covariance of the columns of M (n x m) from their influence functions:
+    V = S'S / n^2 with S the cluster sums of M (M itself without clusters), the matrix
+    whose diagonal is :func:`analytic_se` squared (R ``did`` users' ``IF'IF / n^2``)."""
+    n = M.shape[0]
+    S = cluster_sums(M, cluster, n_clusters)
+    return (S.T @ S) / n**2
+
+
 _SIGNS = (np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(np.float32) * 2 - 1)
 
 

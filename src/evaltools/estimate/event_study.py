@@ -47,7 +47,12 @@ class EventStudyResult:
     no SE); ``estimates``: relative period -> :class:`Estimate`; ``att``: the
     observation-weighted average of the post-period effects; ``pretrend``: the
     joint Wald test of the leads; ``cohort_table`` (Sun-Abraham only): the
-    cohort-by-period coefficients and their IW weights; ``fit``: the pyfixest model.
+    cohort-by-period coefficients and their IW weights; ``fit``: the pyfixest model;
+    ``vcov``: the covariance matrix of the lead/lag estimates (rows and columns labelled
+    by relative period, the reference period left out), ``R V R'`` with ``V`` the CRV1
+    covariance of the regression coefficients and ``R`` the maps from coefficients to
+    effects (for Sun-Abraham the IW weights), so ``diag(vcov) = se^2``; the ``sigma`` of
+    HonestDiD-style sensitivity analysis (:func:`evaltools.inference.honest_did_event_study`).
     """
 
     table: pd.DataFrame
@@ -58,6 +63,12 @@ class EventStudyResult:
     ref: int
     cohort_table: pd.DataFrame | None = None
     fit: Any = field(default=None, repr=False)
+    vcov: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def event_times(self) -> np.ndarray:
+        """The relative periods of the table's rows, the reference period included."""
+        return self.table.index.to_numpy()
 
     @property
     def estimate(self) -> Estimate:
@@ -257,16 +268,22 @@ def event_study(
                           for k, v in estimates.items()]
                          + [{"rel_time": ref, "estimate": 0.0, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                              "pvalue": np.nan, "n_obs": int(counts.get(ref, 0))}]).set_index("rel_time").sort_index()
+    # covariance of the lead/lag effects: R V R' with R the rows of the maps
+    keys = sorted(maps)
+    Rm = pd.DataFrame(0.0, index=keys, columns=names)
+    for k in keys:
+        Rm.loc[k, maps[k].index] = maps[k].to_numpy()
+    Vk = Rm.to_numpy() @ V.to_numpy() @ Rm.to_numpy().T
+    vcov = pd.DataFrame((Vk + Vk.T) / 2, index=pd.Index(keys, name="rel_time"),
+                        columns=pd.Index(keys, name="rel_time"))
     leads = [k for k in estimates if k < 0]
     pretrend = None
     if leads:
-        R = pd.DataFrame(0.0, index=leads, columns=names)
-        for k in leads:
-            R.loc[k, maps[k].index] = maps[k].to_numpy()
+        R = Rm.loc[leads]
         bl = R.to_numpy() @ b.to_numpy()
         Vl = R.to_numpy() @ V.to_numpy() @ R.to_numpy().T
         wald = float(bl @ np.linalg.solve(Vl, bl))
         q = len(leads)
         pretrend = {"wald": wald, "F": wald / q, "df_num": float(q), "df_den": df_t,
                     "pvalue": float(stats.f.sf(wald / q, q, df_t)), "pvalue_chi2": float(stats.chi2.sf(wald, q))}
-    return EventStudyResult(table, estimates, att, pretrend, estimator, ref, cohort_table, fit)
+    return EventStudyResult(table, estimates, att, pretrend, estimator, ref, cohort_table, fit, vcov)

@@ -237,6 +237,15 @@ class AggregatedATT:
     ``table`` has one row per group, event time or calendar period (none for
     ``"simple"``): estimate, se, pointwise CI, p-value and, with the bootstrap, the
     simultaneous band. ``overall`` is the headline :class:`Estimate`.
+
+    ``vcov`` is the covariance matrix of the table's estimates (rows and columns
+    labelled like the table's rows, e.g. by event time), from the influence functions
+    psi of the rows: ``V = S'S / n^2`` with S the cluster sums of psi (psi itself
+    without clusters), so ``diag(V) = se^2``. With the multiplier bootstrap the
+    correlations are those of the influence functions and the diagonal is the squared
+    bootstrap SE. A row without an SE (the reference of a universal base period) has a
+    NaN row and column. This is the ``sigma`` of HonestDiD-style sensitivity analysis
+    (see :func:`evaltools.inference.honest_did_event_study`).
     """
 
     kind: str
@@ -244,7 +253,16 @@ class AggregatedATT:
     table: pd.DataFrame
     critical_value: float
     options: dict[str, Any] = field(default_factory=dict)
+    vcov: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     _influence: dict[str, Array] = field(default_factory=dict, repr=False)
+
+    @property
+    def event_times(self) -> Array:
+        """The event times e = t - g of the table's rows (``kind="dynamic"`` only)."""
+        if self.kind != "dynamic":
+            raise ValueError(f"event_times exist for aggregate('dynamic') only; this is a "
+                             f"{self.kind!r} aggregation.")
+        return self.table["event_time"].to_numpy()
 
     def estimates(self) -> list[Estimate]:
         """One :class:`Estimate` per row of the table."""
@@ -500,8 +518,28 @@ class ATTgtResult:
             table["band_high"] = est + crit * rse
         infl = {"overall": IF[:, 0]}
         infl.update({str(r.label): IF[:, j + 1] for j, r in enumerate(rows)})
+        vcov = pd.DataFrame(self._rows_vcov(IF[:, 1:], rse), index=table[key].to_numpy(),
+                            columns=table[key].to_numpy())
+        vcov.index.name = vcov.columns.name = key
         return AggregatedATT(kind=kind, overall=overall_est, table=table, critical_value=crit,
-                             options=opts, _influence=infl)
+                             options=opts, vcov=vcov, _influence=infl)
+
+    def _rows_vcov(self, IF: Array, se: Array) -> Array:
+        """Covariance of the parameters with influence functions IF (n x k) and SEs se.
+
+        Analytic SEs: V = S'S / n^2 (S the cluster sums of IF), whose diagonal is se^2.
+        Bootstrap SEs: D C D with C the influence-function correlation and D = diag(se).
+        Parameters without an SE get NaN rows and columns.
+        """
+        V = inf.influence_vcov(IF, self._d.cluster, self._d.n_clusters)
+        ok = np.isfinite(se)
+        if self._draws is not None:
+            sd = np.sqrt(np.diag(V))
+            scale = np.divide(se, sd, out=np.full(se.shape, np.nan), where=ok & (sd > 0))
+            V = V * np.outer(scale, scale)
+        V[~ok, :] = np.nan
+        V[:, ~ok] = np.nan
+        return V
 
     def plot(self, ax=None, **kwargs):
         """Plot ATT(g,t) by event time for each cohort with CIs; returns the Axes."""

@@ -13,7 +13,7 @@ _EXPORTS = {
     "sensitivity": ["e_value", "EValue"],
     "simulation": ["simulate_power", "staggered_did_power", "SimulatedPower"],
     # sensitivity to violations of parallel trends (issue 7)
-    "honest_did": ["honest_did", "rm_identified_set", "HonestDiDResult"],
+    "honest_did": ["honest_did", "honest_did_event_study", "rm_identified_set", "HonestDiDResult"],
     # the wild cluster bootstrap lives with the estimators (issue 5)
     "evaltools.estimate.wild_bootstrap": ["wild_cluster_bootstrap", "WildBootstrapResult"],
 }

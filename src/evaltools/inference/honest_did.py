@@ -29,9 +29,11 @@ draws with matrix products (no linear programme per grid point).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
@@ -45,8 +47,8 @@ from evaltools.standards._checks import InputError
 
 Method = Literal["relative_magnitude", "smoothness"]
 
-__all__ = ["HonestDiDResult", "honest_did", "flci", "original_ci", "m_upper_bound",
-           "rm_identified_set"]
+__all__ = ["HonestDiDResult", "honest_did", "honest_did_event_study", "flci", "original_ci",
+           "m_upper_bound", "rm_identified_set"]
 
 
 # ---------------------------------------------------------------------------- checks
@@ -561,8 +563,12 @@ class HonestDiDResult:
     def __repr__(self) -> str:
         pct = f"{1 - self.alpha:.0%}"
         o = self.original
-        lines = [
-            f"HonestDiD sensitivity ({self.restriction}) for {o.estimand}",
+        lines = [f"HonestDiD sensitivity ({self.restriction}) for {o.estimand}"]
+        if "source" in self.options:
+            op = self.options
+            lines.append(f"  from {op['source']}: pre periods {_span(op['pre_periods'])}, "
+                         f"post periods {_span(op['post_periods'])}, reference {op['reference']}")
+        lines += [
             f"  original {pct} CI (parallel trends): [{o.ci_low:.4g}, {o.ci_high:.4g}]"
             f"  (estimate {o.estimate:.4g}, SE {o.se:.4g})",
             f"  {'':>2}{self.parameter:>8}  {'lower':>10}  {'upper':>10}  method",
@@ -744,6 +750,14 @@ def honest_did(
             f"{', '.join(f'{v:g}' for v in table.loc[table['open'], param])}; it may be "
             "longer than shown. Pass a wider grid=(lower, upper, points) or a larger "
             "extend_grid.", stacklevel=2)
+    if method == "relative_magnitude" and table["lower"].isna().any() \
+            and not (g_lo <= orig.estimate <= g_hi):
+        warnings.warn(
+            f"No value of the theta grid [{g_lo:.4g}, {g_hi:.4g}] is accepted at {param} = "
+            f"{', '.join(f'{v:g}' for v in table.loc[table['lower'].isna(), param])}, and the "
+            f"estimate {orig.estimate:.4g} lies outside the grid (the default grid is centred "
+            "at 0, as in R). Pass grid=(lower, upper, points) around the estimate.",
+            stacklevel=2)
     bd = (_breakdown(ci_at, table, param, 1e-4 if method == "smoothness" else 1e-3)
           if breakdown else float("nan"))
     return HonestDiDResult(table=table, original=orig, breakdown=bd, restriction=delta,
@@ -783,3 +797,147 @@ def _breakdown(ci_at, table: pd.DataFrame, param: str, rel_tol: float) -> float:
         else:
             hi = mid
     return lo
+
+
+# ------------------------------------------------------- from an event-study result
+def _span(values: Sequence[Any]) -> str:
+    return str(values[0]) if len(values) == 1 else f"{values[0]}..{values[-1]}"
+
+
+def _event_study_inputs(result: Any, reference: int | None
+                        ) -> tuple[np.ndarray, np.ndarray, list[int], list[int], int, str]:
+    """(betahat, sigma, pre event times, post event times, reference, source) of an
+    event-study result, the reference period left out; clear errors for what HonestDiD
+    cannot use."""
+    staggered = sys.modules.get("evaltools.estimate.staggered")
+    event_study = sys.modules.get("evaltools.estimate.event_study")
+    if staggered is not None and isinstance(result, staggered.ATTgtResult):
+        raise TypeError("honest_did_event_study needs the event study of the group-time ATTs: "
+                        "pass res.aggregate('dynamic'), not the att_gt result itself.")
+    if staggered is not None and isinstance(result, staggered.AggregatedATT):
+        if result.kind != "dynamic":
+            raise InputError(f"honest_did_event_study needs aggregate('dynamic') (effects by "
+                             f"event time); this is a {result.kind!r} aggregation.")
+        if result.options.get("base_period") != "universal":
+            raise InputError(
+                "att_gt was run with base_period='varying': its pre-period estimates compare "
+                "each period with the one before (first differences), not with a common "
+                "reference period, so they are not the pre-trend coefficients HonestDiD "
+                "needs. Re-run att_gt(..., base_period='universal').")
+        own_ref = -1 - int(result.options.get("anticipation", 0))
+        est = pd.Series(result.table["estimate"].to_numpy(float), index=result.event_times)
+        vcov = result.vcov
+        source = "att_gt dynamic aggregation"
+    elif event_study is not None and isinstance(result, event_study.EventStudyResult):
+        own_ref = int(result.ref)
+        est = result.table["estimate"].astype(float)
+        vcov = result.vcov
+        source = f"event study ({result.estimator})"
+    else:
+        raise TypeError(
+            f"honest_did_event_study takes the result of event_study(...) or of "
+            f"att_gt(...).aggregate('dynamic'), got {type(result).__name__}. For "
+            f"coefficients and their covariance use honest_did(betahat, sigma, num_pre, "
+            f"num_post).")
+    if reference is None:
+        reference = own_ref
+    elif isinstance(reference, bool) or not isinstance(reference, (int, np.integer)):
+        raise InputError(f"Parameter 'reference' must be a whole number (an event time), got "
+                         f"{reference!r}.")
+    elif reference != own_ref:
+        raise InputError(f"The result's reference period (normalised to 0) is e = {own_ref}, "
+                         f"not {reference}; pass reference={own_ref} or leave it out.")
+    if vcov is None or vcov.empty:
+        raise InputError(f"The {source} result carries no covariance matrix ('vcov').")
+    times = [int(e) for e in est.index if e != reference]
+    missing = sorted(set(range(min(times + [reference]), max(times + [reference]) + 1))
+                     - set(times) - {reference})
+    if missing:
+        raise InputError(f"The event times must be consecutive for HonestDiD; e = "
+                         f"{', '.join(map(str, missing))} {'is' if len(missing) == 1 else 'are'} "
+                         f"missing (e.g. a coefficient dropped as collinear).")
+    b = est.loc[times].to_numpy(float)
+    sig = vcov.loc[times, times].to_numpy(float)
+    bad = [e for e, v, d in zip(times, b, np.diag(sig)) if not (np.isfinite(v) and d > 0)]
+    if bad:
+        raise InputError(f"No estimate or standard error at e = {', '.join(map(str, bad))}.")
+    pre = [e for e in times if e < reference]
+    post = [e for e in times if e > reference]
+    if not pre:
+        raise InputError(f"HonestDiD needs at least one pre-period coefficient before the "
+                         f"reference period e = {reference}; the {source} has none.")
+    if not post:
+        raise InputError(f"The {source} has no period after the reference e = {reference}.")
+    return b, sig, pre, post, int(reference), source
+
+
+def honest_did_event_study(
+    result: Any,
+    *,
+    method: Method = "relative_magnitude",
+    m: float | Sequence[float] | None = None,
+    mbar: float | Sequence[float] | None = None,
+    l_vec: Sequence[float] | Literal["average"] | None = None,
+    reference: int | None = None,
+    alpha: float = 0.05,
+    **options: Any,
+) -> HonestDiDResult:
+    """:func:`honest_did` on an event-study result (Rambachan & Roth 2023).
+
+    ``result`` is ``event_study(...)`` (TWFE or Sun-Abraham) or
+    ``att_gt(..., base_period="universal").aggregate("dynamic")``. Its estimates by
+    event time e and their covariance ``result.vcov`` are split into pre periods
+    (``e < reference``, earliest first) and post periods (``e > reference``); the
+    reference period (normalised to 0, default: the result's own, e = -1 without
+    anticipation) is left out. The event times must be consecutive.
+
+    method: ``"relative_magnitude"`` with ``mbar`` (one value or a grid; default
+        10 values on [0, 2]) or ``"smoothness"`` with ``m`` (default 10 values from 0 to
+        :func:`m_upper_bound`).
+    l_vec: weights on the post-period effects: None = the first post period (e.g.
+        e = 0; the R package's default), ``"average"`` = their equal-weight mean, or
+        one weight per post period.
+    options: passed on to :func:`honest_did` (``grid``, ``hybrid``, ``lf_sims``,
+        ``seed``, ``breakdown``, ``extend_grid``, ...).
+
+    The original CI uses the normal distribution (as HonestDiD), also where the
+    event study reports t(G - 1) intervals.
+    """
+    b, sig, pre, post, ref, source = _event_study_inputs(result, reference)
+    if method == "smoothness" and mbar is not None:
+        raise InputError("method='smoothness' takes 'm' (bound on the change in slope); "
+                         "'mbar' belongs to method='relative_magnitude'.")
+    if method == "relative_magnitude" and m is not None:
+        raise InputError("method='relative_magnitude' takes 'mbar' (relative to the largest "
+                         "pre-period violation); 'm' belongs to method='smoothness'.")
+    if isinstance(l_vec, str):
+        if l_vec != "average":
+            raise InputError(f"Parameter 'l_vec' must be None, 'average' or one weight per post "
+                             f"period, got {l_vec!r}.")
+        lv = np.full(len(post), 1.0 / len(post))
+    else:
+        lv = None if l_vec is None else np.asarray(l_vec, dtype=float).ravel()
+    if method == "relative_magnitude" and options.get("grid") is None:
+        # the R default grid is centred at 0, which misses an effect more than about 20
+        # standard errors away from 0; centre it at the estimate instead
+        w = np.eye(len(post))[0] if lv is None else lv
+        if w.size == len(post) and np.all(np.isfinite(w)):     # else honest_did explains
+            c = float(w @ b[len(pre):])
+            sd = math.sqrt(max(float(w @ sig[len(pre):, len(pre):] @ w), 0.0))
+            if sd > 0:
+                options["grid"] = (c - 20 * sd, c + 20 * sd, 1000)
+    res = honest_did(b, sig, len(pre), len(post), l_vec=lv, method=method,
+                     mbar_grid=None if mbar is None else np.atleast_1d(mbar),
+                     m_grid=None if m is None else np.atleast_1d(m), alpha=alpha, **options)
+    weights = np.asarray(res.l_vec)
+    nz = np.flatnonzero(weights)
+    if nz.size == 1 and weights[nz[0]] == 1:
+        label = f"effect at e = {post[nz[0]]}"
+    elif np.allclose(weights, 1 / weights.size):
+        label = f"average effect over e = {_span(post)}"
+    else:
+        label = "sum of l_vec x effects at e = " + _span(post)
+    return dataclasses.replace(
+        res, original=dataclasses.replace(res.original, estimand=label),
+        options={**res.options, "source": source, "pre_periods": pre, "post_periods": post,
+                 "reference": ref})
