@@ -58,6 +58,12 @@ alumni (about 250 alumni, 90 of them in the growth programme), so that the growt
 study has something to estimate; `region` and `national` use the realistic rate
 (`alumni_factor` option of `generate`).
 
+Test scores carry a persistent teacher effect (SD 0.15 test SDs, `TEACHER_SD` in
+`synth/assessments.py`, independent of everything else), so the scores of one teacher's
+pupils are correlated (teacher ICC about 0.03 in `sample`) and a model of pupils' results
+must allow for it (random intercept or SEs clustered by teacher). There is no separate
+school effect: the school ICC of scores is small (about 0.01, from the schools' SES mix).
+
 ### Calibration
 
 | figure | target range | what it is calibrated to |

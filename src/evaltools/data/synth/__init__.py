@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .assessments import assign_subject_teachers, simulate_assessments
+from .assessments import assign_subject_teachers, simulate_assessments, teacher_effects
 from .config import SCALES, YEARS, SynthConfig, TrueParameters, config_for
 from .programmes import (pumpurs_tables, soma_table, teacher_practices, teacher_wellbeing,
                          wellbeing_and_community)
@@ -43,7 +43,8 @@ TABLE_ORDER = (
 # independent random streams per part, so adding a column to one part
 # does not change the draws of another
 _STREAMS = {"frame": 1, "pumpurs": 2, "pupils": 3, "teachers": 4, "links": 5,
-            "assessments": 6, "programmes": 7, "soma": 8, "wellbeing": 9, "twb": 10, "practices": 11}
+            "assessments": 6, "programmes": 7, "soma": 8, "wellbeing": 9, "twb": 10, "practices": 11,
+            "teacher_effects": 12}
 
 
 @dataclass
@@ -86,7 +87,9 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
     tsim = simulate_teachers(_rng(cfg.seed, "teachers"), schools, per_school, cfg)
     links = assign_subject_teachers(_rng(cfg.seed, "links"), py, tsim.teacher_years)
     assessments = simulate_assessments(_rng(cfg.seed, "assessments"), py, sim.theta,
-                                       tsim.teacher_years, tsim.teachers, links, cfg)
+                                       tsim.teacher_years, tsim.teachers, links, cfg,
+                                       teacher_effects(_rng(cfg.seed, "teacher_effects"),
+                                                       tsim.teachers["teacher_id"].to_numpy()))
     ptabs = pumpurs_tables(_rng(cfg.seed, "programmes"), py)
     wb = wellbeing_and_community(_rng(cfg.seed, "wellbeing"), py, sim.pupils, schools, cfg)
     practices = teacher_practices(_rng(cfg.seed, "practices"), tsim.teacher_years, tsim.teachers,

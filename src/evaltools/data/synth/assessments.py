@@ -2,10 +2,14 @@
 
 Score model (percent, clipped to [0, 100]) for pupil i, test/subject s, year t::
 
-    score = mean_s + shock_st + sd_s*(0.8*theta_i + 0.6*eps)
+    score = mean_s + shock_st + sd_s*(0.8*theta_i + 0.6*eps + v_teacher)
             + engagement_pupil_score_pp*(eng_teacher - 3.4) + gp_pupil_score_pp*GP_teacher
 
-``theta`` is the pupil's ability (correlated with SES). Diagnostic tests of
+``theta`` is the pupil's ability (correlated with SES). ``v_teacher`` is the
+linked teacher's persistent effect (SD ``TEACHER_SD`` test SDs, zero without a
+link), drawn independently of everything else from its own random stream: the
+scores of one teacher's pupils are correlated, as real results are, and nothing
+is confounded. Diagnostic tests of
 grade 6 and the exams of grades 9 and 12 name the subject teacher
 (``teacher_id``); grade 3 diagnostics are taken with the class teacher and have
 no link. Classroom grades are integers 1-10 for grades 4-12.
@@ -28,6 +32,12 @@ TEST_MEANS = {
 TEST_SD = {"diag3": 16.0, "diag6": 16.0, "ce9": 18.0, "ce12": 20.0}
 TEST_GRADE = {"diag3": 3, "diag6": 6, "ce9": 9, "ce12": 12}
 CE9_NOT_HELD = (2019, 2020)  # school years whose spring grade-9 exams were cancelled (COVID-19)
+TEACHER_SD = 0.15  # persistent teacher effect on their pupils' test scores, in test SDs
+
+
+def teacher_effects(rng: np.random.Generator, teacher_ids: np.ndarray) -> pd.Series:
+    """Persistent teacher effects on test scores (in test SDs, mean 0, SD ``TEACHER_SD``), by teacher id."""
+    return pd.Series(rng.normal(0.0, TEACHER_SD, len(teacher_ids)), index=teacher_ids)
 
 
 def assign_subject_teachers(
@@ -65,13 +75,19 @@ def simulate_assessments(
     teachers: pd.DataFrame,
     links: pd.DataFrame,
     cfg: SynthConfig,
+    effects: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """All assessment rows (tests and classroom grades) with hidden truth columns."""
+    """All assessment rows (tests and classroom grades) with hidden truth columns.
+
+    ``effects``: teacher effects from :func:`teacher_effects` (none if omitted).
+    """
     tp = cfg.true
     eng_by_id = teachers.set_index("teacher_id")["engagement"]
     t_eng = teacher_years["teacher_id"].map(eng_by_id).to_numpy()
     t_gp = teacher_years["in_growth_programme"].to_numpy()
     t_id = teacher_years["teacher_id"].to_numpy()
+    t_eff = (np.zeros(len(teacher_years)) if effects is None
+             else teacher_years["teacher_id"].map(effects).to_numpy(float))
     link = {(s): links[links["subject"] == s].set_index("row")["trow"] for s in links["subject"].unique()}
 
     grade = pupil_years["grade"].to_numpy()
@@ -95,6 +111,7 @@ def simulate_assessments(
                 has = tr >= 0
                 tid[has] = t_id[tr[has]]
                 gp[has] = t_gp[tr[has]]
+                score = score + np.where(has, TEST_SD[test] * t_eff[np.maximum(tr, 0)], 0.0)
                 score = score + np.where(has, tp.engagement_pupil_score_pp * (t_eng[np.maximum(tr, 0)] - 3.4), 0.0)
                 score = score + tp.gp_pupil_score_pp * gp
             frames.append(pd.DataFrame({

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .assessments import TEACHER_SD
 from .config import SynthConfig
 
 
@@ -151,9 +152,12 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
             "outcome": "test score (percent) of the teacher's pupils: assessments of type diag6, ce9, ce12 with teacher_id",
             "tables": ["assessments", "teacher_years", "teachers"],
             "scale": "percentage points",
-            "model": "score = mean + year shock + sd*(ability) + engagement_pupil*(engagement-3.4) + effect*in_growth_programme",
+            "model": ("score = mean + year shock + sd*(ability + teacher effect) + engagement_pupil*(engagement-3.4) "
+                      "+ effect*in_growth_programme; the teacher effect is persistent and independent of everything "
+                      "else (SD teacher_effect_sd test SDs), so one teacher's pupils' scores are correlated"),
             "true_value": tp.gp_pupil_score_pp,
-            "parameters": {"engagement_pupil_score_pp": tp.engagement_pupil_score_pp},
+            "parameters": {"engagement_pupil_score_pp": tp.engagement_pupil_score_pp,
+                           "teacher_effect_sd": TEACHER_SD},
             "realised": {"n_scores_with_participant_teacher": int(assessments["_gp"].sum())},
             "confounding": "participants are more engaged and engagement raises pupils' scores",
             "naive_bias_direction": "upward",
