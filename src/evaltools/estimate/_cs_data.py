@@ -42,7 +42,7 @@ class CSData:
     cluster: Array | None  # per row, integer codes
     n_clusters: int
     # panel layout
-    Y: Array | None = None  # n_units x n_periods
+    Y: Array | None = None  # n_units x n_periods (C order: a unit's periods adjacent)
     X: Array | None = None  # n_units x n_periods x k (with intercept); n_units x k if time-invariant
     # cross-section layout
     y: Array | None = None  # per row
@@ -161,6 +161,11 @@ def prepare(
             UserWarning,
             stacklevel=4,
         )
+    if panel and keep.all():
+        fast = _rectangular_panel(data[unit].to_numpy(), y, t, g, w if weights else None, Xcols,
+                                  data[cluster].to_numpy() if cluster is not None else None)
+        if fast is not None:
+            return fast
     t_codes, t_uniq = pd.factorize(t, sort=False)
     order = np.argsort(t_uniq)
     periods = np.asarray(t_uniq)[order]
@@ -211,7 +216,7 @@ def prepare(
             n_clusters = int(np.unique(cl_unit).shape[0])
         Y = np.full(n_units * n_t, np.nan)
         Y[flat[keep]] = y[keep]
-        Y = np.asfortranarray(Y.reshape(n_units, n_t))
+        Y = Y.reshape(n_units, n_t)
         X = None
         if covariates:
             # time-invariant covariates (checked over the usable rows) are kept once per
@@ -232,38 +237,7 @@ def prepare(
                 for j, x in enumerate(Xcols):
                     X[flat[keep], j + 1] = x[keep]
                 X = X.reshape(n_units, n_t, len(covariates) + 1)
-        # units treated in the first period have no untreated period: R `did` drops them
-        first = (g_unit > 0) & (g_unit <= periods[0])
-        n_drop = int(first.sum())
-        if n_drop:
-            warnings.warn(
-                f"Dropping {n_drop} units already treated in the first period ({_show(periods[0])}); "
-                f"they have no pre-treatment period.",
-                UserWarning,
-                stacklevel=4,
-            )
-            sel = ~first
-            Y, g_unit, w_unit = Y[sel], g_unit[sel], w_unit[sel]
-            X = X[sel] if X is not None else None
-            if cl_unit is not None:
-                cl_unit = pd.factorize(cl_unit[sel])[0].astype(np.int64)
-                n_clusters = int(cl_unit.max()) + 1
-            ids = np.asarray(ids)[sel]
-        seen = ~np.isnan(Y)
-        if not seen.any(axis=1).all():
-            sel = seen.any(axis=1)
-            Y, g_unit, w_unit = Y[sel], g_unit[sel], w_unit[sel]
-            X = X[sel] if X is not None else None
-            if cl_unit is not None:
-                cl_unit = pd.factorize(cl_unit[sel])[0].astype(np.int64)
-                n_clusters = int(cl_unit.max()) + 1
-            ids = np.asarray(ids)[sel]
-            seen = seen[sel]
-        return CSData(
-            panel=True, periods=periods, cohort=g_unit, weight=w_unit, cluster=cl_unit,
-            n_clusters=n_clusters, Y=Y, X=X, unit_ids=np.asarray(ids), balanced=bool(seen.all()),
-            dropped_first_period=n_drop,
-        )
+        return _panel_data(periods, Y, X, g_unit, w_unit, cl_unit, n_clusters, ids)
 
     # repeated cross-sections
     sel = keep & ~((g > 0) & (g <= periods[0]))
@@ -286,3 +260,114 @@ def prepare(
         panel=False, periods=periods, cohort=g[sel], weight=w[sel], cluster=cl,
         n_clusters=n_clusters, y=y[sel], tidx=tidx[sel], Xrow=Xrow, dropped_first_period=n_drop,
     )
+
+
+def _panel_data(periods: Array, Y: Array, X: Array | None, g_unit: Array, w_unit: Array,
+                cl_unit: Array | None, n_clusters: int, ids: Array,
+                balanced: bool | None = None) -> CSData:
+    """CSData of a panel from its unit-level arrays, after dropping the units treated in
+    the first period (R `did` does too: they have no untreated period) and the units
+    never observed. ``balanced`` may be given when it is known (every Y finite)."""
+    first = (g_unit > 0) & (g_unit <= periods[0])
+    n_drop = int(first.sum())
+    if n_drop:
+        warnings.warn(
+            f"Dropping {n_drop} units already treated in the first period ({_show(periods[0])}); "
+            f"they have no pre-treatment period.",
+            UserWarning,
+            stacklevel=5,
+        )
+        sel = ~first
+        Y, g_unit, w_unit = Y[sel], g_unit[sel], w_unit[sel]
+        X = X[sel] if X is not None else None
+        if cl_unit is not None:
+            cl_unit = pd.factorize(cl_unit[sel])[0].astype(np.int64)
+            n_clusters = int(cl_unit.max()) + 1
+        ids = np.asarray(ids)[sel]
+    if balanced is None:
+        seen = ~np.isnan(Y)
+        if not seen.any(axis=1).all():
+            sel = seen.any(axis=1)
+            Y, g_unit, w_unit = Y[sel], g_unit[sel], w_unit[sel]
+            X = X[sel] if X is not None else None
+            if cl_unit is not None:
+                cl_unit = pd.factorize(cl_unit[sel])[0].astype(np.int64)
+                n_clusters = int(cl_unit.max()) + 1
+            ids = np.asarray(ids)[sel]
+            seen = seen[sel]
+        balanced = bool(seen.all())
+    return CSData(
+        panel=True, periods=periods, cohort=g_unit, weight=w_unit, cluster=cl_unit,
+        n_clusters=n_clusters, Y=Y, X=X, unit_ids=np.asarray(ids), balanced=balanced,
+        dropped_first_period=n_drop,
+    )
+
+
+def _per_unit(v2: Array) -> Array | None:
+    """The first column of an n_units x T array if every row is constant (NaN equal to
+    NaN), else None."""
+    first = v2[:, :1]
+    same = v2 == first
+    if same.all():
+        return v2[:, 0]
+    if v2.dtype.kind == "f":
+        same |= np.isnan(v2) & np.isnan(first)
+        if same.all():
+            return v2[:, 0]
+    return None
+
+
+def _rectangular_panel(unit_v: Array, y: Array, t: Array, g: Array, w: Array | None,
+                       Xcols: list[Array], cluster_v: Array | None) -> CSData | None:
+    """Layout of a panel stored unit by unit, every unit with the same increasing periods
+    and no row missing, by reshaping (no hashing or scattering of the rows).
+
+    Row r is unit r // T at period r % T, so the outcome matrix is ``y.reshape(n, T)``
+    (C order: a unit's periods are adjacent). Returns None whenever the data are not
+    laid out so or something needs a message (the general path then lays them out or
+    explains the problem).
+    """
+    n_rows = t.shape[0]
+    head = unit_v[: min(n_rows, 4096)]
+    differs = np.flatnonzero(head != head[0])
+    if differs.size == 0:
+        return None
+    T = int(differs[0])
+    if T < 2 or n_rows % T:
+        return None
+    n_units = n_rows // T
+    periods = t[:T].copy()
+    if not np.all(np.diff(periods) > 0) or not (t.reshape(n_units, T) == periods).all():
+        return None
+    ids = _per_unit(unit_v.reshape(n_units, T))
+    if ids is None or pd.isna(ids).any():
+        return None
+    if not (ids.dtype.kind in "iuf" and np.all(ids[1:] > ids[:-1])) \
+            and pd.unique(ids).shape[0] != n_units:
+        return None                      # a unit in two blocks: not this layout
+    g_unit = _per_unit(g.reshape(n_units, T))
+    w_unit = np.ones(n_units) if w is None else _per_unit(w.reshape(n_units, T))
+    if g_unit is None or w_unit is None:
+        return None
+    g_unit = np.where(g_unit > periods[-1], 0.0, g_unit)
+    cl_unit, n_clusters = None, 0
+    if cluster_v is not None:
+        cl = _per_unit(cluster_v.reshape(n_units, T))
+        if cl is None:
+            return None
+        codes, uniq = pd.factorize(cl, use_na_sentinel=True)
+        if (codes < 0).any():
+            return None
+        cl_unit, n_clusters = codes.astype(np.int64), int(uniq.shape[0])
+    X = None
+    if Xcols:
+        static = [_per_unit(x.reshape(n_units, T)) for x in Xcols]
+        if all(v is not None for v in static):
+            X = np.column_stack([np.ones(n_units)] + static)
+        else:
+            X = np.empty((n_units, T, len(Xcols) + 1))
+            X[:, :, 0] = 1.0
+            for j, x in enumerate(Xcols):
+                X[:, :, j + 1] = x.reshape(n_units, T)
+    Y = y.reshape(n_units, T)
+    return _panel_data(periods, Y, X, g_unit, w_unit, cl_unit, n_clusters, ids, balanced=True)

@@ -205,27 +205,47 @@ def panel_ipw(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None):
 def panel_dr(dy: Array, D: Array, X: Array, w: Array, ps: tuple | None = None):
     """Doubly robust DiD on panel differences (DRDID ``drdid_panel``); ``ps`` as in panel_ipw.
 
-    ATT = sum_{D=1} w (dy - X b) / sum_{D=1} w - sum_{D=0} w p/(1-p) (dy - X b) / sum ...
+    With r = dy - X b (b: WLS of dy on X among comparison units), w_t = w D and
+    w_c = w p/(1-p) (1-D) (both times the trimming indicator), means m_t, m_c:
+
+        ATT = eta_t - eta_c,  eta_t = mean(w_t r) / m_t,  eta_c = mean(w_c r) / m_c,
+        psi = [w_t (r - eta_t) - h1 r] / m_t - [w_c (r - eta_c) + L_ps m2 - h3 r] / m_c,
+
+    where h1, h3 carry the estimation of b, L_ps that of the propensity score and
+    m2 = mean(x w_c (r - eta_c)). Everything but ``a * dy`` with
+    a = (w_t - h1) / m_t - (w_c - h3) / m_c is of rank 2k + 2, so for m cells the
+    influence functions are ``a * dy + U @ C`` with U = [a X, w_t/m_t, w_c/m_c, L_ps]
+    (n x (2k+2)) and C = [-b; -eta_t; eta_c; -m2/m_c]; every reduction of dy comes from
+    one product ``[w_t, w_c, X w_c, X w_ols]' dy``. No n x m matrix but dy and psi.
     """
     dy, single = _as_matrix(dy)
-    n = dy.shape[0]
+    n, k = X.shape
     w = w / w.mean()
     ps, keep, lin_ps = ps if ps is not None else ps_parts(X, D, w)
     w_ols = w * (1.0 - D)
-    fit, xpx_inv = _control_ols(dy, D, X, w)
-    r = dy - fit
     w_t = keep * w * D
     w_c = keep * w * ps * (1.0 - D) / (1.0 - ps)
     mt, mc = w_t.mean(), w_c.mean()
-    eta_t = (w_t @ r) / n / mt
-    eta_c = (w_c @ r) / n / mc
-    # estimation effect of b: lin_ols @ M = (w_ols * r) * (X (X'WX/n)^{-1} M)
-    h1 = w_ols * (X @ (xpx_inv @ _cmean(X, w_t)))
-    h3 = w_ols * (X @ (xpx_inv @ _cmean(X, w_c)))
-    inf_t = (w_t[:, None] * (r - eta_t) - h1[:, None] * r) / mt
-    m2 = X.T @ (w_c[:, None] * (r - eta_c)) / n
-    inf_c = (w_c[:, None] * (r - eta_c) + lin_ps @ m2 - h3[:, None] * r) / mc
-    return _finish(eta_t - eta_c, inf_t - inf_c, single)
+    Xw_ols = X * w_ols[:, None]
+    Xw_c = X * w_c[:, None]
+    xtwx = Xw_ols.T @ X
+    _check_rank(xtwx)
+    reducers = np.column_stack([w_t, w_c, Xw_c, Xw_ols])
+    Z = reducers.T @ dy                                  # (2 + 2k) x m
+    b = np.linalg.solve(xtwx, Z[2 + k:])                 # k x m: the comparison-group WLS
+    wtX, wcX = w_t @ X, w_c @ X
+    eta_t = (Z[0] - wtX @ b) / (n * mt)
+    eta_c = (Z[1] - wcX @ b) / (n * mc)
+    m2 = (Z[2:2 + k] - (Xw_c.T @ X) @ b - np.outer(wcX, eta_c)) / n
+    xpx_inv = np.linalg.inv(xtwx / n)
+    h1 = w_ols * (X @ (xpx_inv @ (wtX / n)))
+    h3 = w_ols * (X @ (xpx_inv @ (wcX / n)))
+    a = (w_t - h1) / mt - (w_c - h3) / mc
+    U = np.column_stack([X * a[:, None], w_t / mt, w_c / mc, lin_ps])
+    C = np.vstack([-b, -eta_t, eta_c, -m2 / mc])
+    inf = U @ C
+    inf += a[:, None] * dy
+    return _finish(eta_t - eta_c, inf, single)
 
 
 # ----------------------------------------------------------- repeated cross-sections

@@ -26,6 +26,29 @@ _IQR_NORMAL = float(stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
 _TINY = np.sqrt(np.finfo(float).eps) * 10
 
 
+_BLAS_CONTROLLER = None
+
+
+def one_blas_thread():
+    """Context: one BLAS thread. The products here are skinny (n x few); with several
+    threads on a busy machine OpenBLAS spends more time waiting than computing.
+
+    threadpoolctl finds the BLAS libraries by scanning every loaded shared library
+    (about 15 ms in a process with pandas, SciPy and pyarrow loaded); the scan is done
+    once and its controller reused.
+    """
+    global _BLAS_CONTROLLER
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def cluster_sums(M: Array, cluster: Array | None, n_clusters: int) -> Array:
     """Row sums of M within clusters (M itself without clusters)."""
     if cluster is None:
@@ -41,7 +64,12 @@ def analytic_se(M: Array, cluster: Array | None, n_clusters: int) -> Array:
     """Influence-function standard errors of the columns of M (n x m)."""
     n = M.shape[0]
     S = cluster_sums(M, cluster, n_clusters)
-    se = np.sqrt(np.einsum("ij,ij->j", S, S) if S.ndim == 2 else S @ S) / n
+    return se_from_sum_of_squares(np.einsum("ij,ij->j", S, S) if S.ndim == 2 else S @ S, n)
+
+
+def se_from_sum_of_squares(ss: Array, n: int) -> Array:
+    """sqrt(ss) / n, NaN where that is zero up to rounding (a parameter fixed by design)."""
+    se = np.sqrt(ss) / n
     return np.where(se > _TINY, se, np.nan)
 
 
@@ -64,8 +92,6 @@ def multiplier_draws(M: Array, cluster: Array | None, n_clusters: int, reps: int
     delta*_b = sum_c V_bc S_c / n with Rademacher V (one random bit per cluster and
     draw; bytes are expanded to +-1 through a 256 x 8 table).
     """
-    from threadpoolctl import threadpool_limits
-
     n = M.shape[0]
     S64 = cluster_sums(M, cluster, n_clusters)
     # the products run in float32: the draws' Monte Carlo error (about 1/sqrt(2 reps)
@@ -76,7 +102,7 @@ def multiplier_draws(M: Array, cluster: Array | None, n_clusters: int, reps: int
     out = np.empty((reps, S.shape[1]))
     buf = np.empty((chunk, n_bytes, 8), dtype=np.float32)
     # one BLAS thread: skinny products with several threads stall on a shared machine
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         for start in range(0, reps, chunk):
             b = min(chunk, reps - start)
             bits = np.frombuffer(rng.bytes(b * n_bytes), dtype=np.uint8).reshape(b, n_bytes)

@@ -58,15 +58,8 @@ def _fmt(v: float) -> str:
 
 
 def _one_blas_thread():
-    """Context: one BLAS thread. The products here are skinny (n x few); with several
-    threads on a busy machine OpenBLAS spends more time waiting than computing."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    """Context: one BLAS thread (see :func:`_cs_inference.one_blas_thread`)."""
+    return inf.one_blas_thread()
 
 
 def _intlike(a) -> np.ndarray:
@@ -80,15 +73,100 @@ def _intlike(a) -> np.ndarray:
 # ---------------------------------------------------------------------------- cells
 
 
+class _Rows:
+    """A set of positions in a row space, kept with its contiguous runs when there are
+    few of them, so that adding a block into a full-length matrix is a slice addition
+    per run (fancy indexing of rows is several times slower)."""
+
+    MAX_RUNS = 64
+
+    def __init__(self, idx: Array):
+        self.idx = idx
+        self.runs: list[tuple[int, int, int]] | None = None
+        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+        if breaks.size < self.MAX_RUNS:
+            starts = np.r_[0, breaks].astype(np.int64)
+            stops = np.r_[breaks, idx.shape[0]].astype(np.int64)
+            self.runs = [(int(idx[a]), int(idx[a]) + int(b - a), int(a))
+                         for a, b in zip(starts, stops) if b > a]
+
+    def add_to(self, out: Array, block: Array) -> None:
+        """out[idx] += block."""
+        if self.runs is None:
+            out[self.idx] += block
+            return
+        for lo, hi, off in self.runs:
+            out[lo:hi] += block[off:off + hi - lo]
+
+
 @dataclass
 class _Cells:
+    """The ATT(g,t) cells and their influence functions.
+
+    The influence function of a cell is zero outside its rows (its cohort and its
+    comparison group), so it is stored by batch of cells that share their rows:
+    ``blocks`` holds ``(rows, cells, psi)`` with ``psi`` the len(rows) x len(cells)
+    values (scaled as in R ``did``: Var(att) ~= sum psi^2 / n^2). Cells in no block
+    (skipped, or the universal reference fixed at zero) have a zero influence function.
+
+    ``rows`` are positions in the *sorted row space*: the data rows ordered by cohort
+    (and by period for repeated cross-sections), ``order[pos]`` being the data row at
+    position ``pos``. A batch's rows are then a few contiguous runs, so aggregations add
+    blocks by slices; sums over rows (SEs, covariances) do not depend on the order.
+    """
+
     group: Array
     time: Array
     base: Array
     att: Array
-    IF: Array  # n x cells
     n_treated: Array
     n_control: Array
+    order: Array
+    blocks: list[tuple[_Rows, Array, Array]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return int(self.order.shape[0])
+
+    def dense(self, cells: Array | None = None) -> Array:
+        """n x len(cells) influence functions (all cells by default), rows in the data's
+        order, F order."""
+        cells = np.arange(self.att.shape[0]) if cells is None else np.asarray(cells)
+        pos = np.full(self.att.shape[0], -1)
+        pos[cells] = np.arange(cells.shape[0])
+        out = np.zeros((self.n, cells.shape[0]), order="F")
+        for rows, js, psi in self.blocks:
+            units = self.order[rows.idx]
+            for c, j in enumerate(js):
+                if pos[j] >= 0:
+                    out[units, pos[j]] = psi[:, c]
+        return out
+
+    def nonzero(self) -> Array:
+        """Which cells have an influence function that is not identically zero."""
+        out = np.zeros(self.att.shape[0], dtype=bool)
+        for _, js, psi in self.blocks:
+            out[js] = np.any(psi != 0, axis=0)
+        return out
+
+    def se(self, cluster: Array | None, n_clusters: int) -> Array:
+        """Analytic SEs of the cells, sqrt(sum_c (sum_{i in c} psi_i)^2) / n (see
+        :func:`_cs_inference.analytic_se`), block by block; ``cluster`` in the sorted
+        row space."""
+        ss = np.zeros(self.att.shape[0])
+        for rows, js, psi in self.blocks:
+            S = inf.cluster_sums(psi, None if cluster is None else cluster[rows.idx], n_clusters)
+            ss[js] = np.einsum("ij,ij->j", S, S)
+        return inf.se_from_sum_of_squares(ss, self.n)
+
+    def combine(self, A: Array, out: Array) -> Array:
+        """Add the influence functions of the linear combinations A (cells x p) to out
+        (n x p, sorted row space)."""
+        for rows, js, psi in self.blocks:
+            a = A[js]
+            if a.any():
+                rows.add_to(out, psi @ a)
+        return out
 
 
 def _plan_cells(T: Array, glist: Array, anticipation: float, base_period: str,
@@ -114,8 +192,56 @@ def _plan_cells(T: Array, glist: Array, anticipation: float, base_period: str,
     return cells, skipped
 
 
+def _batches(plan: list[tuple], d: CSData, control: str) -> dict[tuple, list[int]]:
+    """Cells that share their rows (and covariate values), to be estimated together:
+    with never-treated comparisons in a balanced panel with time-invariant covariates,
+    all cells of a cohort. Universal reference cells (base == t) are left out."""
+    x_static = d.panel and d.X is not None and d.X.ndim == 2
+    batches: dict[tuple, list[int]] = {}
+    for j, (g, ti, bi, tmax) in enumerate(plan):
+        if bi == ti:
+            continue
+        key = (g, None if control == "never" else tmax,
+               None if (d.panel and d.balanced) else (ti, bi),
+               None if (d.X is None or x_static) else min(ti, bi))
+        if not d.panel:
+            key = key + (j,)
+        batches.setdefault(key, []).append(j)
+    return batches
+
+
+def _row_order(d: CSData) -> Array:
+    """The sorted row space: rows by cohort (repeated cross-sections: by cohort, then
+    period), ties in data order."""
+    cohorts = np.sort(pd.unique(d.cohort))          # few values: hash, then sort
+    codes = np.searchsorted(cohorts, d.cohort)
+    if not d.panel:
+        codes = codes * d.periods.shape[0] + d.tidx
+    # small integer keys sort by radix (stable, linear time)
+    small = np.int16 if codes.max() < np.iinfo(np.int16).max else np.int64
+    return np.argsort(codes.astype(small), kind="stable")
+
+
+def _panel_args(d: CSData, sel: Array, D: Array, js: list[int], plan: list[tuple]) -> tuple:
+    """The panel estimator's arguments (dy, D, X, w) on the rows sel, with
+    dy = Y_t - Y_base, one column per cell."""
+    _, ti0, bi0, _ = plan[js[0]]
+    # np.take gathers rows several times faster than fancy indexing
+    Ys = np.take(d.Y, sel, axis=0)      # a unit's periods are adjacent in Y
+    dy = Ys[:, [plan[j][1] for j in js]]
+    dy -= Ys[:, [plan[j][2] for j in js]]
+    if d.X is None:
+        X = np.ones((sel.shape[0], 1))
+    elif d.X.ndim == 2:
+        X = np.take(d.X, sel, axis=0)
+    else:
+        X = np.ascontiguousarray(np.take(d.X[:, min(ti0, bi0)], sel, axis=0))
+    return dy, D.astype(float), X, np.take(d.weight, sel)
+
+
 def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
                     base_period: str) -> _Cells:
+    """Every ATT(g,t) cell with its influence function, batch by batch (see _batches)."""
     T = d.periods
     n = d.n
     G = d.cohort
@@ -136,59 +262,44 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
             "period. Check the `cohort` column (first treated period, 0/NaN = never treated)."
         )
     m = len(plan)
-    att = np.full(m, np.nan)
-    n_t = np.zeros(m, dtype=np.int64)
-    n_c = np.zeros(m, dtype=np.int64)
-    # influence functions, one column per cell, written in place (columns contiguous)
-    IF = np.zeros((n, m), order="F")
-    est = PANEL[method] if d.panel else CROSS_SECTION[method]
-    x_static = d.panel and d.X is not None and d.X.ndim == 2
-
-    # cells that share their rows (and covariate values) are estimated together
-    batches: dict[tuple, list[int]] = {}
-    for j, (g, ti, bi, tmax) in enumerate(plan):
+    order = _row_order(d)
+    cells = _Cells(
+        group=np.array([c[0] for c in plan], dtype=float),
+        time=np.array([T[c[1]] for c in plan], dtype=float),
+        base=np.array([T[c[2]] for c in plan], dtype=float),
+        att=np.full(m, np.nan), n_treated=np.zeros(m, dtype=np.int64),
+        n_control=np.zeros(m, dtype=np.int64), order=order,
+    )
+    for j, (g, ti, bi, _) in enumerate(plan):
         if bi == ti:  # the universal reference period itself: ATT fixed at zero
-            att[j] = 0.0
-            n_t[j] = int(np.sum(G == g))
-            continue
-        key = (g, None if control == "never" else tmax,
-               None if (d.panel and d.balanced) else (ti, bi),
-               None if (d.X is None or x_static) else min(ti, bi))
-        if not d.panel:
-            key = key + (j,)
-        batches.setdefault(key, []).append(j)
-
-    for key, js in batches.items():
-        g, _, _, _ = key[:4]
+            cells.att[j] = 0.0
+            cells.n_treated[j] = int(np.sum(G == g))
+    est = PANEL[method] if d.panel else CROSS_SECTION[method]
+    never = G == 0
+    for key, js in _batches(plan, d, control).items():
+        g = key[0]
         _, ti0, bi0, tmax = plan[js[0]]
         is_treated = G == g
-        is_control = (G == 0) if control == "never" else (
-            (G == 0) | ((G > tmax + anticipation) & (G != g)))
-        if d.panel:
-            in_cell = is_treated | is_control
-            if not d.balanced:
-                in_cell &= ~np.isnan(d.Y[:, ti0]) & ~np.isnan(d.Y[:, bi0])
-            sel = np.flatnonzero(in_cell)
-            tis = [plan[j][1] for j in js]
-            bis = [plan[j][2] for j in js]
-            ycol = {t: d.Y[sel, t] for t in set(tis) | set(bis)}  # gathers from columns
-            dy = np.empty((sel.shape[0], len(js)))
-            for c, (ti, bi) in enumerate(zip(tis, bis)):
-                np.subtract(ycol[ti], ycol[bi], out=dy[:, c])
-            if d.X is None:
-                X = np.ones((sel.shape[0], 1))
-            else:
-                X = d.X[sel] if x_static else d.X[sel, min(ti0, bi0)]
-            args = (dy, is_treated[sel].astype(float), X, d.weight[sel])
-        else:
-            rows = np.flatnonzero((d.tidx == bi0) | (d.tidx == ti0))
-            sel = rows[(is_treated | is_control)[rows]]
-            X = d.Xrow[sel] if d.Xrow is not None else np.ones((sel.shape[0], 1))
-            args = (d.y[sel], (d.tidx[sel] == ti0).astype(float), is_treated[sel].astype(float),
-                    X, d.weight[sel])
+        is_control = never if control == "never" else (
+            never | ((G > tmax + anticipation) & (G != g)))
+        in_cell = is_treated | is_control
+        if not d.panel:
+            in_cell &= (d.tidx == bi0) | (d.tidx == ti0)
+        elif not d.balanced:
+            in_cell &= ~np.isnan(d.Y[:, ti0]) & ~np.isnan(d.Y[:, bi0])
+        pos = np.flatnonzero(in_cell[order])       # positions in the sorted row space
+        sel = order[pos]                            # the data rows
         D = is_treated[sel]
-        nt, nc = int(D.sum()), int(D.shape[0] - D.sum())
-        n_t[js], n_c[js] = nt, nc
+        if d.panel:
+            args = _panel_args(d, sel, D, js, plan)
+            X = args[2]
+        else:
+            X = d.Xrow[sel] if d.Xrow is not None else np.ones((sel.shape[0], 1))
+            args = (d.y[sel], (d.tidx[sel] == ti0).astype(float), D.astype(float),
+                    X, d.weight[sel])
+        nt = int(np.count_nonzero(D))
+        nc = int(D.shape[0] - nt)
+        cells.n_treated[js], cells.n_control[js] = nt, nc
         k = X.shape[1]
         min_needed = k + 1 if d.panel else 2 * (k + 1)
         labels = ", ".join(f"ATT({_fmt(g)}, {_fmt(T[plan[j][1]])})" for j in js)
@@ -212,19 +323,11 @@ def _estimate_cells(d: CSData, method: str, control: str, anticipation: float,
                 stacklevel=4,
             )
             continue
-        a = np.atleast_1d(a)
+        cells.att[js] = np.atleast_1d(a)
         psi = psi.reshape(sel.shape[0], -1)
-        att[js] = a
-        scale = n / sel.shape[0]
-        for col, j in enumerate(js):
-            IF[sel, j] = psi[:, col] * scale
-
-    return _Cells(
-        group=np.array([c[0] for c in plan], dtype=float),
-        time=np.array([T[c[1]] for c in plan], dtype=float),
-        base=np.array([T[c[2]] for c in plan], dtype=float),
-        att=att, IF=IF, n_treated=n_t, n_control=n_c,
-    )
+        psi *= n / sel.shape[0]
+        cells.blocks.append((_Rows(pos), np.asarray(js), psi))
+    return cells
 
 
 # --------------------------------------------------------------------------- results
@@ -254,7 +357,21 @@ class AggregatedATT:
     critical_value: float
     options: dict[str, Any] = field(default_factory=dict)
     vcov: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
-    _influence: dict[str, Array] = field(default_factory=dict, repr=False)
+    # influence functions (overall, then the table's rows) in the cells' sorted row
+    # space: row i is data row _if_rows[i]
+    _if: Array | None = field(default=None, repr=False)
+    _if_rows: Array | None = field(default=None, repr=False)
+    _if_labels: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def _influence(self) -> dict[str, Array]:
+        """Label ("overall" or the row's label) -> influence function, rows in the data's
+        order (units for panels), scaled as the cells' (Var = sum psi^2 / n^2)."""
+        if self._if is None:
+            return {}
+        out = np.empty_like(self._if)
+        out[self._if_rows] = self._if
+        return {lab: out[:, j] for j, lab in enumerate(self._if_labels)}
 
     @property
     def event_times(self) -> Array:
@@ -321,15 +438,23 @@ class ATTgtResult:
         self.seed = seed
         self.glist = np.unique(data.cohort[data.cohort > 0])
         w = data.weight
-        self.pg = np.array([np.mean(w * (data.cohort == g)) for g in self.glist])
-        # group-share terms v_g = w 1{G = g} - p_g
-        self._V = np.zeros((data.n, self.glist.size), order="F")
-        for j, (g, p) in enumerate(zip(self.glist, self.pg)):
-            self._V[:, j] = w * (data.cohort == g) - p
+        # each row's cohort as an index into glist (never treated: glist.size)
+        self._gidx = np.searchsorted(self.glist, data.cohort)
+        self._gidx[data.cohort == 0] = self.glist.size
+        self.pg = np.bincount(self._gidx, weights=w, minlength=self.glist.size + 1)[:-1] / data.n
+        # the sorted row space of the cells (see _Cells): weights, clusters, cohort runs
+        order = cells.order
+        self._w_sorted = w[order]
+        self._cluster_sorted = data.cluster[order] if data.cluster is not None else None
+        gs = self._gidx[order]
+        cuts = np.flatnonzero(np.diff(gs)) + 1
+        self._cohort_runs = [(int(a), int(b), int(gs[a]))
+                             for a, b in zip(np.r_[0, cuts], np.r_[cuts, gs.shape[0]])]
         self._draws = None
         if bootstrap:
             rng = np.random.default_rng(seed)
-            M = np.column_stack([cells.IF, self._V])
+            V = np.eye(self.glist.size + 1)[self._gidx, :-1] * w[:, None] - self.pg
+            M = np.column_stack([cells.dense(), V])       # rows in the data's order
             self._draws = inf.multiplier_draws(M, data.cluster, data.n_clusters, int(bootstrap), rng)
         self.table = self._build_table()
 
@@ -347,25 +472,30 @@ class ATTgtResult:
     def method(self) -> str:
         return f"Callaway-Sant'Anna (2021), {_METHOD_NAMES[self.options['method']]}"
 
-    def _influence(self, A: Array, B: Array) -> Array:
-        """Influence functions of the parameters whose coefficient columns are A, B.
-
-        psi = IF_cells @ a + V @ b, accumulated column by column (no large matmul).
-        """
-        out = np.zeros((self._d.n, A.shape[1]), order="F")
-        for p in range(A.shape[1]):
-            col = out[:, p]
-            for j in np.flatnonzero(A[:, p]):
-                col += A[j, p] * self._cells.IF[:, j]
-            for j in np.flatnonzero(B[:, p]):
-                col += B[j, p] * self._V[:, j]
+    def _group_terms(self, B: Array) -> Array:
+        """V @ B (n x p, sorted row space) for the group-share terms
+        v_g = w 1{G = g} - p_g: w_i B[g_i] - p' B, cohort run by cohort run."""
+        out = np.empty((self._d.n, B.shape[1]))
+        for lo, hi, k in self._cohort_runs:
+            if k < B.shape[0]:
+                np.multiply(self._w_sorted[lo:hi, None], B[k], out=out[lo:hi])
+            else:                                            # never treated: no term
+                out[lo:hi] = 0.0
+        out -= self.pg @ B
         return out
+
+    def _influence(self, A: Array, B: Array) -> Array:
+        """Influence functions of the parameters whose coefficient columns are A (on the
+        cells) and B (on the group-share terms): psi = IF_cells @ A + V @ B (n x p,
+        sorted row space)."""
+        return self._cells.combine(A, self._group_terms(B))
 
     def _se_and_band(self, A: Array, B: Array) -> tuple[Array, Array, float]:
         """SEs of the parameters with coefficient columns (A on cells, B on groups)."""
         IF = self._influence(A, B)
         if self._draws is None:
-            return inf.analytic_se(IF, self._d.cluster, self._d.n_clusters), IF, float("nan")
+            return (inf.analytic_se(IF, self._cluster_sorted, self._d.n_clusters), IF,
+                    float("nan"))
         draws = self._draws @ np.vstack([A, B])
         se = inf.bootstrap_se(draws)
         return se, IF, inf.sup_t_critical(draws, se, self.level)
@@ -375,7 +505,7 @@ class ATTgtResult:
         m = c.att.shape[0]
         ok = np.isfinite(c.att)
         if self._draws is None:
-            se = inf.analytic_se(c.IF, self._d.cluster, self._d.n_clusters)
+            se = c.se(self._cluster_sorted, self._d.n_clusters)
             crit = float("nan")
         else:
             draws = self._draws[:, :m]
@@ -420,7 +550,7 @@ class ATTgtResult:
     def influence_function(self) -> pd.DataFrame:
         """Rows x cells matrix of the ATT(g,t) influence functions (scaled as in R ``did``)."""
         names = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(self._cells.group, self._cells.time)]
-        return pd.DataFrame(self._cells.IF, columns=names)
+        return pd.DataFrame(self._cells.dense(), columns=names)
 
     def pretrend_test(self) -> inf.WaldTest:
         """Wald test that all pre-treatment ATT(g,t) are zero (parallel pre-trends).
@@ -432,9 +562,10 @@ class ATTgtResult:
         c = self._cells
         ant = self.options["anticipation"]
         # periods inside the anticipation window carry (allowed) anticipation effects
-        pre = (c.time < c.group - ant) & np.isfinite(c.att) & np.any(c.IF != 0, axis=0)
+        pre = (c.time < c.group - ant) & np.isfinite(c.att) & c.nonzero()
         labels = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(c.group[pre], c.time[pre])]
-        return inf.wald_test("pre-trend Wald test", c.att[pre], c.IF[:, pre], self._d.cluster,
+        return inf.wald_test("pre-trend Wald test", c.att[pre], c.dense(np.flatnonzero(pre)),
+                             self._d.cluster,
                              self._d.n_clusters, labels)
 
     def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple",
@@ -516,13 +647,12 @@ class ATTgtResult:
         if self._draws is not None:
             table["band_low"] = est - crit * rse
             table["band_high"] = est + crit * rse
-        infl = {"overall": IF[:, 0]}
-        infl.update({str(r.label): IF[:, j + 1] for j, r in enumerate(rows)})
         vcov = pd.DataFrame(self._rows_vcov(IF[:, 1:], rse), index=table[key].to_numpy(),
                             columns=table[key].to_numpy())
         vcov.index.name = vcov.columns.name = key
         return AggregatedATT(kind=kind, overall=overall_est, table=table, critical_value=crit,
-                             options=opts, vcov=vcov, _influence=infl)
+                             options=opts, vcov=vcov, _if=IF, _if_rows=self._cells.order,
+                             _if_labels=["overall"] + [str(r.label) for r in rows])
 
     def _rows_vcov(self, IF: Array, se: Array) -> Array:
         """Covariance of the parameters with influence functions IF (n x k) and SEs se.
@@ -531,7 +661,7 @@ class ATTgtResult:
         Bootstrap SEs: D C D with C the influence-function correlation and D = diag(se).
         Parameters without an SE get NaN rows and columns.
         """
-        V = inf.influence_vcov(IF, self._d.cluster, self._d.n_clusters)
+        V = inf.influence_vcov(IF, self._cluster_sorted, self._d.n_clusters)
         ok = np.isfinite(se)
         if self._draws is not None:
             sd = np.sqrt(np.diag(V))
