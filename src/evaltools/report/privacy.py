@@ -17,7 +17,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-PERSONAL_CODE = re.compile(r"(?<![\d-])(?:[0-3]\d[01]\d\d\d|32\d{4})-?\d{5}(?![\d-])")
+# Not after a digit, '-' or '.': the 11 decimals of a float in results.json (5556.01094253253)
+# are not a personal code.
+PERSONAL_CODE = re.compile(r"(?<![\d.-])(?:[0-3]\d[01]\d\d\d|32\d{4})-?\d{5}(?![\d-])")
 IDENTIFIER_COLUMNS = ("pupil_id", "teacher_id", "personal_code")
 _TOKEN = re.compile(r"[A-Za-z0-9_]{6,}")
 PUBLISHED = ("report.html", "results.json", "tables/*.csv", "tables/*.xlsx")
