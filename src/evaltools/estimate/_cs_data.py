@@ -136,15 +136,17 @@ def prepare(
     y = _numeric(data, outcome, "outcome", allow_nan=True)
     t = _numeric(data, time, "time", allow_nan=False)
     g = _numeric(data, cohort, "cohort", allow_nan=True)
-    g = np.where(np.isnan(g), 0.0, g)
+    missing_g = np.isnan(g)
+    if missing_g.any():
+        g = np.where(missing_g, 0.0, g)
     if (g < 0).any():
         i = int(np.flatnonzero(g < 0)[0])
         raise StaggeredDataError(
             f"Column {cohort!r} (`cohort`) must hold the first treated period, or 0/NaN for never "
             f"treated; row label {_show(data.index[i])} has {_show(g[i])}."
         )
-    w = _numeric(data, weights, "weights", allow_nan=False) if weights else np.ones(len(data))
-    if (w <= 0).any():
+    w = _numeric(data, weights, "weights", allow_nan=False) if weights else None
+    if w is not None and (w <= 0).any():
         i = int(np.flatnonzero(w <= 0)[0])
         raise StaggeredDataError(
             f"Column {weights!r} (`weights`) must be positive; row label "
@@ -162,7 +164,7 @@ def prepare(
             stacklevel=4,
         )
     if panel and keep.all():
-        fast = _rectangular_panel(data[unit].to_numpy(), y, t, g, w if weights else None, Xcols,
+        fast = _rectangular_panel(data[unit].to_numpy(), y, t, g, w, Xcols,
                                   data[cluster].to_numpy() if cluster is not None else None)
         if fast is not None:
             return fast
@@ -257,17 +259,19 @@ def prepare(
         cl = pd.factorize(cl_codes_all[sel])[0].astype(np.int64)
         n_clusters = int(cl.max()) + 1
     return CSData(
-        panel=False, periods=periods, cohort=g[sel], weight=w[sel], cluster=cl,
+        panel=False, periods=periods, cohort=g[sel],
+        weight=w[sel] if w is not None else np.ones(int(sel.sum())), cluster=cl,
         n_clusters=n_clusters, y=y[sel], tidx=tidx[sel], Xrow=Xrow, dropped_first_period=n_drop,
     )
 
 
 def _panel_data(periods: Array, Y: Array, X: Array | None, g_unit: Array, w_unit: Array,
                 cl_unit: Array | None, n_clusters: int, ids: Array,
-                balanced: bool | None = None) -> CSData:
+                balanced: bool | None = None, stacklevel: int = 5) -> CSData:
     """CSData of a panel from its unit-level arrays, after dropping the units treated in
     the first period (R `did` does too: they have no untreated period) and the units
-    never observed. ``balanced`` may be given when it is known (every Y finite)."""
+    never observed. ``balanced`` may be given when it is known (every Y finite);
+    ``stacklevel`` points warnings at the caller of ``att_gt``."""
     first = (g_unit > 0) & (g_unit <= periods[0])
     n_drop = int(first.sum())
     if n_drop:
@@ -275,7 +279,7 @@ def _panel_data(periods: Array, Y: Array, X: Array | None, g_unit: Array, w_unit
             f"Dropping {n_drop} units already treated in the first period ({_show(periods[0])}); "
             f"they have no pre-treatment period.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=stacklevel,
         )
         sel = ~first
         Y, g_unit, w_unit = Y[sel], g_unit[sel], w_unit[sel]
@@ -370,4 +374,5 @@ def _rectangular_panel(unit_v: Array, y: Array, t: Array, g: Array, w: Array | N
             for j, x in enumerate(Xcols):
                 X[:, :, j + 1] = x.reshape(n_units, T)
     Y = y.reshape(n_units, T)
-    return _panel_data(periods, Y, X, g_unit, w_unit, cl_unit, n_clusters, ids, balanced=True)
+    return _panel_data(periods, Y, X, g_unit, w_unit, cl_unit, n_clusters, ids, balanced=True,
+                       stacklevel=6)
