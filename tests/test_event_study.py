@@ -219,3 +219,20 @@ def test_sunab_confidence_intervals_cover_the_truth_in_repeated_samples() -> Non
         cover["att"] += res.att.ci_low <= att <= res.att.ci_high
     for key, c in cover.items():
         assert 0.91 <= c / n_sim <= 0.99, (key, c / n_sim)
+
+
+
+def test_a_cohort_without_residual_variation_is_refused_with_the_reason() -> None:
+    # 8 units: one never treated, one in cohort 2014, three each in 2016 and 2018. The lone
+    # 2014 unit is fitted exactly by its unit effect and its Sun-Abraham cells, and with one
+    # comparison unit nothing else identifies their variance: CRV1 gives 0 (+-1e-18).
+    df = _staggered(seed=1, units=8, never=0.2)
+    assert df.groupby("first")["pupil"].nunique().to_dict() == {0: 1, 2014: 1, 2016: 3, 2018: 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyfixest's own sqrt of the negative rounding
+        with pytest.raises(ValueError, match=r"cohort 2014: 1 unit\(s\) in 1 'muni' cluster") as err:
+            event_study(df, "y", "pupil", "year", "first", estimator="sunab", cluster="muni")
+        assert "estimator='twfe'" in str(err.value)
+        # the pooled TWFE event study has residual variation left and gives finite SEs
+        tw = event_study(df, "y", "pupil", "year", "first", estimator="twfe", cluster="muni")
+    assert np.isfinite(tw.table["se"].drop(index=-1)).all() and (tw.table["se"].drop(index=-1) > 0).all()

@@ -147,6 +147,44 @@ def _prepare(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str
     return work, notes
 
 
+def _check_identified_variances(V: pd.DataFrame, cells: list[tuple[int, int, str]] | None,
+                                work: pd.DataFrame, cluster: str) -> None:
+    """Refuse coefficients whose clustered variance is zero up to rounding.
+
+    When every observation of a dummy lies in one cluster, the normal equations make
+    that cluster's score for the dummy sum to zero, so its CRV1 variance is 0
+    (rounding makes it +-1e-18) and no standard error exists: e.g. a Sun-Abraham
+    cohort of one school, or of schools in one municipality when clustering by
+    municipality. Say which cohorts, and what to do, instead of failing on a square root.
+    """
+    d = np.diag(V.to_numpy())
+    scale = float(np.nanmax(np.abs(d))) if d.size else 0.0
+    bad = [name for name, v in zip(V.index, d) if not v > 1e-10 * scale]
+    bad = [b for b in bad if b.startswith(("sa_", "ev_"))]
+    if not bad:
+        return
+    if cells is not None:
+        cohorts = sorted({g for g, _, c in cells if c in bad})
+        units = work.loc[work["g_"].isin(cohorts)].groupby("g_")["i_"].nunique()
+        clusters = work.loc[work["g_"].isin(cohorts)].groupby("g_")["c_"].nunique()
+        what = "; ".join(f"cohort {_fmt_int(g)}: {units[g]} unit(s) in {clusters[g]} {cluster!r} cluster(s)"
+                         for g in cohorts)
+        raise ValueError(
+            f"Sun-Abraham event study: the clustered variance of the cells of {what} is zero (all "
+            "of a cohort's observations lie in one cluster, so its cluster score sums to zero): no standard error "
+            "can be given. "
+            "Drop or merge these cohorts (e.g. into a neighbouring cohort), use a longer panel, or use "
+            "estimator='twfe' or att_gt, which compare each cohort with the comparison group directly.")
+    raise ValueError(
+        f"Event study: the clustered variance of {', '.join(bad)} is zero; these relative periods are observed "
+        f"in a single {cluster!r} cluster, so no standard error can be given. Bin them with `window=` or "
+        "cluster at a finer level.")
+
+
+def _fmt_int(x: Any) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
 def _name(e: int) -> str:
     return f"m{-e}" if e < 0 else f"p{e}"
 
@@ -219,6 +257,7 @@ def event_study(
     df_t = float(fit._df_t)
     G = int(np.min(fit._G))
     dropped = [c for c in cols if c not in names]
+    _check_identified_variances(V, cells if estimator == "sunab" else None, work, cluster)
     # linear maps from the coefficients to each relative period's effect
     maps: dict[int, pd.Series] = {}
     counts = work.loc[tr].groupby("e_").size()
