@@ -71,3 +71,27 @@ def test_index_shows_a_headline_card_by_its_answer_in_the_report_language(tmp_pa
         {"card": {"value": {"type": "headline", "answer": {"lv": "Jā.", "en": "Yes."}}, "headline": True}}))
     (tmp_path / "manifest.json").write_text(json.dumps({"parameters": {"language": "en"}}))
     assert headline_text(tmp_path) == "Yes."
+
+
+@pytest.mark.parametrize("language, expected", [
+    # CI width 2.76: two significant digits of the width -> one decimal for all three
+    ("en", "Effect, pp: \u22124.4 [\u22125.8, \u22123.0]"),
+    ("lv", "Effect, pp: \u22124,4 [\u22125,8; \u22123,0]"),
+])
+def test_index_shows_an_estimate_with_one_precision_from_its_ci(tmp_path, language, expected):
+    from evaltools.report.site import headline_text
+
+    est = {"type": "estimate", "estimate": -4.3837, "ci_low": -5.7612, "ci_high": -3.0004}
+    (tmp_path / "results.json").write_text(json.dumps(
+        {"att": {"value": est, "label": "Effect, pp", "headline": True}}))
+    (tmp_path / "manifest.json").write_text(json.dumps({"parameters": {"language": language}}))
+    assert headline_text(tmp_path) == expected
+
+
+def test_index_precision_follows_the_ci_width(tmp_path):
+    from evaltools.report.site import format_value
+
+    est = {"type": "estimate", "estimate": -0.043837, "ci_low": -0.0576, "ci_high": -0.0300}
+    assert format_value(est, "en") == "\u22120.044 [\u22120.058, \u22120.030]"
+    est = {"type": "estimate", "estimate": 7226.3, "ci_low": 5495.0, "ci_high": 10549.2}
+    assert format_value(est, "en") == "7,226 [5,495, 10,549]"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
+from evaltools.report.i18n import number
 from evaltools.report.record import RESULTS_FILE
 from evaltools.report.render import TEMPLATES, check_self_contained
 
@@ -55,12 +57,23 @@ def format_value(value: Any, language: str = "lv") -> str:
         return str(answers.get(language) or next(iter(answers.values()), ""))
     if isinstance(value, dict) and value.get("type") == "estimate":
         est, lo, hi = value.get("estimate"), value.get("ci_low"), value.get("ci_high")
-        return f"{_num(est)} [{_num(lo)}, {_num(hi)}]"
+        if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in (est, lo, hi)):
+            return f"{_num(est)} [{_num(lo)}, {_num(hi)}]"
+        d = _decimals(hi - lo)
+        return f"{number(est, language, d)} [{number(lo, language, d)}; {number(hi, language, d)}]" \
+            if language == "lv" else f"{number(est, language, d)} [{number(lo, language, d)}, {number(hi, language, d)}]"
     if isinstance(value, dict) and value.get("type") == "table":
         return f"table ({len(value.get('data', []))} rows)"
     if isinstance(value, float):
         return _num(value)
     return str(value)
+
+
+def _decimals(width: float) -> int:
+    """Decimals that show a CI of this width with two significant digits (0 to 6)."""
+    if not width > 0:
+        return 2
+    return int(min(6, max(0, 1 - math.floor(math.log10(width)))))
 
 
 def _num(x: Any) -> str:
