@@ -65,7 +65,7 @@ def test_tiles_protect_counts_and_format_money_and_months():
                  reasons=[{"lv": "Kvazieksperimentāls plāns", "en": "Quasi-experimental design"}])
     en = dict(card.items("en"))
     assert en["Pupils"] == "12,345" and en["Schools"] == "<10"
-    assert en["Cost"] == "€312.50 per pupil"
+    assert en["Cost"] == "€313 per pupil"  # whole euros from 100, half up
     assert en["Additional progress"] == "+2 months"
     assert en["Evidence rating"] == "3 of 5 padlocks; Meets WWC standards with reservations"
     lv = dict(card.items("lv"))
@@ -182,9 +182,9 @@ def test_cost_section_per_pupil_and_per_outcome_with_an_open_set():
     label = {"lv": "novērsta mācību pārtraukšana", "en": "dropout prevented"}
     sure = cost_per_outcome(1_250_000, effect=0.03, se=0.005, n=4000)
     s = cost_section(per_pupil, sure, label=label, language="en")
-    assert s.paragraphs[0] == "The programme costs €312.50 per pupil."
+    assert s.paragraphs[0] == "The programme costs €313 per pupil."
     e = sure.estimate
-    assert s.paragraphs[1].startswith(f"Cost per dropout prevented: €{e.estimate:,.2f} (95% CI €{e.ci_low:,.2f}")
+    assert s.paragraphs[1].startswith(f"Cost per dropout prevented: €{e.estimate:,.0f} (95% CI €{e.ci_low:,.0f}")
     unsure = cost_per_outcome(1_250_000, effect=0.005, se=0.005, n=4000)  # the effect may be zero
     assert unsure.estimate.ci_high == float("inf")
     lv = cost_section(None, unsure, label=label, language="lv").paragraphs[0]

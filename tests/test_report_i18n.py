@@ -74,8 +74,16 @@ def test_numbers_use_decimal_comma_and_non_breaking_space_in_latvian():
     assert number(-0.001, "en", 2) == "0.00"  # no negative zero
     assert number(0.25, "en", 2, signed=True) == "+0.25"
     assert percent(0.123, "lv", 1) == "12,3%"
-    assert money(1234.5, "lv") == f"1{NBSP}234,50{NBSP}€"
-    assert money(1234.5, "en") == "€1,234.50"
+    assert money(1234.5, "lv", digits=2) == f"1{NBSP}234,50{NBSP}€"
+    assert money(1234.5, "en", digits=2) == "€1,234.50"
+
+
+def test_money_shows_whole_euros_from_100_and_cents_below():
+    assert money(7225.85, "lv") == f"7{NBSP}226{NBSP}€"
+    assert money(7225.85, "en") == "€7,226"
+    assert money(-501.07, "en") == "\u2212€501"
+    assert money(12.5, "lv") == f"12,50{NBSP}€"
+    assert money(99.994, "en") == "€99.99"
 
 
 def test_placeholders_with_specs_are_formatted_per_language():

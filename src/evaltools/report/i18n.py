@@ -22,6 +22,7 @@ import math
 import re
 import string
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
 from numbers import Real
@@ -182,12 +183,24 @@ def percent(value: float | None, language: str | None = None, digits: int = 0) -
     return number(100 * float(value), language, digits) + "%"
 
 
-def money(value: float | None, language: str | None = None, currency: str = "EUR") -> str:
-    """An amount of money, CLDR style: ``1 234,50 €`` in Latvian, ``€1,234.50`` in English."""
+def money(value: float | None, language: str | None = None, currency: str = "EUR",
+          digits: int | None = None) -> str:
+    """An amount of money, CLDR style: ``1 234,50 €`` in Latvian, ``€1,234.50`` in English.
+
+    ``digits=None`` shows whole units from 100 up (``7 226 €``: the cents of an estimated
+    cost are false precision) and the currency's decimals below; or give ``digits``.
+    """
     lang = check_language(language)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return format_currency(float(value), currency, locale=lang).replace("-", MINUS)
+    x = float(value)
+    if digits is None:
+        digits = 0 if abs(x) >= 100 else 2
+    pattern = Locale.parse(lang).currency_formats["standard"].pattern
+    pattern = re.sub(r"0\.0+", "0" + ("." + "0" * digits if digits else ""), pattern)
+    amount = Decimal(repr(x)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)  # 312.5 -> 313
+    return format_currency(amount, currency, format=pattern, locale=lang,
+                           currency_digits=False).replace("-", MINUS)
 
 
 def format_value(value: Any, spec: str, language: str | None = None) -> str:
