@@ -204,3 +204,17 @@ def test_rating_reasons_are_given_in_the_report_language():
     assert all(text in " ".join(en) for text in ("EEF MDES: 0.25 → 4.", "WWC: randomised design"))
     assert "EEF MDES: 0,25 → 4." in lv and any("randomizēts dizains" in r for r in lv)
     assert not set(lv) & set(en) - {r for r in lv if r.startswith("EEF MDES")}
+
+
+def test_a_teacher_programme_shows_teachers_and_cost_per_participant_protected():
+    card = _card(-0.051, 0.016, teachers=7, pupils=4303, schools=34, cost_per_participant=9392.05,
+                 cost_total=826_500)
+    en = dict(card.items("en"))
+    assert en["Teachers"] == "<10" and en["Pupils"] == "4,303"
+    assert en["Cost"] == "€9,392 per participant; €826,500 in total"
+    assert list(en).index("Teachers") < list(en).index("Pupils")
+    assert dict(card.items("lv"))["Izmaksas"] == "9\u00a0392\u00a0€ uz vienu dalībnieku; kopā 826\u00a0500\u00a0€"
+    d = card.to_dict()
+    assert d["teachers"] == "[c]" and d["cost_per_participant"] == 9392.05  # as schools in results.json
+    with pytest.raises(Exception, match="teachers must be a whole number"):
+        _card(-0.05, 0.01, teachers=2.5)

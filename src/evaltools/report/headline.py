@@ -3,7 +3,7 @@
 It answers: did it work (one generated sentence), by how much (effect with its
 confidence interval in natural units and as an effect size, months of
 progress), how sure are we (the evidence rating with its reasons), for how many
-(pupils and schools, through disclosure control) and at what cost.
+(teachers, pupils and schools, through disclosure control) and at what cost.
 
 The sentence follows the confidence interval: *better* when the whole interval
 lies on the favourable side of zero, *worse* when it lies on the unfavourable
@@ -101,6 +101,8 @@ class HeadlineCard:
     cost_total: float | None = None
     currency: str = "EUR"
     threshold: int = 10
+    teachers: int | None = None
+    cost_per_participant: float | None = None
     language: str | None = None
     method: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -153,6 +155,8 @@ class HeadlineCard:
         rating = self._rating_text(lang)
         if rating:
             out.append((i18n.t("headline.rating", lang), rating))
+        if self.teachers is not None:
+            out.append((i18n.t("headline.teachers", lang), safe_count(self.teachers, self.threshold, lang)))
         if self.pupils is not None:
             out.append((i18n.t("headline.pupils", lang), safe_count(self.pupils, self.threshold, lang)))
         if self.schools is not None:
@@ -195,9 +199,11 @@ class HeadlineCard:
             "scale": self.scale,
             "unit": {lang: localise(self.unit, lang) for lang in i18n.LANGUAGES},
             "months_progress": self.months_progress,
+            "teachers": _protected(self.teachers, self.threshold),
             "pupils": _protected(self.pupils, self.threshold),
             "schools": _protected(self.schools, self.threshold),
             "cost_per_pupil": self.cost_per_pupil,
+            "cost_per_participant": self.cost_per_participant,
             "cost_total": self.cost_total,
             "currency": self.currency,
             "threshold": self.threshold,
@@ -322,6 +328,9 @@ class HeadlineCard:
         if self.cost_per_pupil is not None:
             parts.append(i18n.t("headline.cost_per_pupil", lang,
                                 cost=i18n.money(self.cost_per_pupil, lang, self.currency)))
+        if self.cost_per_participant is not None:
+            parts.append(i18n.t("headline.cost_per_participant", lang,
+                                cost=i18n.money(self.cost_per_participant, lang, self.currency)))
         if self.cost_total is not None:
             parts.append(i18n.t("headline.cost_total", lang,
                                 cost=i18n.money(self.cost_total, lang, self.currency)))
@@ -349,6 +358,8 @@ def headline_card(
     cost_total: float | None = None,
     currency: str = "EUR",
     threshold: int | None = None,
+    teachers: int | None = None,
+    cost_per_participant: float | None = None,
     language: str | None = None,
     method: str | None = None,
 ) -> HeadlineCard:
@@ -377,10 +388,11 @@ def headline_card(
         _check_text(r, f"reasons[{k}]", required=True)
     if padlocks is not None and not (isinstance(padlocks, int) and 0 <= padlocks <= 5):
         raise HeadlineInputError(f"headline_card(): padlocks must be a whole number from 0 to 5, got {padlocks!r}.")
-    for name, n in (("pupils", pupils), ("schools", schools)):
+    for name, n in (("pupils", pupils), ("schools", schools), ("teachers", teachers)):
         if n is not None and (isinstance(n, bool) or not float(n).is_integer() or n < 0):
             raise HeadlineInputError(f"headline_card(): {name} must be a whole number >= 0, got {n!r}.")
-    for name, c in (("cost_per_pupil", cost_per_pupil), ("cost_total", cost_total)):
+    for name, c in (("cost_per_pupil", cost_per_pupil), ("cost_per_participant", cost_per_participant),
+                    ("cost_total", cost_total)):
         if c is not None and (not math.isfinite(float(c)) or c < 0):
             raise HeadlineInputError(f"headline_card(): {name} must be a non-negative amount, got {c!r}.")
     if not (isinstance(scale, (int, float)) and scale > 0):
@@ -389,7 +401,8 @@ def headline_card(
         question=question, outcome=outcome, effect=effect, unit=unit, higher_is_better=higher_is_better,
         scale=float(scale), digits=digits, effect_size=effect_size, effect_size_name=effect_size_name,
         months_progress=months_progress, rating=rating, padlocks=padlocks, reasons=tuple(reasons),
-        pupils=pupils, schools=schools, cost_per_pupil=cost_per_pupil, cost_total=cost_total,
+        pupils=pupils, schools=schools, teachers=teachers, cost_per_pupil=cost_per_pupil,
+        cost_per_participant=cost_per_participant, cost_total=cost_total,
         currency=currency, threshold=get_threshold() if threshold is None else threshold,
         language=i18n.check_language(language) if language else None, method=method,
     )
