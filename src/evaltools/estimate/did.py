@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaltools.estimate._inputs import as_list, require_columns, show
 from evaltools.estimate.fixed_effects import DEFAULT_TOL
 from evaltools.estimate.result import Estimate
 
@@ -25,28 +26,6 @@ __all__ = ["DiD2x2Result", "TWFEResult", "did_2x2", "twfe"]
 
 
 # --------------------------------------------------------------------------- helpers
-def _as_list(x: str | Sequence[str] | None) -> list[str]:
-    if x is None:
-        return []
-    return [x] if isinstance(x, str) else list(x)
-
-
-def _show(x: Any) -> str:
-    """repr of a value without numpy's type wrapper (row 7, not np.int64(7))."""
-    return repr(x.item() if isinstance(x, np.generic) else x)
-
-
-def _require_columns(data: pd.DataFrame, cols: dict[str, str | None]) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
-    for role, col in cols.items():
-        if col is not None and col not in data.columns:
-            raise KeyError(
-                f"The {role} column {col!r} is not in the data; available columns: "
-                f"{', '.join(map(str, data.columns))}."
-            )
-
-
 def _numeric(data: pd.DataFrame, col: str, role: str) -> None:
     if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
         raise ValueError(f"The {role} column {col!r} must be numeric, found dtype {data[col].dtype}.")
@@ -60,8 +39,8 @@ def _binary(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
     if bad.any():
         row = data.index[np.flatnonzero(bad.to_numpy())[0]]
         raise ValueError(
-            f"The {role} column {col!r} must hold only 0/1 (or True/False); row {_show(row)} has "
-            f"{_show(s.loc[row])}. Recode it, e.g. data[{col!r}] = (data[{col!r}] == <treated value>)."
+            f"The {role} column {col!r} must hold only 0/1 (or True/False); row {show(row)} has "
+            f"{show(s.loc[row])}. Recode it, e.g. data[{col!r}] = (data[{col!r}] == <treated value>)."
         )
     return vals.to_numpy(dtype=float)
 
@@ -73,7 +52,7 @@ def _drop_missing(data: pd.DataFrame, numeric: list[str], keys: list[str]) -> tu
             row = data.index[np.flatnonzero(data[col].isna().to_numpy())[0]]
             raise ValueError(
                 f"Column {col!r} has {int(data[col].isna().sum())} missing value(s) (first at row "
-                f"{_show(row)}); the design cannot place those rows: drop or fill them first."
+                f"{show(row)}); the design cannot place those rows: drop or fill them first."
             )
     keep = data[numeric].notna().all(axis=1)
     return data.loc[keep], int((~keep).sum())
@@ -140,8 +119,8 @@ def did_2x2(
     Baseline and follow-up means are raw cell means. Rows with a missing outcome
     or covariate are dropped (counted in ``estimate.diagnostics``).
     """
-    covs = _as_list(covariates)
-    _require_columns(data, {"outcome": outcome, "treated": treated, "post": post, "cluster": cluster,
+    covs = as_list(covariates)
+    require_columns(data, {"outcome": outcome, "treated": treated, "post": post, "cluster": cluster,
                             **{f"covariate #{i + 1}": c for i, c in enumerate(covs)}})
     for col, role in [(outcome, "outcome"), *[(c, "covariate") for c in covs]]:
         _numeric(data, col, role)
@@ -258,9 +237,9 @@ def twfe(
     singleton groups are dropped as in fixest. Rows with a missing outcome,
     treatment or covariate are dropped (counted in ``estimate.diagnostics``).
     """
-    covs = _as_list(covariates)
+    covs = as_list(covariates)
     cluster = cluster or unit
-    _require_columns(data, {"outcome": outcome, "treatment": treatment, "unit": unit, "time": time,
+    require_columns(data, {"outcome": outcome, "treatment": treatment, "unit": unit, "time": time,
                             "cluster": cluster, **{f"covariate #{i + 1}": c for i, c in enumerate(covs)}})
     for col, role in [(outcome, "outcome"), (treatment, "treatment"), *[(c, "covariate") for c in covs]]:
         _numeric(data, col, role)

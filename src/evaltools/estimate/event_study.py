@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaltools.estimate.did import _as_list, _drop_missing, _feols, _numeric, _require_columns, _show
+from evaltools.estimate._inputs import as_list, require_columns, show
+from evaltools.estimate.did import _drop_missing, _feols, _numeric
 from evaltools.estimate.result import Estimate
 
 __all__ = ["EventStudyResult", "event_study"]
@@ -116,7 +117,7 @@ class EventStudyResult:
 
 def _prepare(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str, covs: list[str],
              cluster: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    _require_columns(data, {"outcome": outcome, "unit": unit, "time": time, "cohort": cohort,
+    require_columns(data, {"outcome": outcome, "unit": unit, "time": time, "cohort": cohort,
                             "cluster": cluster, **{f"covariate #{i + 1}": c for i, c in enumerate(covs)}})
     for col, role in [(outcome, "outcome"), (time, "time"), *[(c, "covariate") for c in covs]]:
         _numeric(data, col, role)
@@ -131,7 +132,7 @@ def _prepare(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str
     per_unit = pd.Series(g).groupby(df[unit].to_numpy()).nunique()
     if (per_unit > 1).any():
         bad = per_unit.index[per_unit.to_numpy() > 1][0]
-        raise ValueError(f"The cohort column {cohort!r} must be constant within each unit; unit {_show(bad)} "
+        raise ValueError(f"The cohort column {cohort!r} must be constant within each unit; unit {show(bad)} "
                          "has several values. It should be the unit's first treated period.")
     t_min, t_max = tt.min(), tt.max()
     g = np.where(g > t_max, 0.0, g)  # adopted after the sample: never treated within it
@@ -211,7 +212,7 @@ def event_study(
     """
     if estimator not in ("twfe", "sunab"):
         raise ValueError(f"estimator must be 'twfe' or 'sunab', got {estimator!r}.")
-    covs = _as_list(covariates)
+    covs = as_list(covariates)
     cluster = cluster or unit
     work, notes = _prepare(data, outcome, unit, time, cohort, covs, cluster)
     control = "never treated"

@@ -39,29 +39,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaltools.estimate._inputs import as_list, require_columns, show
 from evaltools.estimate.result import Estimate
 
 __all__ = ["CumulativeIncidence", "HazardResult", "cumulative_incidence", "discrete_time_hazard", "person_period"]
-
-
-def _as_list(x: str | Sequence[str] | None) -> list[str]:
-    if x is None:
-        return []
-    return [x] if isinstance(x, str) else list(x)
-
-
-def _show(x: Any) -> str:
-    return repr(x.item() if isinstance(x, np.generic) else x)
-
-
-def _require(data: pd.DataFrame, cols: dict[str, list[str]]) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
-    for role, names in cols.items():
-        for col in names:
-            if col not in data.columns:
-                raise KeyError(f"The {role} column {col!r} is not in the data; available columns: "
-                               f"{', '.join(map(str, data.columns))}.")
 
 
 def _binary(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
@@ -71,7 +52,7 @@ def _binary(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(f"The {role} column {col!r} must hold only 0/1 (or True/False); row "
-                         f"{_show(data.index[i])} has {_show(s.iloc[i])}.")
+                         f"{show(data.index[i])} has {show(s.iloc[i])}.")
     return vals.to_numpy(dtype=float)
 
 
@@ -85,11 +66,11 @@ def person_period(data: pd.DataFrame, unit: str, start: str, stop: str, event: s
     ``event`` is 1 (e.g. left school early in that grade), 0 otherwise. ``keep``
     columns are copied to every row of the unit.
     """
-    keep_cols = _as_list(keep)
-    _require(data, {"unit": [unit], "start": [start], "stop": [stop], "event": [event], "keep": keep_cols})
+    keep_cols = as_list(keep)
+    require_columns(data, {"unit": [unit], "start": [start], "stop": [stop], "event": [event], "keep": keep_cols})
     if data[unit].duplicated().any():
         dup = data.loc[data[unit].duplicated(), unit].iloc[0]
-        raise ValueError(f"The unit column {unit!r} must identify one spell per row; {_show(dup)} appears more "
+        raise ValueError(f"The unit column {unit!r} must identify one spell per row; {show(dup)} appears more "
                          "than once. Keep one spell per unit (or give each spell its own id).")
     ev = _binary(data, event, "event")
     bounds = {}
@@ -98,13 +79,13 @@ def person_period(data: pd.DataFrame, unit: str, start: str, stop: str, event: s
         bad = ~np.isfinite(v) | (v != np.round(v))
         if bad.any():
             i = np.flatnonzero(bad)[0]
-            raise ValueError(f"The {col!r} column must hold whole-number periods; row {_show(data.index[i])} has "
-                             f"{_show(data[col].iloc[i])}.")
+            raise ValueError(f"The {col!r} column must hold whole-number periods; row {show(data.index[i])} has "
+                             f"{show(data[col].iloc[i])}.")
         bounds[col] = v.astype(np.int64)
     length = bounds[stop] - bounds[start] + 1
     if (length < 1).any():
         i = np.flatnonzero(length < 1)[0]
-        raise ValueError(f"Row {_show(data.index[i])} ends ({stop!r} = {bounds[stop][i]}) before it starts "
+        raise ValueError(f"Row {show(data.index[i])} ends ({stop!r} = {bounds[stop][i]}) before it starts "
                          f"({start!r} = {bounds[start][i]}); fix the spell.")
     rows = np.repeat(np.arange(len(data)), length)
     offset = np.arange(len(rows)) - np.repeat(np.cumsum(length) - length, length)
@@ -137,14 +118,14 @@ class CumulativeIncidence:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
-        return {"type": "cumulative_incidence", "periods": [_show(p) for p in self.periods],
+        return {"type": "cumulative_incidence", "periods": [show(p) for p in self.periods],
                 "treated": self.treated.to_dict(), "untreated": self.untreated.to_dict(),
                 "difference": self.difference.to_dict()}
 
     def __repr__(self) -> str:
         pct = f"{self.difference.level:.0%}"
-        lines = [f"Cumulative incidence by the end of period {_show(self.periods[-1])} "
-                 f"(from period {_show(self.periods[0])}; {self.treated.n.get('units', 0):,} units averaged)"]
+        lines = [f"Cumulative incidence by the end of period {show(self.periods[-1])} "
+                 f"(from period {show(self.periods[0])}; {self.treated.n.get('units', 0):,} units averaged)"]
         for name, e in (("with treatment", self.treated), ("without", self.untreated),
                         ("difference", self.difference)):
             lines.append(f"  {name:<16}{e.estimate:>9.4f}  (SE {e.se:.4f})  {pct} CI [{e.ci_low:.4f}, {e.ci_high:.4f}]")
@@ -286,9 +267,9 @@ class HazardResult:
         X1, X0 = (self._eta_parts(profiles, periods, d) for d in (1.0, 0.0))
         (f1, g1), (f0, g0) = self._cif(theta, X1), self._cif(theta, X0)
         n = {"units": int(len(profiles)), "clusters": self.n["clusters"]}
-        opts = {"periods": [_show(p) for p in (periods[0], periods[-1])], "among": among, "link": self.link,
+        opts = {"periods": [show(p) for p in (periods[0], periods[-1])], "among": among, "link": self.link,
                 "cov_type": f"cluster-robust ({self.names['cluster']})", "method": method}
-        label = f"cumulative incidence by end of period {_show(periods[-1])}"
+        label = f"cumulative incidence by end of period {show(periods[-1])}"
         points = {"with treatment": f1, "without treatment": f0, "difference": f1 - f0}
         ests = {}
         if method == "delta":
@@ -500,9 +481,9 @@ def discrete_time_hazard(
         numbers as statsmodels, faster on large data) or
         "statsmodels" (``GLM(...).fit(cov_type="cluster")``).
     """
-    covs, inter = _as_list(covariates), _as_list(interactions)
-    _require(data, {"event": [event], "period": [period], "unit": [unit], "covariate": covs,
-                    "treatment": _as_list(treatment), "cluster": _as_list(cluster), "interaction": inter})
+    covs, inter = as_list(covariates), as_list(interactions)
+    require_columns(data, {"event": [event], "period": [period], "unit": [unit], "covariate": covs,
+                    "treatment": as_list(treatment), "cluster": as_list(cluster), "interaction": inter})
     if engine not in ("irls", "statsmodels"):
         raise ValueError(f"engine must be 'irls' or 'statsmodels', got {engine!r}.")
     if link not in ("logit", "cloglog"):
@@ -519,8 +500,8 @@ def discrete_time_hazard(
         if data[col].isna().any():
             i = np.flatnonzero(data[col].isna().to_numpy())[0]
             raise ValueError(f"Column {col!r} has {int(data[col].isna().sum())} missing value(s) (first at row "
-                             f"{_show(data.index[i])}); the model cannot place those rows: drop or fill them.")
-    numeric = [*covs, *_as_list(treatment)]
+                             f"{show(data.index[i])}); the model cannot place those rows: drop or fill them.")
+    numeric = [*covs, *as_list(treatment)]
     for c in numeric:
         s = data[c]
         if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
@@ -534,7 +515,7 @@ def discrete_time_hazard(
     n_repeated = int(df.duplicated([unit, period]).sum())  # e.g. a repeated grade: two years at risk in it
     ev_units = pd.Series(y, index=df.index).groupby(df[unit].to_numpy()).sum()
     if (ev_units > 1).any():
-        raise ValueError(f"Unit {_show(ev_units.index[ev_units > 1][0])} has {int(ev_units.max())} events; a unit "
+        raise ValueError(f"Unit {show(ev_units.index[ev_units > 1][0])} has {int(ev_units.max())} events; a unit "
                          "leaves the risk set at its event, so drop its rows after the first event.")
     order = np.lexsort((df[period].to_numpy(), pd.factorize(df[unit])[0]))
     last_period = df.iloc[order].groupby(unit, sort=False)[period].last()
@@ -542,18 +523,18 @@ def discrete_time_hazard(
     after = ev_rows[period].to_numpy() != last_period.loc[ev_rows[unit]].to_numpy()
     if after.any():
         u = ev_rows[unit].iloc[np.flatnonzero(after)[0]]
-        raise ValueError(f"Unit {_show(u)} has rows after its event (event in {period} "
-                         f"{_show(ev_rows[period].iloc[np.flatnonzero(after)[0]])}); drop rows after the event.")
+        raise ValueError(f"Unit {show(u)} has rows after its event (event in {period} "
+                         f"{show(ev_rows[period].iloc[np.flatnonzero(after)[0]])}); drop rows after the event.")
 
     periods = sorted(pd.unique(df[period]))
     if baseline == "dummies":
         ev_by = pd.Series(y).groupby(df[period].to_numpy()).sum()
         empty = [p for p in periods if ev_by.get(p, 0) == 0]
         if empty:
-            raise ValueError(f"No events in {period} {', '.join(_show(p) for p in empty)}: its baseline hazard "
+            raise ValueError(f"No events in {period} {', '.join(show(p) for p in empty)}: its baseline hazard "
                              f"would be estimated as 0 (coefficient -inf). Merge such periods with neighbours, "
                              f"drop them, or use a polynomial baseline (baseline=2).")
-        names_b = [f"period[{_show(p)}]" for p in periods]
+        names_b = [f"period[{show(p)}]" for p in periods]
 
         def baseline_matrix(pv: np.ndarray) -> np.ndarray:
             codes = pd.Categorical(pv, categories=periods).codes

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaltools.estimate._inputs import as_list, require_columns
 from evaltools.estimate.result import Estimate
 
 __all__ = ["RDResult", "DensityTest", "rd", "rd_density_test"]
@@ -42,24 +43,6 @@ _BWSELECT = ("mserd", "msetwo", "msesum", "msecomb1", "msecomb2",
 
 
 # --------------------------------------------------------------------------- helpers
-def _as_list(x: str | Sequence[str] | None) -> list[str]:
-    if x is None:
-        return []
-    return [x] if isinstance(x, str) else list(x)
-
-
-def _require_columns(data: pd.DataFrame, cols: dict[str, list[str]]) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
-    for role, names in cols.items():
-        for col in names:
-            if col not in data.columns:
-                raise KeyError(
-                    f"The {role} column {col!r} is not in the data; available columns: "
-                    f"{', '.join(map(str, data.columns))}."
-                )
-
-
 def _numeric(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
     s = data[col]
     if pd.api.types.is_bool_dtype(s):
@@ -179,7 +162,7 @@ def rd_density_test(data: pd.DataFrame, running: str, cutoff: float = 0.0, p: in
     JASA 115(531). ``bandwidth`` (one value or a left/right pair) overrides the
     data-driven choice.
     """
-    _require_columns(data, {"running": [running]})
+    require_columns(data, {"running": [running]})
     x = _numeric(data, running, "running")
     x = x[np.isfinite(x)]
     _check_sides(x, cutoff, running)
@@ -382,10 +365,10 @@ def rd(
         or a fixed h (one number, or a left/right pair).
     level: confidence level of the intervals.
     """
-    covs = _as_list(covariates)
-    _require_columns(data, {"outcome": [outcome], "running": [running],
-                            "treatment": _as_list(treatment), "covariate": covs,
-                            "cluster": _as_list(cluster)})
+    covs = as_list(covariates)
+    require_columns(data, {"outcome": [outcome], "running": [running],
+                            "treatment": as_list(treatment), "covariate": covs,
+                            "cluster": as_list(cluster)})
     if kernel not in _KERNELS:
         raise ValueError(f"kernel must be one of 'triangular', 'epanechnikov', 'uniform'; got {kernel!r}.")
     if not (isinstance(p, (int, np.integer)) and not isinstance(p, bool) and 0 <= p <= 4):

@@ -30,13 +30,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaltools.estimate._inputs import show
 from evaltools.estimate.result import Estimate
 
 __all__ = ["KaplanMeierResult", "LogRankTest", "kaplan_meier"]
-
-
-def _show(x: Any) -> str:
-    return repr(x.item() if isinstance(x, np.generic) else x)
 
 
 def _loglog_ci(s: np.ndarray, gw: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +56,7 @@ def _first_time_at_or_below_half(times: np.ndarray, curve: np.ndarray) -> float:
 
 def _first_bad(data: pd.DataFrame, bad: np.ndarray) -> str:
     row = data.index[np.flatnonzero(bad)[0]]
-    return _show(row)
+    return show(row)
 
 
 @dataclass(frozen=True)
@@ -235,7 +232,7 @@ def kaplan_meier(
     if bad.any():
         r = _first_bad(data, bad)
         raise ValueError(f"The duration column {duration!r} must hold finite non-negative numbers; row {r} has "
-                         f"{_show(data[duration].loc[data.index[np.flatnonzero(bad)[0]]])}. Drop or fix such rows.")
+                         f"{show(data[duration].loc[data.index[np.flatnonzero(bad)[0]]])}. Drop or fix such rows.")
     ev_raw = data[event]
     e = ev_raw.astype(float).to_numpy() if pd.api.types.is_bool_dtype(ev_raw) else \
         pd.to_numeric(ev_raw, errors="coerce").to_numpy(dtype=float)
@@ -243,7 +240,7 @@ def kaplan_meier(
     if bad.any():
         r = _first_bad(data, bad)
         raise ValueError(f"The event column {event!r} must be 0/1 (1 = event, 0 = censored); row {r} has "
-                         f"{_show(ev_raw.iloc[np.flatnonzero(bad)[0]])}.")
+                         f"{show(ev_raw.iloc[np.flatnonzero(bad)[0]])}.")
     w = None
     if weights is not None:
         w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)

@@ -41,6 +41,7 @@ import scipy.linalg
 
 from pyfixest.core.detect_singletons import detect_singletons
 
+from evaltools.estimate._inputs import show
 from evaltools.estimate.fixed_effects import FixedEffects
 from evaltools.estimate.fixed_effects import demean as demean_codes
 from evaltools.estimate.result import Estimate
@@ -238,10 +239,6 @@ def _cluster_sums(X: np.ndarray, w: np.ndarray, g: np.ndarray, G: int) -> np.nda
     return np.column_stack([np.bincount(g, weights=X[:, c] * w, minlength=G) for c in range(X.shape[1])])
 
 
-def _show(x: Any) -> str:
-    return repr(x.item() if isinstance(x, np.generic) else x)
-
-
 def _check_inputs(data: pd.DataFrame, outcome: str, regressors: Sequence[str], param: str,
                   cluster: str, fixed_effects: Sequence[str], reps: int, weights: str) -> None:
     if not isinstance(data, pd.DataFrame):
@@ -261,7 +258,7 @@ def _check_inputs(data: pd.DataFrame, outcome: str, regressors: Sequence[str], p
         if bad.any():
             raise ValueError(
                 f"Column {col!r} has {int(bad.sum())} missing or infinite value(s) (first at row "
-                f"{_show(data.index[np.flatnonzero(bad)[0]])}); drop those rows first."
+                f"{show(data.index[np.flatnonzero(bad)[0]])}); drop those rows first."
             )
     if data[cluster].isna().any():
         raise ValueError(f"Cluster column {cluster!r} has missing values; drop those rows first.")
