@@ -328,3 +328,17 @@ def test_own_extract_with_other_column_names_runs_through_the_mapping(tmp_path, 
                                                                          rel=1e-9)
     assert "mapping" in manifest["inputs"] and (run / "tables" / "designs.csv").is_file()
     assert 'lang="en"' in (run / "report.html").read_text()
+
+
+def test_a_misspelt_region_is_refused_before_anything_runs(tmp_path, capsys):
+    from evaltools.cli import main
+
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    shutil.copy(NOTEBOOK, project / "notebooks")
+    code = main(["--root", str(project), "run", "dropout_prevention", "--set", "region=Latgalle",
+                 "--set", f"data_dir={SAMPLE}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "region" in err and "Latgale" in err
+    assert not (project / "reports").exists() or not any((project / "reports").rglob("manifest.json"))
