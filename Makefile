@@ -49,4 +49,4 @@ lock:
 	$(PYTHON) scripts/write_environment_yml.py
 
 clean:
-	rm -rf $(VENV) build reports
+	rm -rf $(VENV) build reports private

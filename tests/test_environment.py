@@ -50,3 +50,12 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "exec make test" in ci
     assert "make test" in readme.split("\n## ")[0], "the README must open with `make test`"
     assert "make demo" in readme.split("\n## ")[0], "the README must open with `make demo`"
+
+
+def test_private_and_reports_are_ignored_by_git():
+    """Executed notebooks (private/) must never be committed, nor build output (reports/)."""
+    import subprocess
+
+    for path in ("private/tiny/20260101T000000Z-tiny/notebook.ipynb", "reports/index.html"):
+        out = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT)
+        assert out.returncode == 0, f"{path} is not git-ignored"

@@ -33,9 +33,13 @@ def test_latvia_table_matches_direct_computation_and_adds_up(data):
     assert total["left_early"] == (risk["status"] == "left_early").sum()
     assert total["early_leaving_pct"] == pytest.approx(100 * (risk["status"] == "left_early").mean())
     assert total["absences_mean"] == pytest.approx(raw["absences"].mean())
+    # the repetition share's numerator is a published count, so disclosure control can protect it
+    assert total["repeated"] == raw["repeated"].sum()
+    assert total["repeated_pct"] == pytest.approx(100 * total["repeated"] / total["pupil_years"])
+    assert indicators.NUMERATORS["repeated_pct"] == "repeated" and "repeated" in indicators.COUNT_COLUMNS
     units = table.drop(index="Latvia")
     assert len(units) == 43
-    for col in ["pupils", "pupil_years", "pupil_years_5_12", "left_early", "ce9_n", "ce12_n"]:
+    for col in ["pupils", "pupil_years", "pupil_years_5_12", "left_early", "repeated", "ce9_n", "ce12_n"]:
         assert units[col].sum() == total[col], col
 
 

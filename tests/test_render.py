@@ -25,9 +25,15 @@ def runs(tmp_path_factory):
     return out
 
 
+def _executed_notebook(run: Path) -> Path:
+    """The executed notebook of a run: kept under private/<study>/<run-id>/, not published."""
+    root = run.parent.parent.parent
+    return root / "private" / run.parent.name / run.name / "notebook.ipynb"
+
+
 def test_report_has_no_code_no_parameter_cells_and_no_researcher_cells(runs):
     page = (runs["tiny"] / "report.html").read_text()
-    nb = json.loads((runs["tiny"] / "notebook.ipynb").read_text())
+    nb = json.loads(_executed_notebook(runs["tiny"]).read_text())
     code_lines = [
         line.strip()
         for cell in nb["cells"] if cell["cell_type"] == "code"

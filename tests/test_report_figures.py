@@ -123,24 +123,116 @@ def test_event_study_plot_takes_estimator_results():
     assert list(xs) == [-1, 0, 1]
 
 
+def _protected_series():
+    from evaltools.report.disclosure import protect
+
+    frame = pd.DataFrame({"pupils": [120, 4, 80, 60], "rate": [1.5, 25.0, 2.5, 3.0]},
+                         index=pd.Index([2019, 2020, 2021, 2022], name="year"))
+    return protect(frame, counts=["pupils"], denominators={"rate": "pupils"}, total_row=None, total_col=None,
+                   threshold=10)
+
+
 def test_publish_figure_refuses_small_group_labels_and_saves(tmp_path, monkeypatch):
     from evaltools.report.disclosure import DisclosureError
     from evaltools.report.figures import assert_figure_safe, publish_figure
-    from evaltools.report.record import RUN_DIR_ENV
+    from evaltools.report.record import RUN_DIR_ENV, clear
 
     monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
+    clear()
+    data = _protected_series()
     fig, ax = plt.subplots()
     ax.bar(["Rīga", "Cēsis"], [3.1, 2.7])
     ax.set_xticks([0, 1], ["Rīga (n = 1\u00a0250)", "Cēsis (n = 7)"])
     with pytest.raises(DisclosureError, match="shows a group of 7"):
-        publish_figure(fig, "bad")
+        publish_figure(fig, "bad", data=data)
     assert not (tmp_path / "tables" / "bad.png").exists()
     ax.set_xticks([0, 1], ["Rīga (n = 1\u00a0250)", "Cēsis (n < 10)"])
-    path = publish_figure(fig, "by_city")
-    assert path == tmp_path / "tables" / "by_city.png" and path.stat().st_size > 1000
+    published = publish_figure(fig, "by_city", data=data)
+    assert published.path == tmp_path / "tables" / "by_city.png" and published.path.stat().st_size > 1000
     ok = coef_plot({"a": Estimate.from_normal("a", 1, 1, n={"units": 3})})
     assert_figure_safe(ok)  # coef_plot labels small groups as "n < 10"
+    clear()
     plt.close("all")
+
+
+def test_publish_figure_needs_its_protected_data_and_records_it(tmp_path, monkeypatch):
+    import json
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from evaltools.report.disclosure import DisclosureError, protect
+    from evaltools.report.figures import FIGURE_META, line_plot, publish_figure
+    from evaltools.report.record import RUN_DIR_ENV, clear
+
+    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
+    clear()
+    data = _protected_series()
+    fig = line_plot(data, x="year", y="rate", language="en")
+    for bad in (None, data.data, {"a": data.data}, {}):
+        with pytest.raises(FigureInputError, match="data= must be the ProtectedTable"):
+            publish_figure(fig, "trend", data=bad)
+    low = protect(data.data.fillna(0).astype({"pupils": "int64"}), counts=["pupils"], total_row=None,
+                  total_col=None, threshold=5)
+    with pytest.raises(DisclosureError, match="threshold 5"):
+        publish_figure(fig, "trend", data=low, threshold=10)
+    published = publish_figure(fig, "trend", data=data)
+    results = json.loads((tmp_path / "results.json").read_text())
+    table = results["figure.trend"]["value"]
+    assert table["type"] == "protected_table" and table["data"][1][1:] == ["[c]", "[c]"]
+    formatted, meta = InteractiveShell.instance().display_formatter.format(published)
+    assert "image/png" in formatted and meta["image/png"][FIGURE_META]["name"] == "trend"
+    assert meta["image/png"][FIGURE_META]["records"] == ["figure.trend"]
+    clear()
+    plt.close("all")
+
+
+def test_line_plot_draws_only_visible_points():
+    from evaltools.report.figures import line_plot
+
+    fig = line_plot(_protected_series(), x="year", y="rate", language="lv")
+    y = fig.axes[0].lines[0].get_ydata()
+    assert np.isnan(y[1]) and list(np.asarray(y)[[0, 2, 3]]) == [1.5, 2.5, 3.0]  # 25 % of 4 pupils: not drawn
+    plt.close("all")
+
+
+def test_interval_and_coef_plots_leave_hidden_rows_out():
+    from evaltools.report.figures import estimates_table, interval_plot
+
+    ests = {"lieli": Estimate.from_normal("a", 1.0, 0.2, n={"units": 40}),
+            "mazi": Estimate.from_normal("b", 5.0, 2.0, n={"units": 4}),
+            "vidēji": Estimate.from_normal("c", 2.0, 0.3, n={"units": 12})}
+    table = estimates_table(ests, n_key="units", threshold=10)
+    assert list(table.hidden["estimate"]) == [False, True, False] and table.hidden.at["mazi", "ci_high"]
+    fig = coef_plot(table, language="lv")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 2 and not any("mazi" in x for x in labels)
+    fig = interval_plot(table, estimate="estimate", ci_low="ci_low", ci_high="ci_high", language="en")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["lieli", "vidēji"]  # sorted by value
+    with pytest.raises(FigureInputError, match="no n\\['people'\\]"):
+        estimates_table(ests, n_key="people")
+    plt.close("all")
+
+
+def test_render_refuses_an_image_not_published_with_its_data():
+    import nbformat
+
+    from evaltools.report.figures import FIGURE_META
+    from evaltools.report.render import UnprotectedTableError, UnpublishedFigureError, check_figures_published
+
+    def cell(tags, meta):
+        c = nbformat.v4.new_code_cell("plot()")
+        c.metadata["tags"] = tags
+        c.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"},
+                                            metadata=meta)]
+        return c
+
+    published = {"image/png": {FIGURE_META: {"name": "trend", "records": ["figure.trend"]}}}
+    nb = nbformat.v4.new_notebook(cells=[cell([], published), cell(["researcher"], {}), cell([], {})])
+    with pytest.raises(UnpublishedFigureError, match=r"nb\.ipynb: cell\(s\) 2 show a figure") as err:
+        check_figures_published(nb, "nb.ipynb")
+    assert isinstance(err.value, UnprotectedTableError)  # the runner fails the run as a disclosure problem
+    nb.cells = nb.cells[:2]
+    check_figures_published(nb, "nb.ipynb")  # published figure and a researcher cell: fine
 
 
 def test_balance_plot_shows_visible_differences_with_wwc_bands():

@@ -49,7 +49,7 @@ def test_plural_groups_have_an_other_form():
 
 
 def test_every_key_the_code_uses_is_in_the_catalogue():
-    pattern = re.compile(r"""\b(?:t|tn|i18n\.t|i18n\.tn|_t)\(\s*f?["']([a-z_]+\.[a-z_.]+)["']""")
+    pattern = re.compile(r"""\b(?:t|tn|text|i18n\.t|i18n\.tn|i18n\.text|_t)\(\s*f?["']([a-z_]+\.[a-z_.]+)["']""")
     used = set()
     for path in REPORT_SRC.glob("*.py"):
         used |= set(pattern.findall(path.read_text()))
@@ -122,3 +122,29 @@ def test_default_language_can_be_set_and_is_checked():
         i18n.set_language("lv")
     with pytest.raises(UnknownLanguageError):
         i18n.set_language("ru")
+
+
+def test_values_are_escaped_for_markdown_and_plain_keeps_them_as_given():
+    name = "<b>Rīgas [1](x) *vsk*</b> & co_op _x_ $y$ http://e.x #2 | a\\b\nc"
+    msg = t("mq.table_caption", "en", area=name, period="2020/21")
+    assert msg.plain == f"Education-quality indicators: {name}, 2020/21"
+    assert i18n.text("mq.table_caption", "en", area=name, period="2020/21") == msg.plain
+    import re
+
+    bare = re.sub(r"&#?\w+;", "", str(msg))  # the text outside character references
+    for raw in ("<", ">", "[", "]", "*", "$", "#", "|", "\\", "\n", "http://", " _x_", "&"):
+        assert raw not in bare, raw
+    assert "co_op" in str(msg)  # an underscore inside a word is no emphasis and stays
+    from html import unescape
+
+    assert unescape(str(msg)) == msg.plain.replace("\n", " ")  # the same text once the references are read
+
+
+def test_numbers_nested_messages_and_trusted_fragments_are_not_escaped():
+    assert t("sdc.below", "lv", threshold=10) == "<10"  # catalogue text is trusted
+    inner = t("mq.table_caption", "en", area="<i>", period="p")
+    outer = t("n.other", "en", name=inner)
+    assert "&lt;i&gt;" in outer and "&amp;lt;" not in outer and "<i>" in outer.plain
+    assert t("n.other", "en", name=i18n.trusted("**bold**")).count("**") == 2
+    assert "1,5" in t("mq.headline", "lv", area="A", period="p", rate=1.5, low=1, high=2, rate_lv=1,
+                      pupils="[c]", schools=3)

@@ -54,8 +54,14 @@ def test_run_all_goes_on_after_a_failure_and_reports_it(run_all, capsys):
 
 def test_successful_run_writes_all_four_outputs(run_all):
     run = run_all[1][("tiny", "params/tiny.yaml")]
-    assert {"notebook.ipynb", "report.html", "results.json", "manifest.json"} <= {p.name for p in run.iterdir()}
+    assert {"report.html", "results.json", "manifest.json"} <= {p.name for p in run.iterdir()}
     manifest = json.loads((run / "manifest.json").read_text())
+    # The executed notebook is kept at the project root under private/, never published.
+    assert "notebook.ipynb" not in manifest["outputs"] and not list(run.rglob("*.ipynb"))
+    private = run.parents[2] / "private" / "tiny" / run.name / "notebook.ipynb"
+    assert manifest["executed_notebook"]["path"] == f"private/tiny/{run.name}/notebook.ipynb"
+    assert manifest["executed_notebook"]["sha256"] == hashlib.sha256(private.read_bytes()).hexdigest()
+    assert not (private.parent / "runner.json").exists()  # the owner record goes when the run ends
     assert manifest["status"] == "succeeded" and manifest["error"] is None
     assert manifest["parameters"]["n"] == 2 and manifest["parameters"]["language"] == "en"
     assert manifest["parameter_origins"]["scale"] == "notebook default"
@@ -93,7 +99,10 @@ def test_failed_run_is_marked_with_cell_and_message_and_keeps_the_notebook(run_a
     assert manifest["error"]["kind"] == "cell error"
     assert "RuntimeError: deliberate failure for the tests" in manifest["error"]["message"]
     assert manifest["error"]["cell"]["first_line"].startswith("raise RuntimeError")
-    assert (run / "notebook.ipynb").exists()
+    assert manifest["error"]["step"] == "notebook"
+    assert not (run / "notebook.ipynb").exists()
+    assert (run.parents[2] / manifest["executed_notebook"]["path"]).exists()  # kept for debugging
+    assert manifest["executed_notebook"]["path"] in manifest["error"]["message"]
     page = (run / "report.html").read_text()
     assert "Aprēķins neizdevās" in page and "deliberate failure" in page
 
@@ -107,11 +116,25 @@ def test_index_lists_every_run_newest_first_with_status(run_all, project):
         assert f"{run.parent.name}/{run.name}/report.html" in page
 
 
-def test_site_rebuild_ignores_half_written_runs(run_all, project):
-    (project / "reports" / "tiny" / ".tmp-20990101T000000Z-tiny").mkdir()
-    assert main(["--root", str(project), "site"]) == 0
-    page = (project / "reports" / "index.html").read_text()
-    assert "20990101" not in page
+def test_site_rebuild_leaves_live_half_written_runs_alone(run_all, project):
+    import os
+    import socket
+
+    from evaltools.run.lifecycle import process_start
+
+    tmp = project / "reports" / "tiny" / ".tmp-20990101T000000Z-tiny"
+    tmp.mkdir()
+    owner = project / "private" / "tiny" / "20990101T000000Z-tiny"
+    owner.mkdir(parents=True)
+    (owner / "runner.json").write_text(json.dumps(
+        {"pid": os.getpid(), "process_start": process_start(os.getpid()), "host": socket.gethostname()}))
+    try:
+        assert main(["--root", str(project), "site"]) == 0
+        page = (project / "reports" / "index.html").read_text()
+        assert "20990101" not in page and tmp.is_dir()  # a live run is not touched
+    finally:
+        shutil.rmtree(tmp)
+        shutil.rmtree(owner)
 
 
 def test_cell_timeout_marks_the_run_failed_at_the_running_cell(project):
@@ -120,7 +143,7 @@ def test_cell_timeout_marks_the_run_failed_at_the_running_cell(project):
     newest = max((project / "reports" / "tiny").glob("*-defaults*"))
     manifest = json.loads((newest / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["error"]["kind"] == "cell timeout"
-    assert "2 s limit" in manifest["error"]["message"]
+    assert "2 s limit" in manifest["error"]["message"] and manifest["error"]["step"] == "notebook"
     assert manifest["error"]["cell"]["first_line"] == "import time"
 
 
@@ -143,7 +166,7 @@ def _bad_yaml_run(project, text):
     "text, expected",
     [
         ("study: tiny\nparameters:\n  languag: en\n", "unknown parameter 'languag'. Did you mean 'language'?"),
-        ("study: tiny\nparameters:\n  n: three\n", "parameter 'n': expected an integer, got 'three'"),
+        ("study: tiny\nparameters:\n  n: three\n", "parameter 'n': expected an integer"),
         ("study: tiny\nparameters:\n  language: de\n", "parameter 'language': expected one of 'lv', 'en', got 'de'"),
         ("study: tiny\nparameters:\n  table_file: nowhere.csv\n", "parameter 'table_file': expected an existing input file"),
         ("study: tiny\nparameters: [1, 2\n", "not valid YAML"),

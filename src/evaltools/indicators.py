@@ -10,7 +10,8 @@ tables (``evaltools.data.load_dataset``):
 - ``early_leaving_pct``: pupil-years in grades 5-12 (the PUMPURS target group)
   that ended in early leaving, per 100 such pupil-years;
 - ``absences_mean``: lessons missed per pupil-year;
-- ``repeated_pct``: pupil-years repeated, per 100;
+- ``repeated_pct``: pupil-years repeated, per 100, with ``repeated`` such pupil-years
+  (published, so that disclosure control protects the share's numerator);
 - ``ce9_mean`` / ``ce12_mean``: mean centralised-exam score (%) over each
   sitter's subjects, with ``ce9_n`` / ``ce12_n`` sitters.
 
@@ -29,7 +30,7 @@ import pandas as pd
 from evaltools.data.io import Dataset
 
 RISK_GRADES = (5, 12)  # grades of the PUMPURS target group
-COUNT_COLUMNS = ["pupils", "pupil_years", "left_early", "ce9_n", "ce12_n"]
+COUNT_COLUMNS = ["pupils", "pupil_years", "left_early", "repeated", "ce9_n", "ce12_n"]
 DENOMINATORS = {
     "early_leaving_pct": "pupil_years_5_12",
     "absences_mean": "pupil_years",
@@ -37,7 +38,7 @@ DENOMINATORS = {
     "ce9_mean": "ce9_n",
     "ce12_mean": "ce12_n",
 }
-NUMERATORS = {"early_leaving_pct": "left_early"}
+NUMERATORS = {"early_leaving_pct": "left_early", "repeated_pct": "repeated"}
 
 
 class UnknownAreaError(ValueError):
@@ -131,6 +132,7 @@ def indicator_table(data: Dataset, area: Area, total_label: str) -> pd.DataFrame
             "left_early": int(risk["left_early_flag"].sum()),
             "early_leaving_pct": 100 * risk["left_early_flag"].mean() if n_risk else np.nan,
             "absences_mean": f["absences"].mean() if len(f) else np.nan,
+            "repeated": int(f["repeated"].sum()),
             "repeated_pct": 100 * f["repeated"].mean() if len(f) else np.nan,
             "ce9_n": len(e9),
             "ce9_mean": e9["score"].mean() if len(e9) else np.nan,
@@ -147,7 +149,7 @@ def indicator_table(data: Dataset, area: Area, total_label: str) -> pd.DataFrame
     rows[total_label] = summarise(frame, ce9, ce12)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = area.unit
-    ints = ["pupils", "pupil_years", "pupil_years_5_12", "left_early", "ce9_n", "ce12_n"]
+    ints = ["pupils", "pupil_years", "pupil_years_5_12", "left_early", "repeated", "ce9_n", "ce12_n"]
     return table.astype({c: "int64" for c in ints})
 
 

@@ -3,20 +3,54 @@
 The cell tagged ``parameters`` declares every parameter with a type annotation, a
 default and a trailing comment that is its help text::
 
-    from evaltools.params import InputDir, Literal
+    from evaltools.params import Float, InputDir, Int, Literal, MinCell
 
     data_dir: InputDir = "../data/sample"     # folder with the data set
     language: Literal["lv", "en"] = "lv"      # language of the report
-    min_cell: int = 10                        # smallest count shown in tables
+    first_year: Int[2000, 2040] = 2020        # first school year of the period
+    pass_mark: Float[0, 100] = 10.0           # exam score (%) counted as a pass
+    reps: Int[99, None] = 999                 # bootstrap draws (at least 99)
+    min_cell: MinCell = 10                    # smallest count shown in a published table
 
 ``evaltools run`` reads these declarations (without executing the notebook),
 refuses parameters that do not fit them, resolves ``InputFile``/``InputDir``
 paths to absolute paths that exist, and only then runs the notebook.
-Inside the notebook the annotations are ordinary strings, ints and so on.
+Inside the notebook the annotations are ordinary ints, floats, strings and so on.
+
+Numeric ranges
+--------------
+``Int[low, high]`` and ``Float[low, high]`` declare an inclusive range beside the
+type; ``None`` leaves a side open (``Int[1, None]``: 1 or more). Values outside it
+are refused before anything runs.
+
+Plain ``float`` and ``Float[...]`` refuse NaN and infinity. A parameter that means
+them declares so: ``Float[0, inf]`` accepts ``+inf`` (e.g. "no cap"), ``Float[-inf,
+0]`` accepts ``-inf``, and a third item ``nan`` accepts NaN (``Float[0, 1, nan]``),
+with ``inf`` and ``nan`` imported from this module.
+
+Write bounds as whole non-negative numbers, ``None``, ``inf`` or ``nan`` where you
+can: ``papermill --help-notebook`` then still lists the parameter (it cannot read a
+``-`` or a ``.`` in an annotation, nor ``Literal[...]`` or ``X | None``, and it skips
+a line whose help comment contains ``=``). Other bounds work in ``evaltools``.
+
+The disclosure threshold
+------------------------
+``MinCell`` marks the parameter that is the study's disclosure threshold (smallest
+count published). It is a whole number that may be raised but never set below the
+project's floor: 5, or ``min_cell_floor`` in ``disclosure.yaml`` at the project root
+(owned by the data controller; see :mod:`evaltools.report.policy`).
 """
 from __future__ import annotations
 
-from typing import Literal, NewType
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, NewType
+
+inf = math.inf
+"""Infinity, for a bound that admits it: ``Float[0, inf]``."""
+
+nan = math.nan
+"""Third item of ``Float[low, high, nan]``: the parameter accepts NaN."""
 
 InputFile = NewType("InputFile", str)
 """A path to an input file that must exist (hashed into the manifest)."""
@@ -27,4 +61,45 @@ InputDir = NewType("InputDir", str)
 OutputName = NewType("OutputName", str)
 """A plain name (letters, digits, ``-`` and ``_``), e.g. for labelling a subgroup."""
 
-__all__ = ["InputDir", "InputFile", "Literal", "OutputName"]
+MinCell = NewType("MinCell", int)
+"""The study's disclosure threshold: a whole number at or above the project's floor (5)."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive bounds of a numeric parameter (``None``: open); metadata of ``Int``/``Float``."""
+
+    low: float | None = None
+    high: float | None = None
+    allow_nan: bool = False
+
+
+class _Bounded:
+    """``Int[low, high]`` / ``Float[low, high(, nan)]``: the number type annotated with a Range."""
+
+    base: type = object
+
+    def __class_getitem__(cls, bounds: Any) -> Any:
+        items = bounds if isinstance(bounds, tuple) else (bounds,)
+        if len(items) not in (2, 3) or (len(items) == 3 and not _is_nan(items[2])):
+            raise TypeError(f"use {cls.__name__}[low, high] (or Float[low, high, nan])")
+        return Annotated[cls.base, Range(items[0], items[1], allow_nan=len(items) == 3)]
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+class Int(_Bounded):
+    """An integer within ``[low, high]``: ``Int[1, None]``, ``Int[2000, 2040]``."""
+
+    base = int
+
+
+class Float(_Bounded):
+    """A finite number within ``[low, high]``: ``Float[0, 1]``, ``Float[0, None]``."""
+
+    base = float
+
+
+__all__ = ["Float", "InputDir", "InputFile", "Int", "Literal", "MinCell", "OutputName", "Range", "inf", "nan"]

@@ -2,7 +2,9 @@
 
 :func:`check_table` never raises on bad data: it returns the coerced table and
 the list of :class:`~evaltools.data.errors.Violation` found, so a caller can
-collect the problems of many files and report them together.
+collect the problems of many files and report them together. No message quotes a value
+of an identifier column (rows and row numbers only); other values go through
+:func:`~evaltools.data.errors.quote_values` (a few, cut short).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .errors import Violation, rows_of
+from .errors import Violation, quote_values, rows_of
 from .schemas import TABLES, Col, schema
 
 _TRUE = {"true", "1", "yes", "y", "jā", "ja", "t"}
@@ -77,14 +79,28 @@ _TYPE_WORDS = {"str": "text", "int": "whole numbers", "Int64": "whole numbers",
 def _missing_column(file: str, table: str, col: Col, present: list[str]) -> Violation:
     close = difflib.get_close_matches(col.name, present, n=1, cutoff=0.6)
     close += [c for c in present if c.lower() == col.name.lower() and c not in close]
-    guess = f" Did you mean '{close[0]}'?" if close else ""
+    guess = f" Did you mean {quote_values(close[:1], width=40)}?" if close else ""
     return Violation(file, table, col.name, "missing_column",
                      f"required column '{col.name}' is missing ({col.meaning})",
                      f"add the column, or {MAPPING_HINT}.{guess}")
 
 
+class _Hidden:
+    """The identifier values of a table as text, gathered on first use (to mask them in examples)."""
+
+    def __init__(self, df: pd.DataFrame, table: str):
+        self._df, self._table = df, table
+        self._values: set[str] | None = None
+
+    def __contains__(self, value: object) -> bool:
+        if self._values is None:
+            cols = [c.name for c in TABLES[self._table].columns if c.identifier and c.name in self._df.columns]
+            self._values = {" ".join(str(v).split()) for c in cols for v in pd.unique(self._df[c].dropna())}
+        return value in self._values
+
+
 def _pandera_violations(err: pa.errors.SchemaErrors, file: str, table: str,
-                        skip: dict[str, set[int]]) -> list[Violation]:
+                        skip: dict[str, set[int]], hide: _Hidden) -> list[Violation]:
     fc = err.failure_cases
     spec = TABLES[table]
     out: list[Violation] = []
@@ -101,17 +117,18 @@ def _pandera_violations(err: pa.errors.SchemaErrors, file: str, table: str,
         elif check.startswith("outside the allowed range"):
             rows, n = rows_of(idx)
             c = spec.col(col)
-            worst = ", ".join(str(v) for v in pd.unique(g["failure_case"])[:3])
+            worst = "" if c.identifier else f", found e.g. {quote_values(pd.unique(g['failure_case']), hide=hide)}"
             name = "score out of range" if col in ("score", "wellbeing", "risk_score") else "value out of range"
             out.append(Violation(file, table, col, "out_of_range",
-                                 f"{name}: values {check.split('range ')[-1]} expected, found e.g. {worst}",
+                                 f"{name}: values {check.split('range ')[-1]} expected{worst}",
                                  ("check the unit (percent 0-100, classroom grades 1-10) and " if name.startswith("score")
                                   else "") + f"correct or drop the rows; allowed: {c.range[0]} to {c.range[1]}.",
                                  rows, n))
         elif check.startswith("not one of"):
             rows, n = rows_of(idx)
-            vals = ", ".join(repr(v) for v in pd.unique(g["failure_case"])[:3])
-            out.append(Violation(file, table, col, "unknown_value", f"unknown value(s) {vals}; {check}",
+            found = f"{len(pd.unique(g['failure_case'])):,} unknown value(s)" if col and spec.col(col).identifier \
+                else f"unknown value(s) {quote_values(pd.unique(g['failure_case']), hide=hide)}"
+            out.append(Violation(file, table, col, "unknown_value", f"{found}; {check}",
                                  "recode the values to the codebook's codes (a YAML mapping renames columns, "
                                  "recode values before loading).", rows, n))
         elif check == "multiple_fields_uniqueness":
@@ -153,6 +170,7 @@ def check_table(df: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, 
     for col in missing:
         violations.append(_missing_column(file, table, col, present))
     bad_cells: dict[str, set[int]] = {}
+    hide = _Hidden(df, table)
     for col in spec.columns:
         if col.name not in df.columns:
             continue
@@ -163,10 +181,10 @@ def check_table(df: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, 
             pos = np.flatnonzero(bad)
             bad_cells[col.name] = set(pos.tolist())
             rows, n = rows_of(pos)
-            examples = ", ".join(repr(v) for v in pd.unique(orig.iloc[pos[:50]].astype(str))[:3])
+            found = "" if col.identifier else f", found e.g. {quote_values(orig.iloc[pos[:50]].astype(str), hide=hide)}"
             violations.append(Violation(
                 file, table, col.name, "wrong_type",
-                f"wrong type: expected {_TYPE_WORDS[col.dtype]}, found e.g. {examples}",
+                f"wrong type: expected {_TYPE_WORDS[col.dtype]}{found}",
                 f"correct the cells (e.g. a stray letter, a decimal comma or a note in a number column) "
                 f"or {MAPPING_HINT} if this is the wrong column.", rows, n))
     # value rules only on columns that exist and on table rules whose columns exist
@@ -180,5 +198,5 @@ def check_table(df: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, 
             warnings.simplefilter("ignore")
             sch.validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
-        violations.extend(_pandera_violations(err, file, table, bad_cells))
+        violations.extend(_pandera_violations(err, file, table, bad_cells, hide))
     return df, violations

@@ -1,4 +1,7 @@
-"""The ``evaltools data`` commands: ``synth`` and ``check``.
+"""The ``evaltools data`` commands: ``synth``, ``check`` and ``pseudonymise``.
+
+No command prints a value of an identifier column: problems name the file, column,
+number of rows and row numbers.
 
 The lead's ``evaltools.cli`` calls :func:`register` with its sub-parsers.
 """
@@ -45,16 +48,54 @@ def _check(args: argparse.Namespace) -> int:
             print(f"{path}: OK, {len(df):,} rows checked")
     except DataValidationError as err:
         print(str(err), file=sys.stderr)
+        _warn_ambiguous_ids(path, args.mapping)
         return 2
     except DataFileError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    _warn_ambiguous_ids(path, args.mapping)
+    return 0
+
+
+def _warn_ambiguous_ids(path: Path, mapping: str | None) -> None:
+    """Warn when ids are too short or have no letter: the privacy gate would fail every run."""
+    from .io import read_identifiers
+    from .schemas import SHORT_ID_CHARS, ambiguous_id
+
+    found = read_identifiers([path], mapping)
+    n = sum(1 for v in found.values if ambiguous_id(v))
+    if n:
+        print(f"warning: {n:,} identifier value{'s' if n != 1 else ''} (pupil, teacher or plan ids) "
+              f"{'are' if n != 1 else 'is'} shorter than {SHORT_ID_CHARS} characters or {'have' if n != 1 else 'has'} "
+              "no letter: a report's own numbers look the same, so the privacy gate fails every run that "
+              "shows such a number. Replace the ids with keyed pseudonyms first: "
+              f"evaltools data pseudonymise {path} --out NEW_FOLDER", file=sys.stderr)
+
+
+def _pseudonymise(args: argparse.Namespace) -> int:
+    from .errors import DataFileError
+    from .pseudonymise import PseudonymKeyError, load_key
+    from .pseudonymise_files import pseudonymise_folder
+
+    src, out = Path(args.path), Path(args.out)
+    try:
+        key = load_key(key_file=args.key_file, data_dir=src if src.is_dir() else src.parent)
+        done = pseudonymise_folder(src, out, key, mapping=args.mapping)
+    except (PseudonymKeyError, DataFileError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    cols = sum(len(c) for c in done.values())
+    print(f"wrote {out}: {cols} identifier column{'s' if cols != 1 else ''} in {len(done)} file"
+          f"{'s' if len(done) != 1 else ''} replaced by keyed pseudonyms (the key is not stored); "
+          "use the same key for every later extract so the ids still link.")
+    for name, columns in done.items():
+        print(f"  {name}: {', '.join(columns)}")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``data synth`` and ``data check`` to an argparse sub-parser set."""
-    data = subparsers.add_parser("data", help="generate synthetic data or check an extract")
+    """Add ``data synth``, ``data check`` and ``data pseudonymise`` to an argparse sub-parser set."""
+    data = subparsers.add_parser("data", help="generate synthetic data, check or pseudonymise an extract")
     sub = data.add_subparsers(dest="data_command", required=True)
 
     s = sub.add_parser("synth", help="generate a seeded synthetic data set with known true effects")
@@ -71,6 +112,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--mapping", default=None, help="YAML column mapping (extract column: our column)")
     c.add_argument("--table", default=None, help="table of a single file (default: the file name)")
     c.set_defaults(func=_check)
+
+    p = sub.add_parser("pseudonymise", help="copy a data folder with every identifier column replaced by keyed "
+                                            "pseudonyms (HMAC-SHA256)")
+    p.add_argument("path", help="a data folder (one file per table) or one .parquet/.csv/.xlsx file")
+    p.add_argument("--out", required=True, help="new folder to write (must not exist or be empty)")
+    p.add_argument("--mapping", default=None, help="YAML column mapping: which extract columns are ids")
+    p.add_argument("--key-file", default=None, help="file holding the key, outside the data folder (default: "
+                                                    "EVALTOOLS_PSEUDONYM_KEY or EVALTOOLS_PSEUDONYM_KEY_FILE)")
+    p.set_defaults(func=_pseudonymise)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,14 @@ table already in memory.
 - Keys (one row per key) are checked; so are the cross-table rules listed below.
 - An *optional column* may be absent from an extract (e.g. no SES proxy): it is then added,
   empty; analyses that need it say so.
+- **Identifier columns** (marked *identifier* below: `pupil_id`, `teacher_id`, `plan_id`,
+  and `personal_code` wherever an extract still has one) identify a person. No error
+  message quotes their values (it gives the number of rows and the row numbers), and the
+  privacy gate searches every published file for every one of their values, under the
+  names the column mapping gives them, as whole tokens of any length. Ids shorter than 6
+  characters or without a letter look like a report's own numbers: `evaltools data check`
+  warns, a run that shows such a number fails, so replace them with keyed pseudonyms first
+  (`evaltools data pseudonymise DIR --out NEW_DIR`, see *Pseudonymisation*).
 """
 
 SCALES = """\
@@ -155,6 +163,12 @@ Personal codes never enter the workbench. Replace them on the evaluator's machin
 HMAC-SHA256(key, code without spaces and hyphens). The same key links every table and year;
 without the key nobody can recompute a pseudonym from a guessed personal code.
 
+A whole extract: `evaltools data pseudonymise DIR --out NEW_DIR [--mapping FILE] [--key-file F]`
+writes a copy of the folder (same files, formats and column names) in which every identifier
+column, found through the mapping as the loader finds it, holds keyed pseudonyms (`P…` for
+pupils and personal codes, `T…` teachers, `PL…` plans); it prints which columns of which
+files it replaced, never a value.
+
 - Key from `EVALTOOLS_PSEUDONYM_KEY` (the key) or `EVALTOOLS_PSEUDONYM_KEY_FILE` (a path),
   at least 16 bytes: `python -c "import secrets; print(secrets.token_hex(32))"`.
 - **Never store the key beside the data**: `load_key(key_file=..., data_dir=...)` refuses a
@@ -210,7 +224,8 @@ def render() -> str:
                  "| column | type | missing allowed | range / values | meaning | source in a real extract |",
                  "|---|---|---|---|---|---|"]
         for c in t.columns:
-            lines.append(f"| `{c.name}` | {c.dtype} | {'optional column' if c.optional else 'yes' if c.nullable else 'no'} | {_range(c)} | "
+            ident = " *identifier*" if c.identifier else ""
+            lines.append(f"| `{c.name}`{ident} | {c.dtype} | {'optional column' if c.optional else 'yes' if c.nullable else 'no'} | {_range(c)} | "
                          f"{c.meaning} | {c.source} |")
         parts.append("\n".join(lines) + "\n")
     cal = "\n".join(f"| `{k}` | {lo:g} to {hi:g} | {txt} |" for k, (lo, hi, txt) in TARGETS.items())

@@ -2,13 +2,15 @@
 
 Each rule returns :class:`~evaltools.data.errors.Violation` objects whose rows
 point into the table that breaks it. Rules whose tables are absent are skipped.
+A message names the rows, never a pupil's, teacher's or plan's id.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .errors import Violation, rows_of
+from .errors import Violation, quote_values, rows_of
+from .schemas import IDENTIFIER_COLUMNS
 
 _TERMINAL = ("left_early", "graduated")
 
@@ -32,7 +34,11 @@ def _unknown_ids(tables, files, child: str, col: str, parent: str, pcol: str, wh
     if not bad.any():
         return []
     rows, n = rows_of(np.flatnonzero(bad))
-    ex = ", ".join(repr(v) for v in pd.unique(c[bad])[:3])
+    missing = pd.unique(c[bad])
+    if col in IDENTIFIER_COLUMNS or pcol in IDENTIFIER_COLUMNS:  # never quote a person's id
+        ex = f"{len(missing):,} id{'s' if len(missing) != 1 else ''}"
+    else:
+        ex = quote_values(missing)
     return [Violation(files[child], child, col, f"unknown_{what.replace(' ', '_')}",
                       f"unknown {what}: {ex} not found in {files[parent]} ({pcol})",
                       f"add the missing rows to {parent}, or correct the ids (a pseudonymised extract must "

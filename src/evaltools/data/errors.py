@@ -1,9 +1,21 @@
-"""One clear error for bad data: every violation at once, with file, column, rows and a hint."""
+"""One clear error for bad data: every violation at once, with file, column, rows and a hint.
+
+A message never quotes a value of an identifier column
+(:data:`~evaltools.data.schemas.IDENTIFIER_COLUMNS`): it gives the number of rows and
+the first row numbers. Values of other columns are quoted through :func:`quote_values`,
+a few of them, each cut short, with anything shaped like a personal code masked.
+"""
 from __future__ import annotations
 
+import re
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 
+from .pseudonymise import mask_personal_codes
+
 MAX_ROWS_SHOWN = 5
+MAX_VALUES_SHOWN = 3
+MAX_VALUE_CHARS = 24
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,34 @@ class Violation:
             text += f" ({self.count:,} row{'s' if self.count != 1 else ''}: {shown}"
             text += f" and {more:,} more)" if more > 0 else ")"
         return f"{text}. Hint: {self.hint}"
+
+
+_ID_LIKE = re.compile(r"(?=[^\s]*\d)(?=[^\s]*[^\W\d_])[\w\-.:/]{6,}|\d{8,}")
+
+
+def quote_values(values: Iterable[object], limit: int = MAX_VALUES_SHOWN,
+                 width: int = MAX_VALUE_CHARS, hide: Container[str] = ()) -> str:
+    """Up to ``limit`` distinct example values, quoted, for a message about a NON-identifier column.
+
+    Each value is cut to ``width`` characters (``…`` marks the cut). A value that is in
+    ``hide`` (the identifier values of the same table), or that looks like an id (a token of
+    6 or more characters mixing letters and digits, or 8 or more digits: a wrongly mapped id
+    column), becomes ``<id-like value>``; anything shaped like a personal code inside a
+    value becomes ``<personal code>``. Never call it with an identifier column.
+    """
+    shown: list[str] = []
+    for v in values:
+        text = " ".join(str(v).split())
+        if text in hide or _ID_LIKE.fullmatch(text):
+            q = "<id-like value>"
+        else:
+            text = mask_personal_codes(text)
+            q = repr(text if len(text) <= width else text[: width - 1] + "…")
+        if q not in shown:
+            shown.append(q)
+        if len(shown) >= limit:
+            break
+    return ", ".join(shown)
 
 
 def rows_of(index_positions) -> tuple[tuple[int, ...], int]:

@@ -39,7 +39,8 @@ import pandas as pd
 from .checks import check_table
 from .crosscheck import cross_table_violations
 from .errors import DataFileError, DataValidationError, Violation
-from .schemas import TABLES
+from .pseudonymise import mask_personal_codes
+from .schemas import IDENTIFIER_COLUMNS, TABLES
 
 READERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".xlsx": "excel", ".xls": "excel"}
 MappingLike = Mapping[str, Any] | str | Path | None
@@ -53,12 +54,12 @@ def read_mapping(mapping: MappingLike) -> dict[str, Any]:
         p = Path(mapping)
         if not p.is_file():
             raise DataFileError(f"Column-mapping file {p} does not exist; pass a dict or the path of a YAML file.")
-        import yaml
+        from evaltools.yamlfile import YamlFileError, read_yaml
 
-        try:
-            mapping = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise DataFileError(f"Column-mapping file {p} is not valid YAML: {exc}") from None
+        try:  # strict: no duplicate keys, aliases, non-UTF-8 text or oversized files
+            mapping = read_yaml(p, where=f"Column-mapping file {p}").data or {}
+        except YamlFileError as exc:
+            raise DataFileError(str(exc)) from None
     if not isinstance(mapping, Mapping):
         raise DataFileError("A column mapping must be a dict (or YAML mapping) of 'extract column: our column'.")
     for k, v in mapping.items():
@@ -82,6 +83,21 @@ def _renames_for(mapping: dict[str, Any], table: str) -> dict[str, str]:
     return {**flat, **dict(mapping.get(table, {}))}
 
 
+def _short(exc: object, width: int = 160) -> str:
+    """The first line of an error, cut short, personal codes masked (a reader may quote a cell)."""
+    text = mask_personal_codes(" ".join(str(exc).strip().splitlines()[:1]))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _csv_options(path: Path) -> dict[str, Any]:
+    """How to read a CSV: a header with more ';' than ',' is a European export (decimal comma)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    if header.count(";") > header.count(","):
+        return {"sep": ";", "decimal": ",", "encoding": "utf-8-sig"}
+    return {"encoding": "utf-8-sig"}
+
+
 def _read(path: Path) -> pd.DataFrame:
     kind = READERS.get(path.suffix.lower())
     if kind is None:
@@ -92,14 +108,10 @@ def _read(path: Path) -> pd.DataFrame:
         if kind == "parquet":
             return pd.read_parquet(path)
         if kind == "csv":
-            with open(path, encoding="utf-8-sig", errors="replace") as fh:
-                header = fh.readline()
-            if header.count(";") > header.count(","):  # Latvian/European export: ';' and decimal comma
-                return pd.read_csv(path, sep=";", decimal=",", low_memory=False, encoding="utf-8-sig")
-            return pd.read_csv(path, low_memory=False, encoding="utf-8-sig")
+            return pd.read_csv(path, low_memory=False, **_csv_options(path))
         return pd.read_excel(path, sheet_name=0)
     except Exception as exc:  # any reader failure becomes one clear message
-        raise DataFileError(f"{path}: cannot be read as {kind} ({type(exc).__name__}: {exc}).") from None
+        raise DataFileError(f"{path}: cannot be read as {kind} ({type(exc).__name__}: {_short(exc)}).") from None
 
 
 def _load_checked(path: Path, table: str, mapping: dict[str, Any]) -> tuple[pd.DataFrame, list[Violation]]:
@@ -246,3 +258,158 @@ def load_dataset(directory: str | Path, mapping: MappingLike = None,
     if tpath.is_file():
         truth = json.loads(tpath.read_text(encoding="utf-8"))
     return Dataset(path=directory, tables=out, truth=truth, files=files)
+
+
+# ------------------------------------------------------------------ identifiers for the privacy gate
+
+@dataclass
+class IdentifierValues:
+    """Every value of an identifier column in a set of input files, after the column mapping.
+
+    ``values``: the ids as text (also in the loader's form: ``'123'`` for a cell read as
+    ``123.0``); ``columns``: which columns of which file held them; ``unreadable``: data
+    files that could not be read (with the reason), whose ids are therefore unknown.
+    """
+
+    values: set[str] = field(default_factory=set)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def _is_identifier_name(name: object) -> bool:
+    return str(name).strip().lower() in IDENTIFIER_COLUMNS
+
+
+def _identifier_sources(columns: list[Any], table: str | None, mappings: list[dict[str, Any]]) -> list[Any]:
+    """The columns of a file that hold identifiers: named so, or renamed onto one by a mapping.
+
+    ``table`` is the file's table (the mapping's ``files`` entry or the file name); for a
+    file of no known table, the renames of every table count (safe side).
+    """
+    targets: dict[str, set[str]] = {}
+    for m in mappings:
+        for t in [table] if table else list(TABLES):
+            for src, dst in _renames_for(m, t).items():
+                targets.setdefault(str(src), set()).add(str(dst))
+    return [c for c in columns
+            if _is_identifier_name(c) or any(_is_identifier_name(d) for d in targets.get(str(c), ()))]
+
+
+def _table_of(path: Path, mappings: list[dict[str, Any]]) -> str | None:
+    for m in mappings:
+        for t, name in dict(m.get("files", {}) or {}).items():
+            if Path(str(name)).name == path.name:
+                return t
+    return path.stem if path.stem in TABLES else None
+
+
+def _add_values(out: set[Any], values: Any) -> None:
+    out.update(values)  # raw values; _as_ids turns them into text once, after every file
+
+
+def _as_ids(raw: set[Any]) -> set[str]:
+    """Ids as text: blanks collapsed; a whole float also as the loader reads it ('123.0' -> '123')."""
+    out: set[str] = set()
+    for v in raw:
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            continue
+        text = v if isinstance(v, str) and v.strip() == v and "  " not in v else " ".join(str(v).split())
+        if not text:
+            continue
+        out.add(text)
+        if text.endswith(".0") and text[:-2].lstrip("-").isdigit():
+            out.add(text[:-2])
+    return out
+
+
+def _csv_columns(path: Path, cols: list[Any], opts: dict[str, Any]) -> dict[Any, list[Any]]:
+    """Distinct values of some CSV columns as text (pyarrow's reader: several times faster than pandas).
+
+    Cells pandas reads as missing ('', 'NA', 'null', ...) are missing here too, as in the loader.
+    """
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pcsv
+
+        names = [str(c) for c in cols]
+        table = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=opts.get("sep", ",")),
+                              convert_options=pcsv.ConvertOptions(
+                                  include_columns=names, column_types={c: pa.string() for c in names},
+                                  null_values=sorted(STR_NA_VALUES), strings_can_be_null=True))
+        return {c: pc.unique(table.column(c)).to_pylist() for c in names}
+    except Exception:  # an odd file (e.g. ragged rows): the slower reader, as the loader would read it
+        frame = pd.read_csv(path, usecols=cols, dtype=str, **opts)
+        return {c: pd.unique(frame[c]) for c in frame.columns}
+
+
+def _file_identifiers(path: Path, mappings: list[dict[str, Any]], out: IdentifierValues) -> None:
+    kind = READERS[path.suffix.lower()]
+    table = _table_of(path, mappings)
+    found: list[str] = []
+    if kind == "parquet":
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        cols = _identifier_sources(pq.read_schema(path).names, table, mappings)
+        if cols:
+            data = pq.read_table(path, columns=cols)
+            for c in cols:
+                _add_values(out.values, pc.unique(data.column(c)).to_pylist())
+            found = [str(c) for c in cols]
+    elif kind == "csv":
+        opts = _csv_options(path)
+        head = pd.read_csv(path, nrows=0, **opts).columns
+        cols = _identifier_sources(list(head), table, mappings)
+        if cols:
+            for c, values in _csv_columns(path, cols, opts).items():
+                _add_values(out.values, values)
+            found = [str(c) for c in cols]
+    else:  # Excel: every sheet, not only the first one the loader reads
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+        for sheet, frame in sheets.items():
+            cols = _identifier_sources(list(frame.columns), table, mappings)
+            for c in cols:
+                _add_values(out.values, pd.unique(frame[c]))
+            found += [f"{sheet}!{c}" for c in cols]
+    if found:
+        out.columns[str(path)] = found
+    for m in mappings:  # ids recoded by the mapping's 'values' section are ids too
+        for t, cols in dict(m.get("values", {}) or {}).items():
+            if table in (None, t):
+                for col, codes in dict(cols or {}).items():
+                    if _is_identifier_name(col):
+                        _add_values(out.values, [*codes.keys(), *codes.values()])
+
+
+def read_identifiers(inputs: Any, mapping: MappingLike | list[MappingLike] = None) -> IdentifierValues:
+    """Every identifier value in ``inputs`` (files or folders, searched recursively).
+
+    Reads each Parquet, CSV or Excel file the loader could read (``READERS``), only its
+    identifier columns (:data:`~evaltools.data.schemas.IDENTIFIER_COLUMNS`) as they are
+    named *after* ``mapping`` (one mapping or a list), the way :func:`load_dataset` names
+    them; a column that already carries an identifier's name counts too. Never raises for a
+    bad data file: it is listed in ``unreadable``.
+    """
+    mappings = [read_mapping(m) for m in (mapping if isinstance(mapping, list) else [mapping]) if m is not None]
+    if not mappings:
+        mappings = [{}]
+    out = IdentifierValues()
+    for base in inputs:
+        base = Path(base)
+        try:
+            files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
+        except OSError as exc:
+            out.unreadable[str(base)] = exc.strerror or type(exc).__name__
+            continue
+        for path in files:
+            if path.suffix.lower() not in READERS:
+                continue
+            try:
+                _file_identifiers(path, mappings, out)
+            except Exception as exc:  # a file the gate cannot read: say so, never crash the runner
+                out.unreadable[str(path)] = f"{type(exc).__name__}: {_short(exc, 120)}"
+    out.values = _as_ids(out.values)
+    return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +31,24 @@ import pandas as pd
 ENV_KEY = "EVALTOOLS_PSEUDONYM_KEY"
 ENV_KEY_FILE = "EVALTOOLS_PSEUDONYM_KEY_FILE"
 MIN_KEY_BYTES = 16
+
+
+#: A Latvian personal code in any usual written form: ``DDMMYY-NNNNN`` (a real day and
+#: month; the century digit is not checked) or the newer ``32NNNN-NNNNN``, with a hyphen,
+#: a dash, a space or nothing between the two parts, also after a letter or a prefix
+#: ("Nr.01020312345", "PK:010203-12345"). Not when it is part of a longer run of digits,
+#: nor the decimals of a number (``5556.01094253253``, ``0,01094253253``): a digit
+#: directly before, or a digit and a decimal point or comma.
+PERSONAL_CODE = re.compile(
+    r"(?<!\d)(?<!\d[.,])"
+    r"(?:(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d\d[-\u2010-\u2014 \u00a0]?\d{5}"
+    r"|32\d{4}[-\u2010-\u2014 \u00a0]?\d{5})"
+    r"(?!\d)")
+
+
+def mask_personal_codes(text: str, mask: str = "<personal code>") -> str:
+    """``text`` with everything shaped like a personal code replaced by ``mask``."""
+    return PERSONAL_CODE.sub(mask, text)
 
 
 class PseudonymKeyError(ValueError):

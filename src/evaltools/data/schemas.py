@@ -18,6 +18,28 @@ import pandera.pandas as pa
 
 YEAR_RANGE = (2000, 2040)
 
+#: Columns whose values identify a person, directly or through one record of theirs: the
+#: single list the whole workbench uses. Their values are never quoted in a message (a
+#: message gives the number of rows and the row numbers), never published, and the privacy
+#: gate (``evaltools.report.privacy``) searches every published file for them, after the
+#: column mapping. ``plan_id`` is one: a support plan belongs to one pupil, and whoever holds
+#: the PUMPURS database can look its number up. School and municipality ids are not: schools
+#: and municipalities are the units a report names. ``personal_code`` is no column of a
+#: table (codes are pseudonymised before loading, see ``evaltools data pseudonymise``), but a
+#: file that still carries one is treated the same way.
+IDENTIFIER_COLUMNS: tuple[str, ...] = ("pupil_id", "teacher_id", "plan_id", "personal_code")
+
+#: An id with fewer characters, or with no letter, cannot be told apart from the ordinary
+#: numbers of a report ("17" pupils, year 2014): the privacy gate fails a run in which one
+#: occurs and ``evaltools data check`` warns; keyed pseudonyms (``P`` + 16 hex digits) are safe.
+SHORT_ID_CHARS = 6
+
+
+def ambiguous_id(value: str) -> bool:
+    """True for an id too short (< :data:`SHORT_ID_CHARS` characters) or without a letter."""
+    text = " ".join(str(value).split())
+    return len(text) < SHORT_ID_CHARS or not any(ch.isalpha() for ch in text)
+
 
 @dataclass(frozen=True)
 class Col:
@@ -31,6 +53,11 @@ class Col:
     range: tuple[float, float] | None = None
     values: tuple[str, ...] | None = None
     optional: bool = False  # may be absent from an extract: then added, empty
+
+    @property
+    def identifier(self) -> bool:
+        """True for a column whose values identify a person (see :data:`IDENTIFIER_COLUMNS`)."""
+        return self.name in IDENTIFIER_COLUMNS
 
 
 @dataclass(frozen=True)

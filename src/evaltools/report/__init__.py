@@ -9,7 +9,9 @@ from evaltools._lazy import install
 _EXPORTS = {
     "record": ["output_dir", "record", "recorded"],
     # funder-facing layer: disclosure control, two languages, tables, headline card (issue 6)
-    "disclosure": ["ProtectedTable", "assert_safe", "protect", "safe_count"],
+    "disclosure": ["Dominance", "Link", "ProtectedTable", "ProtectedValue", "assert_safe", "protect",
+                   "protect_linked", "protect_value", "safe_count", "same"],
+    "deviations": ["design_change"],
     "i18n": ["get_language", "set_language", "t"],
     "tables": ["balance_table", "did_table", "model_table", "publish_table"],
     "headline": ["headline_card"],

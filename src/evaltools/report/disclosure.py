@@ -23,7 +23,11 @@ al. 2012, *Statistical Disclosure Control*, Wiley, ch. 4 and 7; ONS 2021,
 3. **Dependent values**: a mean or percentage is hidden when its denominator
    count is below the threshold or hidden; with ``numerators`` a share is also
    hidden when its numerator, or denominator minus numerator, is a small
-   non-zero count or hidden (so that 98 % of 50 cannot reveal one pupil).
+   non-zero count or hidden (so that 98 % of 50 cannot reveal one pupil). The
+   numerator, the rest and the base are protected as cells (``num + rest = base``
+   is one more equation), and with ``shares={col: 100}`` a percentage whose
+   numerator is no column has its implied numerator ``value * base / 100``
+   protected the same way, total row included.
    With ``protection=k`` every hidden cell's interval must also be at least ``k``
    wide (a protection interval, as in tau-Argus), so a reader cannot learn that a
    hidden count is "3 or 4".
@@ -31,10 +35,22 @@ al. 2012, *Statistical Disclosure Control*, Wiley, ch. 4 and 7; ONS 2021,
    nearest multiple of the base after suppression. The threshold must then be a
    multiple of the base, so a rounded count can never fall below it.
 
+5. **Magnitudes** (``magnitudes=``, costs): a cell with fewer than ``threshold``
+   contributors or failing a dominance rule (:class:`Dominance`: the (n,k) rule and
+   the p% rule, Hundepool et al. 2012, sec. 4.2.2) is hidden, with complements.
+6. **The threshold has a floor** (:func:`min_cell_floor`, 5 or the data controller's
+   ``disclosure.yaml``): a lower threshold is refused everywhere, naming ``min_cell``.
+
 :func:`protect` applies all of this and returns a :class:`ProtectedTable`;
-:func:`assert_safe` checks a published table, including an attack on its totals
-by linear programming, and :func:`safe_count` protects a single count in a
-figure label or sentence.
+:func:`protect_value` protects one published number (a headline rate with its base,
+with the rounding-interval rule: a share shown with ``d`` decimals beside its base
+must not confine its numerator to small counts) and returns a :class:`ProtectedValue`;
+:func:`protect_linked` protects several tables, chart series and values that share
+counts with one suppression pattern over the union of their equations (:class:`Link`,
+:func:`same`). :func:`assert_safe` checks a published table, including an attack on its
+totals by linear programming, and :func:`safe_count` protects a single count in a
+figure label or sentence. The attacker that checks a whole run folder is
+:mod:`evaltools.report.attack`; see ``docs/disclosure.md``.
 """
 from __future__ import annotations
 
@@ -75,7 +91,11 @@ class ColumnNotFoundError(KeyError):
 def set_defaults(
     *, threshold: int | None = None, round_to: int | None | str = "keep", protection: int | None = None
 ) -> None:
-    """Set the study-wide threshold, rounding base and protection interval (notebook parameters)."""
+    """Set the study-wide threshold, rounding base and protection interval (notebook parameters).
+
+    A threshold below the project's floor (:func:`min_cell_floor`, 5 unless the data
+    controller's ``disclosure.yaml`` raises it) is refused, naming ``min_cell``.
+    """
     if threshold is not None:
         _defaults["threshold"] = _check_threshold(threshold)
     if protection is not None:
@@ -139,6 +159,12 @@ class ProtectedTable:
     notes: tuple[str, ...] = ()
     percents: tuple[Hashable, ...] = ()
     protection: int = 1
+    denominators: Mapping[Hashable, tuple[Hashable, ...]] = field(default_factory=dict)
+    numerators: Mapping[Hashable, Hashable] = field(default_factory=dict)
+    shares: Mapping[Hashable, float] = field(default_factory=dict)
+    magnitudes: tuple[Hashable, ...] = ()
+    name: str | None = None
+    links: tuple[dict[str, Any], ...] = ()
 
     @property
     def hidden(self) -> pd.DataFrame:
@@ -159,6 +185,10 @@ class ProtectedTable:
             status=self.status[cols],
             counts=tuple(c for c in self.counts if c in cols),
             total_col=self.total_col if self.total_col in cols else None,
+            denominators={c: d for c, d in self.denominators.items() if c in cols},
+            numerators={c: n for c, n in self.numerators.items() if c in cols and n in cols},
+            shares={c: s for c, s in self.shares.items() if c in cols},
+            magnitudes=tuple(c for c in self.magnitudes if c in cols),
         )
 
     def to_frame(self, marker: str | None = None) -> pd.DataFrame:
@@ -172,15 +202,34 @@ class ProtectedTable:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """For :func:`evaltools.report.record`: the published table and how it was protected."""
+        """For :func:`evaltools.report.record`: the published table and how it was protected.
+
+        Besides the cells it carries what a reader (and :mod:`evaltools.report.attack`)
+        needs to know how the numbers hang together: the count and magnitude columns,
+        the total row and column, each value's denominators and numerator, the scale
+        of each share, the index columns that label a row, the display labels (the
+        CSV/Excel export's column names) and the links to other tables.
+        """
         frame = self.to_frame()
         flat = frame.reset_index()
+        meta = frame.attrs[ATTR]
         return {
             "type": "protected_table",
             "columns": [str(c) for c in flat.columns],
             "data": flat.astype(object).where(flat.notna(), None).values.tolist(),
-            **{k: v for k, v in frame.attrs[ATTR].items() if k != "counts"},
+            **{k: v for k, v in meta.items() if k != "counts"},
             "counts": [str(c) for c in self.counts],
+            "total_row": _jsonable_label(self.total_row),
+            "total_col": None if self.total_col is None else str(self.total_col),
+            "index_columns": int(frame.index.nlevels),
+            "denominators": {str(c): [str(d) for d in ds] for c, ds in self.denominators.items()},
+            "numerators": {str(c): str(n) for c, n in self.numerators.items()},
+            "shares": {str(c): float(s) for c, s in self.shares.items()},
+            "magnitudes": [str(c) for c in self.magnitudes],
+            "digits": {str(c): int(d) for c, d in self.digits.items()},
+            "labels": {str(c): str(v) for c, v in self.labels.items()},
+            "name": self.name,
+            "links": [dict(link) for link in self.links],
         }
 
     def _meta(self, mark: str) -> dict[str, Any]:
@@ -247,6 +296,9 @@ def protect(
     *,
     denominators: Mapping[Hashable, Hashable | tuple[Hashable, ...]] | None = None,
     numerators: Mapping[Hashable, Hashable] | None = None,
+    shares: Mapping[Hashable, float] | None = None,
+    magnitudes: Mapping[Hashable, Any] | None = None,
+    dominance: Dominance | None = None,
     threshold: int | None = None,
     round_to: int | None | str = "default",
     total_row: Hashable | None = "auto",
@@ -259,6 +311,7 @@ def protect(
     labels: Mapping[Hashable, str] | None = None,
     notes: Sequence[str] = (),
     percents: Sequence[Hashable] = (),
+    name: str | None = None,
 ) -> ProtectedTable:
     """Apply disclosure control to ``df`` (see the module docstring for the rules).
 
@@ -270,7 +323,21 @@ def protect(
         counts is below the threshold or hidden.
     numerators: ``{share column: count column}``; the share is also hidden when
         its numerator, or denominator minus numerator, is a small non-zero count.
-    threshold: smallest count that may be shown (default 10, see :func:`set_defaults`).
+        Both counts and their difference are protected like cells of the table
+        (``numerator + rest = denominator`` is one more published equation).
+    shares: ``{share column: scale}`` for a share whose numerator is not a column
+        (``value = scale * numerator / denominator``; 100 for a percentage, 1 for a
+        proportion). The implied numerator ``value * denominator / scale`` and the
+        rest are protected as if they were count columns (with the total row too),
+        so a percentage cannot give back a count the table hides.
+    magnitudes: ``{column: contributions}`` for a table of money or other magnitudes:
+        ``contributions`` maps each row label to the per-unit values the cell is the
+        sum of. A cell is hidden when it has fewer than ``threshold`` contributors
+        or fails the dominance rule (see :class:`Dominance`: the (n,k) rule and the
+        p% rule); totals are protected by complementary suppression as for counts.
+    dominance: the parameters of the dominance rule (default ``Dominance()``).
+    threshold: smallest count that may be shown (default 10, see :func:`set_defaults`;
+        never below the project's floor, see :mod:`evaltools.report.policy`).
     round_to: round visible counts to this base (e.g. 5) after suppression.
     labels, digits, percents, caption, notes, language: how the table displays
         (column labels, decimals per column, shares shown as percentages, title,
@@ -283,7 +350,114 @@ def protect(
         count down to from the published totals (1: not exactly recoverable;
         e.g. ``protection=threshold`` also keeps a reader from learning "3 or 4").
         Values above 1 solve two LPs per hidden cell. Default: :func:`set_defaults`.
+    name: the name the table is recorded under (set by :func:`protect_linked`; the
+        attacker uses it to find the table's links to other tables).
     """
+    plan = _plan(
+        df, counts, denominators=denominators, numerators=numerators, shares=shares,
+        magnitudes=magnitudes, dominance=dominance, threshold=threshold, round_to=round_to,
+        total_row=total_row, total_col=total_col, suppress_zeros=suppress_zeros, protection=protection,
+        display=dict(caption=caption, language=language, digits=dict(digits or {}),
+                     labels=dict(labels or {}), notes=tuple(notes), percents=tuple(percents)),
+        name=name,
+    )
+    hidden = _complementary(plan.x, plan.A, plan.primary, plan.is_total, plan.protection, plan.thr)
+    return _finish(plan, hidden)
+
+
+@dataclass(frozen=True)
+class Dominance:
+    """Dominance rules for a cell that sums magnitudes (money, hours), after Hundepool et al.
+    (2012, *Statistical Disclosure Control*, Wiley, sec. 4.2.2) and SACRO/ACRO's defaults.
+
+    - **(n,k) rule**: the cell is sensitive when its ``n`` largest contributions make up
+      more than ``k`` (a fraction) of its total: ``x_1 + ... + x_n > k * X``.
+    - **p% rule**: the cell is sensitive when the total minus the two largest
+      contributions is less than ``p`` (a fraction) of the largest: the second largest
+      contributor could then estimate the largest to within ``p``:
+      ``X - x_1 - x_2 < p * x_1``.
+
+    ``None`` switches a rule off. Defaults: n=2, k=0.9 and p=0.1 (ACRO 1.0's
+    ``safe_nk_n``, ``safe_nk_k``, ``safe_pratio_p``).
+    """
+
+    n: int | None = 2
+    k: float | None = 0.9
+    p: float | None = 0.1
+
+    def sensitive(self, contributions: Sequence[float]) -> tuple[bool, str]:
+        """Whether a cell made of ``contributions`` fails a rule, and which (``"nk"``/``"p"``)."""
+        x = np.sort(np.asarray([float(v) for v in contributions if v is not None and not _isnan(v)]))[::-1]
+        x = x[x != 0]
+        if len(x) == 0:
+            return False, ""
+        if (x < 0).any():
+            raise DisclosureInputError(
+                "Dominance rules need non-negative contributions (a cost, an amount); "
+                "a contribution is negative."
+            )
+        total = float(x.sum())
+        if self.n is not None and self.k is not None and x[: self.n].sum() > self.k * total:
+            return True, "nk"
+        if self.p is not None and total - x[:2].sum() < self.p * x[0]:
+            return True, "p"
+        return False, ""
+
+
+@dataclass(frozen=True)
+class _V:
+    """A count the table implies without showing it: a share's numerator or its rest."""
+
+    kind: str  # "num": numerator implied by a share; "rest": denominator - numerator
+    column: Hashable
+
+    def __str__(self) -> str:
+        return f"{self.kind}({self.column})"
+
+
+@dataclass
+class _Plan:
+    df: pd.DataFrame
+    counts: list[Hashable]
+    magnitudes: list[Hashable]
+    denominators: dict[Hashable, Any]
+    numerators: dict[Hashable, Hashable]
+    shares: dict[Hashable, float]
+    values: pd.DataFrame  # count, magnitude and implied columns, as floats
+    A: np.ndarray
+    cells: list[tuple[Hashable, Hashable]]
+    x: np.ndarray
+    primary: np.ndarray
+    is_total: np.ndarray
+    thr: int
+    base: int | None
+    trow: Hashable | None
+    tcol: Hashable | None
+    protection: int
+    display: dict[str, Any]
+    name: str | None
+    reasons: dict[tuple[Hashable, Hashable], str]
+
+
+def _plan(
+    df: pd.DataFrame,
+    counts: Sequence[Hashable] | None,
+    *,
+    denominators: Mapping[Hashable, Any] | None,
+    numerators: Mapping[Hashable, Hashable] | None,
+    shares: Mapping[Hashable, float] | None,
+    magnitudes: Mapping[Hashable, Any] | None,
+    dominance: Dominance | None,
+    threshold: int | None,
+    round_to: int | None | str,
+    total_row: Hashable | None,
+    total_col: Hashable | None,
+    suppress_zeros: bool,
+    protection: int | None,
+    display: dict[str, Any],
+    name: str | None,
+) -> _Plan:
+    """Check the inputs and build the published equations and the primary suppressions."""
     thr = _check_threshold(get_threshold() if threshold is None else threshold)
     base = get_round_to() if round_to == "default" else round_to
     _check_rounding(thr, base)  # type: ignore[arg-type]
@@ -297,58 +471,615 @@ def protect(
             "protect(): row labels and column names must be unique; "
             "reset_index() or rename the duplicates."
         )
-    count_cols = _resolve_counts(df, counts)
+    magnitudes = dict(magnitudes or {})
+    count_cols = _resolve_counts(df, counts, exclude=list(magnitudes))
+    for col in magnitudes:
+        if col not in df.columns:
+            raise ColumnNotFoundError(f"protect(magnitudes=...): column {col!r} is not in the table.")
+        if col in count_cols:
+            raise DisclosureInputError(f"protect(): column {col!r} is listed both in counts and in magnitudes.")
     denominators = dict(denominators or {})
     numerators = dict(numerators or {})
-    _check_dependents(df, count_cols, denominators, numerators)
+    shares = {c: _check_scale(c, s) for c, s in dict(shares or {}).items()}
+    _check_dependents(df, count_cols + list(magnitudes), denominators, numerators)
+    for col in shares:
+        dens = _as_tuple(denominators.get(col, ()))
+        if col not in df.columns:
+            raise ColumnNotFoundError(f"protect(shares=...): column {col!r} is not in the table.")
+        if len(dens) != 1 or dens[0] not in count_cols:
+            raise DisclosureInputError(
+                f"protect(shares=...): the share {col!r} needs exactly one count column as its "
+                f"denominator: add denominators={{{col!r}: <count column>}}."
+            )
     trow = _resolve_total_row(df, total_row)
     tcol = _resolve_total_col(df, count_cols, total_col)
 
     values = _as_numbers(df, count_cols)
     _check_counts(values)
     _verify_totals(values, trow, tcol)
-    A, cells = _constraints(values, count_cols, trow, tcol)
-    x = values.to_numpy(dtype=float).ravel()  # row by row, the order of `cells`
-    is_total = np.array([r == trow or c == tcol for r, c in cells])
-
-    status = pd.DataFrame("", index=df.index, columns=df.columns, dtype=object)
-    small = (x > 0) & (x < thr)
+    mags = _as_numbers(df, list(magnitudes), what="magnitude") if magnitudes else pd.DataFrame(index=df.index)
+    if (mags < 0).to_numpy().any():
+        raise DisclosureInputError("protect(magnitudes=...): magnitudes must be >= 0 to be protected.")
+    if trow is not None and magnitudes:
+        _verify_totals(mags, trow, None, tolerance=1e-6)
+    implied, line_rows = _implied_counts(df, values, denominators, numerators, shares, trow)
+    sys_values = pd.concat([values, mags, implied], axis=1)
+    sys_cols = list(sys_values.columns)
+    no_total = set(implied.attrs.get("no_total", []))
+    A, cells = _constraints(sys_values, sys_cols, trow, tcol,
+                            row_sum=[c for c in sys_cols if c not in no_total], col_sum=count_cols)
+    lines = line_rows(cells)
+    A = np.vstack([A, *lines]) if lines else A
+    x = np.nan_to_num(sys_values.to_numpy(dtype=float).ravel())
+    is_total = np.array([r == trow or c == tcol for r, c in cells], dtype=bool)
+    in_counts = np.array([c in count_cols or isinstance(c, _V) for r, c in cells], dtype=bool)
+    primary = in_counts & (x > 0) & (x < thr)
     if suppress_zeros:
-        small |= x == 0
-    protection = _check_protection(_defaults["protection"] if protection is None else protection)
-    hidden = _complementary(x, A, small, is_total, protection)
-    for k, (r, c) in enumerate(cells):
-        if small[k]:
-            status.at[r, c] = PRIMARY
-        elif hidden[k]:
-            status.at[r, c] = SECONDARY
+        primary |= in_counts & (x == 0) & np.array([not isinstance(c, _V) for r, c in cells], dtype=bool)
+    reasons: dict[tuple[Hashable, Hashable], str] = {}
+    if magnitudes:
+        rule = dominance or Dominance()
+        pos = {cell: k for k, cell in enumerate(cells)}
+        for col, contributions in magnitudes.items():
+            for r in df.index:
+                parts = _contributions_of(contributions, r, col, df.at[r, col])
+                positive = [v for v in parts if v > 0]
+                bad, why = rule.sensitive(parts)
+                if 0 < len(positive) < thr:
+                    bad, why = True, "contributors"
+                if bad:
+                    primary[pos[(r, col)]] = True
+                    reasons[(r, col)] = why
+    return _Plan(
+        df=df, counts=count_cols, magnitudes=list(magnitudes), denominators=denominators,
+        numerators=numerators, shares=shares, values=sys_values, A=A, cells=cells, x=x, primary=primary,
+        is_total=is_total, thr=thr, base=base, trow=trow, tcol=tcol,  # type: ignore[arg-type]
+        protection=_check_protection(_defaults["protection"] if protection is None else protection),
+        display=display, name=name, reasons=reasons,
+    )
 
-    _hide_dependents(df, status, denominators, numerators, thr)
 
+def _finish(plan: _Plan, hidden: np.ndarray, links: Sequence[dict[str, Any]] = ()) -> ProtectedTable:
+    """The ProtectedTable for a plan once the hidden cells of its equations are known."""
+    df = plan.df
+    status = pd.DataFrame("", index=df.index, columns=df.columns, dtype=object)
+    for k, (r, c) in enumerate(plan.cells):
+        if not hidden[k]:
+            continue
+        why = PRIMARY if plan.primary[k] else SECONDARY
+        if isinstance(c, _V):  # an implied count is hidden by hiding the share that implies it
+            if status.at[r, c.column] == "":
+                status.at[r, c.column] = DEPENDENT
+        else:
+            status.at[r, c] = why
+    _hide_dependents(df, status, plan.denominators, plan.numerators, plan.thr, plan.magnitudes)
     data = df.copy()
     for c in df.columns:
-        if c in count_cols:
-            data[c] = values[c]
+        if c in plan.counts or c in plan.magnitudes:
+            data[c] = plan.values[c]
         data.loc[status[c] != "", c] = np.nan
-    if base:
-        for c in count_cols:
-            data[c] = _round_base(data[c], base)  # type: ignore[arg-type]
+    if plan.base:
+        for c in plan.counts:
+            data[c] = _round_base(data[c], plan.base)
     return ProtectedTable(
         data=data,
         status=status,
-        counts=tuple(count_cols),
-        threshold=thr,
-        round_to=base,  # type: ignore[arg-type]
-        total_row=trow,
-        total_col=tcol,
-        caption=caption,
-        language=language,
-        digits=dict(digits or {}),
-        labels=dict(labels or {}),
-        notes=tuple(notes),
-        percents=tuple(percents),
-        protection=int(protection),
+        counts=tuple(plan.counts),
+        threshold=plan.thr,
+        round_to=plan.base,
+        total_row=plan.trow,
+        total_col=plan.tcol,
+        protection=int(plan.protection),
+        denominators={c: _as_tuple(d) for c, d in plan.denominators.items()},
+        numerators=dict(plan.numerators),
+        shares=dict(plan.shares),
+        magnitudes=tuple(plan.magnitudes),
+        name=plan.name,
+        links=tuple(links),
+        **plan.display,
     )
+
+
+def _implied_counts(
+    df: pd.DataFrame,
+    values: pd.DataFrame,
+    denominators: Mapping[Hashable, Any],
+    numerators: Mapping[Hashable, Hashable],
+    shares: Mapping[Hashable, float],
+    trow: Hashable | None,
+) -> tuple[pd.DataFrame, Any]:
+    """Columns of counts a share implies (its numerator, and the rest ``den - num``).
+
+    Returns the implied columns and a function giving, for the final cell order,
+    the equations ``num + rest - den = 0`` of each row where all three are known.
+    """
+    out: dict[Hashable, pd.Series] = {}
+    triples: list[tuple[Hashable, Hashable, Hashable, pd.Series]] = []
+    for col in list(numerators) + [c for c in shares if c not in numerators]:
+        dens = _as_tuple(denominators.get(col, ()))
+        if len(dens) != 1:
+            continue
+        den = values[dens[0]]
+        if col in numerators:
+            num = values[numerators[col]]
+            num_name: Hashable = numerators[col]
+        else:
+            share = pd.to_numeric(df[col], errors="coerce").astype(float)
+            num = (share * den / shares[col]).round()
+            num_name = _V("num", col)
+            out[num_name] = num.fillna(0.0).clip(lower=0.0)
+        rest = den - num
+        known = num.notna() & den.notna() & _share_defined(num, den)
+        rest_name = _V("rest", col)
+        out[rest_name] = rest.where(known, 0.0).clip(lower=0.0)
+        triples.append((num_name, rest_name, dens[0], known))
+    implied = pd.DataFrame(out, index=df.index)
+    if trow is not None:  # an implied column whose rows do not add up to its total gives no equation
+        for c in list(implied.columns):
+            body = implied[c].drop(index=trow)
+            if abs(body.sum() - implied.at[trow, c]) > 0.5:
+                implied.attrs.setdefault("no_total", []).append(c)
+
+    def line_rows(cells: list[tuple[Hashable, Hashable]]) -> list[np.ndarray]:
+        pos = {cell: k for k, cell in enumerate(cells)}
+        rows = []
+        for num_name, rest_name, den, known in triples:
+            for r in df.index:
+                if not known[r]:
+                    continue
+                eq = np.zeros(len(cells))
+                eq[pos[(r, num_name)]] += 1.0
+                eq[pos[(r, rest_name)]] += 1.0
+                eq[pos[(r, den)]] -= 1.0
+                rows.append(eq)
+        return rows
+
+    return implied, line_rows
+
+
+def _share_defined(num: pd.Series, den: pd.Series) -> pd.Series:
+    """Rows where a share ``num / den`` is a proper share (``0 <= num <= den``, ``den > 0``)."""
+    return (den > 0) & (num >= 0) & (num <= den)
+
+
+def _check_scale(col: Hashable, scale: Any) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)) or not scale > 0:
+        raise DisclosureInputError(
+            f"protect(shares=...): the scale of {col!r} must be a positive number (100 for a "
+            f"percentage, 1 for a proportion), got {scale!r}."
+        )
+    return float(scale)
+
+
+def _contributions_of(contributions: Any, row: Hashable, col: Hashable, total: Any) -> list[float]:
+    """The per-unit values that make up cell ``(row, col)``; they must add up to it."""
+    try:
+        parts = contributions[row]
+    except (KeyError, IndexError, TypeError):
+        raise DisclosureInputError(
+            f"protect(magnitudes=...): no contributions given for row {_lab(row)} of column {col!r}; "
+            "give {row label: [per-unit values]} for every row (the total row too)."
+        ) from None
+    if isinstance(parts, (pd.Series, np.ndarray)):
+        parts = parts.tolist()
+    parts = [float(v) for v in parts if v is not None and not _isnan(v)]
+    t = float(total) if total is not None and not _isnan(total) else 0.0
+    if abs(sum(parts) - t) > 1e-6 * max(1.0, abs(t)):
+        raise DisclosureInputError(
+            f"protect(magnitudes=...): the contributions of row {_lab(row)} add up to {sum(parts):g}, "
+            f"not to the cell's value {t:g} in column {col!r}."
+        )
+    return parts
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, (float, np.floating)) and math.isnan(v)
+
+
+# -- single values and tables protected together ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProtectedValue:
+    """One published number (a headline rate, mean or share) after disclosure control.
+
+    ``value`` is the number as shown, rounded to ``digits`` (``None`` when hidden);
+    ``denominator`` and ``numerator`` the counts behind it as published (``None``
+    when hidden or not given). ``.text()`` formats it for a sentence or card, with
+    the marker ``[c]`` when hidden; ``.to_dict()`` is what :func:`record` stores
+    (with what a reader could use: base, numerator, digits shown, share scale).
+    """
+
+    value: float | None
+    status: str
+    denominator: int | None
+    numerator: int | None
+    digits: int
+    percent: bool
+    share: bool
+    scale: float
+    threshold: int
+    label: str | None = None
+    language: str | None = None
+    name: str | None = None
+    links: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def hidden(self) -> bool:
+        """True when the value is not shown."""
+        return self.status != ""
+
+    def text(self, language: str | None = None) -> str:
+        """The value as a reader sees it: ``4,5%`` / ``4.5%`` / ``12,34``, or ``[c]`` when hidden."""
+        lang = i18n.check_language(language or self.language)
+        if self.hidden:
+            return i18n.t("sdc.marker", lang)
+        if self.value is None:
+            return ""
+        if self.percent:
+            return i18n.percent(self.value / 100.0, lang, self.digits)
+        return i18n.number(self.value, lang, self.digits)
+
+    def n_text(self, language: str | None = None) -> str:
+        """The base as a reader sees it (``<10`` when small, empty when not given)."""
+        if self.denominator is None:
+            return i18n.t("sdc.marker", language or self.language) if self.status == DEPENDENT else ""
+        return safe_count(self.denominator, self.threshold, language or self.language, round_to=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """For :func:`evaltools.report.record`: the value as shown and what it was shown with."""
+        mark = i18n.t("sdc.marker", self.language)
+        return {
+            "type": "protected_value",
+            "value": self.value,
+            "text": {lang: self.text(lang) for lang in i18n.LANGUAGES},
+            "denominator": self.denominator,
+            "numerator": self.numerator,
+            "digits": self.digits,
+            "percent": self.percent,
+            "share": self.share,
+            "scale": self.scale,
+            "threshold": self.threshold,
+            "status": self.status,
+            "marker": mark,
+            "label": self.label,
+            "name": self.name,
+            "links": [dict(link) for link in self.links],
+        }
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        base = "hidden" if self.denominator is None else f"n={self.denominator}"
+        return f"ProtectedValue({self.text('en')}, {base}, threshold {self.threshold})"
+
+
+def protect_value(
+    value: float | None,
+    *,
+    denominator: int | None,
+    numerator: int | None = None,
+    digits: int = 1,
+    percent: bool = False,
+    share: bool | None = None,
+    scale: float | None = None,
+    threshold: int | None = None,
+    label: str | None = None,
+    language: str | None = None,
+    name: str | None = None,
+) -> ProtectedValue:
+    """Protect one published number: a rate, mean or share with the count it is based on.
+
+    The value is shown only when its base ``denominator`` is at least the threshold
+    and, for a share, its numerator and ``denominator - numerator`` are not small
+    non-zero counts. A share is ``value = scale * numerator / denominator``
+    (``percent=True``: a percentage, scale 100; ``share`` defaults to True when a
+    ``numerator`` is given or ``percent=True``). Without ``numerator`` the numerator
+    is ``value * denominator / scale``. Shown with ``digits`` decimals next to its
+    base, a share also gives a reader an interval of numerators (rounding interval):
+    if every whole number in it is a small count (or leaves a small rest), the value
+    is hidden. To keep a value consistent with a table that publishes the same counts
+    (a headline rate and the total row), protect them together with
+    :func:`protect_linked`.
+
+    >>> protect_value(1.0526, denominator=570, percent=True).hidden   # 6 of 570
+    True
+    """
+    spec = {"value": value, "denominator": denominator, "numerator": numerator, "digits": digits,
+            "percent": percent, "share": share, "scale": scale, "label": label, "language": language}
+    out = protect_linked({name or "value": spec}, threshold=threshold, _named=name is not None)[name or "value"]
+    return out if name is not None else replace(out, name=None)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Link:
+    """Cells of tables protected together that a reader can relate: ``total = sum(parts)``.
+
+    A cell is ``(name, row label, column)`` with ``name`` the key given to
+    :func:`protect_linked` (which is also the name to record the table under); for a
+    single value, ``(name, None, "numerator")`` or ``(name, None, "denominator")``.
+    Examples: a period total and the yearly series plotted beside it
+    (``Link(("indicators", "Valmiera", "left_early"), [("trend", ("Valmiera", y), "left_early")
+    for y in years])``); the same count in two tables (``same(a, b)``).
+    """
+
+    total: tuple[str, Hashable, Hashable]
+    parts: tuple[tuple[str, Hashable, Hashable], ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total", tuple(self.total))
+        object.__setattr__(self, "parts", tuple(tuple(p) for p in self.parts))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The link as recorded: record names, row labels (lists for several index levels), columns."""
+        cell = lambda c: [c[0], _jsonable_label(c[1]), str(c[2])]  # noqa: E731
+        return {"total": cell(self.total), "parts": [cell(p) for p in self.parts]}
+
+
+def same(a: tuple[str, Hashable, Hashable], b: tuple[str, Hashable, Hashable]) -> Link:
+    """A :class:`Link` saying two published cells hold the same count."""
+    return Link(a, (b,))
+
+
+def protect_linked(
+    tables: Mapping[str, Mapping[str, Any]],
+    links: Sequence[Link] = (),
+    *,
+    threshold: int | None = None,
+    protection: int | None = None,
+    _named: bool = True,
+) -> dict[str, ProtectedTable | ProtectedValue]:
+    """Protect several tables, series and single values together, with one suppression pattern.
+
+    ``tables`` maps the name each is recorded under to its specification: for a
+    table, ``{"data": frame, **options of protect()}``; for a single value,
+    ``{"value": v, "denominator": n, **options of protect_value()}``. ``links``
+    (:class:`Link`) say which published cells add up to which (or are equal). Every
+    table's own equations (totals, numerator + rest = denominator) and the links form
+    one system; a count hidden anywhere stays hidden everywhere it can be worked out
+    from, and complementary suppression runs on the union of the equations. The
+    results carry their ``name`` and links, so :func:`evaltools.report.attack.attack_run`
+    checks the union as well.
+
+    Returns ``{name: ProtectedTable or ProtectedValue}``.
+    """
+    if not isinstance(tables, Mapping) or not tables:
+        raise DisclosureInputError("protect_linked() needs a non-empty mapping {name: specification}.")
+    plans: dict[str, _Plan] = {}
+    value_specs: dict[str, dict[str, Any]] = {}
+    for name, spec in tables.items():
+        if not isinstance(spec, Mapping) or ("data" in spec) == ("value" in spec):
+            raise DisclosureInputError(
+                f"protect_linked(): the specification of {name!r} must be a dict with either 'data' "
+                "(a table and protect() options) or 'value' (a number and protect_value() options)."
+            )
+        opts = dict(spec)
+        if "value" in opts:
+            value_specs[name] = opts
+            plans[name] = _value_plan(name, opts, threshold, protection)
+            continue
+        df = opts.pop("data")
+        opts.setdefault("threshold", threshold)
+        if protection is not None:
+            opts.setdefault("protection", protection)
+        display = {k: opts.pop(k) for k in ("caption", "language", "digits", "labels", "notes", "percents") if k in opts}
+        display = dict(caption=display.get("caption"), language=display.get("language"),
+                       digits=dict(display.get("digits") or {}), labels=dict(display.get("labels") or {}),
+                       notes=tuple(display.get("notes", ())), percents=tuple(display.get("percents", ())))
+        try:
+            plans[name] = _plan(df, opts.pop("counts", None), display=display, name=name if _named else None,
+                                **_plan_options(opts))
+        except TypeError as exc:
+            raise DisclosureInputError(f"protect_linked(): table {name!r}: {exc}") from None
+    thresholds = {p.thr for p in plans.values()}
+    if len(thresholds) > 1:
+        raise DisclosureInputError(
+            f"protect_linked(): the tables use different thresholds {sorted(thresholds)}; protect them with one."
+        )
+    offsets, pos, k0 = {}, {}, 0
+    for name, plan in plans.items():
+        offsets[name] = k0
+        for k, cell in enumerate(plan.cells):
+            pos[(name, *cell)] = k0 + k
+        k0 += len(plan.cells)
+    blocks = [p.A for p in plans.values()]
+    A = np.zeros((sum(b.shape[0] for b in blocks), k0))
+    r0 = 0
+    for name, plan in plans.items():
+        A[r0:r0 + plan.A.shape[0], offsets[name]:offsets[name] + len(plan.cells)] = plan.A
+        r0 += plan.A.shape[0]
+    x = np.concatenate([p.x for p in plans.values()])
+    rows = []
+    links = [lk if isinstance(lk, Link) else Link(*lk) for lk in links]
+    for link in links:
+        eq = np.zeros(k0)
+        for sign, cell in [(-1.0, link.total)] + [(1.0, p) for p in link.parts]:
+            key = _link_key(cell, plans)
+            if key not in pos:
+                raise DisclosureInputError(
+                    f"protect_linked(): the link cell {_cell_text(cell)} is not a count or magnitude "
+                    "cell of a table given (name, row label, column; (name, None, 'numerator') for a value)."
+                )
+            eq[pos[key]] += sign
+        if abs(float(eq @ x)) > 1e-6 * max(1.0, float(np.abs(x[eq != 0]).max(initial=0))):
+            raise DisclosureInputError(
+                f"protect_linked(): the link with total {_cell_text(link.total)} does not hold: its parts "
+                "do not add up to it. Link only cells that are sums of each other."
+            )
+        rows.append(eq)
+    if rows:
+        A = np.vstack([A, *rows])
+    primary = np.concatenate([p.primary for p in plans.values()])
+    is_total = np.concatenate([p.is_total for p in plans.values()])
+    width = max(p.protection for p in plans.values())
+    thr = max(p.thr for p in plans.values())
+    hidden = _complementary(x, A, primary, is_total, width, thr)
+    out: dict[str, ProtectedTable | ProtectedValue] = {}
+    for name, plan in plans.items():
+        mine = [lk.to_dict() for lk in links
+                if name in {lk.total[0], *(p[0] for p in lk.parts)}] if _named else []
+        table = _finish(plan, hidden[offsets[name]:offsets[name] + len(plan.cells)], links=mine)
+        out[name] = _as_value(table, value_specs[name]) if name in value_specs else table
+    return out
+
+
+_PLAN_OPTIONS = ("denominators", "numerators", "shares", "magnitudes", "dominance", "threshold", "round_to",
+                 "total_row", "total_col", "suppress_zeros", "protection")
+
+
+def _plan_options(opts: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(opts) - set(_PLAN_OPTIONS) - {"name"})
+    if unknown:
+        raise DisclosureInputError(f"protect_linked(): unknown options {unknown}; see protect() for the options.")
+    defaults = {"denominators": None, "numerators": None, "shares": None, "magnitudes": None, "dominance": None,
+                "threshold": None, "round_to": "default", "total_row": "auto", "total_col": "auto",
+                "suppress_zeros": False, "protection": None}
+    return {k: opts.get(k, v) for k, v in defaults.items()}
+
+
+_VALUE_ROW = "value"
+
+
+def _value_plan(name: str, spec: dict[str, Any], threshold: int | None, protection: int | None) -> _Plan:
+    """A single value as a one-row table: denominator, numerator (when given) and the value."""
+    unknown = sorted(set(spec) - {"value", "denominator", "numerator", "digits", "percent", "share", "scale",
+                                  "label", "language", "threshold"})
+    if unknown:
+        raise DisclosureInputError(f"protect_value() for {name!r}: unknown options {unknown}.")
+    value, den, num = spec.get("value"), spec.get("denominator"), spec.get("numerator")
+    percent, share, scale, digits = _value_kind(spec)
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 0 <= digits <= 15:
+        raise DisclosureInputError(f"protect_value() for {name!r}: digits must be a whole number 0-15, got {digits!r}.")
+    for what, n in (("denominator", den), ("numerator", num)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer, float, np.floating))
+                              or _isnan(n) or n < 0 or float(n) != int(n)):
+            raise DisclosureInputError(
+                f"protect_value() for {name!r}: {what} must be a count (a whole number >= 0), got {str(n)[:40]!r}."
+            )
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
+        raise DisclosureInputError(f"protect_value() for {name!r}: the value must be a number, got {type(value).__name__}.")
+    if share and den is None:
+        raise DisclosureInputError(
+            f"protect_value() for {name!r}: a share needs its denominator (the count it is a share of)."
+        )
+    if num is not None and den is not None and num > den:
+        raise DisclosureInputError(f"protect_value() for {name!r}: the numerator is larger than the denominator.")
+    cols: dict[str, list[Any]] = {}
+    counts: list[str] = []
+    if den is not None:
+        cols["denominator"] = [int(den)]
+        counts.append("denominator")
+    if num is not None:
+        cols["numerator"] = [int(num)]
+        counts.append("numerator")
+    cols["value"] = [np.nan if value is None else float(value)]
+    df = pd.DataFrame(cols, index=[_VALUE_ROW])
+    dens = {"value": "denominator"} if den is not None else {}
+    nums = {"value": "numerator"} if (num is not None and share) else {}
+    shares_ = {"value": float(scale)} if (share and num is None and value is not None) else {}
+    return _plan(
+        df, counts, denominators=dens, numerators=nums, shares=shares_, magnitudes=None, dominance=None,
+        threshold=spec.get("threshold", threshold), round_to=None, total_row=None, total_col=None,
+        suppress_zeros=False, protection=protection,
+        display=dict(caption=None, language=spec.get("language"), digits={"value": digits},
+                     labels={}, notes=(), percents=()),
+        name=name,
+    )
+
+
+def _as_value(table: ProtectedTable, spec: dict[str, Any]) -> ProtectedValue:
+    """The ProtectedValue of a one-row plan, with the rounding-interval rule applied."""
+    percent, share, scale, d = _value_kind(spec)
+    label = spec.get("label")
+    status = table.status.at[_VALUE_ROW, "value"]
+    raw = spec.get("value")  # the true value: only its rounding to `d` decimals is published
+    shown = None if raw is None or _isnan(raw) else round(float(raw), d)
+    den = spec.get("denominator")
+    den_hidden = den is not None and table.status.at[_VALUE_ROW, "denominator"] != ""
+    if not status and share and shown is not None and den is not None and not den_hidden:
+        if rounding_interval_small(shown, d, int(den), scale, table.threshold):
+            status = DEPENDENT
+    num = spec.get("numerator")
+    num_shown = None
+    if num is not None and not status and table.status.at[_VALUE_ROW, "numerator"] == "":
+        num_shown = int(num)
+    return ProtectedValue(
+        value=None if status else shown,
+        status=status,
+        denominator=None if (den is None or den_hidden) else int(den),
+        numerator=num_shown,
+        digits=d,
+        percent=percent,
+        share=share,
+        scale=scale,
+        threshold=table.threshold,
+        label=label,
+        language=table.language,
+        name=table.name,
+        links=table.links,
+    )
+
+
+def _value_kind(spec: Mapping[str, Any]) -> tuple[bool, bool, float, int]:
+    """``(percent, share, scale, digits)`` of a single-value specification."""
+    percent = bool(spec.get("percent", False))
+    share = spec.get("share")
+    share = (spec.get("numerator") is not None or percent) if share is None else bool(share)
+    scale = float(spec.get("scale") or (100.0 if percent else 1.0))
+    return percent, share, scale, spec.get("digits", 1)
+
+
+def rounding_interval(shown: float, digits: int, denominator: int, scale: float) -> tuple[int, int]:
+    """The whole numerators ``k`` whose share ``scale * k / denominator`` rounds to ``shown``.
+
+    A share shown with ``digits`` decimals lies in ``[shown - h, shown + h]`` with
+    ``h = 0.5 * 10**-digits``; so ``k`` lies in ``[(shown - h) n / s, (shown + h) n / s]``.
+    Returns the smallest and largest such whole number (``lo > hi`` when none).
+    """
+    h = 0.5 * 10.0 ** (-digits)
+    lo = (shown - h) * denominator / scale
+    hi = (shown + h) * denominator / scale
+    eps = 1e-9 * max(1.0, abs(hi))
+    return max(0, math.ceil(lo - eps)), min(denominator, math.floor(hi + eps))
+
+
+def rounding_interval_small(shown: float, digits: int, denominator: int, scale: float, threshold: int) -> bool:
+    """Whether every numerator in the rounding interval is a small count, or leaves a small rest."""
+    lo, hi = rounding_interval(shown, digits, denominator, scale)
+    if lo > hi or hi - lo >= threshold:  # more candidates than small counts: not all can be small
+        return False
+    return (lo >= 1 and hi < threshold) or (denominator - hi >= 1 and denominator - lo < threshold)
+
+
+def _link_key(cell: tuple[Any, ...], plans: Mapping[str, _Plan]) -> tuple[Any, ...]:
+    if len(cell) != 3:
+        return ("?",)
+    name, row, col = cell
+    plan = plans.get(name)
+    if plan is not None and row is None and list(plan.df.index) == [_VALUE_ROW]:
+        row = _VALUE_ROW
+    return (name, row, col)
+
+
+def _cell_text(cell: Any) -> str:
+    try:
+        name, row, col = cell
+    except (TypeError, ValueError):
+        return repr(cell)[:60]
+    return f"({name!r}, row {_lab(row)}, column {col!r})"
+
+
+def _jsonable_label(label: Any) -> Any:
+    """A row label as JSON stores it (a tuple of index values becomes a list)."""
+    if isinstance(label, tuple):
+        return [_jsonable_label(v) for v in label]
+    if isinstance(label, np.generic):
+        return label.item()
+    if label is None or isinstance(label, (str, int, float, bool)):
+        return label
+    return str(label)
+
 
 
 def assert_safe(
@@ -454,20 +1185,23 @@ def attack(
 
 
 def _complementary(
-    x: np.ndarray, A: np.ndarray, primary: np.ndarray, is_total: np.ndarray, width: int = 1
+    x: np.ndarray, A: np.ndarray, primary: np.ndarray, is_total: np.ndarray, width: int = 1,
+    threshold: int | None = None,
 ) -> np.ndarray:
-    """Hide further cells until no hidden cell is determined by the visible ones."""
+    """Hide further cells until no hidden cell is determined by the visible ones, and no
+    primary (small) cell can be narrowed to small counts only (with ``threshold``)."""
     hidden = primary.copy()
     if A.shape[0] == 0 or not hidden.any():
         return hidden
+    small = primary & (x > 0) & (x < threshold) if threshold is not None else None
     lines = [np.flatnonzero(row) for row in A]
     for _ in range(len(x) + 1):
         _close_lines(x, lines, hidden, is_total)
-        exposed = _exposed(A, x, hidden, values_known=True, width=width)
+        exposed = _exposed(A, x, hidden, values_known=True, width=width, small=small, threshold=threshold)
         if not exposed.any():
             return hidden
         k = int(np.flatnonzero(exposed)[0])
-        _add_complement_for(k, x, A, lines, hidden, is_total, width)
+        _add_complement_for(k, x, A, lines, hidden, is_total, width, small=small, threshold=threshold)
     raise AssertionError("complementary suppression did not converge")  # pragma: no cover
 
 
@@ -509,7 +1243,8 @@ def _determined(A: np.ndarray, hidden: np.ndarray) -> np.ndarray:
 
 
 def _exposed(
-    A: np.ndarray, x: np.ndarray, hidden: np.ndarray, *, values_known: bool, width: int = 1
+    A: np.ndarray, x: np.ndarray, hidden: np.ndarray, *, values_known: bool, width: int = 1,
+    small: np.ndarray | None = None, threshold: int | None = None,
 ) -> np.ndarray:
     """Hidden cells whose value the visible cells and totals pin down (``x >= 0`` included).
 
@@ -521,8 +1256,15 @@ def _exposed(
     of one LP that maximises the smallest hidden value. Only cells this does not
     settle get the exact per-cell LP bounds. With ``width > 1`` (a protection
     interval) every hidden cell's LP bounds are computed and must be ``width`` apart.
+
+    With ``small`` (the hidden cells whose true count lies in ``[1, threshold - 1]``) a
+    cell is also exposed when every whole number it can take lies in that range: the
+    attacker's criterion (:mod:`evaltools.report.attack`), since "between 1 and 4" tells
+    a reader as much as the count itself.
     """
     exposed = _determined(A, hidden)
+    if small is not None and threshold is not None:
+        exposed |= _narrowed_to_small(A, x, hidden & small & ~exposed, hidden, threshold)
     if width > 1:
         rest = hidden & ~exposed
         if rest.any():
@@ -539,6 +1281,20 @@ def _exposed(
         lo, hi = _intervals(A, np.where(hidden, 0.0, x), hidden, only=np.flatnonzero(undecided))
         exposed |= undecided & (hi - lo < 0.5)
     return exposed
+
+
+def _narrowed_to_small(
+    A: np.ndarray, x: np.ndarray, targets: np.ndarray, hidden: np.ndarray, threshold: int
+) -> np.ndarray:
+    """Targets whose feasible whole values all lie in ``[1, threshold - 1]``."""
+    out = np.zeros_like(hidden)
+    if not targets.any():
+        return out
+    lo, hi = _intervals(A, np.where(hidden, 0.0, x), hidden, only=np.flatnonzero(targets))
+    with np.errstate(invalid="ignore"):
+        k_lo, k_hi = np.ceil(lo - 1e-6), np.floor(hi + 1e-6)
+        out[:] = targets & (k_lo >= 1) & (k_hi <= threshold - 1) & (k_lo <= k_hi)
+    return out
 
 
 def _interior_point(A: np.ndarray, x: np.ndarray, hidden: np.ndarray) -> np.ndarray:
@@ -573,7 +1329,7 @@ def _interior_point(A: np.ndarray, x: np.ndarray, hidden: np.ndarray) -> np.ndar
 
 def _add_complement_for(
     k: int, x: np.ndarray, A: np.ndarray, lines: list[np.ndarray], hidden: np.ndarray, is_total: np.ndarray,
-    width: int = 1,
+    width: int = 1, small: np.ndarray | None = None, threshold: int | None = None,
 ) -> None:
     """Hide one more cell in a line through cell ``k``: the first that frees ``k``, else the smallest."""
     pool = np.unique(np.concatenate([line for line in lines if k in line]))
@@ -587,7 +1343,7 @@ def _add_complement_for(
         trial = hidden.copy()
         trial[j] = True
         _close_lines(x, lines, trial, is_total)
-        if not _exposed(A, x, trial, values_known=True, width=width)[k]:
+        if not _exposed(A, x, trial, values_known=True, width=width, small=small, threshold=threshold)[k]:
             hidden[:] = trial
             return
     hidden[int(ordered[0])] = True
@@ -630,14 +1386,19 @@ def _intervals(
 
 
 def _constraints(
-    values: pd.DataFrame, counts: list[Hashable], total_row: Hashable | None, total_col: Hashable | None
+    values: pd.DataFrame, counts: list[Hashable], total_row: Hashable | None, total_col: Hashable | None,
+    *, row_sum: Sequence[Hashable] | None = None, col_sum: Sequence[Hashable] | None = None,
 ) -> tuple[np.ndarray, list[tuple[Hashable, Hashable]]]:
-    """The equations ``A x = 0`` a table with totals publishes, over its count cells."""
+    """The equations ``A x = 0`` a table with totals publishes, over its count cells.
+
+    ``row_sum``: the columns the total row sums (default all); ``col_sum``: the
+    columns the total column is the sum of (default all).
+    """
     cells = [(r, c) for r in values.index for c in counts]
     pos = {cell: k for k, cell in enumerate(cells)}
     rows = []
     if total_row is not None:
-        for c in counts:
+        for c in (counts if row_sum is None else row_sum):
             eq = np.zeros(len(cells))
             for r in values.index:
                 eq[pos[(r, c)]] = -1.0 if r == total_row else 1.0
@@ -645,7 +1406,7 @@ def _constraints(
     if total_col is not None:
         for r in values.index:
             eq = np.zeros(len(cells))
-            for c in counts:
+            for c in (counts if col_sum is None else col_sum):
                 eq[pos[(r, c)]] = -1.0 if c == total_col else 1.0
             rows.append(eq)
     A = np.array(rows) if rows else np.zeros((0, len(cells)))
@@ -661,12 +1422,14 @@ def _hide_dependents(
     denominators: Mapping[Hashable, Any],
     numerators: Mapping[Hashable, Hashable],
     thr: int,
+    magnitudes: Sequence[Hashable] = (),
 ) -> None:
     for col, dens in denominators.items():
         mask = pd.Series(False, index=df.index)
         for den in _as_tuple(dens):
-            d = df[den].astype(float)
-            mask |= (d < thr) | (status[den] != "")
+            mask |= status[den] != ""
+            if den not in magnitudes:
+                mask |= df[den].astype(float) < thr
         if col in numerators and len(_as_tuple(dens)) == 1:
             d = df[_as_tuple(dens)[0]].astype(float)
             rest = d - df[numerators[col]].astype(float)
@@ -683,12 +1446,30 @@ def _as_tuple(value: Any) -> tuple[Hashable, ...]:
 
 
 def _check_threshold(threshold: Any) -> int:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
+    """A whole threshold at or above the project's floor (:mod:`evaltools.report.policy`)."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
         raise DisclosureInputError(
-            f"The disclosure threshold must be a whole number >= 1, got {threshold!r}; "
-            "set the notebook parameter `threshold` (default 10)."
+            f"The disclosure threshold (notebook parameter `min_cell`) must be a whole number, got "
+            f"{str(threshold)[:40]!r}; use min_cell >= {min_cell_floor()} (default {DEFAULT_THRESHOLD})."
+        )
+    floor = min_cell_floor()
+    if threshold < floor:
+        raise DisclosureInputError(
+            f"min_cell = {int(threshold)} is below the disclosure floor {floor}: no count below {floor} "
+            f"may be published. Use min_cell >= {floor} (the threshold may be raised, never lowered "
+            "below the floor; only the data controller may change the floor, in disclosure.yaml)."
         )
     return int(threshold)
+
+
+def min_cell_floor() -> int:
+    """The lowest threshold this project allows: ``load_policy().min_cell_floor`` (5 by default)."""
+    from evaltools.report.policy import PolicyError, load_policy
+
+    try:
+        return int(load_policy().min_cell_floor)
+    except PolicyError as exc:
+        raise DisclosureInputError(str(exc)) from None
 
 
 def _check_protection(protection: Any) -> int:
@@ -713,9 +1494,11 @@ def _check_rounding(threshold: int, base: int | None) -> None:
         )
 
 
-def _resolve_counts(df: pd.DataFrame, counts: Sequence[Hashable] | None) -> list[Hashable]:
+def _resolve_counts(
+    df: pd.DataFrame, counts: Sequence[Hashable] | None, exclude: Sequence[Hashable] = ()
+) -> list[Hashable]:
     if counts is None:
-        cols = [c for c in df.columns if pd.api.types.is_integer_dtype(df[c])]
+        cols = [c for c in df.columns if pd.api.types.is_integer_dtype(df[c]) and c not in set(exclude)]
         if not cols:
             raise DisclosureInputError(
                 "protect(): no integer column found to treat as counts; name the count "
@@ -752,7 +1535,7 @@ def _check_dependent(df: pd.DataFrame, counts: list[Hashable], what: str, col: H
         )
 
 
-def _as_numbers(df: pd.DataFrame, columns: list[Hashable]) -> pd.DataFrame:
+def _as_numbers(df: pd.DataFrame, columns: list[Hashable], what: str = "count") -> pd.DataFrame:
     out = {}
     for c in columns:
         num = pd.to_numeric(df[c], errors="coerce")
@@ -760,8 +1543,8 @@ def _as_numbers(df: pd.DataFrame, columns: list[Hashable]) -> pd.DataFrame:
         if bad.any():
             r = df.index[bad.to_numpy()][0]
             raise DisclosureInputError(
-                f"protect(): count column {c!r} holds {df.at[r, c]!r} in row {_lab(r)}, which is not a "
-                "number. Counts must be whole numbers; list only count columns in counts=."
+                f"protect(): {what} column {c!r} holds {str(df.at[r, c])[:40]!r} in row {_lab(r)}, which is "
+                f"not a number. List only {what} columns there."
             )
         out[c] = num.astype(float)
     return pd.DataFrame(out, index=df.index)
@@ -804,14 +1587,16 @@ def _resolve_total_col(df: pd.DataFrame, counts: list[Hashable], total_col: Hash
     return total_col
 
 
-def _verify_totals(values: pd.DataFrame, trow: Hashable | None, tcol: Hashable | None) -> None:
+def _verify_totals(
+    values: pd.DataFrame, trow: Hashable | None, tcol: Hashable | None, tolerance: float = 0.0
+) -> None:
     """Totals must equal the sums they stand for, or the equations would be wrong."""
     arr = values.to_numpy(dtype=float)
     if trow is not None:
         i = values.index.get_loc(trow)
         body = np.delete(arr, i, axis=0)
         sums = body.sum(axis=0)
-        bad = np.isnan(body).any(axis=0) | np.isnan(arr[i]) | (sums != arr[i])
+        bad = np.isnan(body).any(axis=0) | np.isnan(arr[i]) | (np.abs(sums - arr[i]) > tolerance * np.maximum(1, np.abs(arr[i])))
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
             raise DisclosureInputError(

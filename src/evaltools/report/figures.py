@@ -5,14 +5,23 @@ embedded as PNG in the rendered report). Labels come from the message catalogue
 (:func:`evaltools.report.i18n.t`); counts in labels go through
 :func:`evaltools.report.disclosure.safe_count`, so a small group shows ``<10``.
 Text is set in DejaVu Sans, which has every Latvian letter (ā č ē ģ ī ķ ļ ņ š ū ž).
+
+A figure reaches the funder report only through :func:`publish_figure`, with the
+:class:`~evaltools.report.disclosure.ProtectedTable` it plots (``data=``): the table is
+recorded in ``results.json`` so the attacker sees exactly what is drawn, and the image
+carries display metadata that the renderer checks (any other image in a funder cell
+fails the run). :func:`line_plot`, :func:`interval_plot` and :func:`coef_plot` with a
+table draw only the values the table shows.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
+import base64
+import io
 import re
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,7 +31,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from evaltools.report import i18n
-from evaltools.report.disclosure import DisclosureError, get_threshold, safe_count
+from evaltools.report.disclosure import DisclosureError, ProtectedTable, get_threshold, protect, safe_count
+from evaltools.report.escape import literal_text
 from evaltools.report.headline import as_estimate, is_estimate
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
@@ -66,7 +76,7 @@ def use_style() -> None:
 
 
 def coef_plot(
-    estimates: Mapping[str, Estimate] | Sequence[Estimate],
+    estimates: Mapping[str, Estimate] | Sequence[Estimate] | ProtectedTable,
     *,
     unit: str = "",
     title: str | None = None,
@@ -80,18 +90,22 @@ def coef_plot(
 
     ``estimates`` maps a label to an Estimate (or is a list, labelled by
     ``estimand``). With ``n_key`` each label gets ``(n = ...)`` from
-    ``Estimate.n[n_key]``, through disclosure control.
+    ``Estimate.n[n_key]``, through disclosure control. ``estimates`` may also be
+    a table from :func:`estimates_table`: then only its visible rows are drawn,
+    so the figure can be published with that table (``publish_figure(..., data=table)``).
     """
     lang = i18n.check_language(language)
+    if isinstance(estimates, ProtectedTable):
+        return _coef_plot_table(estimates, unit=unit, title=title, reference=reference, language=lang, ax=ax)
     items = _labelled(estimates)
     labels, est, lo, hi = [], [], [], []
     for label, e in items:
         if n_key and n_key in e.n:
             n_text = safe_count(e.n[n_key], threshold, lang)
             if n_text.startswith("<"):  # a small group: "(n < 10)"
-                label = i18n.t("fig.n_label_small", lang, label=label, threshold=int(n_text[1:]))
+                label = i18n.text("fig.n_label_small", lang, label=label, threshold=int(n_text[1:]))
             else:
-                label = i18n.t("fig.n_label", lang, label=label, n=n_text)
+                label = i18n.text("fig.n_label", lang, label=label, n=n_text)
         labels.append(label)
         est.append(e.estimate)
         lo.append(e.ci_low)
@@ -289,18 +303,240 @@ def assert_figure_safe(fig: Figure, threshold: int | None = None) -> None:
                 )
 
 
-def publish_figure(fig: Figure, name: str, *, threshold: int | None = None, dpi: int = 150) -> Path:
-    """Check the figure's labels, then save it as ``<name>.png`` beside the report; returns the path."""
-    from evaltools.report.record import output_dir
+#: Key of the display metadata that marks an image as published by :func:`publish_figure`;
+#: the renderer refuses any other image in a cell the funder sees.
+FIGURE_META = "evaltools_figure"
+
+FigureData = Union[ProtectedTable, Mapping[str, ProtectedTable]]
+
+
+@dataclass(frozen=True)
+class PublishedFigure:
+    """A figure saved beside the report with the protected data it plots.
+
+    Displays as the PNG that was saved (``display(publish_figure(...))``), with
+    display metadata naming the figure, so the renderer can tell a published
+    figure from a plot shown some other way. ``path`` is the PNG file.
+    """
+
+    name: str
+    path: Path
+    png: bytes
+    records: tuple[str, ...]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        data = {"image/png": base64.b64encode(self.png).decode("ascii"), "text/plain": f"<figure {self.name}>"}
+        meta = {"image/png": {FIGURE_META: {"name": self.name, "records": list(self.records)}}}
+        return data, meta
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+
+def publish_figure(
+    fig: Figure, name: str, *, data: FigureData, threshold: int | None = None, dpi: int = 150
+) -> PublishedFigure:
+    """Check the figure and its data, save ``<name>.png`` beside the report and record the data.
+
+    ``data`` is the :class:`ProtectedTable` (or ``{part: ProtectedTable}``) the
+    figure plots: every plotted point must be a visible value of it (draw with
+    the helpers here that take a ProtectedTable, e.g. :func:`line_plot`,
+    :func:`interval_plot`, :func:`coef_plot` with a table). The data are recorded
+    in ``results.json`` as ``figure.<name>`` (``figure.<name>.<part>``), so what
+    the picture shows is published, and attacked, as a table (a table protected under
+    a name, e.g. by ``protect_linked``, is recorded under that name). Labels are checked
+    with :func:`assert_figure_safe`. Display the returned object to show the figure.
+    """
+    from evaltools.report.disclosure import assert_safe
+    from evaltools.report.record import output_dir, record
 
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", str(name)):
         raise FigureInputError(
             f"publish_figure(): name {name!r} must be a file-name-safe word (letters, digits, '_', '-', '.')."
         )
+    parts = _figure_parts(name, data)
+    thr = get_threshold() if threshold is None else threshold
+    for key, table in parts.items():
+        if table.threshold < thr:
+            raise DisclosureError(
+                f"publish_figure({name!r}): the data {key!r} were protected with threshold "
+                f"{table.threshold}, below the study's {thr}; protect them with the study's threshold."
+            )
+        assert_safe(table)
     assert_figure_safe(fig, threshold)
+    literal_text(fig)  # names from data are text, never mathtext
     path = output_dir() / f"{name}.png"
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    png = buffer.getvalue()
+    path.write_bytes(png)
+    for key, table in parts.items():
+        record(key, table)
+    return PublishedFigure(str(name), path, png, tuple(parts))
+
+
+def _figure_parts(name: str, data: Any) -> dict[str, ProtectedTable]:
+    """Record names of the figure's data: a table protected under a name (``protect_linked``,
+    ``protect(name=...)``) keeps it, so the links recorded with it resolve; else ``figure.<name>``."""
+    own = lambda table, key: getattr(table, "name", None) or key  # noqa: E731
+    if isinstance(data, ProtectedTable):
+        return {own(data, f"figure.{name}"): data}
+    if isinstance(data, Mapping) and data and all(isinstance(v, ProtectedTable) for v in data.values()):
+        return {own(v, f"figure.{name}.{k}"): v for k, v in data.items()}
+    raise FigureInputError(
+        f"publish_figure({name!r}): data= must be the ProtectedTable the figure plots (or "
+        f"{{part: ProtectedTable}}), got {type(data).__name__}. Protect the plotted values with "
+        "evaltools.report.disclosure.protect() and draw them from that table."
+    )
+
+
+def visible(table: ProtectedTable, column: Hashable) -> pd.Series:
+    """The values of ``column`` a reader of ``table`` sees; hidden ones are NaN (not plotted)."""
+    if not isinstance(table, ProtectedTable):
+        raise FigureInputError(f"visible() needs a ProtectedTable, got {type(table).__name__}.")
+    if column not in table.data.columns:
+        raise FigureInputError(f"column {column!r} is not in the table; it has {list(table.data.columns)}.")
+    return table.data[column].where(~table.hidden[column]).astype(float)
+
+
+def select_rows(table: ProtectedTable, rows: Sequence[Hashable]) -> ProtectedTable:
+    """Some rows of a protected table, for a figure that plots only those (showing fewer cells is
+    always safe). The result has no record name: it is recorded as the figure's data."""
+    missing = [r for r in rows if r not in table.data.index]
+    if missing:
+        raise FigureInputError(f"select_rows(): rows {missing} are not in the table.")
+    keep = list(rows)
+    return replace(table, data=table.data.loc[keep], status=table.status.loc[keep], total_row=None,
+                   name=None, links=())
+
+
+def reference_values(frame: pd.DataFrame, *, threshold: int | None = None) -> ProtectedTable:
+    """Values a figure draws that do not come from the data (a true effect of synthetic data, a
+    target), as figure data: a table with no counts, so nothing in it is hidden."""
+    if not isinstance(frame, pd.DataFrame) or any(pd.api.types.is_integer_dtype(frame[c]) for c in frame.columns):
+        raise FigureInputError(
+            "reference_values() takes a DataFrame of non-count values (floats); counts of people "
+            "must go through evaltools.report.disclosure.protect()."
+        )
+    return ProtectedTable(data=frame.astype(float), status=pd.DataFrame("", index=frame.index, columns=frame.columns),
+                          counts=(), threshold=get_threshold() if threshold is None else threshold)
+
+
+def line_plot(
+    table: ProtectedTable,
+    *,
+    x: str,
+    y: str,
+    group: str | None = None,
+    shade: tuple[float, float] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+    language: str | None = None,
+    ax: Any = None,
+) -> Figure:
+    """Lines of the visible values of ``y`` against ``x`` (index levels or columns), one per ``group``.
+
+    Hidden values are gaps: a point is only drawn where the table shows it.
+    ``shade`` marks a span of ``x`` (e.g. the report's period).
+    """
+    lang = i18n.check_language(language)
+    frame = table.data.reset_index()
+    frame[y] = visible(table, y).to_numpy()
+    fig, ax = _axes(ax, figsize=(7.0, 3.6))
+    groups = [(None, frame)] if group is None else list(frame.groupby(group, sort=False))
+    for k, (label, part) in enumerate(groups):
+        part = part.sort_values(x)
+        ax.plot(part[x], part[y], marker="o", color=PALETTE[k % len(PALETTE)],
+                label=None if label is None else str(label))
+    if shade is not None:
+        ax.axvspan(shade[0], shade[1], color="0.92", zorder=0)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    _locale_ticks(ax, lang, "y")
+    if group is not None:
+        ax.legend(frameon=False, fontsize=9)
+    return fig
+
+
+def interval_plot(
+    table: ProtectedTable,
+    *,
+    estimate: str,
+    ci_low: str,
+    ci_high: str,
+    xlabel: str = "",
+    title: str = "",
+    sort: bool = True,
+    language: str | None = None,
+    ax: Any = None,
+) -> Figure:
+    """One row per visible line of ``table``: the value with its interval (rows with any of the
+    three hidden are left out), sorted by the value."""
+    lang = i18n.check_language(language)
+    frame = pd.DataFrame({c: visible(table, c) for c in (estimate, ci_low, ci_high)}).dropna()
+    if frame.empty:
+        raise FigureInputError("interval_plot(): no visible row to plot.")
+    if sort:
+        frame = frame.sort_values(estimate)
+    fig, ax = _axes(ax, figsize=(7.0, max(2.5, 0.6 + 0.3 * len(frame))))
+    y = np.arange(len(frame))
+    est = frame[estimate].to_numpy()
+    ax.errorbar(est, y, xerr=[est - frame[ci_low].to_numpy(), frame[ci_high].to_numpy() - est], fmt="o",
+                color=PALETTE[0], ecolor=PALETTE[0], elinewidth=2, capsize=0, markersize=5)
+    ax.set_yticks(y, [str(v) for v in frame.index])
+    ax.grid(axis="y", visible=False)
+    ax.set(xlabel=xlabel, title=title)
+    _locale_ticks(ax, lang, "x")
+    return fig
+
+
+def _coef_plot_table(table: ProtectedTable, *, unit: str, title: str | None, reference: float,
+                     language: str, ax: Any, level: float = 0.95) -> Figure:
+    shown = pd.DataFrame({c: visible(table, c) for c in ("estimate", "ci_low", "ci_high", "n")})
+    shown = shown.dropna(subset=["estimate", "ci_low", "ci_high"])
+    if shown.empty:
+        raise FigureInputError("coef_plot(): no visible estimate in the table to plot.")
+    labels = [i18n.t("fig.n_label", language, label=str(k), n=i18n.integer(float(n), language))
+              for k, n in shown["n"].items()]
+    fig, ax = _axes(ax, figsize=(7.5, 1.2 + 0.45 * len(shown)))
+    y = np.arange(len(shown))[::-1]
+    est, lo, hi = (shown[c].to_numpy(dtype=float) for c in ("estimate", "ci_low", "ci_high"))
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=PALETTE[0], ecolor=PALETTE[0],
+                elinewidth=2, capsize=0, markersize=6, zorder=3)
+    ax.axvline(reference, color="#6b7480", linewidth=1, linestyle="--", zorder=1)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(_axis_label(unit, language))
+    ax.grid(axis="y", visible=False)
+    ax.set_title(title if title is not None else i18n.t("fig.coef.title", language))
+    _locale_ticks(ax, language, "x")
+    ax.text(1.0, 1.02, "— " + i18n.t("fig.ci", language, level=i18n.percent(level, language)),
+            transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="#6b7480")
+    return fig
+
+
+def estimates_table(
+    estimates: Mapping[str, Estimate],
+    *,
+    n_key: str = "units",
+    scale: float = 1.0,
+    threshold: int | None = None,
+) -> ProtectedTable:
+    """Estimates as a protected table (``estimate``, ``ci_low``, ``ci_high``, ``n``): an estimate whose
+    ``n[n_key]`` is below the threshold is hidden with its interval, as a mean of a small group is."""
+    rows = {}
+    for label, obj in _labelled(estimates):
+        e = obj
+        n = e.n.get(n_key)
+        if n is None:
+            raise FigureInputError(
+                f"estimates_table(): estimate {label!r} has no n[{n_key!r}]; it has {sorted(e.n)}. "
+                "Name the count with n_key=."
+            )
+        rows[label] = {"estimate": scale * e.estimate, "ci_low": scale * e.ci_low,
+                       "ci_high": scale * e.ci_high, "n": int(n)}
+    frame = pd.DataFrame.from_dict(rows, orient="index").astype({"n": "int64"})
+    return protect(frame, counts=["n"], denominators={c: "n" for c in ("estimate", "ci_low", "ci_high")},
+                   threshold=threshold, total_row=None, total_col=None)
 
 
 # -- helpers -----------------------------------------------------------------------

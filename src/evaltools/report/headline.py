@@ -17,7 +17,6 @@ any object with those works.
 """
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import pandas as pd
 
 from evaltools.report import i18n
 from evaltools.report.disclosure import get_threshold, safe_count
+from evaltools.report.escape import html_text, plain
 
 if TYPE_CHECKING:  # importing evaltools.estimate loads every estimator: only when needed
     from evaltools.estimate.result import Estimate
@@ -117,8 +117,8 @@ class HeadlineCard:
             return "better" if up == self.higher_is_better else "worse"
         return "unclear"
 
-    def answer(self, language: str | None = None) -> str:
-        """The answer in one generated sentence."""
+    def answer(self, language: str | None = None) -> i18n.Message:
+        """The answer in one generated sentence (safe in Markdown; ``.plain`` as text)."""
         lang = self._lang(language)
         est = self.effect
         verb = i18n.t("verb.raised" if est.estimate > 0 else "verb.lowered", lang)
@@ -132,38 +132,38 @@ class HeadlineCard:
             level=i18n.percent(est.level, lang),
             ci_low=self._num(est.ci_low, lang),
             ci_high=self._num(est.ci_high, lang),
-        ).replace(" )", ")").replace("  ", " ")
+        ).map(lambda s: s.replace(" )", ")").replace("  ", " "))
 
     def items(self, language: str | None = None) -> list[tuple[str, str]]:
         """(label, value) pairs of the tiles, in order; missing facts are left out."""
         lang = self._lang(language)
         est = self.effect
         out = [(
-            i18n.t("headline.effect", lang),
-            i18n.t("headline.effect_value", lang,
+            i18n.text("headline.effect", lang),
+            i18n.text("headline.effect_value", lang,
                    effect=self._num(est.estimate, lang, signed=True), unit=localise(self.unit, lang),
                    level=i18n.percent(est.level, lang), ci_low=self._num(est.ci_low, lang),
                    ci_high=self._num(est.ci_high, lang)).replace("  ", " "),
         )]
         es = self._effect_size_text(lang)
         if es:
-            out.append((i18n.t("headline.effect_size", lang), es))
+            out.append((i18n.text("headline.effect_size", lang), es))
         if self.months_progress is not None:
             m = int(self.months_progress)
-            out.append((i18n.t("headline.months", lang),
+            out.append((i18n.text("headline.months", lang),
                         i18n.tn("headline.months_value", m, lang, months=f"{m:+d}".replace("-", i18n.MINUS))))
         rating = self._rating_text(lang)
         if rating:
-            out.append((i18n.t("headline.rating", lang), rating))
+            out.append((i18n.text("headline.rating", lang), rating))
         if self.teachers is not None:
-            out.append((i18n.t("headline.teachers", lang), safe_count(self.teachers, self.threshold, lang)))
+            out.append((i18n.text("headline.teachers", lang), safe_count(self.teachers, self.threshold, lang)))
         if self.pupils is not None:
-            out.append((i18n.t("headline.pupils", lang), safe_count(self.pupils, self.threshold, lang)))
+            out.append((i18n.text("headline.pupils", lang), safe_count(self.pupils, self.threshold, lang)))
         if self.schools is not None:
-            out.append((i18n.t("headline.schools", lang), safe_count(self.schools, self.threshold, lang)))
+            out.append((i18n.text("headline.schools", lang), safe_count(self.schools, self.threshold, lang)))
         cost = self._cost_text(lang)
         if cost:
-            out.append((i18n.t("headline.cost", lang), cost))
+            out.append((i18n.text("headline.cost", lang), cost))
         return out
 
     def reason_texts(self, language: str | None = None) -> list[str]:
@@ -182,9 +182,9 @@ class HeadlineCard:
     def to_frame(self, language: str | None = None) -> pd.DataFrame:
         """The card as a two-column table (item, value) in ``language``."""
         lang = self._lang(language)
-        rows = [(i18n.t("headline.question", lang), localise(self.question, lang)),
-                (i18n.t("headline.answer", lang), self.answer(lang))] + self.items(lang)
-        rows += [(i18n.t("headline.reasons", lang), r) for r in self.reason_texts(lang)]
+        rows = [(i18n.text("headline.question", lang), localise(self.question, lang)),
+                (i18n.text("headline.answer", lang), self.answer(lang).plain)] + self.items(lang)
+        rows += [(i18n.text("headline.reasons", lang), r) for r in self.reason_texts(lang)]
         return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,7 +192,7 @@ class HeadlineCard:
         d: dict[str, Any] = {
             "type": "headline",
             "question": {lang: localise(self.question, lang) for lang in i18n.LANGUAGES},
-            "answer": {lang: self.answer(lang) for lang in i18n.LANGUAGES},
+            "answer": {lang: self.answer(lang).plain for lang in i18n.LANGUAGES},
             "verdict": self.verdict,
             "effect": {**self.effect.to_dict(),  # results.json is published: protect its n's too
                        "n": {k: _protected(v, self.threshold) for k, v in self.effect.n.items()}},
@@ -221,27 +221,27 @@ class HeadlineCard:
     def html(self, language: str | None = None) -> str:
         """Self-contained HTML (inline ``<style>``, inline SVG padlocks, no external resources)."""
         lang = self._lang(language)
-        e = html.escape
+        e = html_text
         tiles = "".join(
             f'<div class="evt-tile"><p class="evt-label">{e(label)}</p>'
-            f'<p class="evt-value">{self._padlock_svg() if label == i18n.t("headline.rating", lang) else ""}'
+            f'<p class="evt-value">{self._padlock_svg() if label == i18n.text("headline.rating", lang) else ""}'
             f"{e(value)}</p></div>"
             for label, value in self.items(lang)
         )
         reasons = self.reason_texts(lang)
         reasons_html = (
-            f'<p class="evt-label" style="margin-top:0.8em">{e(i18n.t("headline.reasons", lang))}</p>'
+            f'<p class="evt-label" style="margin-top:0.8em">{e(i18n.text("headline.reasons", lang))}</p>'
             "<ul>" + "".join(f"<li>{e(r)}</li>" for r in reasons) + "</ul>"
         ) if reasons else ""
         method = self.method if self.method is not None else self.effect.method
         method_html = (
-            f'<p class="evt-method">{e(i18n.t("headline.method", lang))}: {e(method)}</p>' if method else ""
+            f'<p class="evt-method">{e(i18n.text("headline.method", lang))}: {e(method)}</p>' if method else ""
         )
         return (
             f'<div class="evt-headline" lang="{lang}" style="--evt-accent:{_COLOURS[self.verdict]}">'
             f"<style>{_CSS}</style>"
-            f'<h2>{e(i18n.t("headline.title", lang))}</h2>'
-            f'<p class="evt-q"><strong>{e(i18n.t("headline.question", lang))}:</strong> '
+            f'<h2>{e(i18n.text("headline.title", lang))}</h2>'
+            f'<p class="evt-q"><strong>{e(i18n.text("headline.question", lang))}:</strong> '
             f"{e(localise(self.question, lang))}</p>"
             f'<p class="evt-a">{e(self.answer(lang))}</p>'
             f'<div class="evt-grid">{tiles}</div>{reasons_html}{method_html}</div>'
@@ -249,8 +249,8 @@ class HeadlineCard:
 
     def __repr__(self) -> str:
         lang = self._lang(None)
-        lines = [f"{i18n.t('headline.question', lang)}: {localise(self.question, lang)}",
-                 self.answer(lang)]
+        lines = [f"{i18n.text('headline.question', lang)}: {localise(self.question, lang)}",
+                 self.answer(lang).plain]
         lines += [f"  {label}: {value}" for label, value in self.items(lang)]
         lines += [f"  - {r}" for r in self.reason_texts(lang)]
         return "\n".join(lines)
@@ -279,9 +279,9 @@ class HeadlineCard:
             return ""
         name, value, lo, hi = parts
         if lo is None or hi is None:
-            return i18n.t("headline.effect_size_point", lang, name=name, value=i18n.number(value, lang, 2))
+            return i18n.text("headline.effect_size_point", lang, name=name, value=i18n.number(value, lang, 2))
         level = getattr(self.effect_size, "level", self.effect.level)
-        return i18n.t("headline.effect_size_value", lang, name=name, value=i18n.number(value, lang, 2),
+        return i18n.text("headline.effect_size_value", lang, name=name, value=i18n.number(value, lang, 2),
                       level=i18n.percent(level, lang), ci_low=i18n.number(lo, lang, 2),
                       ci_high=i18n.number(hi, lang, 2))
 
@@ -300,12 +300,12 @@ class HeadlineCard:
         wwc, padlocks = self._rating_parts()
         parts = []
         if padlocks is not None:
-            parts.append(i18n.t("headline.padlocks", lang, n=int(padlocks)))
+            parts.append(i18n.text("headline.padlocks", lang, n=int(padlocks)))
         if isinstance(self.rating, Mapping):
             parts.append(localise(self.rating, lang))
         elif wwc:
             key = _WWC_KEYS.get(wwc.strip().lower())
-            parts.append(i18n.t(key, lang) if key else wwc)
+            parts.append(i18n.text(key, lang) if key else wwc)
         return "; ".join(parts)
 
     def _padlock_svg(self) -> str:
@@ -326,13 +326,13 @@ class HeadlineCard:
     def _cost_text(self, lang: str) -> str:
         parts = []
         if self.cost_per_pupil is not None:
-            parts.append(i18n.t("headline.cost_per_pupil", lang,
+            parts.append(i18n.text("headline.cost_per_pupil", lang,
                                 cost=i18n.money(self.cost_per_pupil, lang, self.currency)))
         if self.cost_per_participant is not None:
-            parts.append(i18n.t("headline.cost_per_participant", lang,
+            parts.append(i18n.text("headline.cost_per_participant", lang,
                                 cost=i18n.money(self.cost_per_participant, lang, self.currency)))
         if self.cost_total is not None:
-            parts.append(i18n.t("headline.cost_total", lang,
+            parts.append(i18n.text("headline.cost_total", lang,
                                 cost=i18n.money(self.cost_total, lang, self.currency)))
         return "; ".join(parts)
 
@@ -411,12 +411,13 @@ def headline_card(
 def _reason_text(code: Mapping[str, Any], language: str) -> str:
     values = {k: v for k, v in code.items() if k != "code"}
     if "design" in values:
-        values["design_name"] = i18n.t(f"rating.design.{values['design']}", language)
-    return i18n.t(f"rating.reason.{code['code']}", language, **values)
+        values["design_name"] = i18n.text(f"rating.design.{values['design']}", language)
+    return i18n.text(f"rating.reason.{code['code']}", language, **values)
 
 
 def localise(text: Text | None, language: str) -> str:
-    """A string as is, or the entry for ``language`` of a ``{"lv": ..., "en": ...}`` mapping."""
+    """A string as is, or the entry for ``language`` of a ``{"lv": ..., "en": ...}`` mapping;
+    a catalogue message by its plain text (the places that show it escape it)."""
     if text is None:
         return ""
     if isinstance(text, Mapping):
@@ -424,8 +425,8 @@ def localise(text: Text | None, language: str) -> str:
             raise HeadlineInputError(
                 f"Text {dict(text)!r} has no {language!r} version; give both 'lv' and 'en'."
             )
-        return str(text[language])
-    return str(text)
+        return plain(text[language])
+    return plain(text)
 
 
 def _check_text(text: Any, name: str, *, required: bool) -> None:
@@ -444,4 +445,4 @@ def _check_text(text: Any, name: str, *, required: bool) -> None:
 def _protected(n: int | None, threshold: int) -> Any:
     if n is None:
         return None
-    return i18n.t("sdc.marker", "en") if 0 < n < threshold else int(n)
+    return i18n.text("sdc.marker", "en") if 0 < n < threshold else int(n)

@@ -14,6 +14,18 @@ English, ``{n:,d}`` gives ``1 234`` (non-breaking space) and ``1,234``, and
 ``{share:.0%}`` gives ``12%``. The locale rules are CLDR's, through Babel
 (https://babel.pocoo.org): Latvian uses a decimal comma and a non-breaking space
 between thousands. Minus signs are printed as the typographic minus (U+2212).
+
+Values are data: ``t()`` escapes every value that is not a number for Markdown and
+HTML (:func:`evaltools.report.escape.markdown_text`), so
+``display(Markdown(t("mq.headline", area=name)))`` shows a name such as
+``<svg onload=...>`` or ``[x](javascript:...)`` as text. The catalogue's own text is
+trusted Markdown. What ``t()`` returns is a :class:`Message`: a ``str`` (the
+Markdown-safe text) that also carries ``.plain``, the same message with the values
+as given, for places that escape for themselves (report tables, the headline card,
+figure labels through :func:`evaltools.report.escape.mpl_text`, ``results.json``);
+:func:`text` returns that plain form directly. A message passed as a value to
+another is inserted as it is (it is already safe); wrap a trusted Markdown fragment
+of your own in :func:`trusted` to insert it unescaped.
 """
 from __future__ import annotations
 
@@ -31,6 +43,8 @@ from typing import Any
 import yaml
 from babel import Locale
 from babel.numbers import format_currency, format_decimal
+
+from evaltools.report.escape import markdown_text
 
 LANGUAGES: tuple[str, ...] = ("lv", "en")
 MINUS = "\u2212"
@@ -55,6 +69,30 @@ class MessageKeyError(KeyError):
 
 class MessageValueError(ValueError):
     """A message was asked for without a value its placeholders need, or with a bad spec."""
+
+
+class Message(str):
+    """A filled catalogue message: its ``str`` value is safe in Markdown and HTML (values
+    escaped); ``plain`` is the same text with the values as given."""
+
+    plain: str
+
+    def __new__(cls, safe: str, plain: str) -> "Message":
+        obj = super().__new__(cls, safe)
+        obj.plain = plain
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Message, (str(self), self.plain))
+
+    def map(self, fn: Any) -> "Message":
+        """Apply a string function to both forms (e.g. ``lambda s: s.replace("  ", " ")``)."""
+        return Message(fn(str(self)), fn(self.plain))
+
+
+def trusted(fragment: str) -> Message:
+    """Mark a Markdown fragment written by the study (not from data) to be inserted as is."""
+    return Message(str(fragment), str(fragment))
 
 
 def set_language(language: str) -> None:
@@ -98,11 +136,13 @@ def catalogue() -> dict[str, dict[str, str]]:
     return out
 
 
-def t(key: str, language: str | None = None, **values: Any) -> str:
+def t(key: str, language: str | None = None, **values: Any) -> Message:
     """The message ``key`` in ``language`` with its placeholders filled from ``values``.
 
-    ``language`` may be given by position or by name (``t("k", language="en")``);
-    no message may therefore use a placeholder called ``language`` or ``key``.
+    Values other than numbers are escaped for Markdown and HTML (see the module
+    docstring); ``.plain`` of the result has them as given. ``language`` may be given
+    by position or by name (``t("k", language="en")``); no message may therefore use
+    a placeholder called ``language`` or ``key``.
     """
     lang = check_language(language)
     messages = catalogue()
@@ -116,7 +156,8 @@ def t(key: str, language: str | None = None, **values: Any) -> str:
     if template is None:
         raise MessageKeyError(f"Message {key!r} has no {lang!r} text in {_CATALOGUE_FILE}.")
     try:
-        return _LocaleFormatter(lang).vformat(template, (), values)
+        return Message(_LocaleFormatter(lang, escape=True).vformat(template, (), values),
+                       _LocaleFormatter(lang, escape=False).vformat(template, (), values))
     except KeyError as err:
         needed = sorted(name for name, _ in placeholders(template))
         raise MessageValueError(
@@ -124,7 +165,13 @@ def t(key: str, language: str | None = None, **values: Any) -> str:
         ) from None
 
 
-def tn(key: str, count: float, language: str | None = None, **values: Any) -> str:
+def text(key: str, language: str | None = None, **values: Any) -> str:
+    """The message ``key`` with its values as given (``t(...).plain``): for a place that
+    escapes for itself, never for Markdown."""
+    return t(key, language, **values).plain
+
+
+def tn(key: str, count: float, language: str | None = None, **values: Any) -> Message:
     """A message whose wording depends on ``count``: ``key.zero``, ``key.one`` or ``key.other``.
 
     The form follows CLDR's plural rules for the language (Latvian: *zero* for
@@ -223,8 +270,18 @@ def format_value(value: Any, spec: str, language: str | None = None) -> str:
 
 
 class _LocaleFormatter(string.Formatter):
-    def __init__(self, language: str) -> None:
+    """Fills a message: numbers formatted for the language; with ``escape``, any other
+    value escaped for Markdown (a :class:`Message` is inserted in its safe form),
+    without it every value as given (a :class:`Message` by its ``plain`` form)."""
+
+    def __init__(self, language: str, escape: bool) -> None:
         self.language = language
+        self.escape = escape
 
     def format_field(self, value: Any, format_spec: str) -> str:
-        return format_value(value, format_spec, self.language)
+        if isinstance(value, Message):
+            return format(str(value) if self.escape else value.plain, format_spec)
+        text = format_value(value, format_spec, self.language)
+        if not self.escape or (isinstance(value, Real) and not isinstance(value, bool)):
+            return text  # a number as this module formats it: digits, marks and signs only
+        return markdown_text(text)

@@ -2,85 +2,451 @@
 
 Disclosure control (``evaltools.report.disclosure``) protects the tables a
 notebook publishes. This gate checks the finished files themselves, whatever
-produced them: ``report.html``, ``results.json`` and the exported tables must
-not contain
+produced them, succeeded and failed runs alike. No published file may contain
 
-- a Latvian personal code (``DDMMYY-NNNNN``, also the newer ``32NNNN-NNNNN``), or
-- any value of an identifier column (pupil or teacher id) of the run's input data.
+- a Latvian personal code in any written form (``DDMMYY-NNNNN``, ``DDMMYYNNNNN``,
+  the newer ``32NNNN-NNNNN``, after a prefix such as ``Nr.``; the decimals of a
+  number are not one, see :data:`evaltools.data.pseudonymise.PERSONAL_CODE`), or
+- any value of an identifier column of the run's input data
+  (:data:`evaltools.data.schemas.IDENTIFIER_COLUMNS`, as named after the column
+  mapping), matched as a whole token of any length, case-insensitively.
 
-The runner calls :func:`scan_run` before a run is moved into place and fails
-the run, withdrawing those files, when anything is found.
+What is searched (:func:`scan_run`): every file of the run folder, whatever its
+suffix, read the way a reader would see it: text files (HTML with entities
+decoded, JSON and notebooks through their parsed strings), images and fonts
+embedded as ``data:`` URIs, PNG text chunks, SVG text, ZIP containers
+(``.xlsx``: every sheet, shared string and document property), gzip, and PDF
+metadata and uncompressed or Flate-compressed streams; any other file as raw
+bytes. File names count too (a file named after an id is withheld in the result).
+Hex strings of 32 or more digits (the hashes in ``manifest.json``) are not searched for
+personal codes. :func:`scan_index` does the same for
+``reports/index.html``. Text drawn as pixels in a PNG cannot be read back: figures
+come from the protected tables of the report layer.
+
+Ids too short to be told apart (fewer than :data:`SHORT_ID` characters, or
+without a letter) still fail a run when they occur as a token: a report's own numbers
+then look like ids. The message says so and tells the evaluator to replace them
+with keyed pseudonyms first (``evaltools data pseudonymise``); the gate never
+lets such a run through quietly.
+
+Results name files and counts, never the values: :func:`scan_run` returns
+``{file: [kind of hit, ...]}`` (one entry per occurrence) and
+:func:`describe_hits` makes the message.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import gzip
+import html
+import io
+import json
 import re
-from collections.abc import Iterable
+import struct
+import urllib.parse
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-# Not after a digit, '-' or '.': the 11 decimals of a float in results.json (5556.01094253253)
-# are not a personal code.
-PERSONAL_CODE = re.compile(r"(?<![\d.-])(?:[0-3]\d[01]\d\d\d|32\d{4})-?\d{5}(?![\d-])")
-IDENTIFIER_COLUMNS = ("pupil_id", "teacher_id", "personal_code")
-_TOKEN = re.compile(r"[A-Za-z0-9_]{6,}")
-PUBLISHED = ("report.html", "results.json", "tables/*.csv", "tables/*.xlsx")
+from evaltools.data.pseudonymise import PERSONAL_CODE
+from evaltools.data.schemas import IDENTIFIER_COLUMNS, SHORT_ID_CHARS, ambiguous_id
 
+__all__ = ["IDENTIFIER_COLUMNS", "PERSONAL_CODE", "IdentifierSet", "describe_hits", "find_identifiers",
+           "identifier_values", "scan_file", "scan_index", "scan_run"]
 
-def identifier_values(inputs: Iterable[Path]) -> set[str]:
-    """Values of identifier columns in every Parquet/CSV table under ``inputs``."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    ids: set[str] = set()
-    for base in inputs:
-        files = [base] if base.is_file() else sorted(base.rglob("*"))
-        for path in files:
-            suffix = path.suffix.lower()
-            if suffix == ".parquet":
-                names = pq.read_schema(path).names
-                cols = [c for c in IDENTIFIER_COLUMNS if c in names]
-                if cols:
-                    table = pq.read_table(path, columns=cols)
-                    for c in cols:
-                        ids.update(str(v) for v in table.column(c).to_pylist() if v is not None)
-            elif suffix == ".csv":
-                head = pd.read_csv(path, nrows=0).columns
-                cols = [c for c in IDENTIFIER_COLUMNS if c in head]
-                if cols:
-                    frame = pd.read_csv(path, usecols=cols, dtype=str)
-                    for c in cols:
-                        ids.update(frame[c].dropna())
-    return ids
+SHORT_ID = SHORT_ID_CHARS  # shorter ids (or ids without a letter) look like a report's own numbers
+PERSONAL = "personal code"
+IDENTIFIER = "identifier"
+SHORT = "identifier (short or numeric)"
+UNREADABLE = "file the gate cannot read"
+MAX_INFLATED = 256 * 2**20  # bytes unpacked from one container (zip, gzip, PDF stream): a zip bomb stops here
+_MAX_DEPTH = 4
+_SEP = "-_./:+@#~"
+_COMPOUND = re.compile(r"[^\W_]+(?:[" + re.escape(_SEP) + r"][^\W_]+)*")
+_SPLIT = re.compile(r"([" + re.escape(_SEP) + r"])")
+_HEX = re.compile(r"(?<![^\W_])[0-9a-fA-F]{32,}(?![^\W_])")  # sha256 / git hashes in manifest.json
+# The payload ends at a quote, bracket or space; the text around it is searched as it is.
+_DATA_URI = re.compile(r"data:([\w.+/-]*)((?:;[\w.+=-]*)*),([^\s\"'<>()]*)", re.I)
 
 
-def find_identifiers(text: str, identifiers: set[str]) -> list[str]:
-    """Personal codes and known identifier values that occur in ``text``."""
-    found = PERSONAL_CODE.findall(text)
-    if identifiers:
-        found += sorted({tok for tok in _TOKEN.findall(text) if tok in identifiers})
-    return found
+class IdentifierSet(set):
+    """The identifier values of a run's inputs (a ``set`` of text).
+
+    ``columns``: {file: [columns that held ids]}; ``unreadable``: {data file: reason} for
+    input files whose ids could not be read (the runner should fail the run: the gate
+    cannot know what to look for).
+    """
+
+    columns: dict[str, list[str]]
+    unreadable: dict[str, str]
+    _matcher: tuple[int, Any] | None = None  # the prepared matcher, reused by later scans
 
 
-def scan_run(run_dir: Path, identifiers: set[str]) -> dict[str, list[str]]:
-    """Identifiers found in each published file of a run (empty when clean)."""
-    hits: dict[str, list[str]] = {}
-    for pattern in PUBLISHED:
-        for path in sorted(run_dir.glob(pattern)):
-            if path.suffix == ".xlsx":
-                text = _xlsx_text(path)
+def identifier_values(inputs: Iterable[Any] | Mapping[str, Any], mapping: Any = None) -> IdentifierSet:
+    """Values of every identifier column in the run's input files and folders.
+
+    ``inputs`` are the run's ``InputFile``/``InputDir`` paths (or the dict name -> path).
+    Column names are taken after the column mapping, the way ``load_dataset`` names
+    them, for Parquet, CSV (``,`` or ``;``) and Excel (every sheet). ``mapping`` is a
+    mapping (dict or YAML path, or a list of them); when it is None, every YAML input
+    that is a valid column mapping is used (so a study's ``mapping: InputFile`` works
+    without telling the gate). Never raises for a bad data file: see ``unreadable``.
+    """
+    from evaltools.data.errors import DataFileError
+    from evaltools.data.io import read_identifiers, read_mapping
+
+    paths = [Path(p) for p in (inputs.values() if isinstance(inputs, Mapping) else inputs) if p is not None]
+    yaml_inputs = [p for p in paths if p.suffix.lower() in (".yaml", ".yml") and p.is_file()]
+    if mapping is None:
+        mapping = []
+        for p in yaml_inputs:
+            try:
+                mapping.append(read_mapping(p))
+            except DataFileError:
+                continue  # not a column mapping (the study's own load refuses it if it was meant as one)
+    found = read_identifiers([p for p in paths if p not in yaml_inputs], mapping)
+    out = IdentifierSet(found.values)
+    out.columns, out.unreadable = found.columns, found.unreadable
+    return out
+
+
+# ------------------------------------------------------------------------ matching
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """Identifier values prepared for whole-token matching (case-folded)."""
+
+    simple: frozenset[str]  # made of letters/digits joined by single separators (_SEP)
+    odd: tuple[str, ...]  # anything else (e.g. with a space): searched as a substring with word boundaries
+    short: frozenset[str]  # too short or only digits: cannot be told apart from ordinary numbers
+    parts: int  # most separator-joined parts of a simple id
+
+    @classmethod
+    def of(cls, identifiers: Iterable[str]) -> _Matcher:
+        if isinstance(identifiers, _Matcher):
+            return identifiers
+        cached = getattr(identifiers, "_matcher", None)  # an IdentifierSet scanned before (the runner rescans)
+        if cached is not None and cached[0] == len(identifiers):
+            return cached[1]
+        simple: set[str] = set()
+        odd: set[str] = set()
+        short: set[str] = set()
+        parts = 1
+        for v in identifiers:
+            t = " ".join(str(v).split()).casefold()
+            if not t:
+                continue
+            if _COMPOUND.fullmatch(t):
+                simple.add(t)
+                parts = max(parts, len(_SPLIT.split(t)) // 2 + 1)
             else:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            found = find_identifiers(text, identifiers)
-            if found:
-                hits[str(path.relative_to(run_dir))] = found
+                odd.add(t)
+            if ambiguous_id(t):
+                short.add(t)
+        matcher = cls(frozenset(simple), tuple(sorted(odd)), frozenset(short), parts)
+        if isinstance(identifiers, IdentifierSet):
+            identifiers._matcher = (len(identifiers), matcher)
+        return matcher
+
+    def find(self, text: str) -> list[str]:
+        """The identifier values (case-folded) that occur in ``text`` as whole tokens, one per occurrence."""
+        if not (self.simple or self.odd):
+            return []
+        low = text.casefold()
+        found: list[str] = []
+        simple = self.simple
+        for m in _COMPOUND.finditer(low):
+            tok = m.group()
+            if tok in simple:
+                found.append(tok)
+                continue
+            if self.parts == 1 and not any(ch in _SEP for ch in tok):
+                continue
+            bits = _SPLIT.split(tok)  # part, sep, part, sep, ...
+            n = len(bits) // 2 + 1
+            for i in range(n):
+                for j in range(i, min(n, i + self.parts)):
+                    if (i, j) != (0, n - 1) and "".join(bits[2 * i: 2 * j + 1]) in simple:
+                        found.append("".join(bits[2 * i: 2 * j + 1]))
+        for v in self.odd:
+            start = low.find(v)
+            while start >= 0:
+                end = start + len(v)
+                if (start == 0 or not low[start - 1].isalnum()) and (end == len(low) or not low[end].isalnum()):
+                    found.append(v)
+                start = low.find(v, start + 1)
+        return found
+
+
+def _personal_codes(text: str) -> list[str]:
+    return PERSONAL_CODE.findall(_HEX.sub(" ", text))
+
+
+def find_identifiers(text: str, identifiers: Iterable[str]) -> list[str]:
+    """Personal codes and known identifier values found in ``text`` (the values: for tests only).
+
+    A message must never show what this returns; use :func:`scan_file` and
+    :func:`describe_hits`, which give kinds and counts.
+    """
+    return _personal_codes(text) + _Matcher.of(identifiers).find(text)
+
+
+# ------------------------------------------------------------------------ reading files as a reader would
+
+
+def _png_texts(data: bytes) -> Iterator[str]:
+    """Text chunks (tEXt, zTXt, iTXt) and EXIF data of a PNG."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos: pos + 8])
+        body = data[pos + 8: pos + 8 + length]
+        pos += 12 + length
+        try:
+            if kind == b"tEXt":
+                yield body.replace(b"\0", b" ").decode("latin-1")
+            elif kind == b"zTXt":
+                key, rest = body.split(b"\0", 1)
+                yield key.decode("latin-1") + " " + _inflate(rest[1:]).decode("latin-1")
+            elif kind == b"iTXt":
+                key, rest = body.split(b"\0", 1)
+                compressed, rest = rest[0], rest[2:]
+                lang, trans, text = rest.split(b"\0", 2)
+                text = _inflate(text) if compressed else text
+                yield " ".join(b.decode("utf-8", "replace") for b in (key, lang, trans, text))
+            elif kind == b"eXIf":
+                yield body.decode("latin-1")
+            elif kind == b"IEND":
+                break
+        except (ValueError, zlib.error):
+            yield body.decode("latin-1")
+
+
+class _TooLarge(Exception):
+    """A container unpacks to more than MAX_INFLATED bytes: the gate cannot check it all."""
+
+
+def _inflate(data: bytes) -> bytes:
+    d = zlib.decompressobj()
+    out = d.decompress(data, MAX_INFLATED)
+    if d.unconsumed_tail:
+        raise _TooLarge
+    return out
+
+
+def _pdf_texts(data: bytes) -> Iterator[str]:
+    """A PDF's raw bytes (metadata, uncompressed text) and its Flate streams, plus UTF-16 strings."""
+    yield data.decode("latin-1")
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            yield _inflate(m.group(1)).decode("latin-1")
+        except zlib.error:
+            continue
+    for m in re.finditer(rb"<FEFF([0-9A-Fa-f\s]*)>", data):
+        try:
+            yield bytes.fromhex(m.group(1).decode("ascii")).decode("utf-16-be", "replace")
+        except ValueError:
+            continue
+    for m in re.finditer(rb"\(\xfe\xff((?:[^\\)]|\\.)*)\)", data, re.S):
+        yield m.group(1).decode("utf-16-be", "replace")
+
+
+def _zip_texts(data: bytes, depth: int) -> Iterator[str]:
+    budget = MAX_INFLATED
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            yield info.filename
+            if info.is_dir():
+                continue
+            with zf.open(info) as fh:
+                member = fh.read(budget + 1)
+            if len(member) > budget:
+                raise _TooLarge
+            budget -= len(member)
+            yield from _texts(member, info.filename, depth + 1)
+
+
+def _binary(data: bytes) -> bool:
+    head = data[:8192]
+    return b"\0" in head or data[:3] in (b"\xff\xd8\xff", b"GIF") or data[:4] in (b"wOFF", b"wOF2", b"RIFF")
+
+
+def _texts(data: bytes, name: str, depth: int = 0) -> Iterator[str]:
+    """The text a reader could get out of one file (or embedded payload)."""
+    if depth > _MAX_DEPTH:
+        yield data.decode("latin-1")
+        return
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        yield from _png_texts(data)
+    elif data.startswith(b"PK\x03\x04"):
+        try:
+            yield from _zip_texts(data, depth)
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+            yield data.decode("latin-1")
+    elif data.startswith(b"\x1f\x8b"):
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+                inner = fh.read(MAX_INFLATED + 1)
+            if len(inner) > MAX_INFLATED:
+                raise _TooLarge
+            yield from _texts(inner, name, depth + 1)
+        except (OSError, EOFError, zlib.error):
+            yield data.decode("latin-1")
+    elif data.startswith(b"%PDF"):
+        yield from _pdf_texts(data)
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        yield from _text_parts(data.decode("utf-16", "replace"), name, depth)
+    elif _binary(data):
+        yield data.decode("latin-1")
+    else:
+        yield from _text_parts(data.decode("utf-8", "replace"), name, depth)
+
+
+def _data_uri(m: re.Match[str], depth: int) -> Iterator[str]:
+    mime, params, payload = m.group(1), m.group(2), m.group(3)
+    if ";base64" in params.lower():
+        raw = "".join(urllib.parse.unquote(payload).split())
+        try:
+            blob = base64.b64decode(raw + "=" * (-len(raw) % 4))
+        except (binascii.Error, ValueError):
+            yield payload
+            return
+    elif "%" in payload:
+        blob = urllib.parse.unquote_to_bytes(payload)
+    else:
+        return  # plain text, searched where it stands
+    yield mime
+    yield from _texts(blob, mime, depth + 1)
+
+
+def _text_parts(text: str, name: str, depth: int) -> Iterator[str]:
+    """Text with its ``data:`` URIs decoded, HTML entities resolved, JSON read through its strings."""
+    stripped = text.lstrip()
+    if name.lower().endswith((".json", ".ipynb")) or stripped[:1] in ("{", "["):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = None
+        if doc is not None:
+            yield from _json_texts(doc, depth)
+            return
+    if "data:" in text:  # the payloads decoded; the text itself (payloads included) is searched below
+        for m in _DATA_URI.finditer(text):
+            yield from _data_uri(m, depth)
+    yield html.unescape(text) if "&" in text else text
+
+
+def _json_texts(doc: Any, depth: int, key: str = "") -> Iterator[str]:
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield str(k)
+            yield from _json_texts(v, depth, str(k))
+    elif isinstance(doc, list):
+        if key.startswith(("image/", "application/")) and all(isinstance(x, str) for x in doc):
+            yield from _json_texts("".join(doc), depth, key)
+        else:
+            for v in doc:
+                yield from _json_texts(v, depth, key)
+    elif isinstance(doc, str):
+        if key.startswith(("image/", "application/pdf")) and not key.endswith(("svg+xml", "json")):
+            try:  # a notebook's binary output (image/png ...) is base64 without a data: prefix
+                yield from _texts(base64.b64decode("".join(doc.split()), validate=True), key, depth + 1)
+                return
+            except (binascii.Error, ValueError):
+                pass
+        yield from _text_parts(doc, "", depth + 1) if depth < _MAX_DEPTH else iter((doc,))
+    elif doc is not None:
+        yield json.dumps(doc)
+
+
+# ------------------------------------------------------------------------ the gate
+
+
+def scan_file(path: Path, identifiers: Iterable[str], name: str | None = None) -> list[str]:
+    """Kinds of identifier found in one file (one entry per occurrence; empty when clean).
+
+    Kinds: ``"personal code"``, ``"identifier"``, ``"identifier (short or numeric)"``, or
+    ``"file the gate cannot read"``. ``name`` (the path shown) is searched too.
+    """
+    matcher = _Matcher.of(identifiers)
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return [UNREADABLE]
+    hits: list[str] = []
+    texts = [name or Path(path).name]
+    try:
+        texts += _texts(data, Path(path).name)
+    except _TooLarge:  # a zip or gzip bomb: too large to check, so it does not pass
+        hits.append(UNREADABLE)
+    for text in texts:
+        hits += [PERSONAL] * len(_personal_codes(text))
+        hits += [SHORT if v in matcher.short else IDENTIFIER for v in matcher.find(text)]
     return hits
 
 
-def _xlsx_text(path: Path) -> str:
-    from openpyxl import load_workbook
+def scan_run(run_dir: Path, identifiers: Iterable[str]) -> dict[str, list[str]]:
+    """Identifiers found in every file under ``run_dir`` (recursively, any suffix): {file: kinds}.
 
-    wb = load_workbook(path, read_only=True, data_only=True)
-    return "\n".join(
-        " ".join("" if v is None else str(v) for v in row)
-        for ws in wb.worksheets
-        for row in ws.iter_rows(values_only=True)
-    )
+    Keys are paths relative to ``run_dir``; the lists hold kinds of hit, never values
+    (their length is the count). Empty when the run is clean.
+    """
+    run_dir = Path(run_dir)
+    matcher = _Matcher.of(identifiers)
+    hits: dict[str, list[str]] = {}
+    for path in sorted(p for p in run_dir.rglob("*") if not p.is_dir()):
+        rel = path.relative_to(run_dir).as_posix()
+        found = scan_file(path, matcher, rel)
+        if found:
+            hits[_safe_name(rel, matcher, hits)] = found
+    return hits
+
+
+def _safe_name(rel: str, matcher: _Matcher, taken: Mapping[str, Any]) -> str:
+    """``rel`` with every folder or file name that holds an identifier withheld (a key may be shown)."""
+    parts = []
+    for part in rel.split("/"):
+        if _personal_codes(part) or matcher.find(part):
+            suffix = Path(part).suffix if not (_personal_codes(Path(part).suffix) or matcher.find(Path(part).suffix)) \
+                else ""
+            part = f"<name withheld>{suffix}"
+        parts.append(part)
+    name, n = "/".join(parts), 1
+    while name in taken:
+        n += 1
+        name = "/".join(parts) + f" ({n})"
+    return name
+
+
+def scan_index(index: Path, identifiers: Iterable[str]) -> dict[str, list[str]]:
+    """Identifiers found in ``reports/index.html`` (pass the file or the reports folder).
+
+    Same result as :func:`scan_run`: {"index.html": kinds}, empty when clean.
+    """
+    index = Path(index)
+    if index.is_dir():
+        index = index / "index.html"
+    found = scan_file(index, identifiers, index.name) if index.exists() else []
+    return {index.name: found} if found else {}
+
+
+def describe_hits(hits: Mapping[str, list[str]]) -> str:
+    """A message naming each file and how many hits of each kind, never a value.
+
+    Adds what to do when short or numeric ids were found.
+    """
+    plural = {PERSONAL: "personal codes", IDENTIFIER: "identifiers", SHORT: "identifiers (short or numeric)",
+              UNREADABLE: "file the gate cannot read"}
+    parts = []
+    for name, kinds in hits.items():
+        counts = {k: kinds.count(k) for k in (PERSONAL, IDENTIFIER, SHORT, UNREADABLE) if k in kinds}
+        parts.append(f"{name}: " + ", ".join(f"{n:,} {k if n == 1 else plural[k]}" for k, n in counts.items()))
+    text = "; ".join(parts)
+    if any(SHORT in kinds for kinds in hits.values()):
+        text += (f". Some ids are shorter than {SHORT_ID} characters or have no letter, so they cannot be told "
+                 "apart from the report's own numbers: replace them with keyed pseudonyms first "
+                 "(`evaltools data pseudonymise DIR --out NEW_DIR`) and run on the new folder")
+    return text

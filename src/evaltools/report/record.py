@@ -7,7 +7,14 @@ with ``.to_dict()``, e.g. :class:`evaltools.estimate.Estimate`).
 ``results.json`` is published, so a plain table is checked by disclosure
 control first: every integer column counts as a count and no visible count
 may lie between 1 and the threshold. Tables made by
-``evaltools.report.disclosure.protect`` are recorded as protected. Inside a run
+``evaltools.report.disclosure.protect`` are recorded as protected, with what a
+reader needs to relate their numbers (totals, denominators, numerators, share
+scales, links to other tables); single numbers made by ``protect_value`` with
+their base and the decimals shown. Each record is attacked on its own as it is
+stored (:func:`evaltools.report.attack.attack_records`: a small sample size in an
+estimate, a full-precision share beside its base), so a leak fails at the cell
+that makes it; the runner attacks all records and exported files together at the
+end of the run (:func:`evaltools.report.attack.attack_run`). Inside a run
 started by ``evaltools run`` the runner sets ``EVALTOOLS_RUN_DIR`` and every
 call rewrites ``results.json`` there atomically; in JupyterLab or under nbval
 the values are only kept in memory (see :func:`recorded`).
@@ -24,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from evaltools.report.escape import plain
 
 RUN_DIR_ENV = "EVALTOOLS_RUN_DIR"
 RESULTS_FILE = "results.json"
@@ -42,8 +51,9 @@ def record(name: str, value: Any, *, headline: bool = False, label: str | None =
     if isinstance(value, (pd.DataFrame, pd.Series)):
         _check_disclosure(value if isinstance(value, pd.DataFrame) else value.to_frame(), name)
     entry: dict[str, Any] = {"value": _protect_estimate_counts(to_jsonable(value, where=name))}
+    _attack_entry(name, entry)
     if label:
-        entry["label"] = label
+        entry["label"] = plain(label)  # a catalogue message's text, not its Markdown escapes
     if headline:
         for other in _results.values():
             other.pop("headline", None)
@@ -66,6 +76,27 @@ def _check_disclosure(df: pd.DataFrame, name: str) -> None:
             f"record({name!r}): {exc} Protect the table first: "
             "evaltools.report.disclosure.protect(table, counts=[...])."
         ) from None
+
+
+def _attack_entry(name: str, entry: dict[str, Any]) -> None:
+    """Refuse a record from which the attacker recovers a small count (named, never the value)."""
+    from evaltools.report.attack import attack_records
+    from evaltools.report.disclosure import DisclosureError, get_threshold
+
+    text = json.dumps(entry, ensure_ascii=False)  # what results.json will hold, read back as a reader would
+    findings = attack_records({name: json.loads(text, parse_float=_json_float())}, get_threshold())
+    if findings:
+        shown = "; ".join(str(f) for f in findings[:3]) + (" ..." if len(findings) > 3 else "")
+        raise DisclosureError(
+            f"record({name!r}): a reader could recover a count below the disclosure threshold: {shown}. "
+            "Publish the number through evaltools.report.disclosure (protect, protect_value, protect_linked)."
+        )
+
+
+def _json_float() -> Any:
+    from evaltools.report.attack import _Num
+
+    return _Num
 
 
 def _protect_estimate_counts(value: Any) -> Any:

@@ -10,26 +10,24 @@ file is written).
 """
 from __future__ import annotations
 
-import html
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
 from evaltools import __version__
+from evaltools.report.escape import html_text
+from evaltools.report.pagecheck import NotSelfContainedError, check_self_contained
+from evaltools.text import clip
 
 TEMPLATES = Path(__file__).parent / "templates"
 HIDDEN_TAGS = {"parameters", "injected-parameters", "researcher", "remove-cell"}
 
 # Labels of the page around the notebook's outputs: keys page.<name> in messages.yaml.
 PAGE_LABELS = ("date", "run", "parameters", "provenance", "study", "params_file", "code", "data",
-               "software", "time", "dirty", "none", "failed", "failed_text", "where", "message", "cell")
-
-
-class NotSelfContainedError(ValueError):
-    """A rendered report would load something from outside the file."""
+               "software", "time", "dirty", "none", "failed", "failed_text", "where", "message", "cell",
+               "changed", "interrupted", "interrupted_text")
 
 
 class UnprotectedTableError(ValueError):
@@ -53,6 +51,7 @@ def render_report(notebook: Path, out: Path, manifest: dict[str, Any]) -> Path:
 
     nb = nbformat.read(notebook, as_version=4)
     check_tables_protected(nb, notebook)
+    check_figures_published(nb, notebook)
     language = report_language(manifest)
     exporter = HTMLExporter(
         template_name="funder",
@@ -98,25 +97,57 @@ def check_tables_protected(nb: nbformat.NotebookNode, where: Path | str = "noteb
         )
 
 
+class UnpublishedFigureError(UnprotectedTableError):
+    """An image in the funder view was not published through the report layer."""
+
+
+def check_figures_published(nb: nbformat.NotebookNode, where: Path | str = "notebook") -> None:
+    """Refuse a funder view that shows an image not published by ``figures.publish_figure``.
+
+    ``publish_figure`` checks the figure's labels and records the protected table
+    it plots in ``results.json``; the image it displays carries display metadata
+    (``evaltools.report.figures.FIGURE_META``). Any other image (``plt.show()``,
+    ``display(fig)``) in a cell the funder sees is refused, naming the cell.
+    """
+    FIGURE_META = "evaltools_figure"  # = figures.FIGURE_META (not imported: figures loads seaborn)
+    bad = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        for output in cell.get("outputs", []):
+            images = [k for k in output.get("data", {}) if k.startswith("image/")]
+            meta = output.get("metadata", {}) or {}
+            if any(FIGURE_META not in (meta.get(k) or {}) and FIGURE_META not in meta for k in images):
+                bad.append(index)
+                break
+    if bad:
+        cells = ", ".join(str(i) for i in bad)
+        raise UnpublishedFigureError(
+            f"{where}: cell(s) {cells} show a figure that was not published with its protected "
+            "data. Show it with display(evaltools.report.figures.publish_figure(fig, name, "
+            "data=protected_table)), or tag the cell 'researcher' to keep it out of the report."
+        )
+
+
 def render_failure(out: Path, manifest: dict[str, Any], error: dict[str, Any]) -> Path:
-    """A short page that says the run failed, where, and why; no partial results."""
+    """A short page that says the run failed (or was interrupted), where, and why; no
+    partial results."""
     language = report_language(manifest)
     ctx = page_context(None, manifest, language)
-    lab = ctx["labels"]
+    e = html_text  # everything on this page may come from data, parameters or an exception
+    lab = {k: e(v) for k, v in ctx["labels"].items()}
     cell = error.get("cell") or {}
-    where = (
-        f"{lab['cell']} {cell.get('index')} ({html.escape(str(cell.get('first_line', '')))})"
-        if cell else "–"
-    )
+    where = f"{lab['cell']} {e(cell.get('index'))} ({e(cell.get('first_line', ''))})" if cell else "–"
+    state = "interrupted" if error.get("kind") == "interrupted" else "failed"
     body = f"""<!DOCTYPE html>
-<html lang="{language}"><head><meta charset="utf-8"><title>{html.escape(ctx['title'])}</title>
+<html lang="{e(language)}"><head><meta charset="utf-8"><title>{e(ctx['title'])}</title>
 <style>{ctx['css']}</style></head><body>
-<header class="ev-header"><p class="ev-programme">{html.escape(ctx['programme'])}</p>
-<h1 class="ev-title">{html.escape(ctx['title'])}</h1>
-<p class="ev-meta">{lab['date']}: {ctx['date']} · {lab['run']}: {html.escape(ctx['run_id'])}</p></header>
-<main class="ev-main"><div class="ev-failed"><h2>{lab['failed']}</h2><p>{lab['failed_text']}</p>
-<dl><dt>{lab['where']}</dt><dd>{html.escape(str(error.get('kind', '')))}, {where}</dd>
-<dt>{lab['message']}</dt><dd><code>{html.escape(str(error.get('message', '')))}</code></dd></dl></div></main>
+<header class="ev-header"><p class="ev-programme">{e(ctx['programme'])}</p>
+<h1 class="ev-title">{e(ctx['title'])}</h1>
+<p class="ev-meta">{lab['date']}: {e(ctx['date'])} · {lab['run']}: {e(ctx['run_id'])}</p></header>
+<main class="ev-main"><div class="ev-failed"><h2>{lab[state]}</h2><p>{lab[state + '_text']}</p>
+<dl><dt>{lab['where']}</dt><dd>{e(error.get('kind', ''))}, {where}</dd>
+<dt>{lab['message']}</dt><dd><code>{e(error.get('message', ''))}</code></dd></dl></div></main>
 </body></html>
 """
     check_self_contained(body, out)
@@ -129,9 +160,9 @@ def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], lan
     meta = (nb.metadata.get("evaltools", {}) if nb is not None else {}) or {}
     study = manifest.get("study", "")
     code = manifest.get("code") or {}
-    from evaltools.report.i18n import t
+    from evaltools.report.i18n import text
 
-    labels = {key: t(f"page.{key}", language) for key in PAGE_LABELS}
+    labels = {key: text(f"page.{key}", language) for key in PAGE_LABELS}
     commit = code.get("commit") or labels["none"]
     if code.get("dirty"):
         commit = f"{commit} ({labels['dirty']})"
@@ -159,7 +190,7 @@ def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], lan
         "study": study,
         "notebook": (manifest.get("notebook") or {}).get("path", ""),
         "params_file": params_file,
-        "parameters": _shown_parameters(manifest),
+        "parameters": _shown_parameters(manifest, labels["changed"]),
         "commit": commit,
         "fingerprints": fingerprints,
         "software": software,
@@ -168,45 +199,25 @@ def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], lan
     }
 
 
-def _shown_parameters(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+def _shown_parameters(manifest: dict[str, Any], changed: str = "changed") -> list[tuple[str, str]]:
     """Parameters for the header; input paths by their last component only, so a
-    report never shows where on the evaluator's machine the extract lives."""
+    report never shows where on the evaluator's machine the extract lives. An option
+    the study had to change (``manifest["design_changes"]``) shows both values."""
     inputs = manifest.get("inputs") or {}
-    return [
-        (k, Path(str(v)).name if k in inputs else _short(v))
-        for k, v in (manifest.get("parameters") or {}).items()
-    ]
+    changes = {c.get("option"): c for c in manifest.get("design_changes") or [] if isinstance(c, dict)}
+    shown = []
+    for k, v in (manifest.get("parameters") or {}).items():
+        value = Path(str(v)).name if k in inputs else clip(v, 80)
+        if k in changes:
+            value = f"{value} → {clip(changes[k].get('used', ''), 80)} ({changed})"
+        shown.append((k, value))
+    return shown
 
 
 def _localised(value: Any, language: str) -> str:
     if isinstance(value, dict):
         return str(value.get(language) or value.get("en") or next(iter(value.values()), ""))
     return str(value or "")
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-_EXTERNAL = [
-    (re.compile(r"<script\b", re.I), "a <script> element"),
-    (re.compile(r"<link\b", re.I), "a <link> element"),
-    (re.compile(r"<iframe\b", re.I), "an <iframe>"),
-    (re.compile(r"""\ssrc\s*=\s*(?!["']?data:)""", re.I), "a src attribute that is not a data: URI"),
-    (re.compile(r"""url\(\s*(?!["']?(?:data:|#))""", re.I), "a CSS url() that is not a data: URI"),
-    (re.compile(r"@import\b", re.I), "a CSS @import"),
-]
-
-
-def check_self_contained(page: str, where: Path | str = "report") -> None:
-    """Refuse a page that would load anything (script, style, image, frame) from elsewhere."""
-    found = [what for pattern, what in _EXTERNAL if pattern.search(page)]
-    if found:
-        raise NotSelfContainedError(
-            f"{where}: the rendered page is not self-contained: it has {', '.join(found)}. "
-            "Display figures inline (matplotlib in the notebook) and do not embed scripts."
-        )
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -9,7 +9,6 @@ disclosure control.
 """
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pandas as pd
 
 from evaltools.report import i18n
 from evaltools.report.disclosure import ProtectedTable, get_threshold, protect
+from evaltools.report.escape import html_text, plain
 from evaltools.report.headline import HeadlineCard, Text, is_estimate, localise
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
@@ -47,18 +47,18 @@ class Section:
 
     @property
     def heading(self) -> str:
-        return i18n.t(f"section.{self.kind}.title", self.language)
+        return i18n.text(f"section.{self.kind}.title", self.language)
 
     def to_frame(self) -> pd.DataFrame:
-        rows = [("paragraph", p) for p in self.paragraphs] + [("item", i) for i in self.items]
+        rows = [("paragraph", plain(p)) for p in self.paragraphs] + [("item", plain(i)) for i in self.items]
         return pd.DataFrame(rows, columns=["part", "text"])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "section", "kind": self.kind, "language": self.language,
-                "heading": self.heading, "paragraphs": list(self.paragraphs), "items": list(self.items)}
+        return {"type": "section", "kind": self.kind, "language": self.language, "heading": self.heading,
+                "paragraphs": [plain(p) for p in self.paragraphs], "items": [plain(i) for i in self.items]}
 
     def _repr_html_(self) -> str:
-        e = html.escape
+        e = html_text
         body = "".join(f'<p style="{_P}">{e(p)}</p>' for p in self.paragraphs)
         if self.items:
             body += f'<ul style="{_P}">' + "".join(f"<li>{e(i)}</li>" for i in self.items) + "</ul>"
@@ -66,8 +66,8 @@ class Section:
                 f'<h2 style="{_H2}">{e(self.heading)}</h2>{body}</section>')
 
     def __repr__(self) -> str:
-        lines = [self.heading, "=" * len(self.heading), *self.paragraphs]
-        lines += [f"  - {i}" for i in self.items]
+        lines = [self.heading, "=" * len(self.heading), *map(plain, self.paragraphs)]
+        lines += [f"  - {plain(i)}" for i in self.items]
         return "\n".join(lines)
 
 
@@ -87,7 +87,7 @@ def design_section(design: str, language: str | None = None, *, text: Sequence[T
     if not i18n.has(key):
         known = sorted(k.split(".", 1)[1] for k in i18n.catalogue() if k.startswith("design."))
         raise SectionInputError(f"No description for design {design!r}; known designs: {', '.join(known)}.")
-    return Section("design", lang, (i18n.t(key, lang), *(localise(p, lang) for p in text)))
+    return Section("design", lang, (i18n.text(key, lang), *(localise(p, lang) for p in text)))
 
 
 def attrition_flow(
@@ -112,16 +112,16 @@ def attrition_flow(
         )
     if assigned_t == 0 or assigned_c == 0:
         raise SectionInputError("attrition_flow(): each group needs at least one assigned pupil.")
-    an, lost, asg, rate = (i18n.t(k, lang) for k in ("flow.analysed", "flow.lost", "flow.assigned", "flow.rate"))
+    an, lost, asg, rate = (i18n.text(k, lang) for k in ("flow.analysed", "flow.lost", "flow.assigned", "flow.rate"))
     rows = {
-        i18n.t("n.treated", lang): (analysed_t, assigned_t - analysed_t, assigned_t),
-        i18n.t("n.comparison", lang): (analysed_c, assigned_c - analysed_c, assigned_c),
+        i18n.text("n.treated", lang): (analysed_t, assigned_t - analysed_t, assigned_t),
+        i18n.text("n.comparison", lang): (analysed_c, assigned_c - analysed_c, assigned_c),
     }
-    total = i18n.t("flow.total", lang)
+    total = i18n.text("flow.total", lang)
     rows[total] = tuple(sum(v) for v in zip(*rows.values()))
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=[an, lost, asg]).astype("int64")
     frame[rate] = frame[lost] / frame[asg]
-    frame.index.name = i18n.t("flow.stage", lang)
+    frame.index.name = i18n.text("flow.stage", lang)
     return protect(frame, counts=[an, lost, asg], denominators={rate: asg}, numerators={rate: lost},
                    threshold=threshold, round_to=None, total_row=total, total_col=asg,
                    language=lang, digits={rate: 1}, percents=(rate,))
@@ -137,11 +137,11 @@ def sample_section(
     shown = flow.display_frame(lang)
     t_row, c_row, total = list(flow.data.index)
     an, lost, asg, rate = list(flow.data.columns)
-    mark = i18n.t("sdc.marker", lang)
+    mark = i18n.text("sdc.marker", lang)
     r_t, r_c = flow.data.at[t_row, rate], flow.data.at[c_row, rate]
     differential = mark if (pd.isna(r_t) or pd.isna(r_c)) else i18n.percent(abs(r_t - r_c), lang, 1)
     overall = flow.data.at[total, rate]
-    text = i18n.t(
+    text = i18n.text(
         "section.sample.text", lang,
         assigned=shown.at[total, asg], assigned_t=shown.at[t_row, asg], assigned_c=shown.at[c_row, asg],
         analysed=shown.at[total, an], analysed_t=shown.at[t_row, an], analysed_c=shown.at[c_row, an],
@@ -159,7 +159,7 @@ def balance_section(balance: ProtectedTable, language: str | None = None, *, tex
     paragraphs = []
     if len(visible):
         var = visible.abs().idxmax()
-        paragraphs.append(i18n.t("section.balance.text", lang,
+        paragraphs.append(i18n.text("section.balance.text", lang,
                                  max_std_diff=i18n.number(visible[var], lang, 2), variable=str(var)))
     return Section("balance", lang, (*paragraphs, *(localise(p, lang) for p in text)))
 
@@ -180,7 +180,7 @@ def robustness_section(
     if not ests or not all(is_estimate(e) for e in ests):
         raise SectionInputError("robustness_section() needs one or more evaltools Estimates.")
     values = [e.estimate * scale for e in ests]
-    para = i18n.t("section.robustness.text", lang, n_specs=len(ests),
+    para = i18n.text("section.robustness.text", lang, n_specs=len(ests),
                   low=i18n.number(min(values), lang, digits), high=i18n.number(max(values), lang, digits),
                   unit=localise(unit, lang)).replace(" .", ".")
     return Section("robustness", lang, (para, *(localise(p, lang) for p in text)))
@@ -209,7 +209,7 @@ def subgroups_section(
     if len(kept) >= 2:
         hi = max(kept, key=kept.get)
         lo = min(kept, key=kept.get)
-        paragraphs.append(i18n.t("section.subgroups.text", lang, by=localise(by, lang),
+        paragraphs.append(i18n.text("section.subgroups.text", lang, by=localise(by, lang),
                                  max_group=hi, max_effect=i18n.number(kept[hi], lang, digits),
                                  min_group=lo, min_effect=i18n.number(kept[lo], lang, digits)))
     return Section("subgroups", lang, (*paragraphs, *(localise(p, lang) for p in text)))
@@ -224,7 +224,7 @@ def limitations_section(keys: Sequence[str] = (), language: str | None = None, *
         if not i18n.has(f"limit.{key}"):
             known = sorted(k.split(".", 1)[1] for k in i18n.catalogue() if k.startswith("limit."))
             raise SectionInputError(f"No standard limitation {key!r}; known: {', '.join(known)}.")
-        items.append(i18n.t(f"limit.{key}", lang))
+        items.append(i18n.text(f"limit.{key}", lang))
     return Section("limitations", lang, (), (*items, *(localise(x, lang) for x in extra)))
 
 
@@ -246,7 +246,7 @@ def cost_section(
     if per_pupil is not None:
         amount = getattr(per_pupil, "per_pupil", per_pupil)
         cur = getattr(per_pupil, "currency", currency)
-        paragraphs.append(i18n.t("section.cost.per_pupil", lang, cost=i18n.money(float(amount), lang, cur)))
+        paragraphs.append(i18n.text("section.cost.per_pupil", lang, cost=i18n.money(float(amount), lang, cur)))
     if per_outcome is not None:
         est = per_outcome if is_estimate(per_outcome) else getattr(per_outcome, "estimate", None)
         if not is_estimate(est):
@@ -259,7 +259,7 @@ def cost_section(
             raise SectionInputError("cost_section(): give label=, the outcome unit the cost is per.")
         money = lambda v: i18n.money(v, lang, cur) if math.isfinite(v) else "–"  # noqa: E731
         key = "section.cost.per_outcome" if math.isfinite(est.ci_high) else "section.cost.unbounded"
-        paragraphs.append(i18n.t(key, lang, label=localise(label, lang), cost=money(est.estimate),
+        paragraphs.append(i18n.text(key, lang, label=localise(label, lang), cost=money(est.estimate),
                                  level=i18n.percent(est.level, lang), ci_low=money(est.ci_low),
                                  ci_high=money(est.ci_high)))
     return Section("cost", lang, (*paragraphs, *(localise(p, lang) for p in text)))

@@ -2,38 +2,50 @@
 
 Built from the run folders alone (``manifest.json`` and ``results.json``), so it
 can be rebuilt at any time with ``evaltools site``. Folders still being written
-(``.tmp-*``) are not runs and are left out.
+(``.tmp-*``) are not runs and are left out; a run whose runner was killed is marked
+``interrupted`` by the runner and shown as such, never as finished. Only a run that
+succeeded shows its headline; a failed or interrupted one shows what went wrong.
+Everything shown (study, params file, status, headline, error message) comes from
+files a run wrote and is escaped.
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 import os
 from pathlib import Path
 from typing import Any
 
+from evaltools.report.escape import html_text
 from evaltools.report.i18n import number
 from evaltools.report.record import RESULTS_FILE
-from evaltools.report.render import TEMPLATES, check_self_contained
+from evaltools.report.pagecheck import check_self_contained
+from evaltools.report.render import TEMPLATES
 
-STATUS_TEXT = {"succeeded": "✓ izdevās · succeeded", "failed": "✗ neizdevās · failed"}
+STATUS_TEXT = {
+    "succeeded": "✓ izdevās · succeeded",
+    "failed": "✗ neizdevās · failed",
+    "interrupted": "⚠ pārtraukts · interrupted (not finished)",
+}
+_MAX_DETAIL = 400  # characters of an error message shown in the index
 
 
 def runs(reports_dir: Path) -> list[dict[str, Any]]:
-    """Manifests of all finished runs (succeeded or failed), newest first."""
+    """Manifests of all run folders (succeeded, failed or interrupted), newest first."""
     found = []
     for manifest in reports_dir.glob("*/*/manifest.json"):
         if manifest.parent.name.startswith("."):
             continue
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            data = None
+        if not isinstance(data, dict):
             data = {"study": manifest.parent.parent.name, "run_id": manifest.parent.name,
                     "status": "unreadable"}
         data["_dir"] = manifest.parent
         found.append(data)
-    found.sort(key=lambda m: (m.get("started_at") or "", m.get("run_id") or ""), reverse=True)
+    found.sort(key=lambda m: (str(m.get("started_at") or ""), str(m.get("run_id") or "")), reverse=True)
     return found
 
 
@@ -41,7 +53,9 @@ def headline(run_dir: Path) -> tuple[str, Any] | None:
     """The recorded value marked ``headline=True`` (name, value), if any."""
     try:
         results = json.loads((run_dir / RESULTS_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(results, dict):
         return None
     for name, entry in results.items():
         if isinstance(entry, dict) and entry.get("headline"):
@@ -53,7 +67,7 @@ def format_value(value: Any, language: str = "lv") -> str:
     """A short text for a recorded value: numbers to 3 significant digits, estimates
     with CI, a headline card by its one-sentence answer."""
     if isinstance(value, dict) and value.get("type") == "headline":
-        answers = value.get("answer") or {}
+        answers = value.get("answer") if isinstance(value.get("answer"), dict) else {}
         return str(answers.get(language) or next(iter(answers.values()), ""))
     if isinstance(value, dict) and value.get("type") == "estimate":
         est, lo, hi = value.get("estimate"), value.get("ci_low"), value.get("ci_high")
@@ -88,41 +102,68 @@ def headline_text(run_dir: Path) -> str:
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
         language = (manifest.get("parameters") or {}).get("language") or "lv"
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        language = "lv"
+    if language not in ("lv", "en"):
         language = "lv"
     text = format_value(found[1], language)
     return text if isinstance(found[1], dict) and found[1].get("type") == "headline" else f"{found[0]}: {text}"
 
 
-def build_site(reports_dir: Path) -> Path:
-    """Write ``reports_dir/index.html`` and return its path."""
+def run_detail(run: dict[str, Any]) -> str:
+    """What the index says about a run: the headline of a run that succeeded, else what
+    went wrong (never a number from a run that did not finish)."""
+    status = run.get("status")
+    if status == "succeeded":
+        return _cut(headline_text(run["_dir"]))
+    error = run.get("error") if isinstance(run.get("error"), dict) else {}
+    if error:
+        text = f"{error.get('kind') or 'error'}: {error.get('message') or ''}"
+    elif status == "interrupted":
+        text = "the run was interrupted before it finished · aprēķins pārtraukts"
+    else:
+        text = ""
+    return _cut(text)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def _row(run: dict[str, Any], reports_dir: Path, details: bool = True) -> str:
+    e = html_text
+    folder: Path = run["_dir"]
+    rel = folder.relative_to(reports_dir).as_posix()
+    status = str(run.get("status") or "?")
+    params = (run.get("params_file") or {}).get("path") if isinstance(run.get("params_file"), dict) else None
+    when = str(run.get("started_at") or "").replace("T", " ")[:16]
+    links = [f'<a href="{e(rel)}/report.html">report</a>'] if (folder / "report.html").exists() else []
+    links += [f'<a href="{e(rel)}/{name}">{label}</a>' for name, label in
+              (("results.json", "results"), ("manifest.json", "manifest")) if (folder / name).exists()]
+    kind = status if status in STATUS_TEXT else "other"
+    return (
+        f'<tr class="ev-{kind}"><td>{e(run.get("study", ""))}</td>'
+        f"<td>{e(params or 'defaults')}</td><td>{e(STATUS_TEXT.get(status, status))}</td>"
+        f"<td>{e(when)}</td><td>{e(run_detail(run) if details else '')}</td><td>{' · '.join(links)}</td></tr>"
+    )
+
+
+def build_site(reports_dir: Path, headlines: bool = True) -> Path:
+    """Write ``reports_dir/index.html`` and return its path. ``headlines=False`` leaves
+    out every run's headline and error message (the runner's fallback when the privacy
+    gate finds an identifier in the full index)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for run in runs(reports_dir):
-        folder: Path = run["_dir"]
-        rel = folder.relative_to(reports_dir).as_posix()
-        status = run.get("status", "?")
-        params = (run.get("params_file") or {}).get("path") or "defaults"
-        when = (run.get("started_at") or "").replace("T", " ")[:16]
-        links = [f'<a href="{html.escape(rel)}/report.html">report</a>'] if (folder / "report.html").exists() else []
-        links += [f'<a href="{html.escape(rel)}/{name}">{label}</a>' for name, label in
-                  (("notebook.ipynb", "notebook"), ("results.json", "results"), ("manifest.json", "manifest"))
-                  if (folder / name).exists()]
-        detail = headline_text(folder)
-        if status == "failed" and run.get("error"):
-            detail = f"{run['error'].get('kind', 'error')}: {run['error'].get('message', '')}"
-        rows.append(
-            f'<tr class="ev-{html.escape(status)}"><td>{html.escape(str(run.get("study", "")))}</td>'
-            f"<td>{html.escape(params)}</td><td>{STATUS_TEXT.get(status, html.escape(status))}</td>"
-            f"<td>{html.escape(when)}</td><td>{html.escape(detail)}</td><td>{' · '.join(links)}</td></tr>"
-        )
+        rows.append(_row(run, reports_dir, headlines))
     css = (TEMPLATES / "funder" / "funder.css").read_text(encoding="utf-8")
     body = "\n".join(rows) or '<tr><td colspan="6">Nav aprēķinu · no runs yet: <code>evaltools run-all</code></td></tr>'
     page = f"""<!DOCTYPE html>
 <html lang="lv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>evaltools: pārskati · reports</title><style>{css}
 .ev-index {{ max-width: 80rem; }} .ev-index td, .ev-index th {{ text-align: left; vertical-align: top; }}
-tr.ev-failed td {{ background: #fbeeee; }}</style></head><body>
+tr.ev-failed td {{ background: #fbeeee; }} tr.ev-interrupted td {{ background: #fff4d6; }}
+tr.ev-interrupted td:nth-child(3) {{ font-weight: 600; color: #7a4d00; }}</style></head><body>
 <header class="ev-header ev-index"><p class="ev-programme">evaltools</p>
 <h1 class="ev-title">Izvērtējumu pārskati · Evaluation reports</h1>
 <p class="ev-meta">Jaunākie vispirms · newest first</p></header>

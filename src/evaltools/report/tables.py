@@ -10,7 +10,6 @@ external fonts or scripts.
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 import re
 from collections.abc import Hashable, Mapping, Sequence
@@ -33,6 +32,7 @@ from evaltools.report.disclosure import (
     protect,
     safe_count,
 )
+from evaltools.report.escape import html_text, plain, spreadsheet_text
 from evaltools.report.headline import as_estimate, is_estimate
 from evaltools.report.record import output_dir, record
 
@@ -70,22 +70,49 @@ def html_table(
     hidden: pd.DataFrame | None = None,
     hide_index_level: int | None = None,
 ) -> str:
-    """Styled, self-contained HTML for a frame of display strings (pandas ``Styler``)."""
-    styler = display.style.format(escape="html").set_table_styles(_CSS)
+    """Styled, self-contained HTML for a frame of display strings (pandas ``Styler``).
+
+    Every text is escaped (:func:`evaltools.report.escape.html_text`): cells, row and
+    column labels, the names of the index and column levels, caption and notes.
+    ``Styler`` escapes only cells and labels when asked, never level names, so the
+    frame is escaped here and handed to it as ready HTML.
+    """
     digest = hashlib.sha1(display.to_json(orient="split", default_handler=str).encode()).hexdigest()
+    safe = _escaped_frame(display)
+    styler = safe.style.set_table_styles(_CSS)
     styler = styler.set_uuid(f"evt{digest[:10]}")  # the same table gives the same HTML
     if caption:
-        styler = styler.set_caption(html.escape(caption))
+        styler = styler.set_caption(html_text(caption))
     if hidden is not None:
         classes = pd.DataFrame(
-            np.where(hidden.to_numpy(), "evt-hidden", ""), index=display.index, columns=display.columns
+            np.where(hidden.to_numpy(), "evt-hidden", ""), index=safe.index, columns=safe.columns
         )
         styler = styler.set_td_classes(classes)
     if hide_index_level is not None:
         styler = styler.hide(level=hide_index_level, axis="index")
     body = styler.to_html()
-    foot = "".join(f'<p style="{_NOTE_STYLE}">{html.escape(n)}</p>' for n in notes)
+    foot = "".join(f'<p style="{_NOTE_STYLE}">{html_text(n)}</p>' for n in notes)
     return f'<div class="evt-table" style="overflow-x: auto; max-width: 100%;">{body}{foot}</div>'
+
+
+def _escaped_frame(display: pd.DataFrame) -> pd.DataFrame:
+    """``display`` with every cell, label and level name HTML-escaped (numbers as they are)."""
+    def esc(v: Any) -> Any:
+        return html_text(v) if isinstance(v, str) else v
+
+    def esc_index(index: pd.Index) -> pd.Index:
+        if isinstance(index, pd.MultiIndex) and len(index):
+            out = pd.MultiIndex.from_tuples([tuple(esc(v) for v in t) for t in index], names=index.names)
+        elif isinstance(index, pd.MultiIndex):
+            out = index.copy()
+        else:
+            out = pd.Index([esc(v) for v in index], dtype=object)
+        return out.set_names([esc(n) for n in index.names])
+
+    safe = display.map(esc) if len(display.columns) else display.copy()
+    safe.index = esc_index(display.index)
+    safe.columns = esc_index(display.columns)
+    return safe
 
 
 # -- several models side by side ---------------------------------------------------------
@@ -146,21 +173,21 @@ class ModelTable:
 
     def notes(self, language: str | None = None) -> list[str]:
         lang = i18n.check_language(language or self.language)
-        out = [i18n.t("table.se_note", lang)]
+        out = [i18n.text("table.se_note", lang)]
         if self.stars:
             legend = "; ".join(
                 "*" * (k + 1) + " p < " + i18n.number(a, lang, 2)
                 for k, a in enumerate(sorted(self.star_levels, reverse=True))
             )
-            out.append(i18n.t("table.stars_note", lang, legend=legend))
+            out.append(i18n.text("table.stars_note", lang, legend=legend))
         if self._n_hidden():
-            out.append(i18n.t("sdc.footnote_below", lang, threshold=self.threshold))
+            out.append(i18n.text("sdc.footnote_below", lang, threshold=self.threshold))
         return out
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table, one row per model and term, with the N's (small ones marked)."""
         out = self.tidy.copy()
-        mark = i18n.t("sdc.marker", self.language)
+        mark = i18n.text("sdc.marker", self.language)
         for kind in self.n.index:
             out[f"n_{kind}"] = [
                 _protected_n(self.n.at[kind, m], self.threshold, mark) for m in out["model"]
@@ -311,7 +338,7 @@ def balance_table(
             "k_comparison": int(x0.sum()) if binary else np.nan,
         }
     frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = i18n.t("balance.variable", lang)
+    frame.index.name = i18n.text("balance.variable", lang)
     both = ("n_treated", "n_comparison")
     p = protect(
         frame,
@@ -329,8 +356,8 @@ def balance_table(
         caption=caption,
         language=lang,
         digits={**{c: digits for c in frame.columns}, "pvalue": 3},
-        labels={c: i18n.t(f"balance.{c}", lang) for c in frame.columns if not c.startswith("k_")},
-        notes=(i18n.t("balance.note", lang),),
+        labels={c: i18n.text(f"balance.{c}", lang) for c in frame.columns if not c.startswith("k_")},
+        notes=(i18n.text("balance.note", lang),),
     )
     # a difference would reveal a hidden mean: hide it with the mean
     p = _hide_with(p, ["difference", "std_diff", "pvalue"], ["mean_treated", "mean_comparison"])
@@ -398,25 +425,25 @@ def did_table(
     y = pd.to_numeric(data[outcome], errors="coerce")
     ok = y.notna() & g.notna() & t.notna()
     cell = {(a, b): y[ok & (g == a) & (t == b)] for a in (0, 1) for b in (0, 1)}
-    before, after, change = (i18n.t(k, lang) for k in ("did.before", "did.after", "did.change"))
-    n_before = i18n.t("did.n_suffix", lang, period=before)
-    n_after = i18n.t("did.n_suffix", lang, period=after)
+    before, after, change = (i18n.text(k, lang) for k in ("did.before", "did.after", "did.change"))
+    n_before = i18n.text("did.n_suffix", lang, period=before)
+    n_after = i18n.text("did.n_suffix", lang, period=after)
     rows = {}
     for a, key in ((1, "did.treated"), (0, "did.comparison")):
         mb, ma = cell[(a, 0)].mean(), cell[(a, 1)].mean()
-        rows[i18n.t(key, lang)] = {before: mb, after: ma, change: ma - mb,
+        rows[i18n.text(key, lang)] = {before: mb, after: ma, change: ma - mb,
                                    n_before: len(cell[(a, 0)]), n_after: len(cell[(a, 1)])}
     t_row, c_row = list(rows)
-    diff_label = i18n.t("did.difference", lang)
+    diff_label = i18n.text("did.difference", lang)
     rows[diff_label] = {k: rows[t_row][k] - rows[c_row][k] for k in (before, after, change)}
     rows[diff_label].update({n_before: np.nan, n_after: np.nan})
     frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = i18n.t("did.group", lang)
-    notes = [i18n.t("did.note", lang)]
+    frame.index.name = i18n.text("did.group", lang)
+    notes = [i18n.text("did.note", lang)]
     if estimate is not None:
         notes.append(
-            i18n.t("did.estimate_row", lang) + ": "
-            + i18n.t("headline.effect_value", lang, effect=i18n.number(estimate.estimate, lang, digits),
+            i18n.text("did.estimate_row", lang) + ": "
+            + i18n.text("headline.effect_value", lang, effect=i18n.number(estimate.estimate, lang, digits),
                      unit="", level=i18n.percent(estimate.level, lang),
                      ci_low=i18n.number(estimate.ci_low, lang, digits),
                      ci_high=i18n.number(estimate.ci_high, lang, digits)).replace("  ", " ")
@@ -525,15 +552,38 @@ def publish_table(
         frame.to_excel(xlsx, sheet_name=name[:31])
         files = (csv, xlsx)
     if record_it:
-        record(name, table, label=table.caption)
+        record(name, table, label=plain(table.caption) if table.caption else None)
     return PublishedTable(name=name, table=table, files=files)
 
 
 def _export_frame(table: ProtectedTable | ModelTable) -> pd.DataFrame:
+    """The frame written to CSV and Excel; text that a spreadsheet would run as a formula
+    (a name starting with ``=``, ``+``, ``-``, ``@``) is kept as text (see
+    :func:`evaltools.report.escape.spreadsheet_text`)."""
     frame = table.to_frame()
     if isinstance(table, ProtectedTable) and table.labels:
         frame = frame.rename(columns=dict(table.labels))
-    return frame
+    return _inert_for_spreadsheets(frame)
+
+
+def _inert_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    def cell(v: Any) -> Any:
+        return spreadsheet_text(v) if isinstance(v, str) else v
+
+    def labels(index: pd.Index) -> pd.Index:
+        if isinstance(index, pd.MultiIndex):
+            out = index.set_levels([lvl.map(cell) for lvl in index.levels])
+        else:
+            out = index.map(cell)
+        return out.set_names([cell(n) for n in index.names])
+
+    out = frame.copy()
+    text = [c for c in out.columns if out[c].dtype == object]
+    if text:
+        out[text] = out[text].map(cell)
+    out.index = labels(frame.index)
+    out.columns = labels(frame.columns)
+    return out
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -541,7 +591,7 @@ def _export_frame(table: ProtectedTable | ModelTable) -> pd.DataFrame:
 
 def _n_label(kind: Hashable, language: str) -> str:
     key = f"n.{kind}"
-    return i18n.t(key, language) if i18n.has(key) else i18n.t("n.other", language, name=kind)
+    return i18n.text(key, language) if i18n.has(key) else i18n.text("n.other", language, name=kind)
 
 
 def _protected_n(v: Any, threshold: int, mark: str) -> Any:

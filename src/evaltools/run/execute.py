@@ -2,16 +2,28 @@
 
 The run is written to ``reports/<study>/.tmp-<run-id>/`` and renamed to
 ``reports/<study>/<run-id>/`` only at the end, so a half-written run never looks
-finished and earlier runs are never touched. A failed run (cell error, cell
-timeout, dead kernel, rendering error) is moved into place too, with
-``status: failed`` and the failing cell in its manifest and the executed
-notebook kept for debugging.
+finished and earlier runs are never touched. Every run ends in one of three states:
+
+- ``succeeded``;
+- ``failed``: any exception at any step (cell error, cell timeout, dead kernel,
+  hashing an unreadable input, rendering, the attacker, the privacy gate, a full
+  disk, a bug) gives a run folder with the step, the kind and a one-paragraph
+  message (never a traceback) in its manifest and a failure page;
+- ``interrupted``: SIGINT or SIGTERM during the run (the kernel is shut down), or a
+  runner killed outright, whose folder the next command finds (run/lifecycle.py).
+
+The executed notebook is never published: papermill writes it to
+``private/<study>/<run-id>/notebook.ipynb`` at the project root (git-ignored), where
+it stays for debugging. The attacker and the privacy gate run on every run after
+the last file is written and before the move (run/finish.py).
 """
 from __future__ import annotations
 
-import json
+import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,16 +34,37 @@ from typing import Any
 import nbformat
 
 from evaltools.report.record import RESULTS_FILE, RUN_DIR_ENV
-from evaltools.run.parameters import ParameterError, ResolvedParameters, validate
+from evaltools.run.finish import describe, error_from, finish, short, status_of, withdraw, write_json
+from evaltools.run.lifecycle import OWNER_FILE, TMP_PREFIX, RunInterrupted, SignalGuard, signal_name, write_owner
+from evaltools.run.parameters import ParameterError, ResolvedParameters, parse_overrides, validate
 from evaltools.run.project import Project, read_params_file
 from evaltools.run.provenance import display_path, environment, fingerprint, git_state, sha256_file
 
 KERNEL_NAME = "evaltools"
 DEFAULT_CELL_TIMEOUT = 600  # seconds per cell
+MAX_CELL_TIMEOUT = 7 * 24 * 3600  # a week: beyond that a timer is not a limit
+PRIVATE_DIR = "private"
+EXECUTED_NOTEBOOK = "notebook.ipynb"
+KERNEL_STOP_WAIT_S = 30.0  # after an interrupt: how long to wait for papermill to notice
 
 
 class KernelMissingError(RuntimeError):
     """The named Jupyter kernel of the workbench is not registered."""
+
+
+def cell_timeout_seconds(value: Any) -> int:
+    """A per-cell time limit in whole seconds: a positive finite number, a fraction
+    rounded up (nbclient counts whole seconds), at most a week. Raises ValueError."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0 or number > MAX_CELL_TIMEOUT:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+        raise ValueError(
+            f"expected a positive number of seconds up to {MAX_CELL_TIMEOUT} (a week), got {shown}"
+        )
+    return math.ceil(number)
 
 
 @dataclass
@@ -43,7 +76,7 @@ class RunPlan:
     notebook: Path
     params_file: Path | None
     params: ResolvedParameters
-    cell_timeout: float = DEFAULT_CELL_TIMEOUT
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT
 
     @property
     def params_name(self) -> str:
@@ -54,42 +87,57 @@ class RunPlan:
 class RunOutcome:
     study: str
     params_name: str
-    run_dir: Path
-    status: str  # "succeeded" | "failed"
+    run_dir: Path | None
+    status: str  # "succeeded" | "failed" | "interrupted" | "not run" (run-all only)
     duration_s: float
     headline: str = ""
     error: dict[str, Any] = field(default_factory=dict)
+    signal: int | None = None  # SIGINT/SIGTERM received during the run
+    notebook: Path | None = None  # the executed notebook, under private/
 
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
 
 
-def run_plans(plans: list[RunPlan], jobs: int = 1) -> Iterator[RunOutcome]:
+def run_plans(plans: list[RunPlan], jobs: int = 1, guard: SignalGuard | None = None) -> Iterator[RunOutcome]:
     """Execute plans, ``jobs`` at a time, yielding each outcome as it finishes.
 
-    Each run has its own kernel; with ``jobs > 1`` each also has its own worker
-    process, so that the run-folder environment of one kernel cannot leak into
-    another's.
+    Never raises for one run: an exception in a run, in a worker process or a broken
+    process pool gives a failed outcome and the others go on. With ``guard`` (a
+    disarmed :class:`SignalGuard` of the caller), a SIGINT/SIGTERM stops new runs;
+    running ones end ``interrupted`` and the rest are yielded as ``not run``.
     """
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}.")
+    guard = guard or SignalGuard()
     if jobs == 1 or len(plans) <= 1:
         for plan in plans:
-            yield execute(plan)
+            if guard.received:
+                yield _not_run(plan, "interrupted before it started")
+                continue
+            try:
+                outcome = execute(plan)
+            except KernelMissingError:
+                raise
+            except Exception as exc:
+                outcome = _crashed(plan, exc, "run")
+            if outcome.signal is not None:
+                guard.received.append(outcome.signal)
+            yield outcome
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from evaltools.run.pool import run_parallel
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [pool.submit(execute, plan) for plan in plans]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
+    yield from run_parallel(plans, jobs, guard)
+
+
+def _not_run(plan: RunPlan, why: str) -> RunOutcome:
+    return RunOutcome(plan.study, plan.params_name, None, "not run", 0.0,
+                      error={"kind": "not run", "step": None, "cell": None, "message": why})
+
+
+def _crashed(plan: RunPlan, exc: BaseException, step: str) -> RunOutcome:
+    return RunOutcome(plan.study, plan.params_name, None, "failed", 0.0, error=error_from(exc, step))
 
 
 def plan_run(
@@ -100,28 +148,24 @@ def plan_run(
     cell_timeout: float = DEFAULT_CELL_TIMEOUT,
 ) -> RunPlan:
     """Check the study, the params file and every value; raise ``ParameterError``."""
+    try:
+        timeout = cell_timeout_seconds(cell_timeout)
+    except ValueError as exc:
+        raise ParameterError([f"--timeout: {exc}."], study) from None
     spec_study = project.study(study)
     given: dict[str, tuple[Any, str]] = {}
     path = None
     if params_file is not None:
         path = project.resolve_params_path(params_file)
-        pf = read_params_file(path)
         where = display_path(path, project.root)
+        pf = read_params_file(path, where)
         if pf.study != study:
             raise ParameterError(
-                [f"{where}: this params file is for study '{pf.study}', not '{study}'. "
-                 f"Run `evaltools run {pf.study} -p {where}`."]
+                [f"{where}: this params file is for study '{short(pf.study, 40)}', not '{study}'. "
+                 f"Run `evaltools run {short(pf.study, 40)} -p {where}`."]
             )
-        given.update({k: (v, where) for k, v in pf.parameters.items()})
-    problems = []
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            problems.append(f"--set {item!r}: expected key=value, e.g. --set language=en.")
-            continue
-        given[key.strip()] = (value, "--set")
-    if problems:
-        raise ParameterError(problems, study)
+        given.update(pf.given(where))
+    given.update(parse_overrides(overrides))
     resolved = validate(
         spec_study.parameters,
         given,
@@ -129,7 +173,7 @@ def plan_run(
         notebook_dir=spec_study.notebook.parent,
         context=f"study '{study}'",
     )
-    return RunPlan(project, study, spec_study.notebook, path, resolved, cell_timeout)
+    return RunPlan(project, study, spec_study.notebook, path, resolved, timeout)
 
 
 def ensure_kernel(name: str = KERNEL_NAME) -> None:
@@ -144,101 +188,319 @@ def ensure_kernel(name: str = KERNEL_NAME) -> None:
 
 
 def execute(plan: RunPlan) -> RunOutcome:
-    """Execute a validated plan and write its run folder. Never raises on a notebook error."""
+    """Execute a validated plan and write its run folder.
+
+    Returns the outcome of every run (succeeded, failed, interrupted); raises only
+    :class:`KernelMissingError`, before anything is written.
+    """
     ensure_kernel()
-    started = datetime.now(timezone.utc)
-    t0 = time.perf_counter()
-    study_dir = plan.project.reports_dir / plan.study
-    run_id = _new_run_id(study_dir, started, plan.params_name)
-    tmp = study_dir / f".tmp-{run_id}"
-    tmp.mkdir(parents=True)
-    manifest = _manifest(plan, run_id, started)
-    _write_json(tmp / "manifest.json", manifest)
-    _write_json(tmp / RESULTS_FILE, {})
-
-    error = _run_notebook(plan, tmp) or _render(tmp, manifest) or _privacy_gate(tmp, plan)
-    if error:
-        _render_failure(tmp, manifest, error)
-
-    finished = datetime.now(timezone.utc)
-    duration = time.perf_counter() - t0
-    manifest.update(
-        status="failed" if error else "succeeded",
-        finished_at=finished.isoformat(timespec="seconds"),
-        duration_s=round(duration, 3),
-        error=error or None,
-        outputs=sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
-    )
-    _write_json(tmp / "manifest.json", manifest)
-    final = study_dir / run_id
-    os.replace(tmp, final)
-    from evaltools.report.site import headline_text
-
-    return RunOutcome(
-        plan.study,
-        plan.params_name,
-        final,
-        manifest["status"],
-        duration,
-        headline=headline_text(final),
-        error=error or {},
-    )
+    with SignalGuard() as guard:
+        return _Run(plan, guard).run()
 
 
-def _run_notebook(plan: RunPlan, tmp: Path) -> dict[str, Any]:
-    """Run papermill; return {} on success or a description of the failure."""
-    import logging
+class _Run:
+    """One run's state while it goes through its steps."""
 
-    import papermill as pm
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    def __init__(self, plan: RunPlan, guard: SignalGuard):
+        self.plan = plan
+        self.guard = guard
+        self.step = "setup"
+        self.root = plan.project.root
+        self.study_dir = plan.project.reports_dir / plan.study
+        self.started = datetime.now(timezone.utc)
+        self.t0 = time.perf_counter()
+        self.run_id = ""
+        self.tmp: Path | None = None
+        self.private: Path | None = None
+        self.manifest: dict[str, Any] = {}
 
-    # Parameters were validated against the notebook's declarations already;
-    # papermill's own guess at them ("unknown parameter") would only mislead.
-    logging.getLogger("papermill").setLevel(logging.ERROR)
+    @property
+    def notebook_out(self) -> Path:
+        assert self.private is not None
+        return self.private / EXECUTED_NOTEBOOK
 
-    out = tmp / "notebook.ipynb"
-    saved = {k: os.environ.get(k) for k in (RUN_DIR_ENV, "PYTHONHASHSEED")}
-    os.environ[RUN_DIR_ENV] = str(tmp)
-    os.environ["PYTHONHASHSEED"] = "0"
+    def run(self) -> RunOutcome:
+        error: dict[str, Any] = {}
+        try:
+            try:
+                self._start()
+                self.step = "inputs"
+                self.manifest["inputs"] = self._hash_inputs()
+                write_json(self.tmp / "manifest.json", self.manifest)
+                self.step = "notebook"
+                error = self._notebook()
+                if not error:
+                    self.step = "render"
+                    error = self._render()
+            finally:
+                self.guard.disarm()  # from here on a signal is recorded, not raised
+        except (RunInterrupted, KeyboardInterrupt) as exc:
+            error = self._interrupted(getattr(exc, "signum", signal.SIGINT))
+        except BaseException as exc:
+            error = error_from(exc, self.step)
+        return self._end(error)
+
+    # --- steps -----------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Claim a run id: its private folder (with the owner record), then the tmp folder."""
+        base = f"{self.started:%Y%m%dT%H%M%SZ}-{self.plan.params_name}"
+        n = 1
+        while True:
+            run_id = base if n == 1 else f"{base}-{n}"
+            private = self.root / PRIVATE_DIR / self.plan.study / run_id
+            taken = (self.study_dir / run_id).exists() or (self.study_dir / f"{TMP_PREFIX}{run_id}").exists()
+            if not taken:
+                try:
+                    private.mkdir(parents=True)
+                    break
+                except FileExistsError:
+                    pass
+            n += 1
+        self.run_id, self.private = run_id, private
+        write_owner(private)
+        tmp = self.study_dir / f"{TMP_PREFIX}{run_id}"
+        tmp.mkdir(parents=True)
+        self.tmp = tmp
+        self.manifest = _manifest(self.plan, run_id, self.started)
+        write_json(tmp / "manifest.json", self.manifest)
+        write_json(tmp / RESULTS_FILE, {})
+
+    def _hash_inputs(self) -> dict[str, Any]:
+        return {
+            name: {"path": display_path(path, self.root), "sha256": fingerprint(path)}
+            for name, path in self.plan.params.inputs.items()
+        }
+
+    def _notebook(self) -> dict[str, Any]:
+        """Run papermill in a thread (so that the main thread keeps the signals);
+        return {} on success or a description of the failure."""
+        import logging
+
+        import papermill as pm
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+        # Parameters were validated against the notebook's declarations already;
+        # papermill's own guess at them ("unknown parameter") would only mislead.
+        logging.getLogger("papermill").setLevel(logging.ERROR)
+        plan, out = self.plan, self.notebook_out
+        box: dict[str, BaseException] = {}
+
+        def target() -> None:
+            try:
+                pm.execute_notebook(
+                    str(plan.notebook),
+                    str(out),
+                    parameters=plan.params.values,
+                    kernel_name=KERNEL_NAME,
+                    cwd=str(plan.notebook.parent),
+                    execution_timeout=plan.cell_timeout,
+                    progress_bar=False,
+                    log_output=False,
+                    # Kernel start-up chatter (transport warnings, the interrupt at
+                    # shutdown) is not the study's output; cell errors still arrive.
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                    # The kernel has nothing left to save once the last cell ran; a
+                    # graceful shutdown only waits (0.7 s measured per run).
+                    shutdown_kernel="immediate",
+                    kernel_manager_class=_tracked_kernel_manager(),
+                )
+            except BaseException as exc:  # handed to the main thread
+                box["exc"] = exc
+
+        saved = {k: os.environ.get(k) for k in (RUN_DIR_ENV, "PYTHONHASHSEED")}
+        os.environ[RUN_DIR_ENV] = str(self.tmp)
+        os.environ["PYTHONHASHSEED"] = "0"
+        worker = threading.Thread(target=target, name=f"papermill-{self.run_id}", daemon=True)
+        try:
+            worker.start()
+            while worker.is_alive():
+                worker.join(0.2)
+        except BaseException:
+            _stop_kernels(worker)
+            raise
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            _KERNELS.clear()
+        exc = box.get("exc")
+        if exc is None:
+            return {}
+        if isinstance(exc, pm.PapermillExecutionError):
+            return {
+                "kind": "cell error", "step": "notebook",
+                "cell": _cell_info(out, _cell_by_count(out, exc.exec_count)),
+                "message": short(f"{exc.ename}: {exc.evalue}"),
+            }
+        if isinstance(exc, CellTimeoutError):
+            return {
+                "kind": "cell timeout", "step": "notebook",
+                "cell": _cell_info(out, _last_started_cell(out)),
+                "message": f"a cell ran longer than the {plan.cell_timeout} s limit "
+                f"({short(str(exc).splitlines()[0] if str(exc) else '', 200)}); raise --timeout "
+                "or make the cell faster",
+            }
+        if isinstance(exc, DeadKernelError):
+            return {"kind": "kernel died", "step": "notebook",
+                    "cell": _cell_info(out, _last_started_cell(out)), "message": describe(exc)}
+        raise exc
+
+    def _render(self) -> dict[str, Any]:
+        from evaltools.report.render import UnprotectedTableError, render_report
+
+        self.manifest["design_changes"] = _design_changes(self.tmp)
+        try:
+            render_report(self.notebook_out, self.tmp / "report.html", self.manifest)
+        except UnprotectedTableError as exc:
+            return {"kind": "disclosure", "step": "render", "cell": None,
+                    "message": short(str(exc).split(": ", 1)[-1])}
+        return {}
+
+    def _interrupted(self, signum: int) -> dict[str, Any]:
+        cell = None
+        if self.step == "notebook" and self.private is not None:
+            try:
+                cell = _cell_info(self.notebook_out, _last_started_cell(self.notebook_out))
+            except Exception:
+                cell = None
+        return {
+            "kind": "interrupted", "step": self.step, "cell": cell,
+            "message": f"the run was interrupted ({signal_name(signum)}) during step '{self.step}'"
+            + ("; the kernel was shut down" if self.step == "notebook" else "")
+            + ". Nothing of it was published; run the study again.",
+        }
+
+    # --- the end of every run --------------------------------------------------
+
+    def _end(self, error: dict[str, Any]) -> RunOutcome:
+        plan = self.plan
+        duration = time.perf_counter() - self.t0
+        if self.tmp is None:  # not even the run folder could be made
+            if self.private is not None:
+                (self.private / OWNER_FILE).unlink(missing_ok=True)
+            return RunOutcome(plan.study, plan.params_name, None, status_of(error), duration,
+                              error=error, signal=self.guard.signum)
+        tmp, final = self.tmp, self.study_dir / self.run_id
+        notebook = self.notebook_out if self.notebook_out.exists() else None
+        try:
+            if error and notebook is not None:
+                where = display_path(notebook, self.root)
+                error = dict(error, message=short(f"{error.get('message', '')} (executed notebook: {where})",
+                                                   MESSAGE_LIMIT_WITH_PATH))
+            for key, value in (("run_id", self.run_id), ("study", plan.study),
+                               ("started_at", self.started.isoformat(timespec="seconds"))):
+                self.manifest.setdefault(key, value)  # the run may have stopped before its manifest
+            self.manifest.update(
+                finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                duration_s=round(duration, 3),
+                executed_notebook=_executed_notebook(notebook, self.root),
+            )
+            if status_of(error) == "interrupted":
+                withdraw(tmp)  # half a run's results are not published
+            error = finish(tmp, self.manifest, error, self._identifiers, self._threshold)
+            os.replace(tmp, final)
+        except Exception as exc:  # no manifest could be written, or the move failed: the
+            # folder stays .tmp-; once this process is gone the next command sweeps it
+            error = error_from(exc, "finish")
+            return RunOutcome(plan.study, plan.params_name, tmp, status_of(error),
+                              time.perf_counter() - self.t0, error=error,
+                              signal=self.guard.signum, notebook=notebook)
+        (self.private / OWNER_FILE).unlink(missing_ok=True)
+        from evaltools.report.site import headline_text
+
+        status = status_of(error)
+        try:
+            headline = headline_text(final) if status == "succeeded" else ""
+        except Exception:
+            headline = ""
+        return RunOutcome(plan.study, plan.params_name, final, status, duration, headline=headline,
+                          error=error, signal=self.guard.signum, notebook=notebook)
+
+    def _identifiers(self) -> set[str]:
+        from evaltools.report.privacy import identifier_values
+
+        return identifier_values(list(self.plan.params.inputs.values()))
+
+    def _threshold(self) -> int:
+        """The run's ``min_cell`` when the study declares one, never below the project's floor."""
+        from evaltools.report.policy import load_policy
+
+        floor = load_policy(self.root).min_cell_floor
+        value = self.plan.params.values.get("min_cell")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(value, floor)
+        return floor
+
+
+MESSAGE_LIMIT_WITH_PATH = 700
+
+
+def _executed_notebook(path: Path | None, root: Path) -> dict[str, Any] | None:
+    if path is None:
+        return None
     try:
-        pm.execute_notebook(
-            str(plan.notebook),
-            str(out),
-            parameters=plan.params.values,
-            kernel_name=KERNEL_NAME,
-            cwd=str(plan.notebook.parent),
-            execution_timeout=plan.cell_timeout,
-            progress_bar=False,
-            log_output=False,
-            # Kernel start-up chatter (transport warnings, the interrupt at
-            # shutdown) is not the study's output; cell errors still arrive.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-            # The kernel has nothing left to save once the last cell ran; a
-            # graceful shutdown only waits (0.7 s measured per run).
-            shutdown_kernel="immediate",
-        )
-    except pm.PapermillExecutionError as exc:
-        return {
-            "kind": "cell error",
-            "cell": _cell_info(out, _cell_by_count(out, exc.exec_count)),
-            "message": f"{exc.ename}: {exc.evalue}",
-        }
-    except CellTimeoutError as exc:
-        return {
-            "kind": "cell timeout",
-            "cell": _cell_info(out, _last_started_cell(out)),
-            "message": f"a cell ran longer than the {plan.cell_timeout:g} s limit "
-            f"({str(exc).splitlines()[0]})",
-        }
-    except DeadKernelError as exc:
-        return {"kind": "kernel died", "cell": _cell_info(out, _last_started_cell(out)), "message": str(exc)}
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return {}
+        digest = sha256_file(path)
+    except OSError:
+        digest = None
+    return {"path": display_path(path, root), "sha256": digest, "published": False}
+
+
+# --- the kernel of the running notebook ------------------------------------------
+
+_KERNELS: list[Any] = []
+_TRACKED: list[type] = []
+
+
+def _tracked_kernel_manager() -> type:
+    """jupyter_client's kernel manager, remembering each instance so that an
+    interrupted run can shut its kernel down from the main thread."""
+    if not _TRACKED:
+        from jupyter_client.manager import AsyncKernelManager
+
+        class TrackedKernelManager(AsyncKernelManager):
+            def __init__(self, *args: Any, **kwargs: Any):
+                super().__init__(*args, **kwargs)
+                _KERNELS.append(self)
+
+        _TRACKED.append(TrackedKernelManager)
+    return _TRACKED[0]
+
+
+def _kill_kernels() -> None:
+    for km in list(_KERNELS):
+        provisioner = getattr(km, "provisioner", None)
+        pgid, pid = getattr(provisioner, "pgid", None), getattr(provisioner, "pid", None)
+        try:
+            if pgid and hasattr(os, "killpg"):
+                os.killpg(pgid, signal.SIGKILL)  # the kernel and anything it started
+            elif pid:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _stop_kernels(worker: threading.Thread) -> None:
+    """Shut the kernel down and wait for papermill to notice (it then saves the notebook)."""
+    deadline = time.monotonic() + KERNEL_STOP_WAIT_S
+    while worker.is_alive() and time.monotonic() < deadline:
+        _kill_kernels()  # again each time: the kernel may have been starting
+        worker.join(0.2)
+
+
+def _design_changes(folder: Path) -> list[dict[str, str]]:
+    """What the study recorded as changed from the options asked (report/deviations.py)."""
+    import json
+
+    from evaltools.report.deviations import design_changes
+
+    try:
+        results = json.loads((folder / RESULTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return design_changes(results) if isinstance(results, dict) else []
 
 
 def _cell_by_count(path: Path, count: int | None) -> int | None:
@@ -270,54 +532,13 @@ def _cell_info(path: Path, index: int | None) -> dict[str, Any] | None:
     return {
         "index": index,
         "execution_count": cell.get("execution_count"),
-        "first_line": lines[0] if lines else "",
+        "first_line": short(lines[0], 120) if lines else "",
     }
-
-
-def _render(tmp: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    from evaltools.report.render import UnprotectedTableError, render_report
-
-    try:
-        render_report(tmp / "notebook.ipynb", tmp / "report.html", manifest)
-    except UnprotectedTableError as exc:
-        return {"kind": "disclosure", "cell": None, "message": str(exc).split(": ", 1)[-1]}
-    except Exception as exc:  # a rendering bug must fail the run, not crash run-all
-        return {"kind": "rendering error", "cell": None, "message": f"{type(exc).__name__}: {exc}"}
-    return {}
-
-
-def _privacy_gate(tmp: Path, plan: RunPlan) -> dict[str, Any]:
-    """Withdraw every published file if one holds an identifier (see report.privacy)."""
-    from evaltools.report.privacy import identifier_values, scan_run
-
-    hits = scan_run(tmp, identifier_values(plan.params.inputs.values()))
-    if not hits:
-        return {}
-    for path in [tmp / "report.html", *tmp.glob("tables/*")]:
-        path.unlink(missing_ok=True)
-    _write_json(tmp / RESULTS_FILE, {})
-    # Name the files and counts only: the values themselves must not be published.
-    where = "; ".join(f"{name}: {len(found)}" for name, found in hits.items())
-    return {
-        "kind": "privacy",
-        "cell": None,
-        "message": "published output would contain pupil/teacher identifiers or personal "
-        f"codes ({where}); the outputs were withdrawn. Publish aggregates only.",
-    }
-
-
-def _render_failure(tmp: Path, manifest: dict[str, Any], error: dict[str, Any]) -> None:
-    from evaltools.report.render import render_failure
-
-    render_failure(tmp / "report.html", manifest, error)
 
 
 def _manifest(plan: RunPlan, run_id: str, started: datetime) -> dict[str, Any]:
+    """The manifest as the run starts (inputs are hashed in their own step)."""
     root = plan.project.root
-    inputs = {
-        name: {"path": display_path(path, root), "sha256": fingerprint(path)}
-        for name, path in plan.params.inputs.items()
-    }
     params_file = None
     if plan.params_file:
         params_file = {"path": display_path(plan.params_file, root), "sha256": sha256_file(plan.params_file)}
@@ -332,7 +553,7 @@ def _manifest(plan: RunPlan, run_id: str, started: datetime) -> dict[str, Any]:
         "params_file": params_file,
         "parameters": shown,
         "parameter_origins": plan.params.origins,
-        "inputs": inputs,
+        "inputs": {},
         "seed": plan.params.values.get("seed"),
         "code": git_state(root),
         "environment": environment(),
@@ -345,19 +566,3 @@ def _manifest(plan: RunPlan, run_id: str, started: datetime) -> dict[str, Any]:
         "status": "running",
         "error": None,
     }
-
-
-def _new_run_id(study_dir: Path, started: datetime, params_name: str) -> str:
-    base = f"{started:%Y%m%dT%H%M%SZ}-{params_name}"
-    run_id, n = base, 1
-    while (study_dir / run_id).exists() or (study_dir / f".tmp-{run_id}").exists():
-        n += 1
-        run_id = f"{base}-{n}"
-    return run_id
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    os.replace(tmp, path)
-

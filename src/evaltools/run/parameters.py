@@ -3,32 +3,75 @@
 papermill enforces neither types nor names (PITFALLS.md), so ``evaltools run``
 checks every value here first and executes nothing when one is wrong. All
 problems are collected and reported together, each naming the parameter, where
-its value came from and what is expected.
+its value came from (file and line, ``--set`` or the notebook default) and what is
+expected. Values are quoted through :func:`evaltools.text.short`: never more than a
+few dozen characters of anything the user gave.
+
+Beyond the type, a value is checked against its declared range (``Int[low, high]``,
+``Float[low, high]``), finite unless declared otherwise, and a ``MinCell`` value
+against the project's disclosure floor (:mod:`evaltools.report.policy`). Texts and
+paths are at most ``MAX_TEXT``/``MAX_PATH`` characters and hold no control
+characters; lists at most ``MAX_ITEMS`` items.
 """
 from __future__ import annotations
 
 import ast
 import difflib
 import io
+import math
+import re
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import nbformat
+
+from evaltools.report.policy import DisclosurePolicy, PolicyError, load_policy
+from evaltools.text import clean, clip, control_character, short
 
 SIMPLE_TYPES = {"int", "float", "str", "bool"}
 PATH_TYPES = {"InputFile", "InputDir"}
 NAME_TYPES = {"OutputName"}
+THRESHOLD_TYPES = {"MinCell"}
+RANGE_TYPES = {"Int": "int", "Float": "float"}
+MAX_TEXT = 200
+MAX_PATH = 4096
+MAX_ITEMS = 1000
+MAX_PROBLEMS = 20
+SET = "--set"
 
 
 class ParameterError(ValueError):
     """One or more parameters are wrong; ``problems`` lists each with its origin."""
 
     def __init__(self, problems: list[str], context: str = ""):
-        self.problems = problems
+        self.problems = [clean(p) for p in problems]
         head = f"Invalid parameters{' for ' + context if context else ''}:"
-        super().__init__("\n".join([head, *[f"  - {p}" for p in problems]]))
+        shown = self.problems[:MAX_PROBLEMS]
+        more = len(self.problems) - len(shown)
+        tail = [f"  … and {more} more problem{'s' if more > 1 else ''}"] if more > 0 else []
+        super().__init__("\n".join([head, *[f"  - {p}" for p in shown], *tail]))
+
+
+class Origin(str):
+    """Where a value came from: a params file, ``--set`` or ``notebook default``.
+
+    It is the plain text (recorded in the manifest); ``line`` (the line of the key in
+    a params file) only makes messages more precise.
+    """
+
+    line: int | None
+
+    def __new__(cls, where: str, line: int | None = None) -> "Origin":
+        obj = super().__new__(cls, where)
+        obj.line = line
+        return obj
+
+
+def _at(origin: str) -> str:
+    line = getattr(origin, "line", None)
+    return f"{origin}, line {line}" if line else str(origin)
 
 
 @dataclass(frozen=True)
@@ -36,32 +79,57 @@ class ParamSpec:
     """One declared parameter: ``name: annotation = default  # help``."""
 
     name: str
-    kind: str  # int, float, str, bool, choice, InputFile, InputDir, OutputName, list, any
+    kind: str  # int, float, str, bool, choice, InputFile, InputDir, OutputName, MinCell, list, any
     annotation: str
     default: Any
     help: str = ""
     choices: tuple[Any, ...] = ()
     item: "ParamSpec | None" = None  # element type of a list
     optional: bool = False
+    low: float | None = None  # inclusive bounds of Int[...] / Float[...]
+    high: float | None = None
+    allow_nan: bool = False
 
-    def describe(self) -> str:
-        """What a valid value looks like, for error messages and ``evaltools studies``."""
-        if self.kind == "choice":
-            text = "one of " + ", ".join(repr(c) for c in self.choices)
+    def describe(self, floor: int | None = None) -> str:
+        """What a valid value looks like, for error messages and ``evaltools studies``.
+
+        ``floor`` is the project's disclosure floor, shown for a ``MinCell`` parameter.
+        """
+        if self.kind == "MinCell" and floor is not None:
+            text = f"a whole number of at least {floor} (the disclosure floor)"
+        elif self.kind == "choice":
+            text = "one of " + ", ".join(short(c) for c in self.choices)
         elif self.kind == "list" and self.item is not None:
             text = f"a list of {self.item.describe()}"
         else:
             text = {
                 "int": "an integer",
-                "float": "a number",
+                "float": "a number" if not self.allow_nan else "a number or NaN",
                 "str": "a text (quote it in YAML if it looks like a number)",
                 "bool": "true or false",
                 "InputFile": "the path of an existing file",
                 "InputDir": "the path of an existing folder",
                 "OutputName": "a name of letters, digits, '-' and '_'",
+                "MinCell": "a whole number at or above the disclosure floor",
                 "any": "any value",
-            }[self.kind]
+            }[self.kind] + self._range_text()
         return text + (" or null" if self.optional else "")
+
+    def _range_text(self) -> str:
+        low, high = self.low, self.high
+        if low is not None and high is not None:
+            return f" from {_num(low)} to {_num(high)}"
+        if low is not None:
+            return f" of at least {_num(low)}"
+        if high is not None:
+            return f" of at most {_num(high)}"
+        return ""
+
+
+def _num(x: float) -> str:
+    if math.isinf(x):
+        return "infinity" if x > 0 else "-infinity"
+    return str(int(x)) if float(x).is_integer() else repr(x)
 
 
 @dataclass
@@ -158,8 +226,13 @@ def _spec_from_annotation(name: str, ann: ast.expr | None, default: Any, help_te
         optional = True
     if isinstance(ann, ast.Subscript) and _tail(ann.value) == "Optional":
         ann, optional = ann.slice, True
-    if isinstance(ann, ast.Name) and ann.id in SIMPLE_TYPES | PATH_TYPES | NAME_TYPES:
-        return ParamSpec(name, ann.id, text, default, help_text, optional=optional)
+    if isinstance(ann, (ast.Name, ast.Attribute)) and _tail(ann) in SIMPLE_TYPES | PATH_TYPES | NAME_TYPES | THRESHOLD_TYPES:
+        return ParamSpec(name, _tail(ann), text, default, help_text, optional=optional)
+    if isinstance(ann, ast.Subscript) and _tail(ann.value) in RANGE_TYPES:
+        kind = RANGE_TYPES[_tail(ann.value)]
+        low, high, allow_nan = _range(name, kind, ann.slice, text)
+        return ParamSpec(name, kind, text, default, help_text, optional=optional, low=low, high=high,
+                         allow_nan=allow_nan)
     if isinstance(ann, ast.Subscript) and _tail(ann.value) == "Literal":
         elts = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
         choices = tuple(ast.literal_eval(e) for e in elts)
@@ -169,8 +242,39 @@ def _spec_from_annotation(name: str, ann: ast.expr | None, default: Any, help_te
         return ParamSpec(name, "list", text, default, help_text, item=item, optional=optional)
     raise ValueError(
         f"parameter '{name}': unsupported annotation {text!r}; use int, float, str, bool, "
-        "Literal[...], list[...], InputFile, InputDir or OutputName (optionally `| None`)."
+        "Int[low, high], Float[low, high], MinCell, Literal[...], list[...], InputFile, InputDir "
+        "or OutputName (optionally `| None`)."
     )
+
+
+def _range(name: str, kind: str, node: ast.expr, text: str) -> tuple[float | None, float | None, bool]:
+    """Bounds of ``Int[low, high]`` / ``Float[low, high, nan]`` from the annotation's AST."""
+    items = node.elts if isinstance(node, ast.Tuple) else [node]
+    usage = f"parameter '{name}': {text!r} must be {kind.title()}[low, high]" + (
+        " or Float[low, high, nan]" if kind == "float" else ""
+    ) + " with numbers or None as bounds"
+    allow_nan = len(items) == 3 and kind == "float" and _tail(items[2]) == "nan"
+    if len(items) != 2 and not allow_nan:
+        raise ValueError(usage + ".")
+    bounds: list[float | None] = []
+    for item in items[:2]:
+        sign = 1
+        if isinstance(item, ast.UnaryOp) and isinstance(item.op, (ast.USub, ast.UAdd)):
+            sign, item = (-1 if isinstance(item.op, ast.USub) else 1), item.operand
+        if isinstance(item, ast.Constant) and item.value is None and sign == 1:
+            bounds.append(None)
+        elif isinstance(item, ast.Constant) and type(item.value) in (int, float) and math.isfinite(item.value):
+            bounds.append(sign * item.value)
+        elif _tail(item) == "inf" and kind == "float":
+            bounds.append(sign * math.inf)
+        else:
+            raise ValueError(usage + ".")
+        if kind == "int" and isinstance(bounds[-1], float):
+            raise ValueError(usage + " (whole numbers for Int).")
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"parameter '{name}': {text!r} has its lower bound above its upper bound.")
+    return low, high, allow_nan
 
 
 def _tail(node: ast.expr) -> str:
@@ -182,9 +286,30 @@ def _tail(node: ast.expr) -> str:
 # ------------------------------------------------------------------------ validating
 
 
+def parse_overrides(items: Iterable[str]) -> dict[str, tuple[str, Origin]]:
+    """``--set key=value`` items as name -> (text, origin); refuses malformed or repeated ones."""
+    out: dict[str, tuple[str, Origin]] = {}
+    problems: list[str] = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(f"{SET} {short(item)}: expected key=value, e.g. --set language=en.")
+        elif control_character(key) or not key.isidentifier():
+            problems.append(f"{SET} {short(key)}=…: {short(key)} is not a parameter name "
+                            "(letters, digits and _).")
+        elif key in out:
+            problems.append(f"{SET} {key}: given twice ({short(out[key][0])} and {short(value)}); give it once.")
+        else:
+            out[key] = (value, Origin(SET))
+    if problems:
+        raise ParameterError(problems)
+    return out
+
+
 def validate(
     specs: list[ParamSpec],
-    given: dict[str, tuple[Any, str]],
+    given: dict[Any, tuple[Any, str]],
     *,
     root: Path,
     notebook_dir: Path,
@@ -192,19 +317,27 @@ def validate(
 ) -> ResolvedParameters:
     """Check ``given`` (name -> (value, origin)) against ``specs``; fill in defaults.
 
-    ``origin`` is where the value came from: a params file or ``--set``; values
-    from ``--set`` arrive as text and are converted to the declared type.
-    Relative input paths resolve against ``root`` (the project) when given by
-    the user and against ``notebook_dir`` for notebook defaults.
+    ``origin`` is where the value came from: a params file (an :class:`Origin` with
+    the key's line when known) or ``--set``; values from ``--set`` arrive as text
+    and are converted to the declared type. Relative input paths resolve against
+    ``root`` (the project) when given by the user and against ``notebook_dir`` for
+    notebook defaults. A ``MinCell`` value is checked against the disclosure floor
+    of the project at ``root`` (``disclosure.yaml``).
     """
     by_name = {s.name: s for s in specs}
     problems: list[str] = []
+    policy: DisclosurePolicy | None = None
+    try:
+        policy = load_policy(root)
+    except PolicyError as exc:
+        problems.append(str(exc))
     for name, (_, origin) in given.items():
         if name not in by_name:
-            hint = difflib.get_close_matches(name, by_name, n=1)
+            hint = (difflib.get_close_matches(name, by_name, n=1)
+                    if isinstance(name, str) and len(name) <= 100 else [])
             did_you = f" Did you mean '{hint[0]}'?" if hint else ""
             problems.append(
-                f"{origin}: unknown parameter '{name}'.{did_you} Known parameters: "
+                f"{_at(origin)}: unknown parameter {short(name)}.{did_you} Known parameters: "
                 + ", ".join(sorted(by_name))
                 + "."
             )
@@ -216,81 +349,157 @@ def validate(
         else:
             raw, origin, base = spec.default, "notebook default", notebook_dir
         try:
-            value = _convert(spec, raw, from_text=origin == "--set")
+            floor = policy.min_cell_floor if policy is not None else None
+            value = _convert(spec, raw, from_text=origin == SET, floor=floor)
+            if spec.kind in THRESHOLD_TYPES and value is not None:
+                if policy is None:
+                    continue  # the broken disclosure.yaml is reported above
+                try:
+                    policy.check_threshold(value, spec.name)
+                except PolicyError as exc:
+                    raise ValueError(str(exc)) from None
             if spec.kind in PATH_TYPES and value is not None:
                 path = _existing_path(spec, value, base, root)
                 out.inputs[spec.name] = path
                 value = str(path)
         except ValueError as exc:
-            problems.append(f"{origin}: parameter '{spec.name}': {exc}")
+            problems.append(f"{_at(origin)}: parameter '{spec.name}': {exc}")
             continue
         out.values[spec.name] = value
-        out.origins[spec.name] = origin
+        out.origins[spec.name] = str(origin)
     if problems:
         raise ParameterError(problems, context)
     return out
 
 
-def _convert(spec: ParamSpec, value: Any, *, from_text: bool) -> Any:
+def _convert(spec: ParamSpec, value: Any, *, from_text: bool, floor: int | None = None) -> Any:
     if from_text and isinstance(value, str):
         value = _parse_text(spec, value)
     if value is None:
         if spec.optional or spec.kind == "any":
             return None
-        raise ValueError(f"expected {spec.describe()}, got null.")
+        raise ValueError(f"expected {spec.describe(floor)}, got null.")
     kind = spec.kind
-    ok: bool
     if kind == "any":
         return value
-    if kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind == "float":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif kind == "bool":
-        ok = isinstance(value, bool)
-    elif kind in {"str"} | PATH_TYPES:
-        ok = isinstance(value, str)
-    elif kind == "OutputName":
-        ok = isinstance(value, str) and value != "" and all(ch.isalnum() or ch in "-_" for ch in value)
-    elif kind == "choice":
-        ok = value in spec.choices and type(value) in {type(c) for c in spec.choices}
-    elif kind == "list":
+    if kind in {"int"} | THRESHOLD_TYPES:
+        if not isinstance(value, int) or isinstance(value, bool):
+            hint = ""
+            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+                hint = f" (write the whole number {int(value)})"
+            elif isinstance(value, bool):
+                hint = " (true/false is not a number)"
+            raise ValueError(f"expected {spec.describe(floor)}, got {short(value)}{hint}.")
+        return _in_range(spec, value)
+    if kind == "float":
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ValueError(f"expected {spec.describe()}, got {short(value)}.")
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError(f"expected {spec.describe()}, got {short(value)} (too large).") from None
+        if math.isnan(value) and not spec.allow_nan:
+            raise ValueError(f"expected {spec.describe()}, got NaN (not a number; not allowed here).")
+        if math.isinf(value) and not (spec.high == math.inf and value > 0 or spec.low == -math.inf and value < 0):
+            raise ValueError(f"expected {spec.describe()}, got {_num(value)} (not allowed here).")
+        return value if math.isnan(value) else _in_range(spec, value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"expected {spec.describe()}, got {short(value)}.")
+        return value
+    if kind in {"str", "OutputName"} | PATH_TYPES:
+        if not isinstance(value, str):
+            raise ValueError(f"expected {spec.describe()}, got {short(value)}.")
+        _check_text(spec, value)
+        if kind == "OutputName" and (value == "" or not all(ch.isalnum() or ch in "-_" for ch in value)):
+            raise ValueError(f"expected {spec.describe()}, got {short(value)}.")
+        return value
+    if kind == "choice":
+        if not (_hashable(value) and value in spec.choices and type(value) in {type(c) for c in spec.choices}):
+            raise ValueError(f"expected {spec.describe()}, got {short(value)}.")
+        return value
+    if kind == "list":
         if not isinstance(value, list):
-            raise ValueError(f"expected {spec.describe()}, got {value!r}.")
+            raise ValueError(f"expected {spec.describe()}, got {short(value)}.")
+        if len(value) > MAX_ITEMS:
+            raise ValueError(f"expected {spec.describe()}, got a list of {len(value):,} items (at most {MAX_ITEMS}).")
         assert spec.item is not None
         return [_convert(spec.item, v, from_text=False) for v in value]
-    else:  # pragma: no cover - guarded by _spec_from_annotation
-        raise AssertionError(kind)
-    if not ok:
-        raise ValueError(f"expected {spec.describe()}, got {value!r}.")
+    raise AssertionError(kind)  # pragma: no cover - guarded by _spec_from_annotation
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _in_range(spec: ParamSpec, value: float) -> Any:
+    if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+        raise ValueError(f"expected {spec.describe()}, got {short(value)}.")
     return value
 
 
-def _parse_text(spec: ParamSpec, text: str) -> Any:
-    """Turn ``--set key=TEXT`` into the declared type."""
-    import yaml
+def _check_text(spec: ParamSpec, value: str) -> None:
+    limit = MAX_PATH if spec.kind in PATH_TYPES else MAX_TEXT
+    if len(value) > limit:
+        what = "a path" if spec.kind in PATH_TYPES else "a text"
+        raise ValueError(f"expected {what} of at most {limit} characters, got {len(value):,} characters "
+                         f"({short(value)}).")
+    bad = control_character(value)
+    if bad is not None:
+        raise ValueError(f"the value {short(value)} holds a control or invalid character ({bad}); "
+                         "give plain UTF-8 text.")
 
-    kind = spec.kind
-    if text.strip().lower() in {"null", "none", "~"} and spec.optional:
+
+_INT = re.compile(r"[+-]?\d{1,30}")
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?|[+-]?\.?(inf|infinity|nan)", re.IGNORECASE)
+_BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def _parse_text(spec: ParamSpec, text: str) -> Any:
+    """Turn ``--set key=TEXT`` into the declared type (text that does not fit stays text)."""
+    from evaltools.yamlfile import YamlFileError, parse_yaml
+
+    bad = control_character(text)
+    if bad is not None:
+        raise ValueError(f"the value holds a control character or bytes that are not UTF-8 ({bad}); "
+                         "give plain UTF-8 text.")
+    kind, stripped = spec.kind, text.strip()
+    if stripped.lower() in {"null", "none", "~"} and spec.optional:
         return None
     if kind in {"str", "OutputName"} | PATH_TYPES:
         return text
     if kind == "choice" and all(isinstance(c, str) for c in spec.choices):
         return text
+    if kind in {"int"} | THRESHOLD_TYPES and _INT.fullmatch(stripped):
+        return int(stripped)
+    if kind in {"int", "float"} | THRESHOLD_TYPES:
+        if len(stripped) <= 40 and _FLOAT.fullmatch(stripped):
+            word = stripped.lower().replace(".", "").replace("infinity", "inf")
+            return float(word) if word.lstrip("+-") in {"inf", "nan"} else float(stripped)
+        return _BOOL.get(stripped.lower(), text)
+    if kind == "bool":
+        return _BOOL.get(stripped.lower(), text)
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+        return parse_yaml(text, SET).data
+    except YamlFileError as exc:
+        raise ValueError(exc.problem) from None
 
 
 def _existing_path(spec: ParamSpec, value: str, base: Path, root: Path) -> Path:
-    path = Path(value).expanduser()
-    path = (path if path.is_absolute() else base / path).resolve()
-    want_dir = spec.kind == "InputDir"
-    if want_dir and path.is_dir() or not want_dir and path.is_file():
-        return path
+    try:
+        path = Path(value).expanduser()
+        path = (path if path.is_absolute() else base / path).resolve()
+        want_dir = spec.kind == "InputDir"
+        if want_dir and path.is_dir() or not want_dir and path.is_file():
+            return path
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ValueError(f"{short(value)} cannot be used as a path ({type(exc).__name__}).") from None
     what = "folder" if want_dir else "file"
-    where = "" if Path(value).is_absolute() else f" (relative paths are read from {base})"
-    state = f"it is a {'folder' if path.is_dir() else 'file'}" if path.exists() else "it does not exist"
-    raise ValueError(f"expected an existing input {what}, but {path}: {state}{where}.")
+    where = "" if Path(value).is_absolute() else f" (relative paths are read from {clip(base)})"
+    state = f"it is a {'folder' if is_dir else 'file'}" if exists else "it does not exist"
+    raise ValueError(f"expected an existing input {what}, but {clip(path)}: {state}{where}.")

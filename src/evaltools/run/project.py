@@ -12,21 +12,27 @@ A params file::
     parameters:
       language: lv
       data_dir: data/sample         # relative paths are read from the project root
+
+Params files are read strictly (:mod:`evaltools.yamlfile`: UTF-8, small, no anchors or
+aliases, no key given twice) and every problem names the file and the line.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from evaltools.run.parameters import ParameterError, ParamSpec, read_parameters
+from evaltools.run.parameters import Origin, ParameterError, ParamSpec, read_parameters
+from evaltools.text import clip, short
+from evaltools.yamlfile import YamlFileError, read_yaml
 
 ROOT_ENV = "EVALTOOLS_ROOT"
 PARAMS_KEYS = {"study", "description", "parameters"}
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+MAX_DESCRIPTION = 500
 
 
 class ProjectError(ValueError):
@@ -49,10 +55,15 @@ class ParamsFile:
     study: str
     description: str
     parameters: dict[str, Any]
+    lines: dict[str, int] = field(default_factory=dict)  # line of each parameter's key
 
     @property
     def name(self) -> str:
         return self.path.stem
+
+    def given(self, where: str) -> dict[str, tuple[Any, Origin]]:
+        """The parameters as ``validate`` takes them: name -> (value, origin with the key's line)."""
+        return {k: (v, Origin(where, self.lines.get(k))) for k, v in self.parameters.items()}
 
 
 @dataclass(frozen=True)
@@ -97,10 +108,13 @@ class Project:
         ]
 
     def study(self, name: str) -> Study:
+        known = ", ".join(s.name for s in self.studies()) or "none"
+        if not NAME.fullmatch(name):
+            raise ProjectError(f"Unknown study {short(name)}: a study is named by its notebook in "
+                               f"{clip(self.notebooks_dir)} (letters, digits, '-' and '_'). Known studies: {known}.")
         path = self.notebooks_dir / f"{name}.ipynb"
         if not path.is_file():
-            known = ", ".join(s.name for s in self.studies()) or "none"
-            raise ProjectError(f"Unknown study '{name}': there is no {path}. Known studies: {known}.")
+            raise ProjectError(f"Unknown study '{name}': there is no {clip(path)}. Known studies: {known}.")
         return Study(name, path)
 
     def params_files(self) -> list[ParamsFile]:
@@ -109,34 +123,68 @@ class Project:
     def resolve_params_path(self, value: str | Path) -> Path:
         """A params file given on the command line: as written, else under params/."""
         path = Path(value)
-        for candidate in (path, self.root / path, self.params_dir / path):
-            if candidate.is_file():
-                return candidate.resolve()
-        raise ProjectError(f"Params file not found: {value} (looked in ., {self.root} and {self.params_dir}).")
+        try:
+            candidates = (path, self.root / path, self.params_dir / path)
+            for candidate in candidates:
+                if candidate.is_file():
+                    return candidate.resolve()
+            folder = next((c for c in candidates if c.is_dir()), None)
+        except (OSError, ValueError):
+            raise ProjectError(f"Params file {short(str(value))} cannot be used as a path.") from None
+        if folder is not None:
+            raise ProjectError(f"{clip(folder)} is a folder: give a params file (e.g. params/<name>.yaml).")
+        raise ProjectError(f"Params file not found: {clip(value)} (looked in ., {clip(self.root)} and "
+                           f"{clip(self.params_dir)}).")
 
 
-def read_params_file(path: Path) -> ParamsFile:
-    """Load and check the shape of a params file (values are checked by the runner)."""
+def read_params_file(path: Path, where: str | None = None) -> ParamsFile:
+    """Load and check the shape of a params file (values are checked by the runner).
+
+    The file is read strictly (:func:`evaltools.yamlfile.read_yaml`): UTF-8, at most
+    256 KiB, no aliases or anchors, no key given twice; every problem names the file
+    (``where``, default the path) and the line.
+    """
+    where = where or clip(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParameterError([f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})."]) from None
+        loaded = read_yaml(path, where)
+    except YamlFileError as exc:
+        raise ParameterError([str(exc)]) from None
+    data = loaded.data
     if not isinstance(data, dict):
-        raise ParameterError([f"{path}: expected a mapping with keys 'study' and 'parameters'."])
+        got = "an empty file" if data is None else f"{type(data).__name__} {short(data)}"
+        raise ParameterError([f"{where}: expected a mapping with keys 'study' and 'parameters', got {got}."])
+
+    def at(*keys: Any) -> str:
+        line = loaded.line(*keys)
+        return f"{where}, line {line}" if line else where
+
     problems = [
-        f"{path}: unknown top-level key '{k}'; allowed: {', '.join(sorted(PARAMS_KEYS))} "
+        f"{at(k)}: unknown top-level key {short(k)}; allowed: {', '.join(sorted(PARAMS_KEYS))} "
         "(study parameters go under 'parameters:')."
         for k in data
         if k not in PARAMS_KEYS
     ]
     study = data.get("study")
-    if not isinstance(study, str) or not study:
-        problems.append(f"{path}: 'study' must name the study notebook, e.g. `study: municipal_quality`.")
-    params = data.get("parameters") or {}
+    if not isinstance(study, str) or not NAME.fullmatch(study):
+        problems.append(f"{at('study')}: 'study' must name the study notebook (letters, digits, '-' and '_'), "
+                        f"e.g. `study: municipal_quality`; got {short(study)}.")
+    description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        problems.append(f"{at('description')}: 'description' must be a text, got {short(description)}.")
+    elif description and len(description) > MAX_DESCRIPTION:
+        problems.append(f"{at('description')}: 'description' is {len(description):,} characters long; "
+                        f"keep it under {MAX_DESCRIPTION}.")
+    params = data.get("parameters")
+    if params is None:
+        params = {}
     if not isinstance(params, dict):
-        problems.append(f"{path}: 'parameters' must be a mapping of name: value.")
+        problems.append(f"{at('parameters')}: 'parameters' must be a mapping of name: value, got {short(params)}.")
+        params = {}
+    for key in params:
+        if not isinstance(key, str):
+            problems.append(f"{at('parameters', str(key))}: parameter name {short(key)} is not a name "
+                            "(letters, digits and _; quote it if it looks like a number).")
     if problems:
         raise ParameterError(problems)
-    return ParamsFile(path, study, str(data.get("description") or ""), params)
+    lines = {k: n for k in params if isinstance(k, str) and (n := loaded.line("parameters", k))}
+    return ParamsFile(path, study, description or "", params, lines)
