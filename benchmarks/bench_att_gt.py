@@ -31,7 +31,7 @@ s = r.aggregate("simple"); d = r.aggregate("dynamic")
 out = (s.overall.estimate, s.overall.se, d.overall.estimate, d.overall.se)
 """),
     "evaltools+boot999": ("from evaltools.estimate import att_gt", """
-r = att_gt(df, "y", "id", "t", "g", covariates="x", method="dr", bootstrap=999, seed=1)
+r = att_gt(df, "y", "id", "t", "g", covariates="x", method="dr", n_boot=999, seed=1)
 s = r.aggregate("simple"); d = r.aggregate("dynamic")
 out = (s.overall.estimate, s.overall.se, d.overall.estimate, d.overall.se)
 """),

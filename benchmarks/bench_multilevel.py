@@ -6,8 +6,8 @@ fresh subprocess each (clean peak memory, ru_maxrss):
 
 - statsmodels ``MixedLM`` (REML, default optimiser; and BFGS to gradient 1e-10)
   on the first 400,000 rows;
-- ``evaltools.estimate.multilevel`` on the same 400,000 rows;
-- ``evaltools.estimate.multilevel`` on all 2.2 M rows;
+- ``evaltools.estimate.multilevel_models.mixed_model`` on the same 400,000 rows;
+- ``evaltools.estimate.multilevel_models.mixed_model`` on all 2.2 M rows;
 
 first with schools as groups (600), then with classes of about 25 pupils
 (88,000 classes; the first 400,000 rows are a random subset of pupils and touch

@@ -69,7 +69,7 @@ def worker(name: str, path: str) -> dict:
     t0 = time.perf_counter()
     if name in ("A_ours", "C_ours", "B_ours"):
         fe = ["year"] if name == "B_ours" else ["unit", "year"]
-        r = wild_cluster_bootstrap(df, "y", ["d"], "d", "muni", fixed_effects=fe, reps=REPS, seed=SEED)
+        r = wild_cluster_bootstrap(df, "y", "d", cluster="muni", fixed_effects=fe, n_boot=REPS, seed=SEED)
         out.update(p=r.pvalue, t=r.t_stat)
     elif name in ("B_pyfixest", "C_pyfixest"):
         fml = "y ~ d | year" if name == "B_pyfixest" else "y ~ d | unit + year"

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaltools.estimate import _cs_data, att_gt
-from evaltools.estimate._cs_data import StaggeredDataError
+from evaltools.estimate import att_gt
+from evaltools.estimate.diff_in_diff import _cs_data
+from evaltools.estimate.diff_in_diff._cs_data import StaggeredDataError
 
-from test_att_gt_sim import simulate
+from tests.simulate import staggered_panel as simulate
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Monte Carlo: coverage of the simple ATT and the bias of naive two-way fixed effects.
 
-Design (tests/test_att_gt_sim.py): 500 units x 6 periods, cohorts 3, 4, 5 and never
+Design (tests/simulate.py): 500 units x 6 periods, cohorts 3, 4, 5 and never
 treated, cohort membership depending on a covariate x, trends depending on x
 (conditional parallel trends), effects that grow with exposure and differ by cohort.
 The target is the population simple ATT (cohort shares from the population
@@ -16,7 +16,7 @@ import pytest
 
 from evaltools.estimate import att_gt
 
-from test_att_gt_sim import simulate, true_att
+from tests.simulate import staggered_panel as simulate, true_att
 
 T, N, REPS = 6, 500, 1000
 COHORTS = (3, 4, 5)

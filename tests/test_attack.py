@@ -152,7 +152,7 @@ def test_dominance_agrees_with_acro():
     """Cross-check: SACRO's output checker (acro 1.0.2) on the same cells, rule by rule."""
     import logging
 
-    import acro  # a test dependency (requirements.in): installed, never skipped
+    import acro  # a test dependency (the `test` extra): installed, never skipped
 
     logging.getLogger("acro").setLevel(logging.ERROR)
     rng = np.random.default_rng(20240901)

@@ -178,9 +178,9 @@ def test_twfe_wild_bootstrap_uses_the_same_model_rows_and_clusters() -> None:
     df = _panel(seed=5, units=400)
     df.loc[df.index[:7], "y"] = np.nan  # dropped by twfe, so also by its bootstrap
     res = twfe(df, "y", "d", "pupil", "year", covariates="x", cluster="muni")
-    wb = res.wild_bootstrap(reps=999, seed=3)
-    direct = wild_cluster_bootstrap(df.dropna(subset=["y"]), "y", ["d", "x"], "d", "muni",
-                                    fixed_effects=["pupil", "year"], reps=999, seed=3)
+    wb = res.wild_bootstrap(n_boot=999, seed=3)
+    direct = wild_cluster_bootstrap(df.dropna(subset=["y"]), "y", "d", covariates=["x"], cluster="muni",
+                                    fixed_effects=["pupil", "year"], n_boot=999, seed=3)
     assert wb.coef == pytest.approx(res.estimate.estimate, abs=1e-9)
     assert wb.estimate.se == pytest.approx(res.estimate.se, rel=1e-8)  # same CRV1 and small-sample factor
     assert wb.pvalue == direct.pvalue and wb.ci == direct.ci

@@ -51,7 +51,7 @@ def hetero() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fits(hetero: pd.DataFrame) -> dict:
-    return {est: event_study(hetero, "y", "pupil", "year", "first", estimator=est) for est in ("twfe", "sunab")}
+    return {est: event_study(hetero, "y", "pupil", "year", "first", method=est) for est in ("twfe", "sunab")}
 
 
 def test_sunab_equals_pyfixest_saturated_event_study(hetero: pd.DataFrame, fits: dict) -> None:
@@ -105,8 +105,8 @@ def test_twfe_event_study_is_contaminated_by_heterogeneous_effects(hetero: pd.Da
 
 def test_both_estimators_agree_when_effects_are_homogeneous() -> None:
     df = _staggered(seed=2, units=2000, heterogeneous=False)
-    tw = event_study(df, "y", "pupil", "year", "first", estimator="twfe")
-    sa = event_study(df, "y", "pupil", "year", "first", estimator="sunab")
+    tw = event_study(df, "y", "pupil", "year", "first", method="twfe")
+    sa = event_study(df, "y", "pupil", "year", "first", method="sunab")
     truth = _truth(df)
     for res in (tw, sa):
         z = (res.table.drop(index=-1)["estimate"] - truth) / res.table.drop(index=-1)["se"]
@@ -116,7 +116,7 @@ def test_both_estimators_agree_when_effects_are_homogeneous() -> None:
 
 def test_last_treated_cohort_is_the_control_without_never_treated() -> None:
     df = _staggered(seed=3, units=2000, never=0.0)
-    res = event_study(df, "y", "pupil", "year", "first", estimator="sunab")
+    res = event_study(df, "y", "pupil", "year", "first", method="sunab")
     assert res.att.options["control"] == "last-treated cohort (2018)"
     used = df[(df["year"] < 2018) & (df["first"] < 2018)]
     truth = _truth(used)
@@ -130,7 +130,7 @@ def test_window_bins_the_end_points_and_covariates_enter() -> None:
     df = _staggered(seed=4, units=800)
     df["x"] = np.random.default_rng(0).normal(size=len(df))
     df["y"] = df["y"] + 0.7 * df["x"]
-    res = event_study(df, "y", "pupil", "year", "first", estimator="sunab", window=(-3, 3), covariates="x",
+    res = event_study(df, "y", "pupil", "year", "first", method="sunab", window=(-3, 3), covariates="x",
                       cluster="muni")
     assert list(res.table.index) == [-3, -2, -1, 0, 1, 2, 3]
     assert res.att.n["clusters"] == 40
@@ -153,14 +153,14 @@ def test_plot_repr_and_frame(fits: dict) -> None:
 
 
 def test_bad_input_is_explained(hetero: pd.DataFrame) -> None:
-    with pytest.raises(ValueError, match="estimator must be"):
-        event_study(hetero, "y", "pupil", "year", "first", estimator="cs")
+    with pytest.raises(ValueError, match="method must be one of 'twfe', 'sunab'"):
+        event_study(hetero, "y", "pupil", "year", "first", method="cs")
     bad = hetero.copy()
     bad.loc[0, "first"] = 2016
     with pytest.raises(ValueError, match="constant within each unit; unit 0"):
         event_study(bad, "y", "pupil", "year", "first")
-    with pytest.raises(ValueError, match="ref=-20 is not observed"):
-        event_study(hetero, "y", "pupil", "year", "first", ref=-20)
+    with pytest.raises(ValueError, match="base_period=-20 is not observed"):
+        event_study(hetero, "y", "pupil", "year", "first", base_period=-20)
     with pytest.raises(ValueError, match="must lie inside window"):
         event_study(hetero, "y", "pupil", "year", "first", window=(0, 3))
     with pytest.raises(KeyError, match="cohort column 'g'"):
@@ -178,7 +178,7 @@ def test_sunab_on_an_unbalanced_panel_equals_pyfixest() -> None:
     rng = np.random.default_rng(2)
     start, end = rng.integers(2010, 2013, 1500), rng.integers(2019, 2022, 1500)
     df = df[(df["year"] >= start[df["pupil"]]) & (df["year"] <= end[df["pupil"]])]
-    ours = event_study(df, "y", "pupil", "year", "first", estimator="sunab").table.drop(index=-1)
+    ours = event_study(df, "y", "pupil", "year", "first", method="sunab").table.drop(index=-1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = pf.event_study(df, yname="y", idname="pupil", tname="year", gname="first",
@@ -194,7 +194,7 @@ def test_sunab_recovers_the_truth_when_adoption_rows_are_missing() -> None:
     # pupils leave and miss years; the declared cohort (not the first observed treated
     # year) defines relative time, so dropping rows must not shift anyone's event time
     df = _staggered(seed=8, units=3000).sample(frac=0.8, random_state=3).sort_index()
-    res = event_study(df, "y", "pupil", "year", "first", estimator="sunab")
+    res = event_study(df, "y", "pupil", "year", "first", method="sunab")
     est = res.table.drop(index=-1)
     z = (est["estimate"] - _truth(df)) / est["se"]
     assert z.abs().max() < 4.0
@@ -210,7 +210,7 @@ def test_sunab_confidence_intervals_cover_the_truth_in_repeated_samples() -> Non
     n_sim = 200
     for s in range(n_sim):
         df = _staggered(seed=1000 + s, units=400)
-        res = event_study(df, "y", "pupil", "year", "first", estimator="sunab")
+        res = event_study(df, "y", "pupil", "year", "first", method="sunab")
         truth = _truth(df)
         for e in (0, 3):
             est = res.estimates[e]
@@ -231,8 +231,8 @@ def test_a_cohort_without_residual_variation_is_refused_with_the_reason() -> Non
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pyfixest's own sqrt of the negative rounding
         with pytest.raises(ValueError, match=r"cohort 2014: 1 unit\(s\) in 1 'muni' cluster") as err:
-            event_study(df, "y", "pupil", "year", "first", estimator="sunab", cluster="muni")
-        assert "estimator='twfe'" in str(err.value)
+            event_study(df, "y", "pupil", "year", "first", method="sunab", cluster="muni")
+        assert "method='twfe'" in str(err.value)
         # the pooled TWFE event study has residual variation left and gives finite SEs
-        tw = event_study(df, "y", "pupil", "year", "first", estimator="twfe", cluster="muni")
+        tw = event_study(df, "y", "pupil", "year", "first", method="twfe", cluster="muni")
     assert np.isfinite(tw.table["se"].drop(index=-1)).all() and (tw.table["se"].drop(index=-1) > 0).all()

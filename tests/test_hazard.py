@@ -304,6 +304,7 @@ def test_cumulative_incidence_needs_a_treatment() -> None:
         res.cumulative_incidence()
 
 
+@pytest.mark.slow  # Monte Carlo
 def test_delta_method_ci_of_the_cumulative_effect_has_nominal_coverage() -> None:
     """Monte Carlo: 200 samples of 1,500 pupils; 95 % CIs should cover in 91-99 % of them.
 

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from evaltools.estimate import att_gt, event_study  # noqa: E402
 from evaltools.inference import HonestDiDResult, honest_did, honest_did_event_study  # noqa: E402
 
-from test_att_gt_sim import simulate  # noqa: E402
+from tests.simulate import staggered_panel as simulate  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,12 @@ def dyn(panel):
 @pytest.fixture(scope="module")
 def es_fits(panel):
     df = panel.assign(g=panel["g"].astype(int), t=panel["t"].astype(int))
-    return {est: event_study(df, "y", "id", "t", "g", estimator=est) for est in ("twfe", "sunab")}
+    return {est: event_study(df, "y", "id", "t", "g", method=est) for est in ("twfe", "sunab")}
 
 
 # ----------------------------------------------------------------- vcov of att_gt
 @pytest.mark.parametrize("kw", [{}, {"base_period": "universal"}, {"cluster": "c"},
-                                {"bootstrap": 199, "seed": 1}])
+                                {"n_boot": 199, "seed": 1}])
 def test_aggregated_vcov_diagonal_is_the_squared_se(panel, kw):
     df = panel.assign(c=panel["id"] % 30)
     agg = att_gt(df, "y", "id", "t", "g", **kw).aggregate("dynamic")

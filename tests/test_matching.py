@@ -1,4 +1,4 @@
-"""Tests of evaltools.estimate.matching: against a brute-force re-implementation
+"""Tests of evaltools.estimate.matching_weighting.matching: against a brute-force re-implementation
 (explicit loops over units), known truth on simulated data, and matched DiD."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of evaltools.estimate.multilevel: against statsmodels MixedLM, a brute-force
+"""Tests of evaltools.estimate.multilevel_models.mixed_model: against statsmodels MixedLM, a brute-force
 Henderson computation, and known truth on simulated data."""
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_recovers_known_truth():
     res = multilevel(d, "y ~ x + z", "school")
     truth = {"Intercept": 1.0, "x": 0.5, "z": -0.3}
     for term, b in truth.items():
-        e = res.estimate(term)
+        e = res.coefficient(term)
         assert e.ci_low < b < e.ci_high, (term, e)
     tau2, s2 = res.variance["estimate"]
     tau2_se = res.variance["se"].iloc[0]
@@ -154,7 +154,7 @@ def test_result_prints_and_tabulates():
     assert "REML" in text and "ICC" in text and "school (intercept)" in text
     frame = res.to_frame()
     assert set(frame["kind"]) == {"fixed", "variance"}
-    assert res.estimate("x").n["groups"] == 20
+    assert res.coefficient("x").n["groups"] == 20
 
 
 def test_clear_errors():
@@ -168,7 +168,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="rank"):
         multilevel(d.assign(x2=2 * d["x"]), "y ~ x + x2", "school")
     with pytest.raises(KeyError, match="not a fixed effect"):
-        multilevel(d, "y ~ x", "school").estimate("treated")
+        multilevel(d, "y ~ x", "school").coefficient("treated")
 
 
 @pytest.mark.slow
@@ -178,7 +178,7 @@ def test_ci_coverage_monte_carlo():
     for r in range(reps):
         d = simulate(G=60, n_lo=5, n_hi=30, tau=0.5, sigma=1.0, seed=1000 + r)
         res = multilevel(d, "y ~ x + z", "school")
-        ex, ez = res.estimate("x"), res.estimate("z")
+        ex, ez = res.coefficient("x"), res.coefficient("z")
         hits_x += ex.ci_low < 0.5 < ex.ci_high
         hits_z += ez.ci_low < -0.3 < ez.ci_high
     print(f"coverage of 95% CIs: x {hits_x / reps:.3f}, z {hits_z / reps:.3f}")

@@ -14,7 +14,7 @@ import pytest
 matplotlib.use("Agg")
 
 from evaltools.estimate import rd, rd_density_test  # noqa: E402
-from evaltools.estimate.rd import RDResult  # noqa: E402
+from evaltools.estimate.discontinuity.local_polynomial import RDResult  # noqa: E402
 
 
 def _sharp(seed: int = 0, n: int = 4000, effect: float = 0.8, cutoff: float = 50.0) -> pd.DataFrame:
@@ -220,6 +220,7 @@ def test_fuzzy_call_on_a_sharp_design_warns() -> None:
     assert res.first_stage.estimate == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # Monte Carlo
 def test_robust_ci_has_nominal_coverage_in_a_curved_sharp_design() -> None:
     """Monte Carlo: 300 samples of 1,500; the robust bias-corrected 95 % CI covers 0.8 in 92-98.5 %."""
     reps, cover = 300, 0

@@ -99,7 +99,7 @@ def test_event_study_plot_takes_estimator_results():
     from dataclasses import dataclass
 
     @dataclass
-    class EventStudyLike:  # the shape of evaltools.estimate.event_study's result
+    class EventStudyLike:  # the shape of evaltools.estimate.diff_in_diff.event_time's result
         estimates: dict
         ref: int
 

@@ -148,3 +148,53 @@ def test_numbers_nested_messages_and_trusted_fragments_are_not_escaped():
     assert t("n.other", "en", name=i18n.trusted("**bold**")).count("**") == 2
     assert "1,5" in t("mq.headline", "lv", area="A", period="p", rate=1.5, low=1, high=2, rate_lv=1,
                       pupils="[c]", schools=3)
+
+
+# -- study catalogues merged at load (issue 13) -------------------------------------------------
+STUDIES_SRC = REPORT_SRC.parent / "studies"
+
+
+def test_each_study_package_brings_its_own_catalogue_with_its_own_prefix():
+    import yaml
+
+    prefixes = {"dropout_prevention": "dp.", "alumni_programme": "am.", "municipal_quality": "mq."}
+    report_keys = set(yaml.safe_load((REPORT_SRC / "messages.yaml").read_text(encoding="utf-8")))
+    for study, prefix in prefixes.items():
+        keys = set(yaml.safe_load((STUDIES_SRC / study / "messages.yaml").read_text(encoding="utf-8")))
+        assert keys and all(k.startswith(prefix) for k in keys), study
+        assert keys <= set(i18n.catalogue())  # merged at load
+        assert not any(k.startswith(prefix) for k in report_keys), f"{prefix} strings left in the report's file"
+
+
+def test_a_key_defined_in_two_catalogues_is_an_error_naming_both():
+    parts = [("evaltools/report/messages.yaml", {"a.b": {"lv": "x", "en": "x"}}),
+             ("evaltools/studies/one/messages.yaml", {"one.c": {"lv": "y", "en": "y"}}),
+             ("evaltools/studies/two/messages.yaml", {"one.c": {"lv": "z", "en": "z"}})]
+    with pytest.raises(i18n.CatalogueError, match=r"'one\.c' is defined twice: in evaltools/studies/one/messages"
+                                                   r"\.yaml and in evaltools/studies/two/messages\.yaml"):
+        i18n.merge_catalogues(parts)
+    assert set(i18n.merge_catalogues(parts[:2])) == {"a.b", "one.c"}
+
+
+def test_a_key_twice_in_one_catalogue_file_is_refused():
+    from evaltools.yamlfile import YamlFileError
+
+    text = 'x.a:\n  lv: "1"\n  en: "1"\nx.a:\n  lv: "2"\n  en: "2"\n'
+    with pytest.raises(YamlFileError, match="x.a"):
+        i18n._read_catalogue("studies/x/messages.yaml", text)
+
+
+def test_every_key_a_study_or_notebook_uses_is_in_the_catalogue():
+    import json
+
+    pattern = re.compile(r"""\b(?:t|tn|text|both|i18n\.t|i18n\.tn|i18n\.text)\(\s*["']((?:dp|am|mq)\.[a-z_.]+)["']""")
+    used = set()
+    for path in STUDIES_SRC.glob("*/*.py"):
+        used |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    for nb in (REPORT_SRC.parents[2] / "notebooks").glob("*.ipynb"):
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            used |= set(pattern.findall("".join(cell["source"])))
+    assert len(used) > 50, "the scan found too few keys: the pattern is wrong"
+    plural_stems = {k.rsplit(".", 1)[0] for k in i18n.catalogue()}
+    missing = sorted(k for k in used if not i18n.has(k) and k not in plural_stems)
+    assert not missing, f"keys used but in no catalogue: {missing}"

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from statsmodels.stats.weightstats import ttest_ind as sm_ttest_ind
 
+from evaltools.estimate.balance import balance_table as estimate_balance
 from evaltools.estimate.result import Estimate
 from evaltools.report.record import RUN_DIR_ENV, clear, recorded
 from evaltools.report.disclosure import ProtectedTable, assert_safe
@@ -85,8 +85,9 @@ def pupils():
     return d
 
 
-def test_balance_table_matches_a_direct_computation(pupils):
-    p = balance_table(pupils, ["score", "girl"], "t", language="en", show_sd=True)
+def test_balance_table_formats_the_estimators_result_and_recomputes_nothing(pupils):
+    result = estimate_balance(pupils, "t", ["score", "girl"])
+    p = balance_table(result, language="en", show_sd=True)
     assert isinstance(p, ProtectedTable) and p.n_hidden() == 0
     g1, g0 = pupils[pupils.t == 1], pupils[pupils.t == 0]
     row = p.data.loc["score"]
@@ -95,23 +96,47 @@ def test_balance_table_matches_a_direct_computation(pupils):
     assert row["sd_comparison"] == pytest.approx(g0.score.std(ddof=1))
     sd_pooled = np.sqrt((g1.score.var() + g0.score.var()) / 2)
     assert row["std_diff"] == pytest.approx((g1.score.mean() - g0.score.mean()) / sd_pooled)
-    # p-value against statsmodels' own Welch test (an independent implementation)
-    _, p_sm, _ = sm_ttest_ind(g1.score, g0.score, usevar="unequal")
-    assert row["pvalue"] == pytest.approx(p_sm, rel=1e-10)
+    # the p-value is the estimator's regression (HC1), checked against statsmodels
+    ref = smf.ols("score ~ t", pupils).fit(cov_type="HC1")
+    ref = smf.ols("score ~ t", pupils).fit(cov_type="HC1", use_t=True)  # t(N - 2), as pyfixest
+    assert row["pvalue"] == pytest.approx(ref.pvalues["t"], rel=1e-6)
+    # every published statistic is the estimator's number, unchanged
+    src = result.table.loc["score"]
+    for shown, own in (("mean_treated", "mean_t"), ("sd_comparison", "sd_c"), ("difference", "diff"),
+                       ("std_diff", "norm_diff"), ("pvalue", "pvalue")):
+        assert row[shown] == src[own], shown
     assert "k_treated" not in p.data.columns  # helper counts are not published
-    assert "sd_treated" not in balance_table(pupils, ["score"], "t").data.columns
+    assert "sd_treated" not in balance_table(result).data.columns
     assert p.display_frame().columns[0] == "N, programme group"
 
 
-def test_balance_table_with_unit_weights_equals_unweighted(pupils):
-    unweighted = balance_table(pupils, ["score"], "t", show_sd=True).data
-    weighted = balance_table(pupils.assign(w=1.0), ["score"], "t", weights="w", show_sd=True).data
-    cols = ["mean_treated", "sd_treated", "mean_comparison", "sd_comparison", "std_diff"]
-    np.testing.assert_allclose(weighted[cols].to_numpy(), unweighted[cols].to_numpy())
-    # frequency weights 2 give the same means as duplicating every row
-    doubled = balance_table(pd.concat([pupils, pupils]), ["score"], "t").data
-    w2 = balance_table(pupils.assign(w=2.0), ["score"], "t", weights="w").data
-    assert w2.at["score", "mean_treated"] == pytest.approx(doubled.at["score", "mean_treated"])
+def test_balance_table_with_clusters_shows_the_clustered_p_value(pupils):
+    d = pupils.assign(school=np.arange(len(pupils)) % 20)
+    clustered = balance_table(estimate_balance(d, "t", ["score"], cluster="school"), language="en")
+    plain_p = balance_table(estimate_balance(d, "t", ["score"]), language="en")
+    ref = smf.ols("score ~ t", d).fit(cov_type="cluster", cov_kwds={"groups": d["school"]}, use_t=True)
+    assert clustered.data.at["score", "pvalue"] == pytest.approx(ref.pvalues["t"], rel=1e-3)
+    assert clustered.data.at["score", "pvalue"] != pytest.approx(plain_p.data.at["score", "pvalue"], rel=1e-3)
+    assert "cluster-robust" in clustered.notes[0] and "cluster-robust" not in plain_p.notes[0]
+
+
+def test_balance_table_after_weighting_keeps_the_sds_before_weighting(pupils):
+    rng = np.random.default_rng(3)
+    w = pd.Series(np.where(pupils.t == 1, 1.0, rng.uniform(0.2, 3.0, len(pupils))), index=pupils.index)
+    result = estimate_balance(pupils, "t", ["score"], weights=w)
+    after = balance_table(result, show_sd=True).data.loc["score"]
+    before = balance_table(result, adjusted=False, show_sd=True).data.loc["score"]
+    g1, g0 = pupils[pupils.t == 1], pupils[pupils.t == 0]
+    diff_w = g1.score.mean() - np.average(g0.score, weights=w[g0.index])
+    sd_before = np.sqrt((g1.score.var() + g0.score.var()) / 2)
+    assert after["std_diff"] == pytest.approx(diff_w / sd_before)  # one SD convention, before and after
+    assert after["std_diff"] == pytest.approx(after["difference"] / sd_before)
+    assert before["std_diff"] == pytest.approx((g1.score.mean() - g0.score.mean()) / sd_before)
+    # unit weights give the unweighted table
+    unit = balance_table(estimate_balance(pupils, "t", ["score"], weights=np.ones(len(pupils))), show_sd=True).data
+    plain = balance_table(estimate_balance(pupils, "t", ["score"]), show_sd=True).data
+    cols = ["mean_treated", "sd_treated", "mean_comparison", "sd_comparison", "std_diff", "pvalue"]
+    np.testing.assert_allclose(unit[cols].to_numpy(), plain[cols].to_numpy())
 
 
 def test_balance_table_hides_small_groups_and_revealing_shares(pupils):
@@ -120,7 +145,8 @@ def test_balance_table_hides_small_groups_and_revealing_shares(pupils):
     d.loc[d.index[d.t == 1][:3], "girl"] = 1  # three girls in the programme group
     d["rare"] = np.where(d.t == 1, np.nan, d.score)
     d.loc[d.index[d.t == 1][:5], "rare"] = 50.0 + np.arange(5)  # five treated pupils observed
-    p = balance_table(d, ["score", "girl", "rare"], "t", language="lv", show_sd=True)
+    p = balance_table(estimate_balance(d, "t", ["score", "girl", "rare"], missing="drop"), language="lv",
+                      show_sd=True)
     st = p.status
     assert (st.loc["score"] == "").all()
     for col in ("mean_treated", "sd_treated", "difference", "std_diff", "pvalue"):
@@ -131,6 +157,18 @@ def test_balance_table_hides_small_groups_and_revealing_shares(pupils):
     assert_safe(p)
 
 
+def test_balance_table_old_call_warns_and_gives_the_estimators_numbers(pupils):
+    with pytest.warns(DeprecationWarning, match="estimate.balance_table"):
+        old = balance_table(pupils, ["score", "girl"], "t", language="en")
+    new = balance_table(estimate_balance(pupils, "t", ["score", "girl"]), language="en")
+    pd.testing.assert_frame_equal(old.data, new.data)
+    with pytest.raises(TableInputError, match="needs the result of evaltools.estimate.balance_table"):
+        balance_table({"score": 1.0})
+    with pytest.raises(TableInputError, match="pass the options by name"):
+        balance_table(estimate_balance(pupils, "t", ["score"]), ["score"])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the old call form still checks its columns
 def test_balance_table_errors_name_the_column(pupils):
     with pytest.raises(KeyError, match=r"columns \['age'\] are not in the data"):
         balance_table(pupils, ["age"], "t")
@@ -192,7 +230,7 @@ def test_publish_table_exports_records_and_protects(run_dir):
 def test_publish_table_rejects_bad_names_and_double_protection(run_dir):
     with pytest.raises(TableInputError, match="file-name-safe"):
         publish_table(pd.DataFrame({"n": [20]}), "../escape")
-    pt = balance_table(pd.DataFrame({"t": [0, 1] * 20, "x": range(40)}), ["x"], "t")
+    pt = balance_table(estimate_balance(pd.DataFrame({"t": [0, 1] * 20, "x": range(40)}), "t", ["x"]))
     with pytest.raises(TableInputError, match="already protected"):
         publish_table(pt, "bal", counts=["n_treated"])
     with pytest.raises(TableInputError, match="threshold, round_to apply to a raw DataFrame"):
@@ -283,7 +321,7 @@ def test_property_balance_and_did_tables_never_show_small_groups(d):
             assert pd.isna(did.data.at[row, col])
             assert pd.isna(did.data.iloc[2][col])  # the difference row would reveal it
             assert pd.isna(did.data.iloc[2]["Change (after − before)"])
-    bal = balance_table(d[d.post == 0], ["y", "girl"], "treated", language="en", show_sd=True)
+    bal = balance_table(estimate_balance(d[d.post == 0], "treated", ["y", "girl"]), language="en", show_sd=True)
     for c in ("n_treated", "n_comparison"):
         shown = bal.data[c].dropna()
         assert not ((shown > 0) & (shown < threshold)).any()
@@ -299,6 +337,7 @@ def test_balance_p_value_with_one_constant_group_matches_statsmodels():
     d = pd.DataFrame({"t": [1] * 30 + [0] * 40, "girl": [0] * 30 + [0, 1] * 20})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        p = balance_table(d, ["girl"], "t", threshold=5).data.at["girl", "pvalue"]  # nothing below 5 here
-    _, p_sm, _ = sm_ttest_ind(d.girl[d.t == 1], d.girl[d.t == 0], usevar="unequal")
-    assert p == pytest.approx(p_sm, rel=1e-10)
+        result = estimate_balance(d, "t", ["girl"])
+        p = balance_table(result, threshold=5).data.at["girl", "pvalue"]  # nothing below 5 here
+    ref = smf.ols("girl ~ t", d).fit(cov_type="HC1", use_t=True)
+    assert p == pytest.approx(ref.pvalues["t"], rel=1e-6)

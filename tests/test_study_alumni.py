@@ -215,7 +215,7 @@ def test_the_other_designs_also_cover_the_truth(study, truth):
 def _used_keys() -> set[str]:
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    text += Path(alumni.__file__).read_text(encoding="utf-8")
+    text += "".join(f.read_text(encoding="utf-8") for f in Path(alumni.__file__).parent.glob("alumni_programme/*.py"))
     return set(re.findall(r"""["'](am\.[a-z_.]+)["']""", text))  # literal keys; f-string keys: see below
 
 

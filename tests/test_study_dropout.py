@@ -97,24 +97,6 @@ def test_prepare_filters_region_and_period_and_explains_bad_input():
         dropout.prepare(ds)
 
 
-@pytest.mark.parametrize("family", ["gaussian", "poisson", "binomial"])
-def test_glm_fit_matches_statsmodels(family):
-    import statsmodels.api as sm
-
-    rng = np.random.default_rng(3)
-    n, groups = 3000, np.repeat(np.arange(60), 50)
-    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
-    eta = X @ np.array([-1.0, 0.4, -0.3]) + rng.normal(0, 0.3, 60)[groups]
-    y = {"gaussian": eta + rng.normal(size=n), "poisson": rng.poisson(np.exp(eta)),
-         "binomial": rng.random(n) < 1 / (1 + np.exp(-eta))}[family].astype(float)
-    fam = {"gaussian": sm.families.Gaussian(), "poisson": sm.families.Poisson(), "binomial": sm.families.Binomial()}
-    ref = sm.GLM(y, X, family=fam[family]).fit(cov_type="cluster", cov_kwds={"groups": groups})
-    theta, V, G = dropout._glm_fit(y, X, groups, family)
-    assert G == 60
-    np.testing.assert_allclose(theta, ref.params, rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(np.sqrt(np.diag(V)), ref.bse, rtol=1e-6)
-
-
 def test_twfe_weights_reproduce_the_twfe_coefficient():
     """With effects that differ by cohort and time and no noise, static TWFE equals
     sum(w * effect) over treated cells (de Chaisemartin & D'Haultfoeuille 2020)."""

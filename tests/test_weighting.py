@@ -1,4 +1,4 @@
-"""Tests of evaltools.estimate.weighting (ipw, aipw) and the propensity score.
+"""Tests of evaltools.estimate.matching_weighting.weighting (ipw, aipw) and the propensity score.
 
 References: the DRDID estimators of Sant'Anna and Zhao (2020) as implemented in
 the MIT-licensed ``drdid`` package (with a zero pre-period outcome, its panel
@@ -15,7 +15,7 @@ from scipy import optimize
 from scipy.special import expit
 
 from evaltools.estimate import aipw, ipw, propensity_score
-from evaltools.estimate.propensity import CausalInputError, crump_alpha, design_matrix
+from evaltools.estimate.matching_weighting.propensity import CausalInputError, crump_alpha, design_matrix
 
 
 def simulate(n=4000, seed=0, effect=2.0, hetero=1.0):

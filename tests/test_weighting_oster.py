@@ -69,7 +69,7 @@ def test_always_included_controls_and_errors():
     d = simulate(n=5000, seed=3).assign(region=lambda f: (f.w1 > 0).astype(float))
     res = oster_delta(d, "y", "x", ["w1"], always=["region"])
     assert res.inputs["always"] == ["region"]
-    with pytest.raises(ValueError, match="controls is empty"):
+    with pytest.raises(ValueError, match="covariates is empty"):
         oster_delta(d, "y", "x", [])
     with pytest.raises(ValueError, match="r_max"):
         oster_delta(d, "y", "x", ["w1"], r_max=0.01)

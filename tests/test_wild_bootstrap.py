@@ -42,7 +42,7 @@ def _wbt(df: pd.DataFrame, reps: int, seed: int, weights: str = "rademacher") ->
 def test_same_draws_as_wildboottest_give_same_t_and_p(weights: str) -> None:
     df = _panel()
     ref = _wbt(df, 1999, seed=7, weights=weights)
-    res = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", reps=1999, weights=weights, seed=7)
+    res = wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", n_boot=1999, weight_type=weights, seed=7)
     assert res.t_stat == pytest.approx(float(ref["statistic"].iloc[0]), rel=1e-10)
     assert res.pvalue == pytest.approx(float(ref["p-value"].iloc[0]), abs=1e-12)
 
@@ -53,7 +53,7 @@ def test_pvalue_agrees_with_wildboottest_within_monte_carlo_error() -> None:
     df = _panel(seed=3, beta=0.04)
     B = 4999
     ref = float(_wbt(df, B, seed=11)["p-value"].iloc[0])
-    res = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", reps=B, seed=12345)
+    res = wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", n_boot=B, seed=12345)
     sd = math.sqrt(2 * max(ref * (1 - ref), 0.01 * 0.99) / B)
     assert 0.02 < ref < 0.98, "fixture should give an interior p-value"
     assert abs(res.pvalue - ref) <= 4.5 * sd
@@ -61,8 +61,8 @@ def test_pvalue_agrees_with_wildboottest_within_monte_carlo_error() -> None:
 
 def test_rademacher_with_few_clusters_enumerates_all_sign_vectors() -> None:
     df = _panel(G=10, N=600)
-    res = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", reps=9999, seed=1)
-    assert res.enumerated and res.reps == 2**10
+    res = wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", n_boot=9999, seed=1)
+    assert res.enumerated and res.n_boot == 2**10
     assert res.pvalue * 1024 == pytest.approx(round(res.pvalue * 1024), abs=1e-9)
     # wildboottest also enumerates when 2^G < B. The sign vectors v = +1 and v = -1 give
     # |t*| = |t| exactly; we count such ties as not exceeding (p = share of |t*| > |t|),
@@ -72,7 +72,7 @@ def test_rademacher_with_few_clusters_enumerates_all_sign_vectors() -> None:
     ref = float(_wbt(df, 9999, seed=1)["p-value"].iloc[0])
     assert res.pvalue - 1e-12 <= ref <= res.pvalue + ties / 1024 + 1e-12
     # enumeration does not depend on the seed
-    assert wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", seed=99).pvalue == res.pvalue
+    assert wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", seed=99).pvalue == res.pvalue
 
 
 @pytest.mark.parametrize("fe", [["unit"], ["year"], ["unit", "year"], ["unit", "c", "year"],
@@ -86,8 +86,8 @@ def test_fixed_effects_partialled_out_equal_dummies(fe: list[str]) -> None:
     spanning = [f for f in fe if not (f == "c" and "unit" in fe)]  # c's dummies lie in unit's span
     dummies = pd.get_dummies(df[spanning].astype(str), drop_first=True).astype(float)
     wide = pd.concat([df, dummies], axis=1)
-    a = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", fixed_effects=fe, reps=999, seed=3)
-    b = wild_cluster_bootstrap(wide, "y", ["x", "z", *dummies.columns], "x", "c", reps=999, seed=3)
+    a = wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", fixed_effects=fe, n_boot=999, seed=3)
+    b = wild_cluster_bootstrap(wide, "y", "x", covariates=["z", *dummies.columns], cluster="c", n_boot=999, seed=3)
     assert a.coef == pytest.approx(b.coef, abs=1e-10)
     np.testing.assert_allclose(np.abs(a.t_boot) / abs(a.t_stat), np.abs(b.t_boot) / abs(b.t_stat),
                                rtol=1e-7)
@@ -105,8 +105,8 @@ def test_matches_pyfixest_estimate_se_and_wildboottest_with_fixed_effects() -> N
         # pyfixest's default demeaning tolerance (1e-8) limits its own accuracy; tighten it
         fit = pf.feols("y ~ x + z | unit + year", df, vcov={"CRV1": "c"}, fixef_tol=1e-12)
         ref = fit.wildboottest(reps=999, param="x", seed=5)
-    res = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", fixed_effects=["unit", "year"],
-                                 reps=999, seed=5)
+    res = wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", fixed_effects=["unit", "year"],
+                                 n_boot=999, seed=5)
     assert res.coef == pytest.approx(fit.coef()["x"], abs=1e-9)
     assert res.estimate.se == pytest.approx(fit.se()["x"], rel=1e-8)
     assert res.pvalue == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
@@ -117,32 +117,33 @@ def test_matches_pyfixest_estimate_se_and_wildboottest_with_fixed_effects() -> N
 def test_ci_is_the_inversion_of_the_test() -> None:
     # p(H0: b = r) is the p-value of H0: b = 0 after replacing y by y - r x (same draws).
     df = _panel(seed=2, beta=0.1)
-    res = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", reps=999, seed=4)
+    res = wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", n_boot=999, seed=4)
     lo, hi = res.ci
     assert lo < res.coef < hi
     eps = 1e-3 * res.estimate.se
     for r, inside in [(lo + eps, True), (lo - eps, False), (hi - eps, True), (hi + eps, False)]:
         shifted = df.assign(y=df["y"] - r * df["x"])
-        p = wild_cluster_bootstrap(shifted, "y", ["x", "z"], "x", "c", reps=999, seed=4).pvalue
+        p = wild_cluster_bootstrap(shifted, "y", "x", covariates=["z"], cluster="c", n_boot=999, seed=4).pvalue
         assert (p >= 0.05) is inside, (r, p)
 
 
+@pytest.mark.slow  # Monte Carlo
 def test_size_under_the_null_and_power_under_the_alternative() -> None:
     # 200 data sets with few, unequal clusters and b = 0: rejection at 5 % must be near 5 %
     # (binomial 99.9 % band for n = 200 is about [0.014, 0.10]); with b large, near 100 %.
     rej0 = rej1 = 0
     for s in range(200):
         df = _panel(seed=100 + s, G=15, N=300, beta=0.0)
-        rej0 += wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", reps=199, seed=s).pvalue < 0.05
+        rej0 += wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", n_boot=199, seed=s).pvalue < 0.05
     for s in range(20):
         df = _panel(seed=500 + s, G=15, N=300, beta=0.6)
-        rej1 += wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", reps=199, seed=s).pvalue < 0.05
+        rej1 += wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", n_boot=199, seed=s).pvalue < 0.05
     assert 0.014 <= rej0 / 200 <= 0.10
     assert rej1 >= 18
 
 
 def test_result_prints_and_tabulates() -> None:
-    res = wcb_inference(_panel(), "y", ["x", "z"], "x", "c", reps=199, seed=1)
+    res = wcb_inference(_panel(), "y", "x", covariates=["z"], cluster="c", n_boot=199, seed=1)
     text = repr(res)
     assert "WCR" in text and "x:" in text and "199 rademacher draws" in text
     frame = res.to_frame()
@@ -152,21 +153,23 @@ def test_result_prints_and_tabulates() -> None:
 
 def test_bad_input_is_explained() -> None:
     df = _panel()
-    with pytest.raises(ValueError, match="not one of the regressors"):
-        wild_cluster_bootstrap(df, "y", ["x"], "z", "c")
+    with pytest.raises(ValueError, match="not one of the regressors"), pytest.warns(DeprecationWarning):
+        wild_cluster_bootstrap(df, "y", ["x"], "z", "c")  # the old form, kept for one release
+    with pytest.raises(TypeError, match="cluster"):
+        wild_cluster_bootstrap(df, "y", "x")  # cluster is required
     with pytest.raises(KeyError, match="'nope' is not in the data"):
-        wild_cluster_bootstrap(df, "y", ["x"], "x", "nope")
+        wild_cluster_bootstrap(df, "y", "x", cluster="nope")
     with pytest.raises(ValueError, match="missing or infinite"):
-        wild_cluster_bootstrap(df.assign(x=df["x"].where(df.index != 5)), "y", ["x"], "x", "c")
-    with pytest.raises(ValueError, match="weights must be"):
-        wild_cluster_bootstrap(df, "y", ["x"], "x", "c", weights="mammen")
+        wild_cluster_bootstrap(df.assign(x=df["x"].where(df.index != 5)), "y", "x", cluster="c")
+    with pytest.raises(ValueError, match="weight_type must be one of 'rademacher', 'webb'"):
+        wild_cluster_bootstrap(df, "y", "x", cluster="c", weight_type="mammen")
     with pytest.raises(ValueError, match="at least 2"):
-        wild_cluster_bootstrap(df.assign(c=1), "y", ["x"], "x", "c")
+        wild_cluster_bootstrap(df.assign(c=1), "y", "x", cluster="c")
     with pytest.raises(ValueError, match="no variation left"):
-        wild_cluster_bootstrap(df.assign(w=df["year"] * 2.0), "y", ["w", "x"], "w", "c",
+        wild_cluster_bootstrap(df.assign(w=df["year"] * 2.0), "y", "w", covariates=["x"], cluster="c",
                                fixed_effects=["year"])
     with pytest.raises(ValueError, match="collinear after partialling out the fixed effects: '(w|x)'"):
-        wild_cluster_bootstrap(df.assign(w=2 * df["x"]), "y", ["x", "w"], "x", "c")
+        wild_cluster_bootstrap(df.assign(w=2 * df["x"]), "y", "x", covariates=["w"], cluster="c")
 
 
 # ----------------------------------------------------------------------------- fixed_effects
@@ -206,9 +209,9 @@ def test_fixed_effect_column_errors() -> None:
 def test_invariance_to_rescaling_and_to_adding_controls_to_the_outcome() -> None:
     # y -> 3 y + 2 z + 5 leaves the t-statistics of x unchanged and scales b and the CI by 3
     df = _panel(seed=12, beta=0.1)
-    a = wild_cluster_bootstrap(df, "y", ["x", "z"], "x", "c", fixed_effects=["unit", "year"], reps=999, seed=2)
+    a = wild_cluster_bootstrap(df, "y", "x", covariates=["z"], cluster="c", fixed_effects=["unit", "year"], n_boot=999, seed=2)
     moved = df.assign(y=3 * df["y"] + 2 * df["z"] + 5)
-    b = wild_cluster_bootstrap(moved, "y", ["x", "z"], "x", "c", fixed_effects=["unit", "year"], reps=999, seed=2)
+    b = wild_cluster_bootstrap(moved, "y", "x", covariates=["z"], cluster="c", fixed_effects=["unit", "year"], n_boot=999, seed=2)
     assert b.t_stat == pytest.approx(a.t_stat, rel=1e-9)
     np.testing.assert_allclose(b.t_boot, a.t_boot, rtol=1e-7)
     assert b.pvalue == a.pvalue

@@ -10,6 +10,11 @@ Sub-packages, each with one job:
 - ``evaltools.report``: what a notebook records and shows, disclosure control,
   two languages, rendering;
 - ``evaltools.run``: parameters, papermill execution, the run directory, the index.
+- ``evaltools.core``: below them all: the result protocol (``Estimate``), one error
+  hierarchy (``EvaltoolsError``) and the input checks.
+
+Each package imports only the layers below it (``docs/architecture.md``, "Layers";
+enforced by ``tests/test_layers.py``).
 """
 
 __version__ = "0.1.0"

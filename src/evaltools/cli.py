@@ -4,6 +4,7 @@
     evaltools run STUDY [-p FILE] [--set key=value ...]
     evaltools run-all                      every params file, then the index
     evaltools site                         rebuild reports/index.html
+    evaltools new-study NAME               the files of a new study (docs/new_study.md)
     evaltools data synth|check|pseudonymise  the data layer
 
 Exit codes: 0 success; 1 a run failed (or was interrupted, in run-all, by a dead
@@ -51,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("site", help="rebuild reports/index.html from the run folders")
     p.set_defaults(func=cmd_site)
+
+    p = sub.add_parser("new-study", help="write the notebook, params, package, tests and docs of a new study")
+    p.add_argument("name", help="the study's name: lower-case letters, digits and '_' (e.g. teacher_mentoring)")
+    p.add_argument("--title", help="the study's title (default: from the name)")
+    p.set_defaults(func=cmd_new_study)
 
     from evaltools.data.cli import register as register_data
 
@@ -250,7 +256,8 @@ def _print_outcome(outcome, root) -> None:
 def cmd_run_all(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from evaltools.run.execute import ensure_kernel, run_plans
+    from evaltools.run.execute import ensure_kernel
+    from evaltools.run.pool import run_plans
     from evaltools.run.finish import describe
     from evaltools.run.lifecycle import SignalGuard, exit_code
     from evaltools.run.parameters import ParameterError
@@ -313,5 +320,22 @@ def cmd_site(args: argparse.Namespace) -> int:
     return EXIT_OK if clean else EXIT_FAILED
 
 
+def cmd_new_study(args: argparse.Namespace) -> int:
+    from evaltools.studies._scaffold import ScaffoldError, new_study
+
+    project = _project(args)
+    try:
+        written = new_study(project.root, args.name, args.title)
+    except ScaffoldError as exc:
+        print(f"evaltools: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"New study '{args.name}':")
+    for path in written:
+        print(f"  {path.relative_to(project.root)}")
+    print(f"Next: evaltools run {args.name} -p params/{args.name}.yaml, then write its verbs (docs/new_study.md).")
+    return EXIT_OK
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+

@@ -1,16 +1,29 @@
 """Types a study notebook uses to declare its parameters.
 
 The cell tagged ``parameters`` declares every parameter with a type annotation, a
-default and a trailing comment that is its help text::
+default and a trailing comment that is its help text. A type that papermill cannot
+read inline (``Literal[...]``, ``X | None``) is given a name in the imports cell
+above, and the parameter is annotated with that name::
 
-    from evaltools.params import Float, InputDir, Int, Literal, MinCell
+    # imports cell
+    from evaltools.params import Float, InputDir, InputFile, Int, Literal, MinCell, Optional, check_injected
 
+    Language = Literal["lv", "en"]              # types of the parameters below
+
+    # the cell tagged `parameters`
     data_dir: InputDir = "../data/sample"     # folder with the data set
-    language: Literal["lv", "en"] = "lv"      # language of the report
+    mapping: Optional[InputFile] = None       # column mapping (YAML), if any
+    language: Language = "lv"                 # language of the report
     first_year: Int[2000, 2040] = 2020        # first school year of the period
     pass_mark: Float[0, 100] = 10.0           # exam score (%) counted as a pass
     reps: Int[99, None] = 999                 # bootstrap draws (at least 99)
     min_cell: MinCell = 10                    # smallest count shown in a published table
+
+    # the next cell (papermill inserts its own cell between the two)
+    check_injected(globals())
+
+Both ``evaltools run`` and ``papermill --help-notebook`` then list every parameter
+with its type and help (tests/test_papermill_parameters.py compares the two).
 
 ``evaltools run`` reads these declarations (without executing the notebook),
 refuses parameters that do not fit them, resolves ``InputFile``/``InputDir``
@@ -30,8 +43,17 @@ with ``inf`` and ``nan`` imported from this module.
 
 Write bounds as whole non-negative numbers, ``None``, ``inf`` or ``nan`` where you
 can: ``papermill --help-notebook`` then still lists the parameter (it cannot read a
-``-`` or a ``.`` in an annotation, nor ``Literal[...]`` or ``X | None``, and it skips
-a line whose help comment contains ``=``). Other bounds work in ``evaltools``.
+``-``, a ``.``, a quote or a ``|`` in an annotation, and it skips a line with a second
+``=``, e.g. in the help comment). Other bounds work in ``evaltools`` (or in an alias).
+
+Running a notebook with papermill directly
+------------------------------------------
+A params file of this project (``study:``, ``parameters:``) is not papermill's format:
+``papermill NOTEBOOK OUT -f params/<file>.yaml`` would inject two variables named
+``study`` and ``parameters`` and run the notebook's defaults. :func:`check_injected`,
+called first in the cell after the parameters cell, stops such a run with a message
+that points to ``evaltools run STUDY -p FILE``. papermill's own ``-p NAME VALUE`` works
+(without the checks ``evaltools run`` makes).
 
 The disclosure threshold
 ------------------------
@@ -43,8 +65,12 @@ project's floor: 5, or ``min_cell_floor`` in ``disclosure.yaml`` at the project 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, NewType
+from typing import Annotated, Any, Literal, NewType, Optional
+
+from evaltools.core.errors import ParamsError
 
 inf = math.inf
 """Infinity, for a bound that admits it: ``Float[0, inf]``."""
@@ -102,4 +128,40 @@ class Float(_Bounded):
     base = float
 
 
-__all__ = ["Float", "InputDir", "InputFile", "Int", "Literal", "MinCell", "OutputName", "Range", "inf", "nan"]
+class ParamsFileError(ParamsError):
+    """papermill ran the notebook with a params file of this project, which it cannot read."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (and so papermill) shows instead of a traceback: the message alone."""
+        return [f"{type(self).__name__}: {self}"]
+
+
+NESTED_KEYS = ("study", "parameters")
+"""Top-level keys of a params file: papermill ``-f`` injects them as variables."""
+
+
+def check_injected(namespace: Mapping[str, Any]) -> None:
+    """Stop a run that papermill started with ``-f params/<file>.yaml`` (it would run the defaults).
+
+    ``namespace`` is the notebook's ``globals()``. A params file of this project keeps
+    the values under ``parameters:`` beside ``study:``; papermill injects those two keys
+    as variables, so finding ``parameters`` (a mapping) or ``study`` (a text) before the
+    notebook assigned them means the declared parameters were never set. Raises
+    :class:`ParamsFileError` naming the command that reads the file.
+    """
+    params, study = namespace.get("parameters"), namespace.get("study")
+    if not isinstance(params, Mapping) and not isinstance(study, str):
+        return
+    name = study if isinstance(study, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", study) else "STUDY"
+    raise ParamsFileError(
+        "this notebook was given a params file of evaltools (keys 'study:' and 'parameters:'), which papermill "
+        "cannot read: it would have run the notebook's defaults instead. Run the study with\n"
+        f"    evaltools run {name} -p params/<file>.yaml\n"
+        "which checks every parameter before anything runs (or give papermill single values: -p NAME VALUE)."
+    )
+
+
+__all__ = [
+    "Float", "InputDir", "InputFile", "Int", "Literal", "MinCell", "Optional", "OutputName", "ParamsFileError",
+    "Range", "check_injected", "inf", "nan",
+]

@@ -32,6 +32,7 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from evaltools.core.errors import ParamsError
 from evaltools.text import clean, control_character, short
 
 MAX_BYTES = 256 * 1024
@@ -40,7 +41,7 @@ MAX_DIGITS = 30
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class YamlFileError(ValueError):
+class YamlFileError(ParamsError, ValueError):
     """A YAML file cannot be read; the message names the file and, where known, the line."""
 
     def __init__(self, where: str, problem: str, line: int | None = None):

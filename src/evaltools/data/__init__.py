@@ -17,4 +17,4 @@ install(__name__, {
     **dict.fromkeys(["Dataset", "load", "load_dataset", "read_mapping", "validate"], "io"),
     **dict.fromkeys(["PseudonymKeyError", "load_key", "pseudonymise"], "pseudonymise"),
     **dict.fromkeys(["TABLES", "schema"], "schemas"),
-})
+}, shadowed=("pseudonymise",))  # a module and a function (legacy): the name is the function

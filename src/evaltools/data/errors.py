@@ -11,6 +11,8 @@ import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 
+from evaltools.core.errors import DataError
+
 from .pseudonymise import mask_personal_codes
 
 MAX_ROWS_SHOWN = 5
@@ -83,11 +85,11 @@ def rows_of(index_positions) -> tuple[tuple[int, ...], int]:
     return tuple(p + 1 for p in pos[:MAX_ROWS_SHOWN]), len(pos)
 
 
-class DataFileError(ValueError):
+class DataFileError(DataError, ValueError):
     """A data file cannot be found or read, or its table is unknown."""
 
 
-class DataValidationError(ValueError):
+class DataValidationError(DataError, ValueError):
     """The data break one or more rules; ``violations`` lists every one of them."""
 
     def __init__(self, violations: list[Violation]):

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from evaltools.core.errors import PrivacyError
+
 ENV_KEY = "EVALTOOLS_PSEUDONYM_KEY"
 ENV_KEY_FILE = "EVALTOOLS_PSEUDONYM_KEY_FILE"
 MIN_KEY_BYTES = 16
@@ -51,7 +53,7 @@ def mask_personal_codes(text: str, mask: str = "<personal code>") -> str:
     return PERSONAL_CODE.sub(mask, text)
 
 
-class PseudonymKeyError(ValueError):
+class PseudonymKeyError(PrivacyError, ValueError):
     """The pseudonymisation key is missing, too short or stored in the wrong place."""
 
 

@@ -1,32 +1,43 @@
-"""The designs: every estimator returns an :class:`~evaltools.estimate.result.Estimate`
-or a result object holding a tidy table and Estimates for its headline numbers.
+"""The designs, by family: every estimator returns an :class:`~evaltools.core.result.Estimate`
+or a result holding a tidy table and Estimates for its headline numbers.
 
-Names are imported from their modules on first use (see ``evaltools._lazy``), so
-``from evaltools.estimate import att_gt`` loads only what ``att_gt`` needs.
+- ``diff_in_diff/``: 2x2 and two-way fixed effects (``classic``), event studies
+  (``event_time``), staggered Callaway & Sant'Anna (``staggered`` and ``_cs_*``), the wild
+  cluster bootstrap (``wild_bootstrap``);
+- ``matching_weighting/``: propensity scores, matching, inverse-probability and doubly
+  robust weighting, coefficient stability (Oster's delta);
+- ``multilevel_models/``: linear mixed models (``mixed_model``);
+- ``discontinuity/``: sharp and fuzzy regression discontinuity (``local_polynomial``);
+- ``survival/``: Kaplan-Meier curves and the log-rank test (``curves``);
+- shared: ``cluster_robust`` (CR1/CR2 covariances), ``fixed_effects`` (demeaning),
+  ``descriptive`` (clustered means); ``balance``, ``glm``, ``hazard``.
+
+Import the names from here: ``from evaltools.estimate import att_gt, rd, twfe``. The
+vocabulary they share (argument order and names, result methods) is in ``docs/api.md``.
+Names are imported from their modules on first use (see ``evaltools._lazy``, which reads
+the list below), so ``from evaltools.estimate import att_gt`` loads only what ``att_gt``
+needs; editors and type checkers read the same list.
 """
+from typing import TYPE_CHECKING
+
 from evaltools._lazy import install
 
-_EXPORTS = {
-    "result": ["Estimate"],
-    "descriptive": ["cluster_mean"],
-    # 2x2 DiD, two-way FE, event studies, wild cluster bootstrap with fixed effects (issue 5)
-    "did": ["did_2x2", "twfe", "DiD2x2Result", "TWFEResult"],
-    "event_study": ["event_study", "EventStudyResult"],
-    "wild_bootstrap": ["wild_cluster_bootstrap", "WildBootstrapResult"],
-    # Callaway & Sant'Anna staggered DiD (issue 5)
-    "staggered": ["att_gt", "ATTgtResult", "AggregatedATT"],
-    # propensity scores, matching, weighting, balance, stability, multilevel (issue 8)
-    "propensity": ["propensity_score", "PropensityScore"],
-    "weighting": ["ipw", "aipw"],
-    "matching": ["match", "match_did", "MatchResult", "MatchDiDResult"],
-    "balance": ["balance_table", "BalanceTable"],
-    "stability": ["oster_delta", "OsterResult"],
-    "multilevel": ["multilevel", "MultilevelResult"],
-    # regression discontinuity, survival curves, discrete-time hazard (issue 7)
-    "rd": ["rd", "rd_density_test", "RDResult", "DensityTest"],
-    "survival": ["kaplan_meier", "KaplanMeierResult", "LogRankTest"],
-    "hazard": ["discrete_time_hazard", "cumulative_incidence", "person_period", "HazardResult",
-               "CumulativeIncidence"],
-}
+if TYPE_CHECKING:
+    from evaltools.core.result import Estimate
+    from evaltools.estimate.balance import BalanceTable, balance_table
+    from evaltools.estimate.descriptive import cluster_mean
+    from evaltools.estimate.diff_in_diff.classic import DiD2x2Result, TWFEResult, did_2x2, twfe
+    from evaltools.estimate.diff_in_diff.event_time import EventStudyResult, event_study
+    from evaltools.estimate.diff_in_diff.staggered import AggregatedATT, ATTgtResult, att_gt
+    from evaltools.estimate.diff_in_diff.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
+    from evaltools.estimate.discontinuity.local_polynomial import DensityTest, RDResult, rd, rd_density_test
+    from evaltools.estimate.hazard import (CumulativeIncidence, HazardResult, cumulative_incidence,
+                                           discrete_time_hazard, person_period)
+    from evaltools.estimate.matching_weighting.matching import MatchDiDResult, MatchResult, match, match_did
+    from evaltools.estimate.matching_weighting.propensity import PropensityScore, propensity_score
+    from evaltools.estimate.matching_weighting.stability import OsterResult, oster_delta
+    from evaltools.estimate.matching_weighting.weighting import aipw, ipw
+    from evaltools.estimate.multilevel_models.mixed_model import MultilevelResult, multilevel
+    from evaltools.estimate.survival.curves import KaplanMeierResult, LogRankTest, kaplan_meier
 
-install(__name__, {name: module for module, names in _EXPORTS.items() for name in names})
+install(__name__)

@@ -12,9 +12,20 @@ pyfixest. The joint orthogonality test regresses the treatment on all
 covariates (plus fixed effects) and F-tests that every slope is zero.
 
 With ``weights`` (matching or IPW weights) the same statistics are computed
-in the weighted sample. The normalised difference after weighting keeps the
-*unweighted* SDs in the denominator, so before and after are on one scale
-(as in Stuart 2010 and R's ``cobalt``).
+in the weighted sample (rows with weight 0 left out).
+
+**One SD convention** (the package's only one; :func:`evaltools.report.balance_table`
+formats this result and computes nothing): the normalised difference divides the
+difference in (weighted) means by the pooled SD of the sample *before* weighting,
+``sqrt((s_t^2 + s_c^2) / 2)`` with each arm's unweighted SD (ddof 1), before and after
+weighting alike, so the two are on one scale (Stuart 2010, *Statistical Science* 25(1);
+R ``cobalt::bal.tab(s.d.denom = "pooled")``). The SDs shown per arm are the arm's
+(weighted) SDs, with the reliability-weights correction ``sum w (x - m)^2 / (V1 - V2/V1)``.
+The p-value is always the regression's (HC1, or CR1 with t(G-1) given ``cluster``), never a
+separate t-test.
+
+``missing="drop"`` compares each covariate on the rows where it is observed (and the
+joint test on the complete rows); the default refuses missing values.
 """
 from __future__ import annotations
 
@@ -27,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaltools.estimate.propensity import (
+from evaltools.estimate.matching_weighting.propensity import (
     CausalInputError,
     check_columns,
     check_frame,
@@ -50,6 +61,8 @@ class BalanceTable:
         ``n_t, mean_t, sd_t, n_c, mean_c, sd_c, diff, norm_diff, var_ratio, pvalue``).
     adjusted: the same after weighting (``None`` without weights).
     ftest / ftest_adjusted: joint orthogonality test (``F``, ``pvalue``, ``df``).
+    ones / ones_adjusted: for 0/1 covariates, the rows with a 1 in each arm (``k_t``,
+        ``k_c``; NaN for other covariates): what disclosure control needs to protect a share.
     """
 
     table: pd.DataFrame
@@ -57,6 +70,15 @@ class BalanceTable:
     adjusted: pd.DataFrame | None = None
     ftest_adjusted: dict[str, float] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    ones: pd.DataFrame | None = None
+    ones_adjusted: pd.DataFrame | None = None
+
+    def result(self, adjusted: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The statistics and the counts of ones shown for one sample: after weighting when
+        there are weights and ``adjusted``, else before."""
+        if adjusted and self.adjusted is not None:
+            return self.adjusted, self.ones_adjusted
+        return self.table, self.ones
 
     def to_frame(self) -> pd.DataFrame:
         """One tidy table; with weights the columns have a top level ``unadjusted``/``adjusted``."""
@@ -138,7 +160,9 @@ class BalanceTable:
 
 
 def _wmean_sd(x: np.ndarray, wt: np.ndarray) -> tuple[float, float]:
-    """Weighted mean and SD (reliability-weights correction, as in cobalt)."""
+    """Weighted mean and SD (reliability-weights correction, as in cobalt); NaN for an empty arm."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
     s = wt.sum()
     m = float(np.sum(wt * x) / s)
     v1, v2 = s, np.sum(wt**2)
@@ -152,16 +176,17 @@ def _vcov(cluster: str | None):
 
 
 def _stats(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, sd_ref: dict[str, float] | None,
-           cluster: str | None, fe: list[str]) -> pd.DataFrame:
+           cluster: str | None, fe: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     import pyfixest as pf
 
     w = df[treatment].to_numpy()
-    rows = {}
+    rows, ones = {}, {}
     fe_part = (" | " + " + ".join(fe)) if fe else ""
     d = df.assign(__wt=wt)
     for c in covs:
         x = df[c].to_numpy(float)
-        t, k = (w == 1) & (wt > 0), (w == 0) & (wt > 0)
+        seen = ~np.isnan(x)
+        t, k = (w == 1) & (wt > 0) & seen, (w == 0) & (wt > 0) & seen
         mt, st = _wmean_sd(x[t], wt[t])
         mc, sc = _wmean_sd(x[k], wt[k])
         ref_t, ref_c = (st, sc) if sd_ref is None else sd_ref[c]
@@ -170,16 +195,20 @@ def _stats(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, sd
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                fit = pf.feols(f"{c} ~ {treatment}{fe_part}", d[wt > 0], vcov=_vcov(cluster), weights="__wt")
+                fit = pf.feols(f"{c} ~ {treatment}{fe_part}", d[(wt > 0) & seen], vcov=_vcov(cluster), weights="__wt")
                 p = float(fit.pvalue().loc[treatment])
             except Exception:  # constant covariate within FE, etc.
                 p = float("nan")
         rows[c] = {"n_t": int(t.sum()), "mean_t": mt, "sd_t": st, "n_c": int(k.sum()), "mean_c": mc, "sd_c": sc,
                    "diff": diff, "norm_diff": diff / pooled if pooled > 0 else float("nan"),
                    "var_ratio": st**2 / sc**2 if sc > 0 else float("nan"), "pvalue": p}
+        binary = bool(seen.any()) and set(np.unique(x[seen])) <= {0.0, 1.0}
+        ones[c] = {"k_t": int(x[t].sum()) if binary else np.nan, "k_c": int(x[k].sum()) if binary else np.nan}
     out = pd.DataFrame.from_dict(rows, orient="index")[_STAT_COLS]
     out.index.name = "covariate"
-    return out
+    k = pd.DataFrame.from_dict(ones, orient="index")[["k_t", "k_c"]]
+    k.index.name = "covariate"
+    return out, k
 
 
 def _ftest(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, cluster: str | None, fe: list[str]) -> dict[str, float]:
@@ -187,11 +216,14 @@ def _ftest(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, cl
 
     fe_part = (" | " + " + ".join(fe)) if fe else ""
     rhs = " + ".join(covs)
-    d = df.assign(__wt=wt)[wt > 0]
+    d = df.assign(__wt=wt)[(wt > 0) & df[covs].notna().all(axis=1).to_numpy()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = pf.feols(f"{treatment} ~ {rhs}{fe_part}", d, vcov=_vcov(cluster), weights="__wt")
-        b = fit.coef()
+        try:
+            fit = pf.feols(f"{treatment} ~ {rhs}{fe_part}", d, vcov=_vcov(cluster), weights="__wt")
+            b = fit.coef()
+        except Exception:  # too few rows or a covariate constant within the fixed effects
+            return {"F": float("nan"), "pvalue": float("nan"), "df_num": len(covs), "df_denom": float("nan")}
     keep = [i for i, n in enumerate(b.index) if n != "Intercept"]
     R = np.zeros((len(keep), len(b)))
     R[np.arange(len(keep)), keep] = 1.0
@@ -210,6 +242,8 @@ def balance_table(
     cluster: str | None = None,
     fixed_effects: Sequence[str] | str | None = None,
     weights: str | pd.Series | np.ndarray | None = None,
+    *,
+    missing: str = "error",
 ) -> BalanceTable:
     """Balance of ``covariates`` between the arms of ``treatment`` (0/1).
 
@@ -219,14 +253,23 @@ def balance_table(
     fixed_effects: column(s) absorbed in the p-value regressions (e.g. strata).
     weights: matching or IPW weights (a column name, or a Series/array aligned
         with ``data``); the table then shows unadjusted and adjusted balance.
+    missing: ``"error"`` (default: a missing covariate value is refused) or ``"drop"``
+        (each covariate on the rows where it is observed).
     """
     data = check_frame(data)
     treatment_array(data, treatment)
     covs = list(covariates)
     if not covs:
         raise CausalInputError("covariates is empty: list the columns to compare.")
+    if missing not in ("error", "drop"):
+        raise CausalInputError(f"missing must be 'error' or 'drop', got {missing!r}.")
     for c in covs:
-        numeric_column(data, c, "covariate")
+        if missing == "drop" and data[c].isna().any():
+            numeric_column(data[data[c].notna()], c, "covariate")
+            if data[c].notna().sum() == 0:
+                raise CausalInputError(f"The covariate column '{c}' has no observed values.")
+        else:
+            numeric_column(data, c, "covariate")
     fe = [fixed_effects] if isinstance(fixed_effects, str) else list(fixed_effects or [])
     check_columns(data, fe + ([cluster] if cluster else []), "fixed-effect/cluster")
     if weights is None:
@@ -248,13 +291,16 @@ def balance_table(
     icovs, ife, icl = [names[c] for c in covs], [names[f] for f in fe], names.get(cluster) if cluster else None
     back = {names[c]: c for c in covs}
     ones = np.ones(len(df))
-    before = _stats(df, "w__", icovs, ones, None, icl, ife).rename(index=back)
+    before, k_before = _stats(df, "w__", icovs, ones, None, icl, ife)
+    before, k_before = before.rename(index=back), k_before.rename(index=back)
     ft = _ftest(df, "w__", icovs, ones, icl, ife)
-    after = ft_after = None
+    after = ft_after = k_after = None
     if wt is not None:
         sd_ref = {names[c]: (before.loc[c, "sd_t"], before.loc[c, "sd_c"]) for c in covs}
-        after = _stats(df, "w__", icovs, wt, sd_ref, icl, ife).rename(index=back)
+        after, k_after = _stats(df, "w__", icovs, wt, sd_ref, icl, ife)
+        after, k_after = after.rename(index=back), k_after.rename(index=back)
         ft_after = _ftest(df, "w__", icovs, wt, icl, ife)
     return BalanceTable(table=before, ftest=ft, adjusted=after, ftest_adjusted=ft_after,
                         options={"treatment": treatment, "cluster": cluster, "fixed_effects": fe,
-                                 "weighted": wt is not None})
+                                 "weighted": wt is not None, "missing": missing},
+                        ones=k_before, ones_adjusted=k_after)

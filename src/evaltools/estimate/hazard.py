@@ -11,8 +11,9 @@ with g = logit (exp(tau): odds ratio of the per-period hazard) or g = cloglog
 model observed in intervals; Prentice & Gloeckler 1978, Biometrics 34(1)).
 The likelihood is the Binomial GLM on the person-period rows (Allison 1982,
 Sociological Methodology 13; Singer & Willett 2003, ch. 10-12), fitted by our
-IRLS on the normal equations (same numbers as statsmodels' GLM, checked in the
-tests; faster at a million pupil-years, see benchmarks/bench_rd_survival.py) or
+IRLS on the normal equations (:func:`evaltools.estimate.glm.irls`: same numbers as
+statsmodels' GLM, checked in the tests; faster at a million pupil-years, see
+benchmarks/bench_rd_survival.py) or
 by statsmodels itself; SEs are cluster-robust (by default by unit; pass e.g. the school or
 municipality column to cluster higher).
 
@@ -39,8 +40,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaltools.estimate._inputs import as_list, require_columns, show
-from evaltools.estimate.result import Estimate
+from evaltools.core.inputs import as_list, require_columns, show
+from evaltools.core.result import Estimate
+from evaltools.estimate.glm import irls, mean_and_derivative
 
 __all__ = ["CumulativeIncidence", "HazardResult", "cumulative_incidence", "discrete_time_hazard", "person_period"]
 
@@ -186,6 +188,25 @@ class HazardResult:
         return "\n".join(lines)
 
     # ----------------------------------------------------------------- predictions
+    def model_matrix(self, rows: pd.DataFrame, treatment: float | None = None) -> np.ndarray:
+        """The model matrix of ``rows`` (person-period rows with the model's columns), in the order
+        of ``params``; ``treatment`` sets the treatment (and its interactions) to that value, e.g.
+        1 and 0 for :func:`evaltools.estimate.glm.g_computation`."""
+        des = self._design
+        period = self.names["period"]
+        require_columns(rows, {"period": [period], "covariate": des["covariate_terms"],
+                               "interaction": des["interactions"]})
+        unknown = set(pd.unique(rows[period])) - set(des["periods"])
+        if unknown and des["baseline_kind"] == "dummies":
+            raise ValueError(f"{period} {', '.join(show(v) for v in sorted(unknown))} has no baseline dummy; the fitted "
+                             f"periods are {', '.join(show(v) for v in des['periods'])}.")
+        parts = [des["baseline_matrix"](rows[period].to_numpy()), rows[des["covariate_terms"]].to_numpy(dtype=float)]
+        if des["treatment"] is not None:
+            d = (rows[des["treatment"]].to_numpy(dtype=float) if treatment is None
+                 else np.full(len(rows), float(treatment)))
+            parts += [d[:, None], rows[des["interactions"]].to_numpy(dtype=float) * d[:, None]]
+        return np.column_stack(parts)
+
     def _profiles(self, among: str) -> np.ndarray:
         """Boolean mask over the units' first rows: all units or those ever treated."""
         base = self._design["first_rows"]
@@ -367,77 +388,14 @@ def cumulative_incidence(result: HazardResult, periods: Sequence[Any] | None = N
 
 
 # --------------------------------------------------------------------------- fitting
-def _mean_and_derivative(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
-    """mu = g^{-1}(eta) and dmu/deta for the logit and complementary log-log links."""
-    if link == "logit":
-        mu = 1 / (1 + np.exp(-eta))
-        return mu, mu * (1 - mu)
-    e = np.exp(np.minimum(eta, 700))
-    mu = -np.expm1(-e)
-    return mu, e * np.exp(-e)
-
-
-def _fit_binomial(X: np.ndarray, y: np.ndarray, groups: np.ndarray, link: str, tol: float = 1e-10,
-                  max_iter: int = 100, weights: np.ndarray | None = None, start: np.ndarray | None = None,
+def _fit_binomial(X: np.ndarray, y: np.ndarray, groups: np.ndarray, link: str, *,
+                  weights: np.ndarray | None = None, start: np.ndarray | None = None,
                   covariance: bool = True) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    """Binomial GLM by Fisher scoring (IRLS) on the normal equations, cluster-robust covariance.
-
-    Each step solves (X'WX) theta = X'W z with w = (dmu/deta)^2 / (mu (1 - mu)) and
-    z = eta + (y - mu) / (dmu/deta) (McCullagh & Nelder 1989, ch. 2.5), by solving
-    the k x k system instead of statsmodels' SVD of the n x k design. The
-    covariance is the cluster sandwich B M B with B the inverse observed
-    information (X'WX for the canonical logit), M = sum_g s_g s_g',
-    s_g = sum_{i in g} x_i (y_i - mu_i) (dmu/deta)_i / (mu_i (1 - mu_i)), times
-    G / (G - 1) (N - 1) / (N - K): statsmodels' ``cov_type="cluster"`` defaults.
-    ``weights`` (frequency weights, for the cluster bootstrap) enter the fit only;
-    ``covariance=False`` skips the sandwich.
-    """
-    n, k = X.shape
-    fw = np.ones(n) if weights is None else weights
-    if start is None:
-        mu = (y + 0.5) / 2
-        eta = np.log(mu / (1 - mu)) if link == "logit" else np.log(-np.log1p(-mu))
-        theta = np.zeros(k)
-    else:
-        theta = np.asarray(start, dtype=float)
-        eta = X @ theta
-    converged = False
-    for _ in range(max_iter):
-        mu, dmu = _mean_and_derivative(eta, link)
-        mu = np.clip(mu, 1e-15, 1 - 1e-15)
-        dmu = np.maximum(dmu, 1e-300)
-        w = fw * dmu**2 / (mu * (1 - mu))
-        z = eta + (y - mu) / dmu
-        xtw = X.T * w
-        try:
-            theta_new = np.linalg.solve(xtw @ X, xtw @ z)
-        except np.linalg.LinAlgError:
-            return theta, np.full((k, k), np.nan), False
-        eta = X @ theta_new
-        step = np.max(np.abs(theta_new - theta))
-        theta = theta_new
-        if not np.all(np.isfinite(theta)):
-            break
-        if step < tol * (1 + np.max(np.abs(theta))):
-            converged = True
-            break
-    if not covariance:
-        return theta, None, converged
-    mu, dmu = _mean_and_derivative(eta, link)
-    mu = np.clip(mu, 1e-15, 1 - 1e-15)
-    a = dmu / (mu * (1 - mu))  # d loglik / d eta = (y - mu) a
-    w_obs = dmu * a  # expected information weight; equals the observed one for the canonical logit
-    if link == "cloglog":  # observed information: minus d2 loglik / d eta2 = mu' a - (y - mu) a'
-        w_obs = w_obs - (y - mu) * a * (1 - dmu / mu)
-    bread = np.linalg.inv((X.T * w_obs) @ X)
-    resid = (y - mu) * a
-    n_groups = int(groups.max()) + 1
-    scores = np.zeros((n_groups, k))
-    for j in range(k):
-        scores[:, j] = np.bincount(groups, weights=X[:, j] * resid, minlength=n_groups)
-    meat = scores.T @ scores
-    corr = n_groups / (n_groups - 1) * (n - 1) / (n - k) if n_groups > 1 else np.nan
-    return theta, corr * bread @ meat @ bread, converged
+    """The Binomial GLM of :func:`evaltools.estimate.glm.irls` (IRLS, CR1 sandwich by ``groups``):
+    coefficients, covariance and whether it converged."""
+    fit = irls(X, y, family="binomial", link=link, groups=groups, weights=weights, start=start,
+               covariance=covariance)
+    return fit.params, fit.cov, fit.converged
 
 
 # --------------------------------------------------------------------------- estimator
@@ -585,7 +543,7 @@ def discrete_time_hazard(
         theta, V, converged = _fit_binomial(X.to_numpy(), y, groups, link)
         params, cov = pd.Series(theta, index=names), pd.DataFrame(V, index=names, columns=names)
     if converged:  # statsmodels' IRLS stops on a flat deviance even when the MLE does not exist
-        mu_hat, _ = _mean_and_derivative(X.to_numpy() @ params.to_numpy(), link)
+        mu_hat, _ = mean_and_derivative(X.to_numpy() @ params.to_numpy(), link)
         converged = bool(np.all((mu_hat > 1e-10) & (mu_hat < 1 - 1e-10)))
     if not converged:
         raise ValueError("The hazard model did not converge (likely separation: a covariate predicts the event "

@@ -15,8 +15,10 @@ _EXPORTS = {
     # sensitivity to violations of parallel trends (issue 7)
     "honest_did": ["honest_did", "honest_did_event_study", "rm_identified_set", "HonestDiDResult"],
     # the wild cluster bootstrap lives with the estimators (issue 5)
-    "evaltools.estimate.wild_bootstrap": ["wild_cluster_bootstrap", "WildBootstrapResult"],
+    "evaltools.estimate.diff_in_diff.wild_bootstrap": ["wild_cluster_bootstrap", "WildBootstrapResult"],
 }
 
-install(__name__, {name: module for module, names in _EXPORTS.items() for name in names})
+# honest_did is both a module and a function (legacy, see evaltools._lazy): the name is the function
+install(__name__, {name: module for module, names in _EXPORTS.items() for name in names},
+        shadowed=("honest_did",))
 

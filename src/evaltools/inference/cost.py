@@ -28,8 +28,8 @@ from typing import Any, Literal, Mapping
 import pandas as pd
 from scipy import stats
 
-from evaltools.estimate.result import Estimate
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
+from evaltools.core.result import Estimate, record_dict
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class CostPerPupil:
         return self.components.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        return ck.record_dict(self, "cost_per_pupil")
+        return record_dict(self, "cost_per_pupil")
 
     def __repr__(self) -> str:
         return (f"Cost: {self.total_cost:,.0f} {self.currency} for {self.n_pupils:,} pupils = "
@@ -107,7 +107,7 @@ class CostPerOutcome:
         return df
 
     def to_dict(self) -> dict[str, Any]:
-        return ck.record_dict(self, "cost_per_outcome")
+        return record_dict(self, "cost_per_outcome")
 
     def __repr__(self) -> str:
         e = self.estimate

@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from evaltools.estimate.result import Estimate
-from evaltools.standards._checks import InputError
+from evaltools.core.errors import InputError
+from evaltools.core.result import Estimate
 
 Method = Literal["relative_magnitude", "smoothness"]
 
@@ -809,8 +809,8 @@ def _event_study_inputs(result: Any, reference: int | None
     """(betahat, sigma, pre event times, post event times, reference, source) of an
     event-study result, the reference period left out; clear errors for what HonestDiD
     cannot use."""
-    staggered = sys.modules.get("evaltools.estimate.staggered")
-    event_study = sys.modules.get("evaltools.estimate.event_study")
+    staggered = sys.modules.get("evaltools.estimate.diff_in_diff.staggered")
+    event_study = sys.modules.get("evaltools.estimate.diff_in_diff.event_time")
     if staggered is not None and isinstance(result, staggered.ATTgtResult):
         raise TypeError("honest_did_event_study needs the event study of the group-time ATTs: "
                         "pass res.aggregate('dynamic'), not the att_gt result itself.")

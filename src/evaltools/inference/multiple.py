@@ -19,7 +19,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
+from evaltools.core.result import record_dict
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class MultipleTesting:
         return self.table.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        return ck.record_dict(self, "multiple_testing")
+        return record_dict(self, "multiple_testing")
 
     def __repr__(self) -> str:
         k, m = int(self.rejected.sum()), len(self.table)
@@ -110,7 +111,7 @@ class ClusterCorrection:
         return pd.DataFrame([self.__dict__])
 
     def to_dict(self) -> dict[str, Any]:
-        return ck.record_dict(self, "cluster_correction")
+        return record_dict(self, "cluster_correction")
 
     def __repr__(self) -> str:
         verdict = "significant" if self.significant else "not significant"

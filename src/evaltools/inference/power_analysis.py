@@ -37,6 +37,7 @@ multiplier, ``power`` uses the noncentral t.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
@@ -45,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
 
 Design = Literal["individual", "cluster2", "cluster3"]
 Method = Literal["multiplier", "noncentral"]
@@ -329,15 +330,22 @@ def power(design: Design = "individual", *, effect: float, alpha: float = 0.05,
 
 def sample_size(design: Design = "individual", *, effect: float, power: float = 0.8,
                 alpha: float = 0.05, two_tailed: bool = True, method: Method = "multiplier",
-                max_units: int = 10_000_000, **design_args: Any) -> PowerResult:
+                max_units: int = 10_000_000, round_up: str = "total", **design_args: Any) -> PowerResult:
     """Smallest number of randomised units that detects ``effect`` with ``power``.
 
     Solves for ``n`` (individual: total pupils) or ``n_clusters`` (cluster designs:
     randomised schools), holding the other sizes fixed; the answer is a whole number.
+    ``round_up="total"`` (default, PowerUpR): the smallest whole total (its split
+    ``p`` need not give whole arms). ``round_up="per_arm"`` (R ``pwr``, statsmodels,
+    G*Power): the exact solution split by ``p``, each arm rounded up; the result
+    holds the arms (``sizes["treated"]``, ``sizes["control"]``), and ``p`` and the
+    power achieved are those of the whole arms. See docs/r_conventions.md.
     For cluster designs the power is capped by the between-cluster variance: if even
     ``max_units`` clusters do not reach the target an error says so.
     """
     _check_method(method)
+    if round_up not in ("total", "per_arm"):
+        raise ck.InputError(f"round_up must be 'total' or 'per_arm', got {round_up!r}.")
     a = ck.proportion("alpha", alpha, low_open=True)
     pw = ck.proportion("power", power, low_open=True)
     es = ck.positive("effect", abs(ck.finite("effect", effect)))
@@ -368,6 +376,16 @@ def sample_size(design: Design = "individual", *, effect: float, power: float = 
         else:
             lo = mid
     units = lo if achieved(lo) >= pw else hi
+    if round_up == "per_arm":
+        # the exact (fractional) solution lies in (units - 1, units]; round each arm up
+        exact = optimize.brentq(lambda x: achieved(x) - pw, max(units - 1.0, base.covariates + 2.5), float(units),
+                                xtol=1e-10) if achieved(units - 1.0) < pw else float(units - 1)
+        n1, n0 = math.ceil(base.p * exact - 1e-9), math.ceil((1 - base.p) * exact - 1e-9)
+        spec = _replace(base.with_top(n1 + n0), p=n1 / (n1 + n0))
+        res = _result("sample size", spec, es, _power_at(es / spec.se(), spec.df(), a, two_tailed, method),
+                      a, two_tailed, method, pw)
+        res.sizes.update(treated=n1, control=n0)
+        return dataclasses.replace(res, method=res.method + "; each arm rounded up")
     spec = base.with_top(units)
     return _result("sample size", spec, es, achieved(units), a, two_tailed, method, pw)
 

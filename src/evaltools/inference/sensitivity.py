@@ -22,7 +22,8 @@ from typing import Literal
 
 import pandas as pd
 
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
+from evaltools.core.result import record_dict
 
 Measure = Literal["RR", "OR", "HR", "SMD"]
 
@@ -62,7 +63,7 @@ class EValue:
         return pd.DataFrame([self.__dict__])
 
     def to_dict(self) -> dict:
-        return ck.record_dict(self, "e_value")
+        return record_dict(self, "e_value")
 
     def __repr__(self) -> str:
         ci = (f" [{self.ci_low:.3g}, {self.ci_high:.3g}]" if self.ci_low is not None else "")

@@ -2,7 +2,7 @@
 
 * :func:`simulate_power` - generic: draw a data set, estimate, test; repeat.
 * :func:`staggered_did_power` - power of a staggered difference-in-differences
-  (Callaway & Sant'Anna 2021, :func:`evaltools.estimate.staggered.att_gt`) on an
+  (Callaway & Sant'Anna 2021, :func:`evaltools.estimate.diff_in_diff.staggered.att_gt`) on an
   existing panel, e.g. the shipped synthetic data or last year's extract: adoption
   years are re-drawn at random across units (or schools), a known effect is added to
   the outcome of units from their adoption year on, and the share of runs in which the
@@ -20,8 +20,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from evaltools.estimate.result import Estimate
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
+from evaltools.core.result import Estimate, record_dict
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class SimulatedPower:
         return pd.DataFrame([{k: getattr(self, k) for k in keys}])
 
     def to_dict(self) -> dict[str, Any]:
-        d = ck.record_dict(self, "simulated_power")
+        d = record_dict(self, "simulated_power")
         d.pop("draws")
         return d
 
@@ -86,7 +86,7 @@ def simulate_power(
     """Share of ``n_sims`` simulated data sets in which ``estimate`` rejects H0 at ``alpha``.
 
     ``simulate(rng)`` returns one data set; ``estimate(data)`` returns an
-    :class:`~evaltools.estimate.result.Estimate` whose ``pvalue`` is tested. A run whose
+    :class:`~evaltools.core.result.Estimate` whose ``pvalue`` is tested. A run whose
     estimation raises counts as a non-rejection and is reported in ``n_failed``.
     """
     sims = ck.count("n_sims", n_sims, minimum=2)
@@ -142,16 +142,14 @@ def staggered_did_power(
     units (``assign_by``, e.g. the school column, or ``unit`` itself) starts in year ``g``
     (key 0 = never treated; shares must sum to 1), adds ``effect`` (in outcome units) to
     ``outcome`` from that year on, estimates ATT(g,t) with
-    :func:`~evaltools.estimate.staggered.att_gt` and tests the ``aggregation``
+    :func:`~evaltools.estimate.diff_in_diff.staggered.att_gt` and tests the ``aggregation``
     ("simple", "group", "dynamic" or "calendar") overall ATT. Use an outcome without the
     programme's real effect in it (never-treated units, or years before the programme),
     otherwise the real effect is added on top. ``cluster`` defaults to ``assign_by``.
     """
-    from evaltools.estimate.staggered import att_gt
+    from evaltools.estimate.diff_in_diff.staggered import att_gt
 
-    for col in (outcome, unit, time) + ((assign_by,) if assign_by else ()):
-        if col not in panel.columns:
-            raise KeyError(f"Column {col!r} is not in the panel; columns are {list(panel.columns)}.")
+    ck.require_columns(panel, {"outcome": outcome, "unit": unit, "time": time, "assign_by": assign_by})
     eff = ck.finite("effect", effect)
     if not cohorts:
         raise ck.InputError("'cohorts' is empty; give shares such as {0: 0.4, 2019: 0.3, 2020: 0.3}.")

@@ -17,4 +17,6 @@ _EXPORTS = {
     "headline": ["headline_card"],
 }
 
-install(__name__, {name: module for module, names in _EXPORTS.items() for name in names})
+# record is both a module and a function (legacy, see evaltools._lazy): the name is the function
+install(__name__, {name: module for module, names in _EXPORTS.items() for name in names},
+        shadowed=("record",))

@@ -62,7 +62,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaltools.core.errors import ColumnNotFoundError, DisclosureError, InputError
 from evaltools.report import i18n
+from evaltools.report.html import html_table
 
 DEFAULT_THRESHOLD = 10
 TOTAL_LABELS: tuple[str, ...] = ("Total", "Kopā", "All", "total", "kopā", "Kopa")
@@ -73,19 +75,8 @@ PRIMARY, SECONDARY, DEPENDENT = "primary", "secondary", "dependent"
 _defaults: dict[str, Any] = {"threshold": DEFAULT_THRESHOLD, "round_to": None, "protection": 1}
 
 
-class DisclosureError(ValueError):
-    """A published table would show a count that disclosure control must hide."""
-
-
-class DisclosureInputError(ValueError):
+class DisclosureInputError(InputError, ValueError):
     """The table or the options given to :func:`protect` cannot be protected as asked."""
-
-
-class ColumnNotFoundError(KeyError):
-    """A column named in the options is not in the table."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def set_defaults(
@@ -273,8 +264,6 @@ class ProtectedTable:
         return out.rename(columns=dict(self.labels))
 
     def _repr_html_(self) -> str:
-        from evaltools.report.tables import html_table  # display lives with the tables
-
         return html_table(
             self.display_frame(), caption=self.caption, notes=self.footnotes(), hidden=self.hidden
         )

@@ -30,13 +30,23 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from evaltools.core.errors import InputError
+from evaltools.core.inputs import require_columns
 from evaltools.report import i18n
-from evaltools.report.disclosure import DisclosureError, ProtectedTable, get_threshold, protect, safe_count
+from evaltools.report.disclosure import (
+    DisclosureError,
+    ProtectedTable,
+    assert_safe,
+    get_threshold,
+    protect,
+    safe_count,
+)
 from evaltools.report.escape import literal_text
 from evaltools.report.headline import as_estimate, is_estimate
+from evaltools.report.record import output_dir, record
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
-    from evaltools.estimate.result import Estimate
+    from evaltools.core.result import Estimate
 
 #: Colour-blind-safe palette (Okabe & Ito 2008), programme colour first.
 PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -44,7 +54,7 @@ FONT = "DejaVu Sans"
 INK = "#1b2a3a"
 
 
-class FigureInputError(ValueError):
+class FigureInputError(InputError, ValueError):
     """Data a figure cannot be drawn from."""
 
 
@@ -347,9 +357,6 @@ def publish_figure(
     a name, e.g. by ``protect_linked``, is recorded under that name). Labels are checked
     with :func:`assert_figure_safe`. Display the returned object to show the figure.
     """
-    from evaltools.report.disclosure import assert_safe
-    from evaltools.report.record import output_dir, record
-
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", str(name)):
         raise FigureInputError(
             f"publish_figure(): name {name!r} must be a file-name-safe word (letters, digits, '_', '-', '.')."
@@ -597,11 +604,7 @@ def _event_frame(data: Any, time: str, estimate: str, ci_low: str, ci_high: str)
         raise FigureInputError(
             f"event_study_plot() needs a DataFrame or {{event_time: Estimate}}, got {type(data).__name__}."
         )
-    missing = [c for c in (time, estimate, ci_low, ci_high) if c not in data.columns]
-    if missing:
-        raise FigureInputError(
-            f"event_study_plot(): columns {missing} are not in the data; it has {list(data.columns)}. "
-            "Name them with time=, estimate=, ci_low=, ci_high=."
-        )
+    require_columns(data, [time, estimate, ci_low, ci_high], where="event_study_plot",
+                    error=FigureInputError, hint="Name them with time=, estimate=, ci_low=, ci_high=.")
     return pd.DataFrame({"t": data[time].astype(int).to_numpy(), "b": data[estimate].to_numpy(float),
                          "lo": data[ci_low].to_numpy(float), "hi": data[ci_high].to_numpy(float)})

@@ -10,7 +10,7 @@ lies on the favourable side of zero, *worse* when it lies on the unfavourable
 side, *unclear* when it includes zero (EEF 2022, *Guidance for evaluators on
 reporting*, which asks for the interval, not a significance verdict alone).
 
-The card takes plain values and an :class:`~evaltools.estimate.result.Estimate`;
+The card takes plain values and an :class:`~evaltools.core.result.Estimate`;
 an evidence rating or effect size object is read by its attributes (``wwc``,
 ``padlocks``, ``reasons``; ``value``, ``ci_low``, ``ci_high``, ``measure``), so
 any object with those works.
@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 import pandas as pd
 
+from evaltools.core.errors import InputError
 from evaltools.report import i18n
 from evaltools.report.disclosure import get_threshold, safe_count
 from evaltools.report.escape import html_text, plain
 
 if TYPE_CHECKING:  # importing evaltools.estimate loads every estimator: only when needed
-    from evaltools.estimate.result import Estimate
+    from evaltools.core.result import Estimate
 
 Text = Union[str, Mapping[str, str]]
 Verdict = Literal["better", "worse", "unclear"]
@@ -60,8 +61,8 @@ _CSS = """
 
 
 def is_estimate(obj: Any) -> bool:
-    """Whether ``obj`` is an :class:`~evaltools.estimate.result.Estimate` (imported on first use)."""
-    from evaltools.estimate.result import Estimate
+    """Whether ``obj`` is an :class:`~evaltools.core.result.Estimate` (imported on first use)."""
+    from evaltools.core.result import Estimate
 
     return isinstance(obj, Estimate)
 
@@ -74,7 +75,7 @@ def as_estimate(obj: Any) -> "Estimate | None":
     return inner if is_estimate(inner) else None
 
 
-class HeadlineInputError(ValueError):
+class HeadlineInputError(InputError, ValueError):
     """A value the headline card cannot show."""
 
 

@@ -1,7 +1,9 @@
 """Every label, heading and generated sentence of the funder report, in Latvian and English.
 
-One catalogue, ``messages.yaml`` beside this file, holds each message once per
-language::
+One catalogue holds each message once per language: ``messages.yaml`` beside this file
+(the report's own texts) merged at load with each study package's
+``evaltools/studies/<study>/messages.yaml`` (its texts, keys with the study's prefix); a key
+defined in two files is an error::
 
     headline.question:
       lv: "Jautājums"
@@ -44,7 +46,9 @@ import yaml
 from babel import Locale
 from babel.numbers import format_currency, format_decimal
 
+from evaltools.core.errors import InputError, ParamsError
 from evaltools.report.escape import markdown_text
+from evaltools.yamlfile import parse_yaml  # strict YAML: a key twice in one file is refused there
 
 LANGUAGES: tuple[str, ...] = ("lv", "en")
 MINUS = "\u2212"
@@ -56,18 +60,18 @@ _default_language = "lv"
 _SPEC = re.compile(r"^(?P<sign>\+)?(?P<group>,)?(?:\.(?P<digits>\d+))?(?P<kind>[fd%])$")
 
 
-class UnknownLanguageError(ValueError):
+class UnknownLanguageError(InputError, ValueError):
     """A language code the catalogue does not have."""
 
 
-class MessageKeyError(KeyError):
+class MessageKeyError(InputError, KeyError):
     """A message key that is not in the catalogue."""
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0])
 
 
-class MessageValueError(ValueError):
+class MessageValueError(InputError, ValueError):
     """A message was asked for without a value its placeholders need, or with a bad spec."""
 
 
@@ -119,21 +123,53 @@ def check_language(language: str | None) -> str:
     return code
 
 
-@lru_cache(maxsize=1)
-def catalogue() -> dict[str, dict[str, str]]:
-    """The message catalogue: ``{key: {"lv": ..., "en": ...}}`` (read once, cached)."""
-    text = resources.files("evaltools.report").joinpath(_CATALOGUE_FILE).read_text("utf-8")
-    raw = yaml.safe_load(text)
+class CatalogueError(ParamsError, ValueError):
+    """A message catalogue that cannot be used: not a mapping, an entry without languages, a key twice."""
+
+
+def _catalogue_files() -> list[tuple[str, Any]]:
+    """The report's own catalogue, then each study package's ``messages.yaml`` (sorted by package)."""
+    files = [("evaltools/report/" + _CATALOGUE_FILE, resources.files("evaltools.report").joinpath(_CATALOGUE_FILE))]
+    studies = resources.files("evaltools.studies")
+    for pkg in sorted(studies.iterdir(), key=lambda e: e.name):
+        if pkg.is_dir() and pkg.joinpath("__init__.py").is_file() and pkg.joinpath(_CATALOGUE_FILE).is_file():
+            files.append((f"evaltools/studies/{pkg.name}/{_CATALOGUE_FILE}", pkg.joinpath(_CATALOGUE_FILE)))
+    return files
+
+
+def _read_catalogue(where: str, text: str) -> dict[str, dict[str, str]]:
+    raw = parse_yaml(text, where).data
+    if raw is None:
+        return {}
     if not isinstance(raw, Mapping):
-        raise ValueError(f"{_CATALOGUE_FILE} must be a mapping of message keys.")
+        raise CatalogueError(f"{where} must be a mapping of message keys.")
     out: dict[str, dict[str, str]] = {}
     for key, entry in raw.items():
         if not isinstance(entry, Mapping):
-            raise ValueError(
-                f"{_CATALOGUE_FILE}: message {key!r} must map languages to text, got {entry!r}."
-            )
+            raise CatalogueError(f"{where}: message {key!r} must map languages to text, got {entry!r}.")
         out[str(key)] = {str(lang): str(msg) for lang, msg in entry.items()}
     return out
+
+
+def merge_catalogues(parts: list[tuple[str, Mapping[str, dict[str, str]]]]) -> dict[str, dict[str, str]]:
+    """One catalogue from ``(where, messages)`` parts; a key defined in two parts is an error that
+    names both files (two studies cannot silently share or override a message)."""
+    out: dict[str, dict[str, str]] = {}
+    source: dict[str, str] = {}
+    for where, messages in parts:
+        for key, entry in messages.items():
+            if key in out:
+                raise CatalogueError(f"Message {key!r} is defined twice: in {source[key]} and in {where}. Keep one "
+                                     "(a study's messages start with its own prefix, e.g. 'dp.').")
+            out[key], source[key] = dict(entry), where
+    return out
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """The message catalogue: ``{key: {"lv": ..., "en": ...}}`` (read once, cached): the report's
+    ``messages.yaml`` merged with every study package's (``evaltools/studies/<study>/messages.yaml``)."""
+    return merge_catalogues([(where, _read_catalogue(where, f.read_text("utf-8"))) for where, f in _catalogue_files()])
 
 
 def t(key: str, language: str | None = None, **values: Any) -> Message:
@@ -150,7 +186,8 @@ def t(key: str, language: str | None = None, **values: Any) -> Message:
         close = difflib.get_close_matches(key, messages.keys(), n=3)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise MessageKeyError(
-            f"No message {key!r} in {_CATALOGUE_FILE}.{hint} Add it there in both languages."
+            f"No message {key!r} in the catalogues ({_CATALOGUE_FILE} of the report or of a study).{hint} "
+            "Add it in both languages to the study's messages.yaml (or the report's, for a shared text)."
         )
     template = messages[key].get(lang)
     if template is None:

@@ -15,10 +15,12 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from evaltools.core.errors import PrivacyError
+
 __all__ = ["NotSelfContainedError", "check_self_contained"]
 
 
-class NotSelfContainedError(ValueError):
+class NotSelfContainedError(PrivacyError, ValueError):
     """A rendered page would load something from outside the file, or run something."""
 
 

@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaltools.core.errors import ParamsError
 from evaltools.text import clip, short
 
 POLICY_FILE = "disclosure.yaml"
@@ -26,7 +27,7 @@ DEFAULT_FLOOR = 5
 ROOT_ENV = "EVALTOOLS_ROOT"
 
 
-class PolicyError(ValueError):
+class PolicyError(ParamsError, ValueError):
     """``disclosure.yaml`` cannot be read or holds a value that is not allowed."""
 
 

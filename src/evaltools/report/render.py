@@ -17,6 +17,7 @@ from typing import Any
 import nbformat
 
 from evaltools import __version__
+from evaltools.core.errors import DisclosureError
 from evaltools.report.escape import html_text
 from evaltools.report.pagecheck import NotSelfContainedError, check_self_contained
 from evaltools.text import clip
@@ -30,7 +31,7 @@ PAGE_LABELS = ("date", "run", "parameters", "provenance", "study", "params_file"
                "changed", "interrupted", "interrupted_text")
 
 
-class UnprotectedTableError(ValueError):
+class UnprotectedTableError(DisclosureError, ValueError):
     """A table in the funder view has not been through disclosure control."""
 
 

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from evaltools.core.errors import InputError
 from evaltools.report import i18n
 from evaltools.report.disclosure import ProtectedTable, get_threshold, protect
 from evaltools.report.escape import html_text, plain
 from evaltools.report.headline import HeadlineCard, Text, is_estimate, localise
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
-    from evaltools.estimate.result import Estimate
+    from evaltools.core.result import Estimate
 
 SECTIONS: tuple[str, ...] = (
     "design", "sample", "balance", "results", "robustness", "subgroups", "limitations", "cost",
@@ -32,7 +33,7 @@ _H2 = "font-family:'DejaVu Sans','Segoe UI',Arial,sans-serif;color:#1b2a3a;font-
 _P = "font-family:'DejaVu Sans','Segoe UI',Arial,sans-serif;color:#1b2a3a;max-width:60em;line-height:1.45"
 
 
-class SectionInputError(ValueError):
+class SectionInputError(InputError, ValueError):
     """Values a report section cannot be written from."""
 
 

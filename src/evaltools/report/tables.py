@@ -9,7 +9,6 @@ external fonts or scripts.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Hashable, Mapping, Sequence
@@ -20,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from evaltools.core.errors import InputError
+from evaltools.core.inputs import require_columns
 from evaltools.report import i18n
 from evaltools.report.disclosure import (
     ATTR,
     DEPENDENT,
-    ColumnNotFoundError,
     DisclosureInputError,
     ProtectedTable,
     assert_safe,
@@ -32,87 +32,21 @@ from evaltools.report.disclosure import (
     protect,
     safe_count,
 )
-from evaltools.report.escape import html_text, plain, spreadsheet_text
+from evaltools.report.escape import plain, spreadsheet_text
 from evaltools.report.headline import as_estimate, is_estimate
+from evaltools.report.html import html_table
 from evaltools.report.record import output_dir, record
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
-    from evaltools.estimate.result import Estimate
+    from evaltools.core.result import Estimate
 
 STAR_LEVELS: tuple[float, ...] = (0.10, 0.05, 0.01)
 
-_CSS: list[dict[str, str]] = [
-    {"selector": "", "props": "border-collapse: collapse; margin: 0.4em 0 0.2em 0; "
-     "font-family: 'DejaVu Sans', 'Segoe UI', Arial, sans-serif; font-size: 0.92em;"},
-    {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; "
-     "padding: 0 0 0.4em 0; color: #1b2a3a;"},
-    {"selector": "th", "props": "text-align: left; padding: 0.3em 0.7em; vertical-align: bottom;"},
-    {"selector": "thead th", "props": "border-bottom: 2px solid #1b2a3a;"},
-    {"selector": "td", "props": "text-align: right; padding: 0.3em 0.7em; "
-     "border-bottom: 1px solid #e3e6ea; font-variant-numeric: tabular-nums;"},
-    {"selector": "tbody th", "props": "vertical-align: top; font-weight: 600;"},
-    {"selector": "td.evt-hidden", "props": "color: #6b7480; font-style: italic;"},
-]
-_NOTE_STYLE = ("font-family: 'DejaVu Sans', 'Segoe UI', Arial, sans-serif; font-size: 0.82em; "
-               "color: #4a5560; margin: 0.15em 0; max-width: 60em;")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class TableInputError(ValueError):
+class TableInputError(InputError, ValueError):
     """Data or options a table cannot be built from."""
-
-
-def html_table(
-    display: pd.DataFrame,
-    *,
-    caption: str | None = None,
-    notes: Sequence[str] = (),
-    hidden: pd.DataFrame | None = None,
-    hide_index_level: int | None = None,
-) -> str:
-    """Styled, self-contained HTML for a frame of display strings (pandas ``Styler``).
-
-    Every text is escaped (:func:`evaltools.report.escape.html_text`): cells, row and
-    column labels, the names of the index and column levels, caption and notes.
-    ``Styler`` escapes only cells and labels when asked, never level names, so the
-    frame is escaped here and handed to it as ready HTML.
-    """
-    digest = hashlib.sha1(display.to_json(orient="split", default_handler=str).encode()).hexdigest()
-    safe = _escaped_frame(display)
-    styler = safe.style.set_table_styles(_CSS)
-    styler = styler.set_uuid(f"evt{digest[:10]}")  # the same table gives the same HTML
-    if caption:
-        styler = styler.set_caption(html_text(caption))
-    if hidden is not None:
-        classes = pd.DataFrame(
-            np.where(hidden.to_numpy(), "evt-hidden", ""), index=safe.index, columns=safe.columns
-        )
-        styler = styler.set_td_classes(classes)
-    if hide_index_level is not None:
-        styler = styler.hide(level=hide_index_level, axis="index")
-    body = styler.to_html()
-    foot = "".join(f'<p style="{_NOTE_STYLE}">{html_text(n)}</p>' for n in notes)
-    return f'<div class="evt-table" style="overflow-x: auto; max-width: 100%;">{body}{foot}</div>'
-
-
-def _escaped_frame(display: pd.DataFrame) -> pd.DataFrame:
-    """``display`` with every cell, label and level name HTML-escaped (numbers as they are)."""
-    def esc(v: Any) -> Any:
-        return html_text(v) if isinstance(v, str) else v
-
-    def esc_index(index: pd.Index) -> pd.Index:
-        if isinstance(index, pd.MultiIndex) and len(index):
-            out = pd.MultiIndex.from_tuples([tuple(esc(v) for v in t) for t in index], names=index.names)
-        elif isinstance(index, pd.MultiIndex):
-            out = index.copy()
-        else:
-            out = pd.Index([esc(v) for v in index], dtype=object)
-        return out.set_names([esc(n) for n in index.names])
-
-    safe = display.map(esc) if len(display.columns) else display.copy()
-    safe.index = esc_index(display.index)
-    safe.columns = esc_index(display.columns)
-    return safe
 
 
 # -- several models side by side ---------------------------------------------------------
@@ -290,54 +224,52 @@ def model_table(
 
 # -- balance ---------------------------------------------------------------------------
 
+_BALANCE_COLUMNS = {"n_t": "n_treated", "n_c": "n_comparison", "mean_t": "mean_treated", "sd_t": "sd_treated",
+                    "mean_c": "mean_comparison", "sd_c": "sd_comparison", "diff": "difference",
+                    "norm_diff": "std_diff", "pvalue": "pvalue"}
+
 
 def balance_table(
-    data: pd.DataFrame,
-    covariates: Sequence[str],
-    treatment: str,
-    *,
-    weights: str | None = None,
+    result: Any,
+    *args: Any,
+    adjusted: bool = True,
     labels: Mapping[str, str] | None = None,
     show_sd: bool = False,
     threshold: int | None = None,
     digits: int = 2,
     caption: str | None = None,
     language: str | None = None,
+    weights: str | None = None,
 ) -> ProtectedTable:
-    """Baseline balance: N, mean and SD per group, difference, standardised difference, p-value.
+    """The balance table of :func:`evaltools.estimate.balance_table`'s ``result``, formatted and
+    protected: N, mean (and SD) per group, difference, standardised difference, p-value.
 
-    Standardised difference ``d = (mean_1 - mean_0) / sqrt((sd_1^2 + sd_0^2) / 2)``
-    (Austin 2009, *Statistics in Medicine* 28:3083); the p-value is Welch's t-test,
-    or with ``weights`` a weighted regression on the group with HC1 errors. Means
-    of groups below the threshold, and shares of a 0/1 covariate whose count in
-    either group is a small non-zero number, are hidden with what they would reveal.
-    SDs are shown with ``show_sd=True`` (they always enter the standardised difference).
+    Nothing is recomputed: the statistics, their SD convention (the pooled SD of the sample
+    before weighting, see :mod:`evaltools.estimate.balance`) and the p-values (regression,
+    clustered when the result was) are the estimator's. ``adjusted``: with weights, show the
+    weighted sample (default) or the sample before weighting. Means of groups below the
+    threshold, and shares of a 0/1 covariate whose count in either group is a small non-zero
+    number, are hidden with what they would reveal. SDs are shown with ``show_sd=True``.
+
+    The old form ``balance_table(data, covariates, treatment, weights=...)`` still works for one
+    release (DeprecationWarning): it calls the estimator first.
     """
-    _require_columns(data, [*covariates, treatment] + ([weights] if weights else []), "balance_table")
-    group = _binary(data[treatment], treatment)
+    if isinstance(result, pd.DataFrame):
+        result = _deprecated_balance(result, *args, weights=weights)
+    elif args or weights is not None:
+        raise TableInputError("balance_table() formats a result of evaltools.estimate.balance_table(); pass the "
+                              "options by name (labels=, caption=, ...), the data and weights to the estimator.")
+    if not (hasattr(result, "table") and hasattr(result, "result")):
+        raise TableInputError(f"balance_table() needs the result of evaltools.estimate.balance_table(data, treatment, "
+                              f"covariates, ...); got {type(result).__name__}.")
+    stats, ones = result.result(adjusted)
     lang = i18n.check_language(language)
-    rows = {}
-    for cov in covariates:
-        x = pd.to_numeric(data[cov], errors="coerce")
-        if x.notna().sum() == 0:
-            raise TableInputError(f"balance_table(): covariate {cov!r} has no numeric values.")
-        w = data[weights].astype(float) if weights else pd.Series(1.0, index=data.index)
-        ok = x.notna() & group.notna() & w.notna()
-        x1, x0 = x[ok & (group == 1)], x[ok & (group == 0)]
-        w1, w0 = w[ok & (group == 1)], w[ok & (group == 0)]
-        m1, s1 = _wmean_sd(x1, w1)
-        m0, s0 = _wmean_sd(x0, w0)
-        binary = set(np.unique(x[ok])) <= {0.0, 1.0}
-        rows[labels.get(cov, cov) if labels else cov] = {
-            "n_treated": len(x1), "n_comparison": len(x0),
-            "mean_treated": m1, "sd_treated": s1, "mean_comparison": m0, "sd_comparison": s0,
-            "difference": m1 - m0,
-            "std_diff": (m1 - m0) / math.sqrt((s1**2 + s0**2) / 2) if (s1 > 0 or s0 > 0) else np.nan,
-            "pvalue": _balance_p(x1, x0, w1, w0, weighted=weights is not None),
-            "k_treated": int(x1.sum()) if binary else np.nan,
-            "k_comparison": int(x0.sum()) if binary else np.nan,
-        }
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame = stats[list(_BALANCE_COLUMNS)].rename(columns=_BALANCE_COLUMNS).astype(float)
+    frame["k_treated"] = ones["k_t"].to_numpy(float) if ones is not None else np.nan
+    frame["k_comparison"] = ones["k_c"].to_numpy(float) if ones is not None else np.nan
+    frame = frame.astype({"n_treated": "int64", "n_comparison": "int64"})
+    if labels:
+        frame.index = pd.Index([labels.get(c, c) for c in frame.index])
     frame.index.name = i18n.text("balance.variable", lang)
     both = ("n_treated", "n_comparison")
     p = protect(
@@ -357,7 +289,7 @@ def balance_table(
         language=lang,
         digits={**{c: digits for c in frame.columns}, "pvalue": 3},
         labels={c: i18n.text(f"balance.{c}", lang) for c in frame.columns if not c.startswith("k_")},
-        notes=(i18n.text("balance.note", lang),),
+        notes=(i18n.text("balance.note_clustered" if result.options.get("cluster") else "balance.note", lang),),
     )
     # a difference would reveal a hidden mean: hide it with the mean
     p = _hide_with(p, ["difference", "std_diff", "pvalue"], ["mean_treated", "mean_comparison"])
@@ -365,37 +297,28 @@ def balance_table(
     return p.drop(helpers)
 
 
-def _wmean_sd(x: pd.Series, w: pd.Series) -> tuple[float, float]:
-    if len(x) == 0:
-        return np.nan, np.nan
-    m = float(np.average(x, weights=w))
-    if len(x) < 2:
-        return m, np.nan
-    # unbiased for reliability weights: sum w (x - m)^2 / (V1 - V2 / V1)
-    v1, v2 = float(w.sum()), float((w**2).sum())
-    var = float((w * (x - m) ** 2).sum()) / (v1 - v2 / v1)
-    return m, math.sqrt(var)
+def _deprecated_balance(data: pd.DataFrame, covariates: Sequence[str] = (), treatment: str | None = None,
+                        weights: str | None = None) -> Any:
+    """The old call ``balance_table(data, covariates, treatment, weights=)``: the estimator's result."""
+    import warnings
 
+    warnings.warn("report.balance_table(data, covariates, treatment) is deprecated: compute the balance with "
+                  "evaltools.estimate.balance_table(data, treatment, covariates, cluster=..., weights=...) and pass "
+                  "its result to report.balance_table(result, ...).", DeprecationWarning, stacklevel=3)
+    if treatment is None:
+        raise TableInputError("balance_table(data, covariates, treatment): name the treatment column.")
+    covariates = list(covariates)
+    require_columns(data, [*covariates, treatment] + ([weights] if weights else []), where="balance_table",
+                    type_error=TableInputError)
+    _binary(data[treatment], treatment)
+    for cov in covariates:
+        if pd.to_numeric(data[cov], errors="coerce").notna().sum() == 0:
+            raise TableInputError(f"balance_table(): covariate {cov!r} has no numeric values.")
+    # the report layer computes nothing: the deprecated form calls the estimator (a higher layer
+    # importing a lower one, only on this path)
+    from evaltools.estimate.balance import balance_table as estimate_balance
 
-def _balance_p(x1: pd.Series, x0: pd.Series, w1: pd.Series, w0: pd.Series, weighted: bool) -> float:
-    if len(x1) < 2 or len(x0) < 2 or (x1.nunique() == 1 and x0.nunique() == 1):
-        return np.nan  # no variance in either group: the t statistic is undefined
-    if not weighted:
-        import warnings
-
-        from scipy import stats
-
-        with warnings.catch_warnings():
-            # one constant group (e.g. no girls in it) trips scipy's precision heuristic,
-            # but Welch's t is well defined as long as the other group varies
-            warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
-            return float(stats.ttest_ind(x1, x0, equal_var=False).pvalue)
-    import statsmodels.api as sm
-
-    y = np.concatenate([x1, x0])
-    d = np.concatenate([np.ones(len(x1)), np.zeros(len(x0))])
-    fit = sm.WLS(y, sm.add_constant(d), weights=np.concatenate([w1, w0])).fit(cov_type="HC1")
-    return float(fit.pvalues[1])
+    return estimate_balance(data, treatment, covariates, weights=weights, missing="drop")
 
 
 # -- difference-in-differences ----------------------------------------------------------------
@@ -418,7 +341,7 @@ def did_table(
     Bottom-right cell: ``(Y_1,post - Y_1,pre) - (Y_0,post - Y_0,pre)``. Pass the
     regression estimate (with its SE and CI) as ``estimate``; it is shown as a note.
     """
-    _require_columns(data, [outcome, treated, post], "did_table")
+    require_columns(data, [outcome, treated, post], where="did_table", type_error=TableInputError)
     lang = i18n.check_language(language)
     g = _binary(data[treated], treated)
     t = _binary(data[post], post)
@@ -598,16 +521,6 @@ def _protected_n(v: Any, threshold: int, mark: str) -> Any:
     if v is None or pd.isna(v):
         return None
     return mark if 0 < v < threshold else int(v)
-
-
-def _require_columns(data: pd.DataFrame, columns: Sequence[str], where: str) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise TableInputError(f"{where}() needs a pandas DataFrame, got {type(data).__name__}.")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ColumnNotFoundError(
-            f"{where}(): columns {missing} are not in the data; it has {list(data.columns)}."
-        )
 
 
 def _binary(s: pd.Series, name: str) -> pd.Series:

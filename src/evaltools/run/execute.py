@@ -25,7 +25,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 
 import nbformat
 
+from evaltools.core.errors import EvaltoolsError
 from evaltools.report.record import RESULTS_FILE, RUN_DIR_ENV
 from evaltools.run.finish import describe, error_from, finish, short, status_of, withdraw, write_json
 from evaltools.run.lifecycle import OWNER_FILE, TMP_PREFIX, RunInterrupted, SignalGuard, signal_name, write_owner
@@ -48,7 +48,7 @@ EXECUTED_NOTEBOOK = "notebook.ipynb"
 KERNEL_STOP_WAIT_S = 30.0  # after an interrupt: how long to wait for papermill to notice
 
 
-class KernelMissingError(RuntimeError):
+class KernelMissingError(EvaltoolsError, RuntimeError):
     """The named Jupyter kernel of the workbench is not registered."""
 
 
@@ -98,37 +98,6 @@ class RunOutcome:
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
-
-
-def run_plans(plans: list[RunPlan], jobs: int = 1, guard: SignalGuard | None = None) -> Iterator[RunOutcome]:
-    """Execute plans, ``jobs`` at a time, yielding each outcome as it finishes.
-
-    Never raises for one run: an exception in a run, in a worker process or a broken
-    process pool gives a failed outcome and the others go on. With ``guard`` (a
-    disarmed :class:`SignalGuard` of the caller), a SIGINT/SIGTERM stops new runs;
-    running ones end ``interrupted`` and the rest are yielded as ``not run``.
-    """
-    if jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {jobs}.")
-    guard = guard or SignalGuard()
-    if jobs == 1 or len(plans) <= 1:
-        for plan in plans:
-            if guard.received:
-                yield _not_run(plan, "interrupted before it started")
-                continue
-            try:
-                outcome = execute(plan)
-            except KernelMissingError:
-                raise
-            except Exception as exc:
-                outcome = _crashed(plan, exc, "run")
-            if outcome.signal is not None:
-                guard.received.append(outcome.signal)
-            yield outcome
-        return
-    from evaltools.run.pool import run_parallel
-
-    yield from run_parallel(plans, jobs, guard)
 
 
 def _not_run(plan: RunPlan, why: str) -> RunOutcome:

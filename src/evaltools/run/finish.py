@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -297,10 +298,16 @@ def _describe_hits(hits: dict[str, list[str]]) -> str:
 # --- orphans -----------------------------------------------------------------------
 
 
-def finish_orphan(root: Path, tmp: Path, study: str, run_id: str, now: datetime, command: str):
-    """Mark the half-written run folder of a runner that is gone and move it into place."""
-    from evaltools.run.lifecycle import Swept
+@dataclass
+class Swept:
+    """A half-written run folder of a runner that is gone, now moved into place."""
 
+    folder: Path
+    status: str
+
+
+def finish_orphan(root: Path, tmp: Path, study: str, run_id: str, now: datetime, command: str) -> Swept:
+    """Mark the half-written run folder of a runner that is gone and move it into place."""
     try:
         manifest = json.loads((tmp / MANIFEST).read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):

@@ -20,10 +20,11 @@ import os
 import signal
 import socket
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from evaltools.run.finish import Swept, finish_orphan
 
 OWNER_FILE = "runner.json"
 TMP_PREFIX = ".tmp-"
@@ -158,19 +159,9 @@ def _is_orphan(tmp: Path, private_dir: Path, now: float) -> bool:
     return not (isinstance(owner, dict) and owner_alive(owner))
 
 
-@dataclass
-class Swept:
-    """A half-written run folder of a runner that is gone, now moved into place."""
-
-    folder: Path
-    status: str
-
-
 def sweep_orphans(root: Path, command: str = "evaltools") -> list[Swept]:
     """Mark every ``reports/<study>/.tmp-<run-id>`` whose runner is gone ``interrupted``
     and move it into place; return what was moved. Folders of live runs are left alone."""
-    from evaltools.run.finish import finish_orphan
-
     reports = root / "reports"
     now = datetime.now(timezone.utc)
     swept = []

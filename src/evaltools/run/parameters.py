@@ -21,12 +21,13 @@ import io
 import math
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 import nbformat
 
+from evaltools.core.errors import ParamsError
 from evaltools.report.policy import DisclosurePolicy, PolicyError, load_policy
 from evaltools.text import clean, clip, control_character, short
 
@@ -42,7 +43,7 @@ MAX_PROBLEMS = 20
 SET = "--set"
 
 
-class ParameterError(ValueError):
+class ParameterError(ParamsError, ValueError):
     """One or more parameters are wrong; ``problems`` lists each with its origin."""
 
     def __init__(self, problems: list[str], context: str = ""):
@@ -89,6 +90,7 @@ class ParamSpec:
     low: float | None = None  # inclusive bounds of Int[...] / Float[...]
     high: float | None = None
     allow_nan: bool = False
+    alias: str = ""  # the type alias the cell names (``Language``), when the type is one
 
     def describe(self, floor: int | None = None) -> str:
         """What a valid value looks like, for error messages and ``evaltools studies``.
@@ -155,13 +157,59 @@ def parameters_cell(nb: nbformat.NotebookNode, path: Path) -> str:
 
 
 def read_parameters(notebook: Path) -> list[ParamSpec]:
-    """Parse the ``parameters`` cell of ``notebook`` without executing it."""
+    """Parse the ``parameters`` cell of ``notebook`` without executing it.
+
+    Type aliases (``Language = Literal["lv", "en"]``) assigned in the code cells above
+    it, usually the imports cell, may annotate a parameter (``language: Language``).
+    """
     nb = nbformat.read(notebook, as_version=4)
-    return parse_parameters(parameters_cell(nb, notebook), str(notebook))
+    source = parameters_cell(nb, notebook)
+    above = []
+    for cell in nb.cells:
+        if cell.source == source and "parameters" in cell.get("metadata", {}).get("tags", []):
+            break
+        if cell.cell_type == "code":
+            above.append(cell.source)
+    return parse_parameters(source, str(notebook), aliases=type_aliases(above))
 
 
-def parse_parameters(source: str, where: str = "parameters cell") -> list[ParamSpec]:
-    """Declarations of a parameters cell: annotated (or plain) assignments of literals."""
+ALIAS_HEADS = {"Literal", "Optional", "list", "List"} | set(RANGE_TYPES)
+
+
+def type_aliases(sources: Iterable[str]) -> dict[str, ast.expr]:
+    """``Name = <type>`` assignments at the top level of ``sources`` (cells that do not parse are skipped).
+
+    A type is ``Literal[...]``, ``Optional[...]``, ``list[...]``, ``Int[...]``/``Float[...]``
+    or ``X | None``: the forms papermill cannot read in a parameter's annotation.
+    """
+    out: dict[str, ast.expr] = {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and _is_type(node.value)):
+                out[node.targets[0].id] = node.value
+    return out
+
+
+def _is_type(node: ast.expr) -> bool:
+    if isinstance(node, ast.Subscript):
+        return _tail(node.value) in ALIAS_HEADS
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr) and any(
+        isinstance(s, ast.Constant) and s.value is None for s in (node.left, node.right))
+
+
+def parse_parameters(
+    source: str, where: str = "parameters cell", *, aliases: dict[str, ast.expr] | None = None
+) -> list[ParamSpec]:
+    """Declarations of a parameters cell: annotated (or plain) assignments of literals.
+
+    ``aliases`` maps a type alias to its type (:func:`type_aliases` of the cells above).
+    """
+    aliases = aliases or {}
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -182,6 +230,12 @@ def parse_parameters(source: str, where: str = "parameters cell") -> list[ParamS
         if value is None:
             problems.append(f"{where}, line {node.lineno}: parameter '{name}' needs a default value.")
             continue
+        if ann is None and _is_type(value):
+            problems.append(
+                f"{where}, line {node.lineno}: '{name}' is a type alias; assign it in the imports cell above, "
+                "where papermill does not take it for a parameter."
+            )
+            continue
         try:
             default = ast.literal_eval(value)
         except ValueError:
@@ -192,7 +246,7 @@ def parse_parameters(source: str, where: str = "parameters cell") -> list[ParamS
             continue
         help_text = comments.get(node.end_lineno or node.lineno, "")
         try:
-            spec = _spec_from_annotation(name, ann, default, help_text)
+            spec = _spec_from_annotation(name, ann, default, help_text, aliases)
         except ValueError as exc:
             problems.append(f"{where}, line {node.lineno}: {exc}")
             continue
@@ -210,7 +264,12 @@ def _line_comments(source: str) -> dict[int, str]:
     return out
 
 
-def _spec_from_annotation(name: str, ann: ast.expr | None, default: Any, help_text: str) -> ParamSpec:
+def _spec_from_annotation(
+    name: str, ann: ast.expr | None, default: Any, help_text: str, aliases: dict[str, ast.expr] | None = None
+) -> ParamSpec:
+    if isinstance(ann, ast.Name) and aliases and ann.id in aliases:
+        spec = _spec_from_annotation(name, aliases[ann.id], default, help_text)
+        return replace(spec, alias=ann.id)
     text = ast.unparse(ann) if ann is not None else ""
     if ann is None:
         kind = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}.get(type(default), "any")
@@ -243,7 +302,8 @@ def _spec_from_annotation(name: str, ann: ast.expr | None, default: Any, help_te
     raise ValueError(
         f"parameter '{name}': unsupported annotation {text!r}; use int, float, str, bool, "
         "Int[low, high], Float[low, high], MinCell, Literal[...], list[...], InputFile, InputDir "
-        "or OutputName (optionally `| None`)."
+        "or OutputName (optionally `| None`), or a type alias of one assigned in the imports cell "
+        "(`Language = Literal[\"lv\", \"en\"]`)."
     )
 
 

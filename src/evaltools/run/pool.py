@@ -1,4 +1,5 @@
-"""``run-all --jobs N``: runs in worker processes that never take the command down.
+"""``run-all``: :func:`run_plans` runs plans one by one or, with ``--jobs N``, in worker
+processes that never take the command down.
 
 Each run has its own worker process, so that the run-folder environment of one
 kernel cannot leak into another's. An exception raised in a worker gives a failed
@@ -20,11 +21,40 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from evaltools.run.execute import RunOutcome, RunPlan, _crashed, _not_run, execute
+from evaltools.run.execute import KernelMissingError, RunOutcome, RunPlan, _crashed, _not_run, execute
 from evaltools.run.lifecycle import SignalGuard
 
 MAX_ATTEMPTS = 2  # a run taken down by a worker's death is tried once more, alone
 POLL_S = 0.3
+
+
+def run_plans(plans: list[RunPlan], jobs: int = 1, guard: SignalGuard | None = None) -> Iterator[RunOutcome]:
+    """Execute plans, ``jobs`` at a time, yielding each outcome as it finishes.
+
+    Never raises for one run: an exception in a run, in a worker process or a broken
+    process pool gives a failed outcome and the others go on. With ``guard`` (a
+    disarmed :class:`SignalGuard` of the caller), a SIGINT/SIGTERM stops new runs;
+    running ones end ``interrupted`` and the rest are yielded as ``not run``.
+    """
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}.")
+    guard = guard or SignalGuard()
+    if jobs == 1 or len(plans) <= 1:
+        for plan in plans:
+            if guard.received:
+                yield _not_run(plan, "interrupted before it started")
+                continue
+            try:
+                outcome = execute(plan)
+            except KernelMissingError:
+                raise
+            except Exception as exc:
+                outcome = _crashed(plan, exc, "run")
+            if outcome.signal is not None:
+                guard.received.append(outcome.signal)
+            yield outcome
+        return
+    yield from run_parallel(plans, jobs, guard)
 
 
 def _worker_init() -> None:

@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from evaltools.core.errors import ParamsError
 from evaltools.run.parameters import Origin, ParameterError, ParamSpec, read_parameters
 from evaltools.text import clip, short
 from evaltools.yamlfile import YamlFileError, read_yaml
@@ -35,7 +36,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 MAX_DESCRIPTION = 500
 
 
-class ProjectError(ValueError):
+class ProjectError(ParamsError, ValueError):
     """The project, a study or a params file cannot be found or read."""
 
 

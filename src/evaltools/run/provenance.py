@@ -10,7 +10,7 @@ from pathlib import Path
 
 # The packages whose versions can change a number in a report.
 KEY_PACKAGES = (
-    "evaltools", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pyfixest",
+    "evaltools", "numpy", "pandas", "scipy", "statsmodels", "pyfixest", "rdrobust", "rddensity", "lifelines",
     "scikit-learn", "pandera", "pyarrow", "matplotlib", "seaborn", "papermill",
     "nbconvert", "nbclient", "ipykernel",
 )

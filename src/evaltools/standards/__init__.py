@@ -1,7 +1,7 @@
 """Evidence standards: effect sizes (Hedges' g, Cox index), improvement index, months
 of progress, attrition and baseline-equivalence rules, evidence ratings (WWC, EEF)."""
 
-from evaltools.standards._checks import InputError
+from evaltools.core.errors import InputError
 from evaltools.standards.attrition import (
     Attrition,
     BaselineEquivalence,

@@ -14,7 +14,8 @@ from typing import Literal
 
 import pandas as pd
 
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
+from evaltools.core.result import record_dict
 from evaltools.standards._data import load
 
 Boundary = Literal["cautious", "optimistic"]
@@ -90,7 +91,7 @@ class Attrition:
         return self.level == "low"
 
     def to_dict(self) -> dict:
-        return ck.record_dict(self, "wwc_attrition")
+        return record_dict(self, "wwc_attrition")
 
     def to_frame(self) -> pd.DataFrame:
         """One row with every count, rate (in percent) and the verdict."""
@@ -187,7 +188,7 @@ class BaselineEquivalence:
         return pd.DataFrame([{"baseline_es": self.es, "status": self.status}])
 
     def to_dict(self) -> dict:
-        return ck.record_dict(self, "baseline_equivalence")
+        return record_dict(self, "baseline_equivalence")
 
     def __repr__(self) -> str:
         rule = {"satisfied": "|ES| <= 0.05",

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
+from evaltools.core.result import record_dict
 
 if TYPE_CHECKING:  # imported lazily: evaltools.estimate pulls in the estimators
-    from evaltools.estimate.result import Estimate
+    from evaltools.core.result import Estimate
 
 #: Divisor that puts a log odds ratio on the scale of a standardised mean difference
 #: (Cox 1970; WWC Procedures and Standards Handbook v5.0, Appendix E).
@@ -54,8 +55,8 @@ class EffectSize:
         return improvement_index(self.value)
 
     def to_estimate(self, estimand: str | None = None) -> Estimate:
-        """The effect size as an :class:`~evaltools.estimate.result.Estimate`."""
-        from evaltools.estimate.result import Estimate
+        """The effect size as an :class:`~evaltools.core.result.Estimate`."""
+        from evaltools.core.result import Estimate
 
         names = {"n_t": "treated", "n_c": "comparison", "n_clusters": "clusters"}
         n = {names[k]: int(v) for k, v in self.inputs.items() if k in names}
@@ -84,7 +85,7 @@ class EffectSize:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for ``evaltools.report.record``."""
-        return ck.record_dict(self, "effect_size", improvement_index=self.improvement_index)
+        return record_dict(self, "effect_size", improvement_index=self.improvement_index)
 
     def __repr__(self) -> str:
         pct = f"{self.level:.0%}"

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
 from evaltools.standards._data import load
 
 TABLES = {

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from evaltools.standards import _checks as ck
+from evaltools.core import inputs as ck
 from evaltools.standards._data import load
 from evaltools.standards.attrition import Attrition, baseline_equivalence
 

@@ -1,11 +1,15 @@
-"""Study-specific computations that are too long for a study notebook.
+"""The studies: one package per study, named after its notebook.
 
-One module per study: the notebook tells the story, the module does the work that is
-more than a few lines (preparing the study's frames, quantities derived from the
-package's estimators), with unit tests in ``tests/test_study_<name>.py``.
+Each package (``evaltools.studies.<study>``) holds the study's frames, its calls of the
+package's estimators, its figures and what it publishes, and its own message catalogue
+(``messages.yaml``, merged by :mod:`evaltools.report.i18n` at load), and offers the same verbs
+where they apply: ``prepare``, ``headline`` (every number the funder report shows, in one call),
+``subgroups``, ``costs`` and ``truth_check``. Tests: ``tests/test_study_<study>.py``.
 
-- :mod:`evaltools.studies.alumni`: the Iespējamā misija alumni growth programme
-  (``notebooks/alumni_programme.ipynb``);
-- :mod:`evaltools.studies.dropout`: PUMPURS dropout prevention
-  (``notebooks/dropout_prevention.ipynb``).
+- :mod:`evaltools.studies.dropout_prevention`: PUMPURS dropout prevention;
+- :mod:`evaltools.studies.alumni_programme`: the Iespējamā misija alumni growth programme;
+- :mod:`evaltools.studies.municipal_quality`: the municipal education-quality overview.
+
+``evaltools new-study NAME`` writes a new one (``docs/new_study.md``). The modules ``dropout``,
+``alumni`` and ``municipal`` are the old names, kept for one release.
 """
