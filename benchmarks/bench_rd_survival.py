@@ -28,11 +28,11 @@ from _isolated import run_isolated
 
 RUNNERS = {
     "evaltools (irls)": ("from evaltools.estimate import discrete_time_hazard", """
-r = discrete_time_hazard(df, "left", "grade", "pupil", covariates="x", treatment="d", cluster="school")
+r = discrete_time_hazard(df, "pupil", "grade", "left", covariates="x", treatment="d", cluster="school")
 out = (r.table.loc["d", "coef"], r.table.loc["d", "se"])
 """),
     "evaltools + cum. incidence": ("from evaltools.estimate import discrete_time_hazard", """
-r = discrete_time_hazard(df, "left", "grade", "pupil", covariates="x", treatment="d", cluster="school")
+r = discrete_time_hazard(df, "pupil", "grade", "left", covariates="x", treatment="d", cluster="school")
 c = r.cumulative_incidence()
 out = (r.table.loc["d", "coef"], r.table.loc["d", "se"])
 """),

@@ -4,7 +4,7 @@ The conda environment is Python 3.11 plus pip, and pip installs exactly the
 pinned versions that `make setup` installs (the users' lock: runtime and
 JupyterLab), so both routes give one environment. A pin that applies to some
 platforms only keeps its environment marker (pip evaluates it).
-tests/test_environment.py checks that the two files agree.
+tests/project/test_environment.py checks that the two files agree.
 """
 from pathlib import Path
 

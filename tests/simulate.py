@@ -1,8 +1,9 @@
 """Simulators shared by several test files (one place, so that a design is written once).
 
 ``staggered_panel``: staggered adoption with known group-time effects, for att_gt, the
-event study, HonestDiD and the Monte Carlo coverage checks (tests/test_att_gt*.py,
-tests/test_honest_did_event_study.py). Units ``id``, periods ``t`` = 1..T, cohort ``g``
+event study, HonestDiD and the Monte Carlo coverage checks
+(tests/estimate/diff_in_diff/test_att_gt*.py, tests/inference/test_honest_did_event_study.py).
+Import it as ``from tests.simulate import staggered_panel``. Units ``id``, periods ``t`` = 1..T, cohort ``g``
 (0 = never treated), covariate ``x``, outcome ``y``:
 
 Y_it = a_i + l_t + b * x_i * t / T + tau_i(g, t) + e_it, with cohort membership

@@ -14,7 +14,7 @@ Sub-packages, each with one job:
   hierarchy (``EvaltoolsError``) and the input checks.
 
 Each package imports only the layers below it (``docs/architecture.md``, "Layers";
-enforced by ``tests/test_layers.py``).
+enforced by ``tests/project/test_layers.py``).
 """
 
 __version__ = "0.1.0"

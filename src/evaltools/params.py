@@ -23,7 +23,7 @@ above, and the parameter is annotated with that name::
     check_injected(globals())
 
 Both ``evaltools run`` and ``papermill --help-notebook`` then list every parameter
-with its type and help (tests/test_papermill_parameters.py compares the two).
+with its type and help (tests/project/test_papermill_parameters.py compares the two).
 
 ``evaltools run`` reads these declarations (without executing the notebook),
 refuses parameters that do not fit them, resolves ``InputFile``/``InputDir``

@@ -5,7 +5,7 @@ manifest, that no traceback reaches stdout, stderr or any published file, that n
 ``.tmp-`` folder is left over and that an earlier run is untouched. The notebook
 step is replaced by a stand-in that writes a small executed notebook (no kernel:
 these run in a fraction of a second each); the real kernel, real signals and a
-real SIGKILL are in tests/test_run_lifecycle.py.
+real SIGKILL are in tests/run/test_lifecycle.py.
 """
 from __future__ import annotations
 

@@ -123,7 +123,7 @@ naive bias** and **how to recover the truth**. In short:
 
 With the shipped seed the within-school soma estimate happens to lie about 2.9 standard
 errors above zero (a chance finding; across seeds the interval covers zero as it should,
-see `tests/test_data_synth.py`).
+see `tests/data/test_synth.py`).
 """
 
 MAPPING = """\

@@ -1,7 +1,11 @@
 """Generalised linear models by IRLS with a cluster-robust covariance, and what is built on them.
 
-One implementation, used by the discrete-time hazard model (:mod:`evaltools.estimate.hazard`)
-and the studies:
+One implementation, used by the discrete-time hazard model
+(:mod:`evaltools.estimate.survival.hazard_models`) and the studies. It sits at the top of
+``estimate/`` beside ``cluster_robust`` and ``fixed_effects`` because it is machinery shared by
+several families, not a design of its own; it is not exported from :mod:`evaltools.estimate`
+(its functions take arrays and design matrices): import it as ``evaltools.estimate.glm``.
+
 
 * :func:`irls`: a GLM (gaussian identity; poisson log; binomial logit or cloglog) fitted by
   Fisher scoring on the normal equations. Each step solves ``(X'WX) b = X'W z`` with
@@ -18,8 +22,11 @@ and the studies:
   Satterthwaite df (``vcov="CR2"``).
 
 CR2 is offered where the model is linear (the difference in means); for the non-linear GLMs of
-:func:`irls` the covariance is CR1 (a CR2 for GLMs would apply the adjustment to the working
-weighted least squares at convergence, as R's clubSandwich does: not implemented yet).
+:func:`irls` (logit, cloglog, poisson) the covariance is CR1 (a CR2 for GLMs would apply the
+adjustment to the working weighted least squares at convergence, as R's clubSandwich does: not
+offered, see docs/r_conventions.md). With fewer than 30 clusters :attr:`GLMFit.diagnostics` and
+the Estimates of :func:`g_computation` carry ``diagnostics["few_clusters"]`` with
+``alternative: None``.
 * :func:`predicted_means` and :func:`g_computation`: the mean predicted outcome with the
   treatment set to 1 and to 0 over chosen rows (regression adjustment, g-computation;
   Robins 1986) and their difference with a delta-method SE from the model's covariance
@@ -36,9 +43,11 @@ import numpy as np
 import pandas as pd
 
 from evaltools.core.result import Estimate
+from evaltools.core.vocabulary import renamed
 from evaltools.estimate.cluster_robust import FEW_CLUSTERS, check_vcov, cr2, few_clusters
 
-__all__ = ["GLMFit", "irls", "difference_in_means", "predicted_means", "g_computation", "FAMILIES"]
+__all__ = ["GLMFit", "irls", "difference_in_means", "predicted_means", "g_computation", "glm_few_clusters",
+           "FAMILIES"]
 
 Family = Literal["gaussian", "poisson", "binomial"]
 _DRIFT = 8.0  # a coefficient this large on the link scale is drifting off (a fitted mean near 0 or 1)
@@ -61,11 +70,28 @@ class GLMFit:
     clusters: int
     converged: bool
 
+    @property
+    def diagnostics(self) -> dict[str, Any]:
+        """``{"few_clusters": ...}`` (``alternative: None``: no CR2 for a non-linear GLM) when the
+        covariance is clustered on fewer than 30 clusters, else ``{}``."""
+        return glm_few_clusters(self.clusters) if self.family != "gaussian" and self.clusters < self.n else {}
+
     def se(self) -> np.ndarray:
         """Cluster-robust standard errors of the coefficients."""
         if self.cov is None:
             raise ValueError("This fit has no covariance: refit with covariance=True.")
         return np.sqrt(np.diag(self.cov))
+
+
+NO_CR2 = ("CR2 is not offered for non-linear GLMs (docs/r_conventions.md); a cluster bootstrap is "
+          "the small-sample check.")
+
+
+def glm_few_clusters(G: int) -> dict[str, Any]:
+    """``{"few_clusters": {"clusters": G, "note": ..., "alternative": None}}`` for ``G`` under
+    :data:`~evaltools.estimate.cluster_robust.FEW_CLUSTERS` clusters, else ``{}``."""
+    info = few_clusters(G, None, advice=NO_CR2)
+    return {"few_clusters": info} if info else {}
 
 
 def mean_and_derivative(eta: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray]:
@@ -217,13 +243,14 @@ def _sandwich(X: np.ndarray, y: np.ndarray, eta: np.ndarray, family: str, link: 
     return corr * bread @ (scores.T @ scores) @ bread
 
 
-def difference_in_means(y: Any, d: Any, clusters: Any, *, estimand: str = "difference in means",
+@renamed(y="values", d="treatment", clusters="cluster")
+def difference_in_means(values: Any, treatment: Any, cluster: Any, *, estimand: str = "difference in means",
                         level: float = 0.95, n: Mapping[str, int] | None = None,
-                        method: str | None = None, vcov: str = "CR1") -> Estimate:
-    """Mean of ``y`` where ``d`` = 1 minus where ``d`` = 0, with a CR1 cluster-robust SE and a
-    t(G - 1) interval (G clusters).
+                        method: str | None = None, vcov: Literal["CR1", "CR2"] = "CR1") -> Estimate:
+    """Mean of ``values`` where ``treatment`` = 1 minus where it is 0, with a CR1 cluster-robust
+    SE (clusters: ``cluster``, an array) and a t(G - 1) interval (G clusters).
 
-    The coefficient of ``d`` in the OLS of ``y`` on a constant and ``d``; its CR1 variance is
+    The coefficient of ``treatment`` in the OLS of ``values`` on a constant and ``treatment``; its CR1 variance is
     statsmodels' ``OLS(...).fit(cov_type="cluster")``. The interval and p-value use Student's
     t with G - 1 degrees of freedom, as Stata and :func:`evaltools.estimate.cluster_mean` do:
     with G clusters the sandwich has at most G - 1 independent pieces (Cameron & Miller 2015,
@@ -232,11 +259,13 @@ def difference_in_means(y: Any, d: Any, clusters: Any, *, estimand: str = "diffe
     ``vcov="CR2"``: the Bell-McCaffrey CR2 variance with Satterthwaite degrees of freedom
     (:func:`evaltools.estimate.cluster_robust.cr2`), valid with few clusters. With fewer than
     :data:`~evaltools.estimate.cluster_robust.FEW_CLUSTERS` clusters a CR1 result says so in
-    ``diagnostics["few_clusters"]`` and carries the CR2 interval as the alternative.
+    ``diagnostics["few_clusters"]`` and carries the CR2 interval as the alternative. ``method``:
+    the description stored in the Estimate. (Old keywords ``y=``, ``d=``, ``clusters=`` work for
+    one release with a DeprecationWarning.)
     """
     vcov = check_vcov(vcov)
-    yv, dv = np.asarray(y, dtype=float), np.asarray(d, dtype=float)
-    codes, uniq = pd.factorize(np.asarray(clusters))
+    yv, dv = np.asarray(values, dtype=float), np.asarray(treatment, dtype=float)
+    codes, uniq = pd.factorize(np.asarray(cluster))
     if (codes < 0).any():
         raise ValueError(f"difference_in_means({estimand!r}): {int((codes < 0).sum())} row(s) have no cluster id; "
                          "drop them or give them one.")
@@ -285,13 +314,17 @@ def g_computation(params: np.ndarray, cov: np.ndarray, X1: np.ndarray, X0: np.nd
     interactions) set to 1 / to 0; ``cov``: the model's (cluster-robust) covariance. With
     ``report_means`` the diagnostics hold the two means (``p_treated``, ``p_untreated``):
     fitted rates of a group, which with its size can give back a count, so a study publishes
-    them only through disclosure control.
+    them only through disclosure control. When ``n["clusters"]`` is under 30 the diagnostics
+    hold ``few_clusters`` (no CR2 for a non-linear model: ``alternative`` is None).
     """
     if len(X1) == 0:
         raise ValueError(f"g_computation({estimand!r}): no rows to average over.")
     p1, p0, g1, g0 = predicted_means(params, X1, X0, link)
     g = g1 - g0
     se = math.sqrt(max(float(g @ np.asarray(cov) @ g), 0.0))
-    return Estimate.from_normal(estimand, p1 - p0, se, level=level, n=dict(n or {}), method=method,
-                                options=dict(options or {}),
-                                diagnostics={"p_treated": p1, "p_untreated": p0} if report_means else {})
+    counts = dict(n or {})
+    diagnostics = {"p_treated": p1, "p_untreated": p0} if report_means else {}
+    if link != "identity" and "clusters" in counts:
+        diagnostics.update(glm_few_clusters(int(counts["clusters"])))
+    return Estimate.from_normal(estimand, p1 - p0, se, level=level, n=counts, method=method,
+                                options=dict(options or {}), diagnostics=diagnostics)

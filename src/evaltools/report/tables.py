@@ -245,7 +245,7 @@ def balance_table(
     protected: N, mean (and SD) per group, difference, standardised difference, p-value.
 
     Nothing is recomputed: the statistics, their SD convention (the pooled SD of the sample
-    before weighting, see :mod:`evaltools.estimate.balance`) and the p-values (regression,
+    before weighting, see :mod:`evaltools.estimate.matching_weighting.balance_checks`) and the p-values (regression,
     clustered when the result was) are the estimator's. ``adjusted``: with weights, show the
     weighted sample (default) or the sample before weighting. Means of groups below the
     threshold, and shares of a 0/1 covariate whose count in either group is a small non-zero
@@ -316,7 +316,7 @@ def _deprecated_balance(data: pd.DataFrame, covariates: Sequence[str] = (), trea
             raise TableInputError(f"balance_table(): covariate {cov!r} has no numeric values.")
     # the report layer computes nothing: the deprecated form calls the estimator (a higher layer
     # importing a lower one, only on this path)
-    from evaltools.estimate.balance import balance_table as estimate_balance
+    from evaltools.estimate.matching_weighting.balance_checks import balance_table as estimate_balance
 
     return estimate_balance(data, treatment, covariates, weights=weights, missing="drop")
 

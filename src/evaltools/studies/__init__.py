@@ -4,7 +4,7 @@ Each package (``evaltools.studies.<study>``) holds the study's frames, its calls
 package's estimators, its figures and what it publishes, and its own message catalogue
 (``messages.yaml``, merged by :mod:`evaltools.report.i18n` at load), and offers the same verbs
 where they apply: ``prepare``, ``headline`` (every number the funder report shows, in one call),
-``subgroups``, ``costs`` and ``truth_check``. Tests: ``tests/test_study_<study>.py``.
+``subgroups``, ``costs`` and ``truth_check``. Tests: ``tests/studies/test_<study>.py``.
 
 - :mod:`evaltools.studies.dropout_prevention`: PUMPURS dropout prevention;
 - :mod:`evaltools.studies.alumni_programme`: the Iespējamā misija alumni growth programme;

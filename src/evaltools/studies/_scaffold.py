@@ -5,7 +5,7 @@ A new study touches only its own folders (``docs/new_study.md``)::
     notebooks/NAME.ipynb              the story: parameters, a first cell, a funder section
     params/NAME.yaml                  its default run
     src/evaltools/studies/NAME/       its package: __init__.py (the verbs) and messages.yaml
-    tests/test_study_NAME.py          its tests
+    tests/studies/test_NAME.py        its tests
     docs/NAME.md                      its documentation
 
 The package's verbs (``prepare``, ``headline``, ``subgroups``, ``costs``, ``truth_check``) are
@@ -51,7 +51,7 @@ class _Files:
 def planned_files(root: Path, name: str) -> _Files:
     """Where the scaffold of ``name`` goes in the project at ``root``."""
     return _Files(notebook=root / "notebooks" / f"{name}.ipynb", params=root / "params" / f"{name}.yaml",
-                  package=root / "src" / "evaltools" / "studies" / name, test=root / "tests" / f"test_study_{name}.py",
+                  package=root / "src" / "evaltools" / "studies" / name, test=root / "tests" / "studies" / f"test_{name}.py",
                   doc=root / "docs" / f"{name}.md")
 
 
@@ -222,7 +222,7 @@ from evaltools.report import i18n
 from evaltools.studies import {name} as study
 from evaltools.studies._scaffold import StudyNotWritten
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "{name}.ipynb"
 
 
@@ -248,7 +248,7 @@ def test_every_message_key_the_notebook_uses_exists_in_both_languages():
 _DOC = '''# {title}
 
 Notebook `notebooks/{name}.ipynb`, package `src/evaltools/studies/{name}/`, params
-`params/{name}.yaml`, tests `tests/test_study_{name}.py`.
+`params/{name}.yaml`, tests `tests/studies/test_{name}.py`.
 
 ## Question
 

@@ -23,7 +23,7 @@ All influence functions include the estimation effect of the nuisance parameters
 (WLS coefficients and logit coefficients), as in R ``DRDID``. Weights are normalised
 to mean one within the cell, as ``DRDID`` does. This is our own vectorised
 implementation; it is checked against R ``did`` numbers and the ``csdid``/``drdid``
-ports in ``tests/test_att_gt_reference.py``.
+ports in ``tests/estimate/diff_in_diff/test_att_gt_reference.py``.
 """
 from __future__ import annotations
 

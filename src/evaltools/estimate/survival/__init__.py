@@ -1,2 +1,3 @@
-"""Survival: ``curves`` (Kaplan-Meier curves, the log-rank test). The discrete-time hazard
-is in :mod:`evaltools.estimate.hazard`. Import the estimators from :mod:`evaltools.estimate`."""
+"""Survival: ``curves`` (Kaplan-Meier curves, the log-rank test) and ``hazard_models``
+(discrete-time hazard models on person-period rows, cumulative incidence). Import the
+estimators from :mod:`evaltools.estimate`."""

@@ -28,7 +28,7 @@ class MatchedCohort:
     teaching, 0 = censored). A comparison alumnus who joins later is followed only until the
     year before joining (censored then): defining comparisons as "never joined" would look
     into the future and pick those who left before they could join. ``matched``: the
-    :class:`~evaltools.estimate.matching.MatchResult`; its ``weights`` weight the comparison
+    :class:`~evaltools.estimate.MatchResult`; its ``weights`` weight the comparison
     rows.
     """
 

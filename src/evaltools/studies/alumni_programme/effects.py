@@ -79,9 +79,9 @@ def _logit_effects(d: pd.DataFrame, event: str, covariates: list[str], label: st
 
     covs = _varying(d, covariates)
     baseline = _baseline(d, event)
-    adj = discrete_time_hazard(d, event, "year", "teacher_id", covariates=covs or None,
+    adj = discrete_time_hazard(d, "teacher_id", "year", event, covariates=covs or None,
                                treatment="gp", cluster="teacher_id", baseline=baseline)
-    naive = discrete_time_hazard(d, event, "year", "teacher_id", treatment="gp", cluster="teacher_id",
+    naive = discrete_time_hazard(d, "teacher_id", "year", event, treatment="gp", cluster="teacher_id",
                                  baseline=baseline)
     treated = d[d["gp"] == 1]
     n_t = int(d.loc[d["gp"] == 1, "teacher_id"].nunique())
@@ -219,10 +219,10 @@ def pupil_results(sd: StudyData) -> PupilResults:
                                    method="OLS assuming independent pupils (ignores clustering in teachers)")
     return PupilResults(
         model=model,
-        adjusted=replace(model.estimate("gp"), estimand="effect on pupils' scores (multilevel, adjusted)",
-                         n={**model.estimate("gp").n, "units": n["units"]}),
-        naive=replace(naive.estimate("gp"), estimand="effect on pupils' scores (multilevel, naive)",
-                      n={**naive.estimate("gp").n, "units": n["units"]}),
+        adjusted=replace(model.coefficient("gp"), estimand="effect on pupils' scores (multilevel, adjusted)",
+                         n={**model.coefficient("gp").n, "units": n["units"]}),
+        naive=replace(naive.coefficient("gp"), estimand="effect on pupils' scores (multilevel, naive)",
+                      n={**naive.coefficient("gp").n, "units": n["units"]}),
         ols_naive_se=ols_est,
         did=_score_did(d),
         icc_teacher=model.icc,

@@ -70,7 +70,7 @@ def _subgroups(sd: StudyData, outcome: str, by: str, min_participants: int) -> t
         fit = multilevel(d, "score_c ~ " + " + ".join(terms), "teacher_id")
         beta, cov = fit.params, fit.cov_params
         cols = [names[g] + "_gp" for g in keep]
-        method = fit.estimate(cols[0]).method
+        method = fit.coefficient(cols[0]).method
         ests = {g: Estimate.from_normal(f"effect on pupils' scores [{by} = {g}]", float(beta[c]),
                                         float(np.sqrt(cov.loc[c, c])), n={"units": int(sizes[g])}, method=method)
                 for g, c in zip(keep, cols)}
@@ -79,7 +79,7 @@ def _subgroups(sd: StudyData, outcome: str, by: str, min_participants: int) -> t
 
     inter = [names[g] for g in keep[1:]]
     covs = _varying(d, RETENTION_COVARIATES) + inter
-    res = discrete_time_hazard(d, "left", "year", "teacher_id", covariates=covs, treatment="gp",
+    res = discrete_time_hazard(d, "teacher_id", "year", "left", covariates=covs, treatment="gp",
                                baseline=_baseline(d, "left"), interactions=inter or None, cluster="teacher_id")
     params, cov = res.params, res.cov
     inames = [f"gp:{c}" for c in inter]  # the treatment's interaction with each non-reference group

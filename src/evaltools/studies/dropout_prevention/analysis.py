@@ -98,13 +98,13 @@ def headline(data: DropoutData, *, control_group: str = "never", anticipation: i
     if offered["took_up"].nunique() == 2 and covs:
         ok = offered[covs].notna().all(axis=1)
         balance = balance_table(offered[ok], "took_up", covs, cluster="school_id")
-    rd_main = rd(rows, "left_early", "s1", data.threshold, treatment="supported_f", cluster="school_id")
+    rd_main = rd(rows, "left_early", "s1", cutoff=data.threshold, treatment="supported_f", cluster="school_id")
     density = rd_main.density_test()
     gap = (rd_main.estimate.estimate - at_threshold.estimate) / math.hypot(rd_main.estimate.se, at_threshold.se)
 
     panel = school_panel(data)
     cs, cs_control = fit_rollout(panel, control_group, anticipation=anticipation, base_period="universal",
-                                 bootstrap=bootstrap_reps, seed=seed)
+                                 n_boot=bootstrap_reps, seed=seed)
     itt = dynamic = pretrend = tw = share = None
     if cs is not None:
         itt = cs.aggregate("simple").overall
@@ -173,12 +173,12 @@ def robustness(data: DropoutData, res: Results, *, anticipation: int = 0, wild_r
     specs["clustered by municipality"] = probability_effect(fit, fr[fr["supported"]], label="municipality")
     rows = res.rows
     lpm = rows.assign(score_bin=np.floor(rows["score10"] * 2).astype("int64"))
-    wild_lpm = inference.wild_cluster_bootstrap(lpm, "left_early", ["supported_f"], "supported_f", "municipality_id",
-                                                fixed_effects=["score_bin", "grade", "year"], reps=wild_reps, seed=seed)
+    wild_lpm = inference.wild_cluster_bootstrap(lpm, "left_early", "supported_f", cluster="municipality_id",
+                                                fixed_effects=["score_bin", "grade", "year"], n_boot=wild_reps, seed=seed)
     wild = grid_frame = loo = None
     honest: dict[str, Any] = {}
     if res.rollout is not None:
-        wild = res.twfe.wild_bootstrap(reps=wild_reps, seed=seed)
+        wild = res.twfe.wild_bootstrap(n_boot=wild_reps, seed=seed)
         grid = {}
         for cg in ("never", "notyet"):
             for base in ("universal", "varying"):

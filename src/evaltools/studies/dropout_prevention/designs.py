@@ -114,15 +114,15 @@ def rd_checks(data: DropoutData, main: Any, *, factors: Sequence[float] = (0.5, 
             return {"spec": label, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "pvalue": np.nan,
                     "h": np.nan, "n_effective": 0}
 
-    bw = [safe(f"h x {f:g}", lambda f=f: rd(p, "left_early", "s1", c, treatment="supported_f", cluster=cluster,
+    bw = [safe(f"h x {f:g}", lambda f=f: rd(p, "left_early", "s1", cutoff=c, treatment="supported_f", cluster=cluster,
                                               bandwidth=h * f)) for f in factors]
-    bw.append(safe("p = 2", lambda: rd(p, "left_early", "s1", c, treatment="supported_f", cluster=cluster, p=2)))
+    bw.append(safe("p = 2", lambda: rd(p, "left_early", "s1", cutoff=c, treatment="supported_f", cluster=cluster, p=2)))
     placebo = []
     for off in placebo_offsets:
         side = p[p["s1"] < c] if off < 0 else p[p["s1"] >= c]
-        placebo.append(safe(f"{c + off:g}", lambda side=side, off=off: rd(side, "left_early", "s1", c + off,
+        placebo.append(safe(f"{c + off:g}", lambda side=side, off=off: rd(side, "left_early", "s1", cutoff=c + off,
                                                                           cluster=cluster)))
-    cov = [safe(col, lambda col=col: rd(p[p[col].notna()], col, "s1", c, cluster=cluster)) for col in covariates
+    cov = [safe(col, lambda col=col: rd(p[p[col].notna()], col, "s1", cutoff=c, cluster=cluster)) for col in covariates
            if col in p and p[col].notna().sum() > 100]
     columns = ["spec", "estimate", "ci_low", "ci_high", "pvalue", "h", "n_effective"]
     return {name: pd.DataFrame(rows, columns=columns).set_index("spec")

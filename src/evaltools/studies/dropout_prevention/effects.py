@@ -78,7 +78,7 @@ def support_hazard(data: DropoutData, spec: str = "linear", *, rows: pd.DataFram
         raise ValueError(f"spec must be 'linear', 'bins' or 'quadratic', got {spec!r}.")
     frame = frame.assign(supported_f=frame["supported"].astype("float64"))
     baseline = [c for c in BASELINE_COVARIATES if frame[c].nunique() > 1]
-    return discrete_time_hazard(frame, "left_early", "grade", "pupil_id",
+    return discrete_time_hazard(frame, "pupil_id", "grade", "left_early",
                                 covariates=[*covs, *baseline, *extra_covariates], treatment="supported_f",
                                 interactions=[SCORE, YEARS_IN, *extra_interactions], cluster=cluster,
                                 link=link), frame
@@ -227,7 +227,8 @@ def _glm_effect(y: np.ndarray, D: np.ndarray, controls: pd.DataFrame, groups: np
         raise ValueError(f"The {family} GLM of {label!r} did not converge.")
     theta, V, G = fit.params, fit.cov, fit.clusters
     return Estimate.from_normal(label, float(theta[1]), math.sqrt(V[1, 1]), df=G - 1, n={**n, "clusters": G},
-                                method=f"GLM ({family}) on support with risk-score bins, CR1 SE clustered by school")
+                                method=f"GLM ({family}) on support with risk-score bins, CR1 SE clustered by school",
+                                diagnostics=fit.diagnostics)
 
 
 def other_outcomes(data: DropoutData, pass_mark: float) -> dict[str, Estimate]:
