@@ -14,7 +14,8 @@ from typing import Any
 
 
 def load(run_dir: Path) -> dict[str, Any]:
-    return {k: v["value"] for k, v in json.loads((Path(run_dir) / "results.json").read_text()).items()}
+    return {k: v["value"] for k, v in json.loads((Path(run_dir) / "results.json").read_text()).items()
+            if k != "schema_version"}
 
 
 def _is_marker(v: Any) -> bool:

@@ -1,7 +1,7 @@
 """The ``evaltools`` command line.
 
     evaltools studies                      every study and its parameters
-    evaltools run STUDY [-p FILE] [--set key=value ...]
+    evaltools run STUDY [-p FILE] [--set key=value ...]   one run, then the index
     evaltools run-all                      every params file, then the index
     evaltools site                         rebuild reports/index.html
     evaltools new-study NAME               the files of a new study (docs/new_study.md)
@@ -221,9 +221,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     _sweep(project, "evaltools run")
     outcome = execute(plan)
     _print_outcome(outcome, project.root)
+    index, clean = _index(project, "evaltools run")  # every run refreshes the index, whatever its outcome
+    if index.exists():
+        print(f"  index: {index}")
     if outcome.signal is not None:
         return exit_code(outcome.signal)
-    return EXIT_OK if outcome.ok else EXIT_FAILED
+    return EXIT_OK if outcome.ok and clean else EXIT_FAILED
 
 
 def _shown(value, limit: int = 60) -> str:

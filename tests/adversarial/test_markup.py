@@ -414,10 +414,10 @@ def test_index_shows_no_headline_for_a_run_that_did_not_finish(status, tmp_path)
     _write_run(reports, "s", "20260101T000000Z-a", {"status": status, "started_at": "2026-01-01T00:00:00"},
                {"rate": {"headline": True, "label": "Early leaving", "value": 12.345}})
     page = build_site(reports).read_text("utf-8")
-    row = re.search(r"<tr class=\"ev-[^\"]*\">.*?</tr>", page, re.S).group(0)
-    assert f"ev-{status}" in row and status in visible(row)
-    assert "12.3" not in row and "Early leaving" not in row
-    assert "succeeded" not in visible(row)
+    card = re.search(r"<article class=\"ev-card [^\"]*\".*?</article>", page, re.S).group(0)
+    assert f"ev-{status}" in card and t(f"index.status.{status}", "lv") in visible(card)
+    assert "12.3" not in card and "12,3" not in card and "Early leaving" not in card
+    assert t("index.status.succeeded", "lv") not in visible(card)
 
 
 # -- end to end: run-all on a copy of data/sample with payloads in every string column ---------------
@@ -528,7 +528,7 @@ def test_index_survives_a_manifest_that_is_not_a_run(content, tmp_path):
     (folder / "manifest.json").write_bytes(content)
     (folder / "results.json").write_text("[1, 2]", "utf-8")
     page = build_site(reports).read_text("utf-8")
-    assert "unreadable" in visible(page) and live_markup(page) == []
+    assert t("index.status.unreadable", "lv") in visible(page) and live_markup(page) == []
 
 
 def test_index_without_headlines_drops_every_detail(tmp_path):
@@ -543,4 +543,6 @@ def test_index_without_headlines_drops_every_detail(tmp_path):
     assert "Early leaving" in full and "Pabc123def" in full
     bare = visible(build_site(reports, headlines=False).read_text("utf-8"))
     assert "Early leaving" not in bare and "Pabc123def" not in bare
-    assert "succeeded" in bare and "failed" in bare  # the runs are still listed with their status
+    # the runs are still listed with their status
+    assert t("index.status.failed", "lv") in bare and t("index.error.cell", "lv") in bare
+    assert "ev-succeeded" in build_site(reports, headlines=False).read_text("utf-8")

@@ -145,10 +145,11 @@ def test_publish_figure_refuses_small_group_labels_and_saves(tmp_path, monkeypat
     ax.set_xticks([0, 1], ["Rīga (n = 1\u00a0250)", "Cēsis (n = 7)"])
     with pytest.raises(DisclosureError, match="shows a group of 7"):
         publish_figure(fig, "bad", data=data)
-    assert not (tmp_path / "tables" / "bad.png").exists()
+    assert not (tmp_path / "figures" / "bad.png").exists() and not (tmp_path / "figures" / "bad.svg").exists()
     ax.set_xticks([0, 1], ["Rīga (n = 1\u00a0250)", "Cēsis (n < 10)"])
     published = publish_figure(fig, "by_city", data=data)
-    assert published.path == tmp_path / "tables" / "by_city.png" and published.path.stat().st_size > 1000
+    assert published.path == tmp_path / "figures" / "by_city.png" and published.path.stat().st_size > 1000
+    assert published.svg == tmp_path / "figures" / "by_city.svg" and published.svg.read_bytes().startswith(b"<?xml")
     ok = coef_plot({"a": Estimate.from_normal("a", 1, 1, n={"units": 3})})
     assert_figure_safe(ok)  # coef_plot labels small groups as "n < 10"
     clear()
@@ -257,3 +258,32 @@ def test_balance_plot_shows_visible_differences_with_wwc_bands():
     assert _render_warnings(fig) == []
     with pytest.raises(FigureInputError, match="no column 'std_diff'"):
         balance_plot(pd.DataFrame({"x": [1.0]}))
+
+
+def test_publish_figure_writes_png_at_print_resolution_and_svg_the_same_on_rerun(tmp_path, monkeypatch):
+    import time
+
+    from evaltools.report.figures import FIGURE_META, PRINT_SCALE, line_plot, publish_figure
+    from evaltools.report.record import RUN_DIR_ENV, clear
+
+    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
+    clear()
+    try:
+        data = _protected_series()
+        first = publish_figure(line_plot(data, x="year", y="rate", language="lv"), "trend", data=data)
+        png, svg = first.path.read_bytes(), first.svg.read_bytes()
+        time.sleep(1.1)  # an SVG date would be to the second
+        again = publish_figure(line_plot(data, x="year", y="rate", language="lv"), "trend", data=data)
+        assert again.path.read_bytes() == png and again.svg.read_bytes() == svg
+        assert first.files == (tmp_path / "figures" / "trend.png", tmp_path / "figures" / "trend.svg")
+        assert b"<dc:date>" not in svg and b"tIME" not in png  # no date in either file
+        _, meta = first._repr_mimebundle_()
+        shown = meta["image/png"]  # shown at half the PNG's pixels: the PNG is for print
+        assert FIGURE_META in shown and shown["width"] > 500
+        px = int.from_bytes(png[16:20], "big")
+        assert PRINT_SCALE == 2 and px == pytest.approx(PRINT_SCALE * shown["width"], abs=2)
+        with pytest.raises(FigureInputError, match="scale"):
+            publish_figure(line_plot(data, x="year", y="rate"), "trend", data=data, scale=0)
+    finally:
+        clear()
+        plt.close("all")

@@ -37,14 +37,21 @@ def _card(b, se, higher_is_better=False, **kw):
     [(-0.021, 0.007, False, "better"), (-0.021, 0.007, True, "worse"),
      (0.03, 0.01, True, "better"), (0.03, 0.01, False, "worse"), (0.005, 0.01, False, "unclear")],
 )
-def test_verdict_follows_the_confidence_interval_and_the_good_direction(b, se, higher_is_better, verdict):
-    card = _card(b, se, higher_is_better)
-    assert card.verdict == verdict
+def test_direction_follows_the_confidence_interval_and_the_good_direction(b, se, higher_is_better, verdict):
+    card = _card(b, se, higher_is_better)  # no rating: the verdict says the security is not rated
+    assert card.direction == verdict
     lo, hi = card.effect.ci_low, card.effect.ci_high
     assert (verdict == "unclear") == (lo <= 0 <= hi)
-    first_word = {"better": ("Yes", "Jā"), "worse": ("No", "Nē"), "unclear": ("Not clear", "Nav skaidrs")}
-    assert card.answer("en").startswith(first_word[verdict][0])
-    assert card.answer("lv").startswith(first_word[verdict][1])
+    code = {"better": "promising", "worse": "worse", "unclear": "no_clear_effect"}[verdict]
+    assert (card.verdict.code, card.verdict.security) == (code, "unrated")
+    first_words = {"better": ("Promising, but security not rated. The programme",
+                              "Daudzsološs rezultāts, taču pierādījumu drošība nav novērtēta. Programma"),
+                   "worse": ("Worse outcome, security not rated. The change went the wrong way: the programme ",
+                             "Nelabvēlīga izmaiņa; pierādījumu drošība nav novērtēta. Rādītājs"),
+                   "unclear": ("No clear effect, security not rated. The estimated change in dropout is +0.50",
+                               "Nav skaidra efekta; pierādījumu drošība nav novērtēta. Aprēķinātā rādītāja")}
+    assert card.answer("en").plain.startswith(first_words[verdict][0])
+    assert card.answer("lv").plain.startswith(first_words[verdict][1])
 
 
 def test_answer_gives_the_effect_and_ci_in_natural_units_per_language():
@@ -78,7 +85,11 @@ def test_tiles_protect_counts_and_format_money_and_months():
     small_n = headline_card(QUESTION, OUTCOME, Estimate.from_normal("ATT", 0.1, 0.02, n={"units": 900, "clusters": 8}))
     stored = json.loads(json.dumps(to_jsonable(small_n)))["effect"]
     assert stored["n"] == {"units": 900, "clusters": "[c]"} and stored["estimate"] == 0.1
-    assert d["answer"]["en"] == card.answer("en") and d["verdict"] == "better"
+    assert d["answer"]["en"] == card.answer("en") and d["direction"] == "better"
+    # what the index needs: the verdict's code, wording (key and text), colour and padlocks
+    assert d["verdict"]["code"] == "improved" and d["verdict"]["security"] == "moderate"  # 3 padlocks, with reservations
+    assert d["verdict"]["key"] == "verdict.improved" and d["verdict"]["padlocks"] == 3
+    assert d["verdict"]["label"]["en"] == "Improvement, moderate security" and d["verdict"]["colour"].startswith("#")
 
 
 def test_rating_and_effect_size_objects_are_read_by_attribute():
@@ -99,7 +110,7 @@ def test_rating_and_effect_size_objects_are_read_by_attribute():
 def test_html_is_self_contained_and_in_the_language():
     card = _card(-0.021, 0.007, pupils=500, schools=43, padlocks=4, language="lv")
     page = card._repr_html_()
-    assert page.startswith('<div class="evt-headline" lang="lv"')
+    assert page.startswith('<div class="evt-headline evt-verdict-improved" lang="lv"')  # 4 padlocks: high security
     assert "Galvenais secinājums" in page and "Jautājums" in page
     assert page.count("<svg") == 5 and "<style>" in page
     for forbidden in ("http://", "https://", "<script", "<link", "@import", "url("):
@@ -218,3 +229,12 @@ def test_a_teacher_programme_shows_teachers_and_cost_per_participant_protected()
     assert d["teachers"] == "[c]" and d["cost_per_participant"] == 9392.05  # as schools in results.json
     with pytest.raises(Exception, match="teachers must be a whole number"):
         _card(-0.05, 0.01, teachers=2.5)
+
+
+def test_the_effect_size_measure_is_named_in_the_report_language():
+    class ES:  # the shape of evaltools.standards.EffectSize, as cox_index returns it
+        value, ci_low, ci_high, measure, level = -0.70, -1.06, -0.34, "Cox index", 0.95
+    card = _card(-0.051, 0.016, effect_size=ES())
+    assert dict(card.items("lv"))["Efekta lielums"].startswith("Koksa indekss = \u22120,70")
+    assert dict(card.items("en"))["Effect size"].startswith("Cox index = \u22120.70")
+    assert card.to_dict()["effect_size"]["name"] == "Cox index"  # results.json keeps the language-independent name

@@ -8,7 +8,7 @@ import pytest
 from evaltools.estimate import Estimate
 from evaltools.report import disclosure, record
 from evaltools.report.disclosure import DisclosureError
-from evaltools.report.record import RUN_DIR_ENV, clear, recorded
+from evaltools.report.record import RUN_DIR_ENV, SCHEMA_VERSION, clear, recorded
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +25,7 @@ def test_scalars_estimates_and_tables_are_written_as_json(fresh):
     record("att", Estimate.from_normal("ATT", -0.5, 0.25, n={"units": 40}))
     record("table", pd.DataFrame({"pupils": [120, 340]}, index=pd.Index(["a", "b"], name="school")))
     on_disk = json.loads((fresh / "results.json").read_text())
+    assert next(iter(on_disk)) == "schema_version" and on_disk.pop("schema_version") == SCHEMA_VERSION
     assert on_disk == recorded()
     assert on_disk["rate"] == {"value": 1.25, "label": "Rate", "headline": True}
     assert on_disk["missing"]["value"] is None  # NaN is not valid JSON
@@ -95,3 +96,15 @@ def test_index_precision_follows_the_ci_width(tmp_path):
     assert format_value(est, "en") == "\u22120.044 [\u22120.058, \u22120.030]"
     est = {"type": "estimate", "estimate": 7226.3, "ci_low": 5495.0, "ci_high": 10549.2}
     assert format_value(est, "en") == "7,226 [5,495, 10,549]"
+
+
+def test_results_json_starts_with_its_schema_version_and_reserves_the_key(fresh):
+    from evaltools.report.record import records_of, results_document
+
+    record("rate", 1.5)
+    on_disk = json.loads((fresh / "results.json").read_text("utf-8"))
+    assert list(on_disk) == ["schema_version", "rate"] and on_disk == results_document()
+    assert records_of(on_disk) == recorded() == {"rate": {"value": 1.5}}
+    with pytest.raises(ValueError, match="reserved"):
+        record("schema_version", "2.0")
+    assert json.loads((fresh / "results.json").read_text("utf-8"))["schema_version"] == SCHEMA_VERSION

@@ -210,6 +210,8 @@ def test_publish_table_exports_records_and_protects(run_dir):
     pub = publish_table(raw, "pupils_by_city", caption="Skolēni pēc pilsētas")
     csv, xlsx = pub.files
     assert csv == run_dir / "tables" / "pupils_by_city.csv" and xlsx.exists()
+    assert pub.latex == run_dir / "tables" / "pupils_by_city.tex" and "Liepāja" in pub.latex.read_text()
+    assert pub.exports == (csv, xlsx, pub.latex)
     back = pd.read_csv(csv, index_col=0, encoding="utf-8-sig")
     assert back.loc["Rīga", "skolēni"] == MARK and back.loc["Liepāja", "skolēni"] == MARK
     assert str(back.loc["Kopā", "skolēni"]) == "46"
@@ -341,3 +343,63 @@ def test_balance_p_value_with_one_constant_group_matches_statsmodels():
         p = balance_table(result, threshold=5).data.at["girl", "pvalue"]  # nothing below 5 here
     ref = smf.ols("girl ~ t", d).fit(cov_type="HC1", use_t=True)
     assert p == pytest.approx(ref.pvalues["t"], rel=1e-6)
+
+
+# -- exports: CSV, Excel, LaTeX, the same bytes on every rerun (issue 14, item 5) ---------------
+
+
+def _exported_bytes(run_dir, name):
+    return {ext: (run_dir / "tables" / f"{name}.{ext}").read_bytes() for ext in ("csv", "xlsx", "tex")}
+
+
+def test_publish_table_writes_the_same_bytes_on_rerun(run_dir):
+    import time
+    import zipfile
+
+    raw = pd.DataFrame({"skolēni": [40, 30, 4, 74]}, index=pd.Index(["Rīga", "Cēsis", "Ape", "Kopā"], name="novads"))
+    models = model_table({"A": _est("ATT", 0.12, 0.04, units=1200), "B": _est("ATT", 0.10, 0.05, units=900)})
+    publish_table(raw, "pupils", caption="Skolēni", total_col=None)
+    publish_table(models, "models")
+    first = {n: _exported_bytes(run_dir, n) for n in ("pupils", "models")}
+    time.sleep(2.1)  # zip entries carry times to 2 s, Excel's properties to 1 s
+    publish_table(raw, "pupils", caption="Skolēni", total_col=None)
+    publish_table(models, "models")
+    for name, files in first.items():
+        again = _exported_bytes(run_dir, name)
+        for ext, data in files.items():
+            assert data and again[ext] == data, f"{name}.{ext} differs on rerun"
+    with zipfile.ZipFile(run_dir / "tables" / "pupils.xlsx") as z:
+        core = z.read("docProps/core.xml").decode()
+        assert {i.date_time for i in z.infolist()} == {(2000, 1, 1, 0, 0, 0)}
+    assert "2000-01-01T00:00:00Z" in core and str(time.gmtime().tm_year) not in core
+    back = pd.read_excel(run_dir / "tables" / "pupils.xlsx", index_col=0)  # still a workbook Excel reads
+    assert back.loc["Kopā", "skolēni"] == 74 and back.loc["Ape", "skolēni"] == MARK
+
+
+def test_latex_export_escapes_every_special_character_from_data(run_dir):
+    from evaltools.report.tables import latex_text
+
+    nasty = r"A&B 50% $x$ #1 a_b {c} ~d ^e \input{/etc/passwd}"
+    assert latex_text(nasty) == (r"A\&B 50\% \$x\$ \#1 a\_b \{c\} \textasciitilde{}d \textasciicircum{}e "
+                                 r"\textbackslash{}input\{/etc/passwd\}")
+    raw = pd.DataFrame({"pupils": [120, 340]}, index=pd.Index([nasty, "Cēsis"], name="school_name"))
+    pub = publish_table(raw, "schools", total_row=None, total_col=None, caption="50% & more", labels={"pupils": "N_pupils"})
+    tex = pub.latex.read_text("utf-8")
+    assert latex_text(nasty) in tex and r"\caption{50\% \& more}" in tex and r"N\_pupils" in tex
+    assert r"school\_name" in tex and "\\input{" not in tex
+    body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0]
+    for macro in (r"\textasciitilde{}", r"\textasciicircum{}", r"\textbackslash{}"):
+        body = body.replace(macro, "")
+    unescaped = [m for m in __import__("re").finditer(r"(?<!\\)[&%$#_{}~^]", body)]
+    # the only unescaped specials left are the table's own column separators
+    assert {m.group(0) for m in unescaped} <= {"&"} and body.count(r"\&") == 1
+
+
+def test_latex_export_shows_the_table_as_the_report_does(run_dir):
+    raw = pd.DataFrame({"pupils": [4, 30, 40, 74]}, index=["Rīga", "Daugavpils", "Liepāja", "Kopā"])
+    pub = publish_table(raw, "cities", language="lv", total_col=None)
+    tex = pub.latex.read_text("utf-8")
+    rows = {line.split("&")[0].strip(): line for line in tex.splitlines() if "&" in line and "\\\\" in line}
+    assert "[c]" in rows["Rīga"] and "[c]" in rows["Daugavpils"] and " 4 " not in rows["Rīga"]
+    assert "74" in rows["Kopā"]
+    assert r"\begin{tabular}" in tex and r"\toprule" in tex  # booktabs

@@ -110,11 +110,21 @@ def test_failed_run_is_marked_with_cell_and_message_and_keeps_the_notebook(run_a
 
 def test_index_lists_every_run_newest_first_with_status(run_all, project):
     page = (project / "reports" / "index.html").read_text()
-    assert page.count("<tr class=\"ev-") == 3
+    # one card per study and area: tiny (its LV and EN versions behind a language switch), failing
+    assert page.count("<article class=\"ev-card") == 2 and page.count('type="radio"') == 2
     assert "ev-failed" in page and "deliberate failure" in page
     assert "Total: 150" in page
     for run in run_all[1].values():
         assert f"{run.parent.name}/{run.name}/report.html" in page
+
+
+def test_every_run_refreshes_the_index(run_all, project):
+    index = project / "reports" / "index.html"
+    index.unlink()
+    assert main(["--root", str(project), "run", "tiny", "-p", "params/tiny_lv.yaml"]) == 0
+    newest = max((project / "reports" / "tiny").iterdir(), key=lambda p: p.name)
+    page = index.read_text()
+    assert f"tiny/{newest.name}/report.html" in page  # the new run is the current LV version
 
 
 def test_site_rebuild_leaves_live_half_written_runs_alone(run_all, project):

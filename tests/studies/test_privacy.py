@@ -247,7 +247,7 @@ def test_valmiera_run_passes_the_attackers(valmiera_run):
     assert headline.get("headline") and isinstance(headline["value"], str)  # the index shows no rate
     for name in ("early_leaving_trend", "ce9_means"):  # the figures' data are published with them
         assert results[name]["type"] == "protected_table"
-    assert (valmiera_run / "tables" / "early_leaving_trend.png").is_file()
+    assert (valmiera_run / "figures" / "early_leaving_trend.png").is_file()
 
 
 def test_valmiera_report_shows_no_rate_of_the_hidden_leavers(valmiera_run):

@@ -43,7 +43,7 @@ from evaltools.report.disclosure import (
 )
 from evaltools.report.escape import literal_text
 from evaltools.report.headline import as_estimate, is_estimate
-from evaltools.report.record import output_dir, record
+from evaltools.report.record import figures_dir, record
 
 if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only when needed
     from evaltools.core.result import Estimate
@@ -326,27 +326,53 @@ class PublishedFigure:
 
     Displays as the PNG that was saved (``display(publish_figure(...))``), with
     display metadata naming the figure, so the renderer can tell a published
-    figure from a plot shown some other way. ``path`` is the PNG file.
+    figure from a plot shown some other way. ``path`` is the PNG file, ``svg`` the
+    SVG file beside it. The PNG is drawn at ``scale`` times the resolution it is shown
+    at (2: sharp in print and on dense screens); the display metadata give its width
+    and height at the shown size.
     """
 
     name: str
     path: Path
     png: bytes
     records: tuple[str, ...]
+    svg: Path | None = None
+    scale: int = 1
+    alt: str = ""
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         data = {"image/png": base64.b64encode(self.png).decode("ascii"), "text/plain": f"<figure {self.name}>"}
-        meta = {"image/png": {FIGURE_META: {"name": self.name, "records": list(self.records)}}}
-        return data, meta
+        meta: dict[str, Any] = {FIGURE_META: {"name": self.name, "records": list(self.records)}}
+        size = _png_size(self.png)
+        if size is not None and self.scale > 1:
+            meta["width"], meta["height"] = (round(v / self.scale) for v in size)
+        if self.alt:
+            meta["alt"] = self.alt  # nbconvert writes it as the img's alt text
+        return data, {"image/png": meta}
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The files written: the PNG and the SVG."""
+        return (self.path,) + ((self.svg,) if self.svg is not None else ())
 
     def __fspath__(self) -> str:
         return str(self.path)
 
 
+#: Resolution the report shows a figure at (dots per inch of the figure's size in inches).
+SCREEN_DPI = 150
+#: The PNG is saved at this multiple of :data:`SCREEN_DPI` (print resolution).
+PRINT_SCALE = 2
+#: Salt of the ids inside SVG files: fixed, so that a rerun writes the same SVG.
+SVG_HASHSALT = "evaltools"
+
+
 def publish_figure(
-    fig: Figure, name: str, *, data: FigureData, threshold: int | None = None, dpi: int = 150
+    fig: Figure, name: str, *, data: FigureData, threshold: int | None = None, dpi: int = SCREEN_DPI,
+    scale: int = PRINT_SCALE, alt: str | None = None,
 ) -> PublishedFigure:
-    """Check the figure and its data, save ``<name>.png`` beside the report and record the data.
+    """Check the figure and its data, save ``<name>.png`` and ``<name>.svg`` into the run's
+    ``figures/`` folder and record the data.
 
     ``data`` is the :class:`ProtectedTable` (or ``{part: ProtectedTable}``) the
     figure plots: every plotted point must be a visible value of it (draw with
@@ -356,6 +382,12 @@ def publish_figure(
     the picture shows is published, and attacked, as a table (a table protected under
     a name, e.g. by ``protect_linked``, is recorded under that name). Labels are checked
     with :func:`assert_figure_safe`. Display the returned object to show the figure.
+
+    The PNG is drawn at ``dpi * scale`` dots per inch and shown at ``dpi`` (sharp when
+    printed); the SVG is vector. Neither file holds a date: a rerun writes the same
+    bytes (:func:`figure_files`). ``alt`` is the image's text alternative in the report
+    language (default: the figure's title, :func:`figure_alt`); tick labels still in
+    matplotlib's default format get the language's decimal mark (:func:`localise_ticks`).
     """
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", str(name)):
         raise FigureInputError(
@@ -372,14 +404,36 @@ def publish_figure(
         assert_safe(table)
     assert_figure_safe(fig, threshold)
     literal_text(fig)  # names from data are text, never mathtext
-    path = output_dir() / f"{name}.png"
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    png = buffer.getvalue()
+    alt_text = figure_alt(fig, alt)
+    localise_ticks(fig)
+    if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= 4:
+        raise FigureInputError(f"publish_figure({name!r}): scale must be a whole number from 1 to 4, got {scale!r}.")
+    png, svg = figure_files(fig, dpi=dpi * scale)
+    folder = figures_dir()
+    path, svg_path = folder / f"{name}.png", folder / f"{name}.svg"
     path.write_bytes(png)
+    svg_path.write_bytes(svg)
     for key, table in parts.items():
         record(key, table)
-    return PublishedFigure(str(name), path, png, tuple(parts))
+    return PublishedFigure(str(name), path, png, tuple(parts), svg=svg_path, scale=scale, alt=alt_text)
+
+
+def figure_files(fig: Figure, *, dpi: int = SCREEN_DPI * PRINT_SCALE) -> tuple[bytes, bytes]:
+    """The figure as PNG (at ``dpi``) and SVG bytes, with no date or other run-dependent
+    metadata: the SVG's ``Date`` is left out and its ids are salted with :data:`SVG_HASHSALT`;
+    matplotlib's PNG holds no time."""
+    png, svg = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight")
+    with plt.rc_context({"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "path"}):
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return png.getvalue(), svg.getvalue()
+
+
+def _png_size(png: bytes) -> tuple[int, int] | None:
+    """Width and height in pixels from a PNG's header (IHDR), or None if it is not a PNG."""
+    if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def _figure_parts(name: str, data: Any) -> dict[str, ProtectedTable]:
@@ -563,15 +617,46 @@ def _axis_label(unit: str, lang: str) -> str:
 
 
 def _locale_ticks(ax: Any, lang: str, axes: str = "xy") -> None:
-    """Tick labels with the language's decimal mark and minus sign."""
-
-    def fmt(v: float, _pos: int) -> str:
-        text = i18n.number(v, lang, 3)
-        mark = "," if lang == "lv" else "."
-        return text.rstrip("0").rstrip(mark) if mark in text else text
-
+    """Tick labels with the language's decimal mark and minus sign (:func:`i18n.tick_formatter`)."""
     for name in axes:
-        getattr(ax, f"{name}axis").set_major_formatter(FuncFormatter(fmt))
+        getattr(ax, f"{name}axis").set_major_formatter(i18n.tick_formatter(lang))
+
+
+def localise_ticks(fig: Figure, language: str | None = None) -> None:
+    """Give every axis of ``fig`` whose tick labels are matplotlib's default numbers
+    (``ScalarFormatter``) the language's format: ``0,5`` and ``−1`` in Latvian. Axes with
+    their own formatter (dates, categories, percentages) are left alone."""
+    from matplotlib.ticker import ScalarFormatter
+
+    lang = i18n.check_language(language)
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_formatter()) is ScalarFormatter:
+                axis.set_major_formatter(i18n.tick_formatter(lang))
+
+
+def figure_alt(fig: Figure, alt: str | None = None, language: str | None = None) -> str:
+    """The text alternative of a published figure: ``alt`` if given, else "Figure: <title>."
+    from the figure's title (suptitle, or the axes' titles joined), else its axis labels;
+    in the report language (the titles are already translated by the study)."""
+    if alt is not None and str(alt).strip():
+        return str(alt).strip()
+    lang = i18n.check_language(language)
+    titles: list[str] = []
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text().strip():
+        titles.append(sup.get_text().strip())
+    for ax in fig.axes:
+        for loc in ("left", "center", "right"):  # the house style puts titles on the left
+            title = ax.get_title(loc).strip()
+            if title and title not in titles:
+                titles.append(title)
+    if not titles:
+        for ax in fig.axes:
+            labels = [lab for lab in (ax.get_ylabel().strip(), ax.get_xlabel().strip()) if lab]
+            if labels:
+                titles.append(" / ".join(labels))
+    return i18n.text("fig.alt", lang, title="; ".join(titles)) if titles else i18n.text("fig.alt_untitled", lang)
 
 
 def _labelled(estimates: Mapping[str, Estimate] | Sequence[Estimate]) -> list[tuple[str, Estimate]]:

@@ -5,10 +5,16 @@ confidence interval in natural units and as an effect size, months of
 progress), how sure are we (the evidence rating with its reasons), for how many
 (teachers, pupils and schools, through disclosure control) and at what cost.
 
-The sentence follows the confidence interval: *better* when the whole interval
-lies on the favourable side of zero, *worse* when it lies on the unfavourable
-side, *unclear* when it includes zero (EEF 2022, *Guidance for evaluators on
-reporting*, which asks for the interval, not a significance verdict alone).
+The answer starts with the verdict (:mod:`evaltools.report.verdict`): the
+confidence interval weighed by the evidence rating (EEF padlocks, WWC standards)
+and the design checks (pre-trend test, WWC baseline equivalence), e.g.
+"Promising, but low security", coloured; then the effect in natural units with
+its interval. :attr:`HeadlineCard.direction` is the interval alone: *better* when
+the whole interval lies on the favourable side of zero, *worse* on the
+unfavourable side, *unclear* when it includes zero (EEF 2022, *Guidance for
+evaluators on reporting*). The card reads the design checks from its inputs: the
+rating's ``inputs`` (``baseline_es``, ``baseline_adjusted``) and the pre-trend
+test given as ``pretrend=`` or stored in the effect's ``diagnostics["pretrend"]``.
 
 The card takes plain values and an :class:`~evaltools.core.result.Estimate`;
 an evidence rating or effect size object is read by its attributes (``wwc``,
@@ -26,6 +32,7 @@ import pandas as pd
 
 from evaltools.core.errors import InputError
 from evaltools.report import i18n
+from evaltools.report import verdict as verdict_rule
 from evaltools.report.disclosure import get_threshold, safe_count
 from evaltools.report.escape import html_text, plain
 
@@ -33,9 +40,7 @@ if TYPE_CHECKING:  # importing evaltools.estimate loads every estimator: only wh
     from evaltools.core.result import Estimate
 
 Text = Union[str, Mapping[str, str]]
-Verdict = Literal["better", "worse", "unclear"]
-
-_COLOURS = {"better": "#1a7f37", "worse": "#b42318", "unclear": "#8a6d00"}
+Direction = Literal["better", "worse", "unclear"]
 _WWC_KEYS = {
     "meets wwc standards without reservations": "rating.wwc.meets",
     "meets wwc standards with reservations": "rating.wwc.meets_with",
@@ -50,6 +55,7 @@ _CSS = """
 .evt-headline .evt-q{font-size:1em;margin:0 0 0.4em 0}
 .evt-headline .evt-a{font-size:1.3em;font-weight:600;line-height:1.35;margin:0 0 0.9em 0;
  color:var(--evt-accent)}
+.evt-headline .evt-why{font-size:0.92em;margin:-0.5em 0 0.9em 0;color:#333}
 .evt-headline .evt-grid{display:flex;flex-wrap:wrap;gap:0.6em}
 .evt-headline .evt-tile{flex:1 1 13em;background:#f5f7f9;border-radius:4px;padding:0.5em 0.7em}
 .evt-headline .evt-label{font-size:0.78em;text-transform:uppercase;letter-spacing:0.03em;
@@ -107,33 +113,50 @@ class HeadlineCard:
     language: str | None = None
     method: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    pretrend: Any = None
 
     # -- the words ------------------------------------------------------------
     @property
-    def verdict(self) -> Verdict:
-        """``better``/``worse``/``unclear`` from where the CI lies relative to zero."""
-        lo, hi = self.effect.ci_low, self.effect.ci_high
-        if lo > 0 or hi < 0:
-            up = lo > 0
-            return "better" if up == self.higher_is_better else "worse"
-        return "unclear"
+    def direction(self) -> Direction:
+        """``better``/``worse``/``unclear`` from where the CI lies relative to zero (the CI alone)."""
+        way = verdict_rule.direction(self.effect.ci_low, self.effect.ci_high, self.higher_is_better)
+        return {"favourable": "better", "unfavourable": "worse", "unclear": "unclear"}[way]
+
+    @property
+    def verdict(self) -> verdict_rule.Verdict:
+        """The verdict from the CI, the rating and the design checks (:func:`evaltools.report.verdict.verdict`)."""
+        wwc, padlocks = self._rating_parts()
+        try:
+            wwc_code = verdict_rule.wwc_level(wwc)
+        except verdict_rule.VerdictInputError:  # a free-text rating is shown, not weighed
+            wwc_code = None
+        inputs = getattr(self.rating, "inputs", None) or {}
+        balance = verdict_rule.balance_status(inputs.get("baseline_es"), bool(inputs.get("baseline_adjusted")))
+        pretrend = self.pretrend if self.pretrend is not None else (self.effect.diagnostics or {}).get("pretrend")
+        return verdict_rule.verdict(self.effect.ci_low, self.effect.ci_high, higher_is_better=self.higher_is_better,
+                                    padlocks=None if padlocks is None else int(padlocks), wwc=wwc_code,
+                                    pretrend=pretrend, balance=balance)
 
     def answer(self, language: str | None = None) -> i18n.Message:
-        """The answer in one generated sentence (safe in Markdown; ``.plain`` as text)."""
+        """The verdict, then the effect in one generated sentence (safe in Markdown; ``.plain`` as text)."""
         lang = self._lang(language)
         est = self.effect
+        way = self.direction
         verb = i18n.t("verb.raised" if est.estimate > 0 else "verb.lowered", lang)
-        return i18n.t(
-            f"answer.{self.verdict}",
+        sentence = i18n.t(
+            f"verdict.effect.{way}",
             lang,
             verb=verb,
             outcome=localise(self.outcome, lang),
-            effect=self._num(abs(est.estimate), lang),
+            effect=self._num(est.estimate if way == "unclear" else abs(est.estimate), lang,
+                             signed=way == "unclear"),
             unit=localise(self.unit, lang),
             level=i18n.percent(est.level, lang),
             ci_low=self._num(est.ci_low, lang),
             ci_high=self._num(est.ci_high, lang),
         ).map(lambda s: s.replace(" )", ")").replace("  ", " "))
+        label = self.verdict.label(lang)
+        return i18n.t("verdict.answer", lang, verdict=label, effect=sentence)
 
     def items(self, language: str | None = None) -> list[tuple[str, str]]:
         """(label, value) pairs of the tiles, in order; missing facts are left out."""
@@ -184,7 +207,10 @@ class HeadlineCard:
         """The card as a two-column table (item, value) in ``language``."""
         lang = self._lang(language)
         rows = [(i18n.text("headline.question", lang), localise(self.question, lang)),
-                (i18n.text("headline.answer", lang), self.answer(lang).plain)] + self.items(lang)
+                (i18n.text("headline.answer", lang), self.answer(lang).plain)]
+        why = self.verdict.explanation(lang)
+        rows += [(i18n.text("headline.verdict", lang), why)] if why else []
+        rows += self.items(lang)
         rows += [(i18n.text("headline.reasons", lang), r) for r in self.reason_texts(lang)]
         return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
 
@@ -194,7 +220,8 @@ class HeadlineCard:
             "type": "headline",
             "question": {lang: localise(self.question, lang) for lang in i18n.LANGUAGES},
             "answer": {lang: self.answer(lang).plain for lang in i18n.LANGUAGES},
-            "verdict": self.verdict,
+            "verdict": self.verdict.to_dict(),  # code, wording key and text, colour, padlocks: for the index
+            "direction": self.direction,
             "effect": {**self.effect.to_dict(),  # results.json is published: protect its n's too
                        "n": {k: _protected(v, self.threshold) for k, v in self.effect.n.items()}},
             "scale": self.scale,
@@ -235,16 +262,20 @@ class HeadlineCard:
             "<ul>" + "".join(f"<li>{e(r)}</li>" for r in reasons) + "</ul>"
         ) if reasons else ""
         method = self.method if self.method is not None else self.effect.method
+        verdict = self.verdict
+        why = verdict.explanation(lang)
+        why_html = f'<p class="evt-why">{e(why)}</p>' if why else ""
         method_html = (
             f'<p class="evt-method">{e(i18n.text("headline.method", lang))}: {e(method)}</p>' if method else ""
         )
         return (
-            f'<div class="evt-headline" lang="{lang}" style="--evt-accent:{_COLOURS[self.verdict]}">'
+            f'<div class="evt-headline evt-verdict-{verdict.code}" lang="{lang}" data-verdict="{verdict.code}" '
+            f'data-security="{verdict.security}" style="--evt-accent:{verdict.colour}">'
             f"<style>{_CSS}</style>"
             f'<h2>{e(i18n.text("headline.title", lang))}</h2>'
             f'<p class="evt-q"><strong>{e(i18n.text("headline.question", lang))}:</strong> '
             f"{e(localise(self.question, lang))}</p>"
-            f'<p class="evt-a">{e(self.answer(lang))}</p>'
+            f'<p class="evt-a">{e(self.answer(lang))}</p>{why_html}'
             f'<div class="evt-grid">{tiles}</div>{reasons_html}{method_html}</div>'
         )
 
@@ -279,6 +310,7 @@ class HeadlineCard:
         if parts is None:
             return ""
         name, value, lo, hi = parts
+        name = i18n.measure_name(name, lang)  # "Cox index" -> "Koksa indekss" in Latvian
         if lo is None or hi is None:
             return i18n.text("headline.effect_size_point", lang, name=name, value=i18n.number(value, lang, 2))
         level = getattr(self.effect_size, "level", self.effect.level)
@@ -363,6 +395,7 @@ def headline_card(
     cost_per_participant: float | None = None,
     language: str | None = None,
     method: str | None = None,
+    pretrend: Any = None,
 ) -> HeadlineCard:
     """Build the headline card, checking every input.
 
@@ -371,7 +404,10 @@ def headline_card(
     ``scale``, e.g. 100 to show a share as percentage points); ``higher_is_better``
     says which direction is good (False for dropout); ``rating`` a WWC label, an
     object with ``wwc``/``padlocks``/``reasons`` (``evaltools.standards.evidence_rating``)
-    or ``{"lv", "en"}`` text.
+    or ``{"lv", "en"}`` text; ``pretrend`` the pre-trend test of the headline design (a
+    p-value, an object with ``.pvalue`` or a dict with ``"pvalue"``; default: the effect's
+    ``diagnostics["pretrend"]``). The verdict weighs both with the CI
+    (:mod:`evaltools.report.verdict`).
     """
     if as_estimate(effect) is None:
         raise HeadlineInputError(
@@ -405,7 +441,7 @@ def headline_card(
         pupils=pupils, schools=schools, teachers=teachers, cost_per_pupil=cost_per_pupil,
         cost_per_participant=cost_per_participant, cost_total=cost_total,
         currency=currency, threshold=get_threshold() if threshold is None else threshold,
-        language=i18n.check_language(language) if language else None, method=method,
+        language=i18n.check_language(language) if language else None, method=method, pretrend=pretrend,
     )
 
 

@@ -13,7 +13,8 @@ defined in two files is an error::
 Numbers in placeholders are formatted for the language when the placeholder has
 a format spec: ``{effect:.2f}`` gives ``0,25`` in Latvian and ``0.25`` in
 English, ``{n:,d}`` gives ``1 234`` (non-breaking space) and ``1,234``, and
-``{share:.0%}`` gives ``12%``. The locale rules are CLDR's, through Babel
+``{share:.0%}`` gives ``12%``, ``{p:p}`` gives ``p = 0,042`` or ``p < 0,001`` (never
+``p = 0,00``; ``None`` gives "not testable"). The locale rules are CLDR's, through Babel
 (https://babel.pocoo.org): Latvian uses a decimal comma and a non-breaking space
 between thousands. Minus signs are printed as the typographic minus (U+2212).
 
@@ -56,7 +57,8 @@ _CATALOGUE_FILE = "messages.yaml"
 _default_language = "lv"
 
 # A format spec this module understands: optional sign, optional grouping flag,
-# optional precision, then f (fixed), d (integer) or % (percent).
+# optional precision, then f (fixed), d (integer) or % (percent); the spec ``p`` alone
+# formats a p-value clause (:func:`p_equals`: ``p = 0,52``, ``p < 0,001``).
 _SPEC = re.compile(r"^(?P<sign>\+)?(?P<group>,)?(?:\.(?P<digits>\d+))?(?P<kind>[fd%])$")
 
 
@@ -261,10 +263,150 @@ def integer(value: int | float | None, language: str | None = None) -> str:
 
 
 def percent(value: float | None, language: str | None = None, digits: int = 0) -> str:
-    """A share (0.123) as a percentage (``12%``; ``12,3%`` with ``digits=1`` in Latvian)."""
+    """A share (0.123) as a percentage (``12%``; ``12,3%`` with ``digits=1`` in Latvian).
+
+    The place of the sign and any space before it follow the language's CLDR percent
+    pattern (Babel); CLDR writes ``95%`` without a space in Latvian and English alike,
+    as the Latvian language centre (VVC) also recommends, and that is the one rule of every
+    report: catalogue texts write ``%`` directly after the number too
+    (tests/report/test_latvian.py checks it). A space, if a locale had one, is non-breaking.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return number(100 * float(value), language, digits) + "%"
+    lang = check_language(language)
+    pattern = Locale.parse(lang).percent_formats[None].pattern
+    prefix, suffix = _percent_affixes(pattern)
+    return prefix + number(100 * float(value), lang, digits) + suffix
+
+
+def _percent_affixes(pattern: str) -> tuple[str, str]:
+    """The text before and after the number in a CLDR percent pattern (``#,##0%`` -> ``("", "%")``)."""
+    positive = pattern.split(";")[0]
+    m = re.match(r"^(?P<pre>[^#0,.]*)[#0,.]+(?P<post>.*)$", positive)
+    if m is None:  # pragma: no cover - every CLDR locale has a digit pattern
+        return "", "%"
+    nb = lambda part: part.replace(" ", "\u00a0").replace("\u202f", "\u00a0")  # noqa: E731
+    return nb(m["pre"]), nb(m["post"])
+
+
+def p_value(p: float | None, language: str | None = None, digits: int | None = None) -> str:
+    """A p-value as published (APA style): two decimals from 0.01 up (``0,52``), three below
+    (``0,007``) and ``< 0,001`` below that, never ``0,00``; ``digits`` fixes the decimals
+    (still with the ``<`` floor). ``None``/NaN give the catalogue's "not testable"."""
+    lang = check_language(language)
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return text("p.not_testable", lang)
+    x = float(p)
+    if digits is None:
+        digits = 2 if x >= 0.01 else 3
+    floor = 10.0 ** -digits
+    if round(x, digits) < floor:
+        return "<\u00a0" + number(floor, lang, digits)
+    return number(x, lang, digits)
+
+
+def p_equals(p: float | None, language: str | None = None, digits: int | None = None) -> str:
+    """``p = 0,042``, ``p < 0,001`` or, without a test, the catalogue's "not testable" sentence
+    part: a whole clause, so no sentence reads "p = not testable"."""
+    lang = check_language(language)
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return text("p.not_testable", lang)
+    shown = p_value(p, lang, digits)
+    return "p\u00a0" + shown if shown.startswith("<") else "p\u00a0=\u00a0" + shown
+
+
+# The Latvian alphabet (LVS 8:1999 / VVC): the long vowels and the letters with a cedilla or
+# caron are letters of their own, each right after its base letter; Q, W, X, Y (foreign) sort
+# in their Latin places.
+_LV_RANK = {ch: i for i, ch in enumerate("aābcčdeēfgģhiījkķlļmnņopqrsštuūvwxyzž")}
+
+
+def collation_key(name: Any, language: str | None = None) -> tuple:
+    """A sort key that orders names as the language does: in Latvian ``Ā`` right after ``A``,
+    ``Č`` after ``C``, ``Ķ`` after ``K``, ``Ž`` after ``Z`` (a plain ``sorted()`` puts them after
+    ``Z``); letters compare before case, so ``ābele`` and ``Ābele`` sit together. English:
+    case-insensitive. Characters outside the alphabet keep their code-point order after it.
+
+    ``sorted(names, key=lambda n: collation_key(n, "lv"))``; for a pandas column use
+    ``df.sort_values(col, key=lambda s: s.map(lambda n: collation_key(n, "lv")))``.
+    """
+    lang = check_language(language)
+    s = str(name)
+    if lang != "lv":
+        return (tuple(s.casefold()), s)
+    size = len(_LV_RANK)
+    primary = tuple(_LV_RANK.get(ch, size + ord(ch)) for ch in s.casefold())
+    return (primary, s.swapcase())  # ties: lower case first, as in dictionaries
+
+
+def sort_names(names: Any, language: str | None = None) -> list:
+    """``names`` sorted in the language's alphabetical order (:func:`collation_key`)."""
+    lang = check_language(language)
+    return sorted(names, key=lambda n: collation_key(n, lang))
+
+
+def param_value(value: Any, language: str | None = None) -> str:
+    """A parameter's value as a reader sees it: numbers in the language's format (``1500.0`` ->
+    ``1500``, ``15000.0`` -> ``15 000``, ``0.25`` -> ``0,25``), ``None`` -> "not set", ``True``/``False`` -> "yes"/"no", a list as ``a, b``,
+    a mapping as ``key: value; ...``; never a Python repr."""
+    lang = check_language(language)
+    if value is None:
+        return text("param.none", lang)
+    if isinstance(value, bool):
+        return text("param.yes" if value else "param.no", lang)
+    if isinstance(value, Real):
+        x = float(value)
+        if math.isnan(x):
+            return text("param.none", lang)
+        if x == int(x) and abs(x) < 1e4:  # years, counts: four digits stay together
+            return str(int(x)).replace("-", MINUS)
+        if x == int(x) and abs(x) < 1e15:
+            return integer(x, lang)
+        digits = min(6, max(1, len(repr(x).split(".")[-1].rstrip("0"))))
+        return number(x, lang, digits)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {param_value(v, lang)}" for k, v in value.items()) or text("param.none", lang)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return ", ".join(param_value(v, lang) for v in items) or text("param.none", lang)
+    return str(value)
+
+
+def param_label(key: str, language: str | None = None) -> str:
+    """The catalogue's label of a parameter (``param.name.<key>``) or, without one, the key with
+    underscores as spaces."""
+    lang = check_language(language)
+    name = f"param.name.{key}"
+    return text(name, lang) if has(name) else str(key).replace("_", " ")
+
+
+def measure_name(measure: str, language: str | None = None) -> str:
+    """An effect-size measure's name in the language (``"Cox index"`` -> ``Koksa indekss``);
+    a measure the catalogue does not know is returned as given."""
+    lang = check_language(language)
+    key = "measure." + re.sub(r"[^a-z0-9]+", "_", str(measure).lower()).strip("_")
+    return text(key, lang) if has(key) else str(measure)
+
+
+def tick_formatter(language: str | None = None, digits: int = 3, percent_axis: bool = False) -> Any:
+    """A matplotlib tick formatter in the language: decimal comma and typographic minus in
+    Latvian, trailing zeros dropped (``0,5``, ``−1``); ``percent_axis`` for shares (0.25 -> ``25%``)."""
+    from matplotlib.ticker import FuncFormatter
+
+    lang = check_language(language)
+    mark = "," if lang == "lv" else "."
+
+    def fmt(v: float, _pos: int | None = None) -> str:
+        if percent_axis:
+            v = 100 * v
+        s = number(v, lang, digits)
+        if mark in s:
+            s = s.rstrip("0").rstrip(mark)
+        if s == MINUS + "0":
+            s = "0"
+        return s + (_percent_affixes(Locale.parse(lang).percent_formats[None].pattern)[1] if percent_axis else "")
+
+    return FuncFormatter(fmt)
 
 
 def money(value: float | None, language: str | None = None, currency: str = "EUR",
@@ -290,6 +432,10 @@ def money(value: float | None, language: str | None = None, currency: str = "EUR
 def format_value(value: Any, spec: str, language: str | None = None) -> str:
     """Format one value with a spec this module understands (see the module docstring)."""
     lang = check_language(language)
+    if spec == "p":  # a p-value clause: "p = 0,042", "p < 0,001", or "not testable" for None
+        if value is not None and (isinstance(value, bool) or not isinstance(value, Real)):
+            raise MessageValueError(f"The spec 'p' formats a p-value (a number or None), got {value!r}.")
+        return p_equals(value, lang)
     if isinstance(value, bool) or not isinstance(value, Real) or not spec:
         return format(value, spec)
     m = _SPEC.match(spec)

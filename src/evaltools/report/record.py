@@ -36,6 +36,13 @@ from evaltools.report.escape import plain
 
 RUN_DIR_ENV = "EVALTOOLS_RUN_DIR"
 RESULTS_FILE = "results.json"
+#: Version of the layout of ``results.json`` (``results.schema.json`` in this package, docs/results.md).
+#: Stored as the top-level key ``schema_version``; every other top-level key is a record name.
+#: Minor: keys added; major: keys removed or changed meaning.
+SCHEMA_VERSION = "1.0"
+#: Top-level keys of ``results.json`` that are not records (no record may take these names).
+RESERVED = frozenset({"schema_version"})
+SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 
 _results: dict[str, dict[str, Any]] = {}
 
@@ -48,6 +55,8 @@ def record(name: str, value: Any, *, headline: bool = False, label: str | None =
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"record(): the name must be a non-empty string, got {name!r}.")
+    if name in RESERVED:
+        raise ValueError(f"record(): {name!r} is a reserved key of results.json; choose another name.")
     if isinstance(value, (pd.DataFrame, pd.Series)):
         _check_disclosure(value if isinstance(value, pd.DataFrame) else value.to_frame(), name)
     entry: dict[str, Any] = {"value": _protect_estimate_counts(to_jsonable(value, where=name))}
@@ -119,8 +128,34 @@ def _protect_estimate_counts(value: Any) -> Any:
 
 
 def recorded() -> dict[str, dict[str, Any]]:
-    """Everything recorded so far in this kernel, as it would be written."""
+    """Everything recorded so far in this kernel (the records of ``results.json``, without
+    its ``schema_version``)."""
     return json.loads(json.dumps(_results))
+
+
+def results_document() -> dict[str, Any]:
+    """``results.json`` as written: ``schema_version`` first, then the records by name."""
+    return {"schema_version": SCHEMA_VERSION, **recorded()}
+
+
+def records_of(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The records of a ``results.json`` mapping (any version): every key but the reserved ones."""
+    return {k: v for k, v in document.items() if k not in RESERVED}
+
+
+def results_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``results.json``, shipped with the package."""
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def validate_results(document: Any) -> list[str]:
+    """Every way ``document`` (a parsed ``results.json``) departs from :func:`results_schema`:
+    ``"<path>: <message>"`` per problem, empty when it conforms."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(results_schema())
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}"
+            for e in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))]
 
 
 def clear() -> None:
@@ -143,6 +178,15 @@ def output_dir() -> Path:
     """
     base = run_dir()
     folder = base / "tables" if base else Path(tempfile.gettempdir()) / "evaltools-interactive"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def figures_dir() -> Path:
+    """Folder for published figures (PNG and SVG): ``<run>/figures`` inside a run, else a
+    folder in the system's temporary directory."""
+    base = run_dir()
+    folder = base / "figures" if base else Path(tempfile.gettempdir()) / "evaltools-interactive" / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -199,5 +243,5 @@ def _flush() -> None:
         return
     base.mkdir(parents=True, exist_ok=True)
     tmp = base / (RESULTS_FILE + ".tmp")
-    tmp.write_text(json.dumps(_results, indent=2, ensure_ascii=False))
+    tmp.write_text(json.dumps(results_document(), indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, base / RESULTS_FILE)

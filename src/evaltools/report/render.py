@@ -6,7 +6,9 @@ researchers only), no warnings or tracebacks; a header with title, programme,
 date and parameters; a provenance footer with commit, data fingerprints and
 package versions. The output is one self-contained file: CSS inline, figures
 as data URIs, no script and no request to any other host (checked before the
-file is written).
+file is written). A report whose input is the synthetic generator's data
+(``manifest["demo"]``, set by the runner from :mod:`evaltools.data.demo`) opens with
+a banner saying that its numbers are demonstration data.
 """
 from __future__ import annotations
 
@@ -191,27 +193,36 @@ def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], lan
         "study": study,
         "notebook": (manifest.get("notebook") or {}).get("path", ""),
         "params_file": params_file,
-        "parameters": _shown_parameters(manifest, labels["changed"]),
+        "parameters": _shown_parameters(manifest, labels["changed"], language),
         "commit": commit,
         "fingerprints": fingerprints,
         "software": software,
         "labels": labels,
         "css": (TEMPLATES / "funder" / "funder.css").read_text(encoding="utf-8"),
+        # synthetic input (the runner's manifest["demo"], evaltools.data.demo): a banner says so
+        "demo": bool(manifest.get("demo")),
+        "demo_title": text("demo.banner_title", language),
+        "demo_text": text("demo.banner", language),
     }
 
 
-def _shown_parameters(manifest: dict[str, Any], changed: str = "changed") -> list[tuple[str, str]]:
-    """Parameters for the header; input paths by their last component only, so a
-    report never shows where on the evaluator's machine the extract lives. An option
-    the study had to change (``manifest["design_changes"]``) shows both values."""
+def _shown_parameters(manifest: dict[str, Any], changed: str = "changed",
+                      language: str | None = None) -> list[tuple[str, str]]:
+    """Parameters for the header, labelled and formatted for the reader
+    (:func:`evaltools.report.i18n.param_value`: no ``None`` or ``1500.0``); input paths by
+    their last component only, so a report never shows where on the evaluator's machine
+    the extract lives. An option the study had to change (``manifest["design_changes"]``)
+    shows both values."""
+    from evaltools.report.i18n import param_label, param_value
+
     inputs = manifest.get("inputs") or {}
     changes = {c.get("option"): c for c in manifest.get("design_changes") or [] if isinstance(c, dict)}
     shown = []
     for k, v in (manifest.get("parameters") or {}).items():
-        value = Path(str(v)).name if k in inputs else clip(v, 80)
+        value = Path(str(v)).name if k in inputs and v is not None else clip(param_value(v, language), 80)
         if k in changes:
-            value = f"{value} → {clip(changes[k].get('used', ''), 80)} ({changed})"
-        shown.append((k, value))
+            value = f"{value} → {clip(param_value(changes[k].get('used', ''), language), 80)} ({changed})"
+        shown.append((param_label(k, language), value))
     return shown
 
 

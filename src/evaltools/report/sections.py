@@ -229,6 +229,24 @@ def limitations_section(keys: Sequence[str] = (), language: str | None = None, *
     return Section("limitations", lang, (), (*items, *(localise(x, lang) for x in extra)))
 
 
+#: The glossary entries of :func:`glossary_section`, in order (catalogue keys ``glossary.<term>``).
+GLOSSARY: tuple[str, ...] = ("ci", "p_value", "pp", "sd", "effect_size", "padlocks", "wwc", "mdes", "att_itt", "did",
+                             "pretrends", "rd", "attrition", "ce")
+
+
+def glossary_section(terms: Sequence[str] | None = None, language: str | None = None) -> Section:
+    """A short glossary for funders: the catalogue's plain-language explanation of each term
+    (``glossary.<term>``; default: all of :data:`GLOSSARY`), so acronyms used in the card and
+    the text (TI/CI, ATT, ITT, TWFE, MDES, EEF, WWC, HonestDiD…) are explained once. The
+    same texts are in docs/glossary.md."""
+    lang = i18n.check_language(language)
+    chosen = GLOSSARY if terms is None else tuple(terms)
+    unknown = [term for term in chosen if not i18n.has(f"glossary.{term}")]
+    if unknown:
+        raise SectionInputError(f"No glossary entry for {', '.join(map(repr, unknown))}; known: {', '.join(GLOSSARY)}.")
+    return Section("glossary", lang, (), tuple(i18n.t(f"glossary.{term}", lang) for term in chosen))
+
+
 def cost_section(
     per_pupil: Any = None, per_outcome: Any = None, *, label: Text = "", currency: str = "EUR",
     language: str | None = None, text: Sequence[Text] = (),

@@ -2,15 +2,19 @@
 
 Every table that leaves this module has been through disclosure control
 (:mod:`evaltools.report.disclosure`). :func:`publish_table` is the one door out:
-it protects a table, shows it as styled HTML, writes it as CSV and Excel into
-:func:`evaltools.report.record.output_dir` and records it in ``results.json``.
+it protects a table, shows it as styled HTML, writes it as CSV, Excel and LaTeX into
+:func:`evaltools.report.record.output_dir` (the run's ``tables/``) and records it in
+``results.json``. The files are byte-identical when the same run is repeated: Excel's
+document times and the times inside its zip archive are fixed (:data:`FIXED_TIME`).
 HTML output is self-contained: a ``<style>`` block scoped to the table, no
 external fonts or scripts.
 """
 from __future__ import annotations
 
+import io
 import math
 import re
+import zipfile
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,6 +47,12 @@ if TYPE_CHECKING:  # evaltools.estimate loads every estimator: import it only wh
 STAR_LEVELS: tuple[float, ...] = (0.10, 0.05, 0.01)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+#: Time written into exported files that carry one (Excel's document properties and zip
+#: entries), so that a rerun writes the same bytes.
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+#: The formats :func:`publish_table` writes, in order.
+TABLE_FORMATS: tuple[str, ...] = ("csv", "xlsx", "tex")
 
 
 class TableInputError(InputError, ValueError):
@@ -399,11 +409,18 @@ def did_table(
 
 @dataclass(frozen=True)
 class PublishedTable:
-    """A table as it left the report layer: shown, exported (CSV, Excel) and recorded."""
+    """A table as it left the report layer: shown, exported and recorded. ``files`` are the
+    CSV and Excel files (in that order), ``latex`` the LaTeX file; :attr:`exports` all three."""
 
     name: str
     table: ProtectedTable | ModelTable
     files: tuple[Path, ...] = ()
+    latex: Path | None = None
+
+    @property
+    def exports(self) -> tuple[Path, ...]:
+        """Every file written for the table: CSV, Excel, LaTeX."""
+        return self.files + ((self.latex,) if self.latex is not None else ())
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.to_frame()
@@ -412,7 +429,7 @@ class PublishedTable:
         return self.table._repr_html_()
 
     def __repr__(self) -> str:
-        where = ", ".join(str(f) for f in self.files) or "not exported"
+        where = ", ".join(str(f) for f in self.exports) or "not exported"
         return f"PublishedTable {self.name!r} ({where})\n{self.table!r}"
 
 
@@ -431,11 +448,13 @@ def publish_table(
     record_it: bool = True,
     **protect_options: Any,
 ) -> PublishedTable:
-    """Protect ``table``, export it as ``<name>.csv`` and ``<name>.xlsx``, record it, show it.
+    """Protect ``table``, export it as ``<name>.csv``, ``<name>.xlsx`` and ``<name>.tex``,
+    record it, show it.
 
     A DataFrame goes through :func:`~evaltools.report.disclosure.protect` with the
     options given; a :class:`ProtectedTable` or :class:`ModelTable` is already
-    protected. Files go to :func:`evaltools.report.record.output_dir`.
+    protected. Files go to :func:`evaltools.report.record.output_dir` (see
+    :func:`export_table`); the same table gives the same bytes on every run.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise TableInputError(
@@ -467,16 +486,108 @@ def publish_table(
         )
     assert_safe(table.to_frame())  # the last gate: nothing small leaves, nothing recoverable
     files: tuple[Path, ...] = ()
+    latex = None
     if export:
-        frame = _export_frame(table)
-        folder = output_dir()
-        csv, xlsx = folder / f"{name}.csv", folder / f"{name}.xlsx"
-        frame.to_csv(csv, encoding="utf-8-sig")  # the BOM lets Excel read ā, č, ē ... correctly
-        frame.to_excel(xlsx, sheet_name=name[:31])
-        files = (csv, xlsx)
+        *files, latex = export_table(table, name)
+        files = tuple(files)
     if record_it:
         record(name, table, label=plain(table.caption) if table.caption else None)
-    return PublishedTable(name=name, table=table, files=files)
+    return PublishedTable(name=name, table=table, files=files, latex=latex)
+
+
+def export_table(table: ProtectedTable | ModelTable, name: str, folder: Path | None = None) -> tuple[Path, ...]:
+    """Write a protected table as ``<name>.csv``, ``<name>.xlsx`` and ``<name>.tex`` into
+    ``folder`` (default :func:`~evaltools.report.record.output_dir`); returns the paths.
+
+    CSV (UTF-8 with a BOM, so Excel reads ā, č, ē) and Excel hold the published numbers
+    with the display labels as column names, hidden cells as the marker; LaTeX holds the
+    table as the report shows it (numbers formatted for the language), every LaTeX special
+    character of the data escaped (:func:`latex_text`). No file depends on the time or
+    the machine: a rerun writes the same bytes.
+    """
+    folder = output_dir() if folder is None else Path(folder)
+    frame = _export_frame(table)
+    paths = tuple(folder / f"{name}.{ext}" for ext in TABLE_FORMATS)
+    csv, xlsx, tex = paths
+    csv.write_bytes(frame.to_csv(lineterminator="\n").encode("utf-8-sig"))
+    xlsx.write_bytes(excel_bytes(frame, sheet_name=name[:31]))
+    tex.write_bytes(latex_table(table).encode("utf-8"))
+    return paths
+
+
+def excel_bytes(frame: pd.DataFrame, sheet_name: str = "Sheet1") -> bytes:
+    """``frame`` as an .xlsx file whose bytes depend on the frame only: the document's
+    created/modified times and every zip entry's time are :data:`FIXED_TIME`, entries in
+    the order openpyxl writes them."""
+    import datetime
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name=sheet_name)
+        props = writer.book.properties
+        props.created = props.modified = datetime.datetime(*FIXED_TIME)
+        props.creator = props.lastModifiedBy = "evaltools"
+    return _fixed_zip(buffer.getvalue())
+
+
+_CORE_TIMES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def _fixed_zip(data: bytes) -> bytes:
+    """The same zip archive with fixed entry times (openpyxl stamps each entry with the
+    current time, and its writer sets ``modified`` to now on save)."""
+    stamp = "%04d-%02d-%02dT%02d:%02d:%02dZ" % FIXED_TIME
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _CORE_TIMES.sub(lambda m: m.group(1) + stamp.encode() + m.group(3), content)
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, content)
+    return out.getvalue()
+
+
+#: LaTeX's special characters and their text-mode forms.
+_LATEX = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+          "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX))
+
+
+def latex_text(value: Any) -> str:
+    """Text from data as LaTeX text: ``& % $ # _ { } ~ ^ \\`` become their escaped forms,
+    so a name can never run as a LaTeX command."""
+    return _LATEX_RE.sub(lambda m: _LATEX[m.group(0)], str(value))
+
+
+def latex_table(table: ProtectedTable | ModelTable, language: str | None = None) -> str:
+    """The table as the report shows it, as a LaTeX ``table`` (booktabs rules): caption,
+    formatted numbers, hidden cells as the marker, the notes below. Every cell, label,
+    caption and note is escaped with :func:`latex_text`."""
+    shown = table.display_frame(language)
+    if isinstance(table, ModelTable):  # the SE line has no label of its own
+        shown.index = pd.Index([a if b != "se" else "" for a, b in shown.index])
+        notes = table.notes(language)
+    else:
+        notes = table.footnotes(language)
+
+    def esc_index(index: pd.Index) -> pd.Index:
+        if isinstance(index, pd.MultiIndex):
+            out = index.set_levels([lvl.map(latex_text) for lvl in index.levels])
+        else:
+            out = index.map(lambda v: latex_text("" if v is None else v))
+        return out.set_names([None if n is None else latex_text(n) for n in index.names])
+
+    body = shown.astype(object).where(shown.notna(), "").map(latex_text)
+    body.index, body.columns = esc_index(shown.index), esc_index(shown.columns)
+    caption = latex_text(plain(table.caption)) if table.caption else None
+    tex = body.to_latex(escape=False, caption=caption, position="htbp", column_format=None)
+    if notes:
+        lines = "\n".join(r"\par\footnotesize " + latex_text(plain(n)) for n in notes)
+        tex = tex.replace(r"\end{table}", lines + "\n" + r"\end{table}")
+    return tex
 
 
 def _export_frame(table: ProtectedTable | ModelTable) -> pd.DataFrame:

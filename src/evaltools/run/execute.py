@@ -33,6 +33,7 @@ from typing import Any
 import nbformat
 
 from evaltools.core.errors import EvaltoolsError
+from evaltools.data.demo import demo_inputs
 from evaltools.report.record import RESULTS_FILE, RUN_DIR_ENV
 from evaltools.run.finish import describe, error_from, finish, short, status_of, withdraw, write_json
 from evaltools.run.lifecycle import OWNER_FILE, TMP_PREFIX, RunInterrupted, SignalGuard, signal_name, write_owner
@@ -326,6 +327,7 @@ class _Run:
         except UnprotectedTableError as exc:
             return {"kind": "disclosure", "step": "render", "cell": None,
                     "message": short(str(exc).split(": ", 1)[-1])}
+        self.manifest["pdf"] = _pdf(self.tmp / "report.html")
         return {}
 
     def _interrupted(self, signum: int) -> dict[str, Any]:
@@ -405,6 +407,22 @@ class _Run:
 
 
 MESSAGE_LIMIT_WITH_PATH = 700
+
+
+def _pdf(html: Path) -> dict[str, Any]:
+    """``report.pdf`` beside ``html`` (evaltools.report.pdf), before the attacker and the
+    privacy gate see the folder. A PDF that cannot be made does not fail the run: the
+    HTML report stands, and the manifest (``pdf.error``) and the terminal say why."""
+    from evaltools.report.pdf import PDF_NAME, write_pdf
+
+    try:
+        write_pdf(html, html.with_name(PDF_NAME))
+    except Exception as exc:  # noqa: BLE001 - reported, the HTML is published
+        (html.with_name(PDF_NAME)).unlink(missing_ok=True)
+        message = short(f"report.pdf was not made ({describe(exc)}); report.html was published")
+        print(f"evaltools: {message}", file=sys.stderr)
+        return {"file": None, "error": message}
+    return {"file": PDF_NAME, "error": None}
 
 
 def _executed_notebook(path: Path | None, root: Path) -> dict[str, Any] | None:
@@ -523,6 +541,8 @@ def _manifest(plan: RunPlan, run_id: str, started: datetime) -> dict[str, Any]:
         "parameters": shown,
         "parameter_origins": plan.params.origins,
         "inputs": {},
+        # the synthetic generator's marker of the inputs (None for real data): the banner and the index use it
+        "demo": demo_inputs(plan.params.inputs),
         "seed": plan.params.values.get("seed"),
         "code": git_state(root),
         "environment": environment(),

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from evaltools.core.errors import EvaltoolsWarning, InputError
+from evaltools.data.demo import synthetic_truth
 
 __all__ = ["TEST_TYPES", "LEADERSHIP_ROLES", "FAVOURABLE", "StudyInputError", "StudyWarning", "StudyData", "build",
            "teacher_year_sample", "promotion_frame", "common_support", "retention_sample", "RETENTION_COVARIATES",
@@ -138,7 +139,7 @@ def build(ds: Any, first_cohort: int | None = None, last_cohort: int | None = No
 
     scores = _scores(ds["assessments"], frame)
     practices = _practices(ds["teacher_practices"], frame, ds["teacher_years"], excluded)
-    truth = getattr(ds, "truth", None)
+    truth = synthetic_truth(ds)  # the generator's true effects only: a real extract shows none
     declared = int(teachers["growth_programme_start"].isin(cohorts).sum())
     return StudyData(teacher_years=frame, scores=scores, practices=practices, cohorts=cohorts,
                      programme_start=int(cohorts[0]), truth=truth, dropped_cohorts=dropped,

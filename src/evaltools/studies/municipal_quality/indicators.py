@@ -29,6 +29,7 @@ import pandas as pd
 
 from evaltools.core.errors import InputError
 from evaltools.data.io import Dataset
+from evaltools.report.i18n import sort_names
 
 RISK_GRADES = (5, 12)  # grades of the PUMPURS target group
 COUNT_COLUMNS = ["pupils", "pupil_years", "left_early", "repeated", "ce9_n", "ce12_n"]
@@ -86,7 +87,7 @@ def select_area(data: Dataset, municipality: str, first_year: int, last_year: in
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownAreaError(
             f"Parameter municipality={municipality!r}: no such municipality in the data.{hint} "
-            f"Use 'all' or one of: {', '.join(sorted(muni['name']))}."
+            f"Use 'all' or one of: {', '.join(sort_names(muni['name'], 'lv'))}."
         )
     row = hit.iloc[0]
     return Area(str(row["municipality_id"]), str(row["name"]), first_year, last_year)
@@ -143,9 +144,10 @@ def indicator_table(data: Dataset, area: Area, total_label: str) -> pd.DataFrame
 
     last_unit = frame.sort_values("year").drop_duplicates("pupil_id", keep="last")
     frame = frame.assign(counted=frame.index.isin(last_unit.index))
-    rows = {
-        unit: summarise(f, ce9[ce9["unit"] == unit], ce12[ce12["unit"] == unit])
-        for unit, f in frame.groupby("unit", sort=True)
+    groups = dict(list(frame.groupby("unit", sort=False)))
+    rows = {  # names in Latvian alphabetical order (Ā after A, Ķ after K), whatever the report language
+        unit: summarise(groups[unit], ce9[ce9["unit"] == unit], ce12[ce12["unit"] == unit])
+        for unit in sort_names(groups, "lv")
     }
     rows[total_label] = summarise(frame, ce9, ce12)
     table = pd.DataFrame.from_dict(rows, orient="index")
