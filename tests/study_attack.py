@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import Any
 
 
+def as_published(objects: dict[str, Any]) -> dict[str, Any]:
+    """What record() would write for each object (the JSON a reader gets)."""
+    from evaltools.report.record import to_jsonable
+
+    return {k: json.loads(json.dumps(to_jsonable(v, k))) for k, v in objects.items()}
+
+
 def load(run_dir: Path) -> dict[str, Any]:
     return {k: v["value"] for k, v in json.loads((Path(run_dir) / "results.json").read_text()).items()
             if k != "schema_version"}

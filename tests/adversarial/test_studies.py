@@ -9,7 +9,6 @@ can be recovered, and where a small count exists in the data, that it is hidden.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
@@ -19,8 +18,7 @@ import pytest
 
 from evaltools import indicators
 from evaltools.report.disclosure import set_defaults
-from evaltools.report.record import to_jsonable
-from tests.study_attack import attack
+from tests.study_attack import as_published, attack
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "sample"
@@ -29,10 +27,6 @@ THR = 10
 # small municipalities (two schools each in the sample) and periods with few leavers
 MUNICIPALITIES = ["Ādažu novads", "Jelgavas novads", "Siguldas novads", "Madonas novads", "Valmieras novads"]
 PERIODS = [(2016, 2019), (2020, 2023), (2018, 2018)]
-
-
-def published(objects: dict) -> dict:
-    return {k: json.loads(json.dumps(to_jsonable(v, k))) for k, v in objects.items()}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +53,7 @@ def test_municipal_report_of_a_small_area_leaks_no_small_count(sample, name, per
     area, pub = _publish(sample, name, *period)
     objects = {"indicators": pub.indicators, "early_leaving_trend": pub.trend, "ce9_means": pub.exams,
                "early_leaving_rate_published": pub.headline}
-    assert attack(published(objects), THR) == []
+    assert attack(as_published(objects), THR) == []
     truth = indicators.indicator_table(sample, area, area.name)
     for unit in truth.index:  # every small count of the data is hidden, with the shares built on it
         for count, share in (("left_early", "early_leaving_pct"), ("repeated", "repeated_pct")):
@@ -76,7 +70,7 @@ def test_municipal_report_with_another_threshold(sample, threshold):
     _, pub = _publish(sample, "Valmieras novads", 2016, 2019, threshold=threshold)
     objects = {"indicators": pub.indicators, "early_leaving_trend": pub.trend, "ce9_means": pub.exams,
                "early_leaving_rate_published": pub.headline}
-    assert attack(published(objects), threshold) == []
+    assert attack(as_published(objects), threshold) == []
     assert all(t.threshold == threshold for t in (pub.indicators, pub.trend, pub.exams))
 
 
@@ -102,7 +96,7 @@ def test_dropout_rates_and_costs_of_a_small_area_leak_no_small_count(pumpurs, re
     objects = dict(rates)
     if costs["total"] > 0:
         objects.update(dropout.cost_tables(data, costs, threshold=THR))
-    assert attack(published(objects), THR) == []
+    assert attack(as_published(objects), THR) == []
     p = data.pumpurs
     k = int(p.loc[p["supported"], "left_early"].sum())
     if 0 < k < THR:
@@ -141,7 +135,7 @@ def test_cost_table_hides_a_dominated_or_thin_cost_and_cannot_be_differenced(cas
     assert table.hidden.at[sensitive, "cost"] and table.hidden["share"].all()
     # the total minus the visible costs must not give the sensitive one back
     assert total.hidden.at["total", "cost"] or int(table.hidden["cost"].sum()) >= 2
-    assert attack(published(out), THR) == []
+    assert attack(as_published(out), THR) == []
 
 
 # -- alumni_programme: survival curves and shares ------------------------------------
@@ -180,7 +174,7 @@ def test_share_value_is_hidden_when_it_gives_back_a_small_count(left, total):
     v = alumni.share_value(pd.DataFrame({"x": [1] * left + [0] * (total - left)}), "x", threshold=THR)
     recoverable = [k for k in (left, total - left, total) if 0 < k < THR]
     assert v.hidden == bool(recoverable)
-    assert attack(published({"v": v}), THR) == []
+    assert attack(as_published({"v": v}), THR) == []
 
 
 # -- figures: only published figures reach the funder view ------------------------------

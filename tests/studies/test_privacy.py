@@ -20,17 +20,11 @@ import pytest
 
 from evaltools import indicators
 from evaltools.report.disclosure import set_defaults
-from evaltools.report.record import to_jsonable
 from tests import ROOT
-from tests.study_attack import attack, load
+from tests.study_attack import as_published, attack, load
 
 DATA = ROOT / "data" / "sample"
 THR = 10
-
-
-def as_published(objects: dict) -> dict:
-    """What record() would write for each object (the JSON a reader gets)."""
-    return {k: json.loads(json.dumps(to_jsonable(v, k))) for k, v in objects.items()}
 
 
 @pytest.fixture(scope="module")

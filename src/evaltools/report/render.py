@@ -73,6 +73,15 @@ def render_report(notebook: Path, out: Path, manifest: dict[str, Any]) -> Path:
     return out
 
 
+def _funder_cells_where(nb: nbformat.NotebookNode, test: Any) -> list[int]:
+    """Indices of the code cells a funder sees (not tagged hidden) with an output for which ``test`` holds."""
+    return [
+        index for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and not HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", []))
+        and any(test(output) for output in cell.get("outputs", []))
+    ]
+
+
 def check_tables_protected(nb: nbformat.NotebookNode, where: Path | str = "notebook") -> None:
     """Refuse a funder view that shows a table the report layer did not protect.
 
@@ -81,16 +90,12 @@ def check_tables_protected(nb: nbformat.NotebookNode, where: Path | str = "noteb
     applies disclosure control; a plain DataFrame shown in such a cell is refused.
     Cells tagged ``researcher`` are not published and not checked.
     """
-    bad = []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
-            continue
-        for output in cell.get("outputs", []):
-            html_out = output.get("data", {}).get("text/html", "")
-            html_out = "".join(html_out) if isinstance(html_out, list) else html_out
-            if "<table" in html_out and PROTECTED_TABLE_MARK not in html_out:
-                bad.append(index)
-                break
+    def unprotected(output: dict[str, Any]) -> bool:
+        html_out = output.get("data", {}).get("text/html", "")
+        html_out = "".join(html_out) if isinstance(html_out, list) else html_out
+        return "<table" in html_out and PROTECTED_TABLE_MARK not in html_out
+
+    bad = _funder_cells_where(nb, unprotected)
     if bad:
         cells = ", ".join(str(i) for i in bad)
         raise UnprotectedTableError(
@@ -113,16 +118,12 @@ def check_figures_published(nb: nbformat.NotebookNode, where: Path | str = "note
     ``display(fig)``) in a cell the funder sees is refused, naming the cell.
     """
     FIGURE_META = "evaltools_figure"  # = figures.FIGURE_META (not imported: figures loads seaborn)
-    bad = []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
-            continue
-        for output in cell.get("outputs", []):
-            images = [k for k in output.get("data", {}) if k.startswith("image/")]
-            meta = output.get("metadata", {}) or {}
-            if any(FIGURE_META not in (meta.get(k) or {}) and FIGURE_META not in meta for k in images):
-                bad.append(index)
-                break
+    def unpublished(output: dict[str, Any]) -> bool:
+        images = [k for k in output.get("data", {}) if k.startswith("image/")]
+        meta = output.get("metadata", {}) or {}
+        return any(FIGURE_META not in (meta.get(k) or {}) and FIGURE_META not in meta for k in images)
+
+    bad = _funder_cells_where(nb, unpublished)
     if bad:
         cells = ", ".join(str(i) for i in bad)
         raise UnpublishedFigureError(
