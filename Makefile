@@ -18,7 +18,7 @@ $(PY):
 define install
 	$(PIP) -r $(1)
 	$(PIP) --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (evaltools)" >/dev/null
+	$(PY) -m evaltools.run.kernel >/dev/null  # the `evaltools` kernel, with the environment of `evaltools run`
 	@touch $@
 endef
 
@@ -41,17 +41,17 @@ demo: setup
 
 # Unit tests and nbval on every notebook with its default parameters.
 test: setup-test
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-kernel-name $(KERNEL) -p no:cacheprovider -rs
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-kernel-name $(KERNEL) -p no:cacheprovider -rs --durations=25
 
 test-slow: setup-test
 	$(PY) -m pytest tests -m slow --runslow
 
-# JupyterLab on the notebooks with the workbench kernel (LAB_ARGS adds options,
-# e.g. LAB_ARGS=--no-browser).
+# JupyterLab on the whole project (params/, reports/, src/ within reach), notebooks/ open,
+# the workbench kernel (re-registered: PYTHONHASHSEED as in `evaltools run`), no news
+# feed or update check (LAB_ARGS adds options, e.g. LAB_ARGS=--no-browser).
+# (`evaltools lab` does the same without make: src/evaltools/run/kernel.py.)
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks \
-	  --MultiKernelManager.default_kernel_name=$(KERNEL) \
-	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(VENV)/bin/evaltools lab -- $(LAB_ARGS)
 
 bench: setup-test
 	$(PY) benchmarks/run.py

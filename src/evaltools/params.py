@@ -55,6 +55,24 @@ called first in the cell after the parameters cell, stops such a run with a mess
 that points to ``evaltools run STUDY -p FILE``. papermill's own ``-p NAME VALUE`` works
 (without the checks ``evaltools run`` makes).
 
+Values that must exist in the data
+----------------------------------
+``InData[type, "table", "column", extra...]`` declares that the value must be one of the
+values of a column of the data set (the folder of the ``data_dir`` parameter, renamed by
+the ``mapping`` parameter if the study has one); ``extra`` values are accepted beside
+them (``"all"``). ``evaltools run`` (and ``--check``) reads that column before any kernel
+starts and refuses a value that is not there, with a "did you mean" that ignores case and
+accents (``Riga`` -> ``Rīga``). Named ones for the shipped tables:
+
+- :data:`Municipality`: a municipality's name (or id) in ``municipalities``, or ``all``;
+- :data:`PlanningRegion`: a planning region in ``municipalities.region``, or ``all``;
+- :data:`Cohort`: a participation cohort (``teachers.growth_programme_start``), 2000-2040.
+
+``papermill --help-notebook`` reads these names; an ``InData[...]`` with quotes needs an
+alias in the imports cell (``Subject = InData[str, "teachers", "subject"]``). Never
+declare one on an identifier column (pupil_id, teacher_id, ...): such a declaration is
+refused, since its message would have to show the column's values.
+
 The disclosure threshold
 ------------------------
 ``MinCell`` marks the parameter that is the study's disclosure threshold (smallest
@@ -128,6 +146,38 @@ class Float(_Bounded):
     base = float
 
 
+@dataclass(frozen=True)
+class DataColumn:
+    """Metadata of ``InData``: the value must be in ``table``'s ``columns`` (the first is the
+    one suggestions come from) or be one of ``extra`` (compared ignoring case)."""
+
+    table: str
+    columns: tuple[str, ...]
+    extra: tuple[Any, ...] = ()
+
+
+class InData:
+    """``InData[type, "table", "column", extra...]``: a value of ``type`` that must exist in
+    ``table.column`` of the data (``column`` may be a tuple of columns, any of which matches)."""
+
+    def __class_getitem__(cls, items: Any) -> Any:
+        items = items if isinstance(items, tuple) else (items,)
+        if len(items) < 3 or not isinstance(items[1], str) or not isinstance(items[2], (str, tuple)):
+            raise TypeError('use InData[type, "table", "column", extra values...]')
+        columns = (items[2],) if isinstance(items[2], str) else tuple(items[2])
+        return Annotated[items[0], DataColumn(items[1], columns, tuple(items[3:]))]
+
+
+Municipality = InData[str, "municipalities", ("name", "municipality_id"), "all", "Latvija", "Latvia"]
+"""A municipality of the data set, by name (``Valmieras novads``) or id, or ``all`` (Latvia)."""
+
+PlanningRegion = InData[str, "municipalities", "region", "all"]
+"""A planning region of the data set (``Latgale``), or ``all`` (Latvia)."""
+
+Cohort = InData[Int[2000, 2040], "teachers", "growth_programme_start"]
+"""A participation cohort: a school year in which teachers of the data joined the programme."""
+
+
 class ParamsFileError(ParamsError):
     """papermill ran the notebook with a params file of this project, which it cannot read."""
 
@@ -162,6 +212,6 @@ def check_injected(namespace: Mapping[str, Any]) -> None:
 
 
 __all__ = [
-    "Float", "InputDir", "InputFile", "Int", "Literal", "MinCell", "Optional", "OutputName", "ParamsFileError",
-    "Range", "check_injected", "inf", "nan",
+    "Cohort", "DataColumn", "Float", "InData", "InputDir", "InputFile", "Int", "Literal", "MinCell", "Municipality",
+    "Optional", "OutputName", "ParamsFileError", "PlanningRegion", "Range", "check_injected", "inf", "nan",
 ]

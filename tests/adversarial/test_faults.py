@@ -530,7 +530,7 @@ def test_run_all_goes_on_after_any_exception_and_ends_with_summary_and_index(pro
     monkeypatch.setattr(execute._Run, "run", run)
     monkeypatch.setattr("papermill.execute_notebook", _fake_notebook())
     (project / "params" / "broken.yaml").write_text("study: tiny\nparameters: [1, 2\n")
-    code = main(["--root", str(project), "run-all"])
+    code = main(["--root", str(project), "run-all", "--jobs", "1"])
     out, err = capsys.readouterr()
     assert code == 1 and TRACEBACK not in out + err
     assert sorted(calls) == ["failing", "tiny", "tiny_lv"]  # every valid plan was tried
@@ -551,7 +551,7 @@ def test_run_all_stops_starting_runs_after_a_signal_and_still_writes_summary_and
 
     monkeypatch.setattr("papermill.execute_notebook", _fake_notebook())
     monkeypatch.setattr("evaltools.report.render.render_report", render_report)
-    code = main(["--root", str(project), "run-all"])
+    code = main(["--root", str(project), "run-all", "--jobs", "1"])
     out, err = capsys.readouterr()
     assert code == 143 and TRACEBACK not in out + err and len(calls) == 1
     rows = [re.split(r"\s{2,}", line) for line in out.split("Reports:")[0].strip().splitlines()[1:]]

@@ -281,3 +281,152 @@ def test_type_coercion_rules():
     assert out.tolist()[:4] == [True, False, True, False] and bad.tolist() == [False] * 4 + [True, False]
     out, _ = _coerce(pd.Series([101.0, None]), "str")
     assert out.tolist() == ["101", None]
+
+
+# --- reading only what a study needs (needs=, rows=, municipality=/region=) ---------------------
+
+
+@pytest.fixture(scope="module")
+def whole_sample():
+    return load_dataset(SAMPLE)
+
+
+def _one_municipality(ds) -> tuple[str, set[str]]:
+    mun = ds["municipalities"].sort_values("municipality_id").iloc[3]
+    schools = set(ds["schools"].loc[ds["schools"]["municipality_id"] == mun["municipality_id"], "school_id"])
+    return mun["name"], schools
+
+
+def test_needs_reads_only_the_columns_asked_and_the_key(whole_sample):
+    ds = load_dataset(SAMPLE, needs={"pupil_years": ["status"], "assessments": ["score"]})
+    assert sorted(ds.keys()) == ["assessments", "pupil_years"]  # no other table is read
+    assert list(ds["pupil_years"].columns) == ["pupil_id", "year", "status"]  # the key comes along
+    assert list(ds["assessments"].columns) == ["pupil_id", "year", "test", "subject", "score"]
+    whole = whole_sample["pupil_years"][["pupil_id", "year", "status"]]
+    pd.testing.assert_frame_equal(ds["pupil_years"], whole)  # same rows, same types as a whole read
+
+
+def test_an_area_keeps_the_rows_of_its_schools_and_of_its_pupils(whole_sample):
+    name, schools = _one_municipality(whole_sample)
+    ds = load_dataset(SAMPLE, municipality=name,
+                      needs={t: None for t in ("municipalities", "schools", "pupils", "pupil_years", "assessments",
+                                               "skolas_soma", "teachers", "teacher_years")})
+    assert list(ds["municipalities"]["name"]) == [name]
+    assert set(ds["schools"]["school_id"]) == schools
+    py = whole_sample["pupil_years"]
+    expected = py[py["school_id"].isin(schools)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ds["pupil_years"], expected)
+    pupils = set(expected["pupil_id"])
+    assert set(ds["pupils"]["pupil_id"]) == pupils
+    a = whole_sample["assessments"]
+    assert len(ds["assessments"]) == int(a["pupil_id"].isin(pupils).sum()) > 0
+    assert set(ds["skolas_soma"]["school_id"]) <= schools and len(ds["skolas_soma"]) > 0
+    # teachers: of the area's schools and of its pupils' assessments (no unknown teacher id)
+    assert set(ds["assessments"]["teacher_id"].dropna()) <= set(ds["teachers"]["teacher_id"])
+
+
+def test_a_region_and_a_row_filter(whole_sample):
+    region = sorted(whole_sample["municipalities"]["region"].unique())[0]
+    ds = load_dataset(SAMPLE, region=region, needs={"schools": ["municipality_id"], "assessments": None},
+                      rows={"assessments": {"test": ["ce9"]}})
+    ids = set(whole_sample["municipalities"].loc[whole_sample["municipalities"]["region"] == region,
+                                                 "municipality_id"])
+    assert set(ds["schools"]["municipality_id"]) == ids
+    assert set(ds["assessments"]["test"]) == {"ce9"}
+    full = load_dataset(SAMPLE, needs={"assessments": None}, rows={"assessments": {"test": ["ce9"]}})
+    a = whole_sample["assessments"]
+    assert len(full["assessments"]) == int((a["test"] == "ce9").sum())
+
+
+def test_needs_from_a_csv_extract_with_a_mapping(small_tables, tmp_path):
+    tabs = {k: v.copy() for k, v in small_tables.items()}
+    tabs["pupil_years"] = tabs["pupil_years"].rename(columns={"status": "statuss", "year": "gads"})
+    d = write(tabs, tmp_path / "csv")
+    ds = load_dataset(d, mapping={"pupil_years": {"statuss": "status", "gads": "year"}},
+                      needs={"pupil_years": ["status"]})
+    assert list(ds["pupil_years"].columns) == ["pupil_id", "year", "status"]
+    assert len(ds["pupil_years"]) == len(tabs["pupil_years"])
+
+
+def test_a_needed_column_that_is_missing_or_bad_is_reported_with_file_rows(small_tables, tmp_path):
+    tabs = {k: v.copy() for k, v in small_tables.items()}
+    tabs["pupil_years"] = tabs["pupil_years"].drop(columns=["absences"])
+    tabs["pupil_years"]["grade"] = tabs["pupil_years"]["grade"].astype(object)
+    tabs["pupil_years"].loc[4, "grade"] = "x"  # row 5 of the file
+    d = write(tabs, tmp_path / "bad")
+    ds = load_dataset(d, needs={"pupil_years": ["status"]})  # neither column asked: not read, not checked
+    assert "absences" not in ds["pupil_years"]
+    with pytest.raises(DataValidationError) as exc:
+        load_dataset(d, needs={"pupil_years": ["absences", "grade"]})
+    rules = {(v.column, v.rule) for v in exc.value.violations}
+    assert ("absences", "missing_column") in rules and ("grade", "wrong_type") in rules
+    school = tabs["pupil_years"].loc[4, "school_id"]
+    mun = tabs["schools"].set_index("school_id").loc[school, "municipality_id"]
+    name = tabs["municipalities"].set_index("municipality_id").loc[mun, "name"]
+    with pytest.raises(DataValidationError) as exc:
+        load_dataset(d, needs={"pupil_years": ["grade"]}, municipality=name)
+    [bad] = [v for v in exc.value.violations if v.rule == "wrong_type"]
+    assert bad.rows[0] == 5  # the row of the file, not of the area's rows
+
+
+def test_unknown_area_table_or_column_is_a_clear_error(whole_sample):
+    name, _ = _one_municipality(whole_sample)
+    with pytest.raises(DataFileError, match="is not in .*Did you mean"):
+        load_dataset(SAMPLE, municipality=name[:-1] + "x", needs={"schools": None})
+    with pytest.raises(DataFileError, match="region 'Atlantis' is not in"):
+        load_dataset(SAMPLE, region="Atlantis", needs={"schools": None})
+    with pytest.raises(DataFileError, match=r"needs: \['nosuch'\] are not columns of pupils"):
+        load_dataset(SAMPLE, needs={"pupils": ["nosuch"]})
+    with pytest.raises(DataFileError, match="Unknown table"):
+        load_dataset(SAMPLE, needs={"nosuch": None})
+
+
+@pytest.mark.parametrize("study", ["municipal_quality", "dropout_prevention", "alumni_programme"])
+def test_each_study_declares_known_tables_and_columns(study):
+    import importlib
+
+    from evaltools.data.schemas import TABLES
+
+    package = importlib.import_module(f"evaltools.studies.{study}")
+    for table, columns in package.NEEDS.items():
+        assert table in TABLES and (columns is None or set(columns) <= set(TABLES[table].column_names))
+    for table, filters in package.ROWS.items():
+        assert table in package.NEEDS and set(filters) <= set(TABLES[table].column_names)
+
+
+def test_a_file_version_that_passed_is_not_checked_again(small_tables, tmp_path, monkeypatch):
+    import evaltools.data.io as io
+
+    monkeypatch.setenv(io.CHECK_CACHE_ENV, str(tmp_path / "cache"))
+    d = write({k: v.copy() for k, v in small_tables.items()}, tmp_path / "data")
+    needs = {"schools": None, "pupil_years": ["status", "grade"]}
+    first = load_dataset(d, needs=needs)
+    assert len(list((tmp_path / "cache").iterdir())) == 3  # two tables and the cross-table rules
+
+    def no_check(*args, **kwargs):
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(io, "check_table", no_check)
+    monkeypatch.setattr(io, "cross_table_violations", no_check)
+    again = load_dataset(d, needs=needs)
+    for table in needs:
+        pd.testing.assert_frame_equal(again[table], first[table])
+    with pytest.raises(AssertionError, match="checked again"):  # other columns: another key
+        load_dataset(d, needs={"schools": None, "pupil_years": ["status"]})
+
+
+def test_a_changed_file_is_checked_and_problems_are_never_remembered(small_tables, tmp_path, monkeypatch):
+    import evaltools.data.io as io
+
+    monkeypatch.setenv(io.CHECK_CACHE_ENV, str(tmp_path / "cache"))
+    tabs = {k: v.copy() for k, v in small_tables.items()}
+    d = write(tabs, tmp_path / "data")
+    load_dataset(d, needs={"pupil_years": ["grade"]})
+    tabs["pupil_years"]["grade"] = tabs["pupil_years"]["grade"].astype(object)
+    tabs["pupil_years"].loc[2, "grade"] = "x"
+    write(tabs, d)
+    for _ in range(2):  # found each time
+        with pytest.raises(DataValidationError, match="wrong type"):
+            load_dataset(d, needs={"pupil_years": ["grade"]})
+    monkeypatch.setenv(io.CHECK_CACHE_ENV, "0")
+    assert io._cache_dir() is None

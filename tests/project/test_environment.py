@@ -171,7 +171,37 @@ def test_environment_yml_has_the_same_pins_as_requirements_txt():
     deps = env["dependencies"]
     assert "python=3.11" in deps
     pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
-    assert _pins("\n".join(pip)) == _pins(USERS_LOCK.read_text())
+    assert _pins("\n".join(p for p in pip if not p.startswith("-e "))) == _pins(USERS_LOCK.read_text())
+
+
+def test_environment_yml_installs_the_package_and_says_how_to_register_the_kernel():
+    """conda installs evaltools itself (`-e .`, after every pin) and the header and README give
+    the one command conda cannot run: the kernel registration `make setup` runs too."""
+    text = (ROOT / "environment.yml").read_text()
+    pip = next(d["pip"] for d in yaml.safe_load(text)["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert pip[-1] == "-e ." and sum(p.startswith("-e ") for p in pip) == 1
+    assert (ROOT / "pyproject.toml").is_file()  # `.` is the folder of environment.yml: installable
+    command = "python -m evaltools.run.kernel"
+    header = [line.lstrip("# ").split("  #")[0].strip() for line in text.splitlines() if line.startswith("#")]
+    route = ["conda env create -f environment.yml", "conda activate evaltools", command]
+    assert all(step in header for step in route), header
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### With conda", 1)[1].split("\n#", 1)[0]
+    assert [step for step in route if step in section] == route, "README's conda route differs from environment.yml"
+    assert f"$(PY) -m evaltools.run.kernel" in (ROOT / "Makefile").read_text()
+
+
+def test_write_environment_yml_writes_the_file_in_the_repository(tmp_path, monkeypatch):
+    """The generator, run on the users' lock, gives exactly the committed environment.yml."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("write_environment_yml", ROOT / "scripts" / "write_environment_yml.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "requirements.txt").write_text(USERS_LOCK.read_text())
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    module.main()
+    assert (tmp_path / "environment.yml").read_text() == (ROOT / "environment.yml").read_text()
 
 
 def test_make_test_installs_the_test_lock_and_make_demo_the_users_lock():

@@ -120,7 +120,8 @@ def test_rct_low_attrition_meets_without_reservations_and_five_padlocks():
     r = evidence_rating("rct", attrition=att, mdes=0.18, baseline_es=0.01)
     assert r.wwc == MEETS
     assert r.padlocks == 5 and r.initial_padlocks == 5
-    assert any("low attrition" in s for s in r.reasons)
+    assert r.reason_codes[0]["code"] == "wwc.rct_low_attrition"
+    assert r.reasons[0].startswith(f"Participants were assigned at random and few left the study ({att.overall:.1f}% in all")
 
 
 def test_high_attrition_rct_needs_baseline_equivalence():
@@ -143,7 +144,8 @@ def test_qed_and_confound():
                         baseline_es={"pretest": 0.3, "age": 0.0})
     assert r.wwc == DOES_NOT
     assert r.components["design"] == 4
-    assert any("pretest" in s for s in r.reasons)
+    assert any(c.get("characteristic") == "pretest" for c in r.reason_codes)  # the code keeps the name
+    assert any("differed by 0.300 standard deviations, more than the 0.25" in s for s in r.reasons)
     c = evidence_rating("rct", attrition=wwc_attrition(100, 100, 99, 99), mdes=0.1,
                         confound=True)
     assert c.wwc == DOES_NOT
@@ -155,15 +157,15 @@ def test_padlocks_are_minimum_then_downgrades():
     assert r.components == {"design": 3, "mdes": 2, "attrition": 4}
     assert r.initial_padlocks == 2
     assert r.padlocks == 0  # -1 imbalance, -1 contamination, floor at 0
-    assert sum("downgrade" in s for s in r.reasons) == 3
+    assert sum(s.startswith("One padlock less") for s in r.reasons) == 3
     assert "padlocks" in repr(r) and r.to_frame().loc["final (after downgrades)", "padlocks"] == 0
 
 
 def test_missing_mdes_or_attrition_rate_zero_with_reason():
     r = evidence_rating("rct", baseline_es=0.0)
     assert r.padlocks == 0
-    assert any("MDES: not given" in s for s in r.reasons)
-    assert any("attrition not reported" in s for s in r.reasons)
+    assert any("smallest effect the study could detect is not given" in s for s in r.reasons)
+    assert any("how many left the study is not reported" in s for s in r.reasons)
 
 
 def test_bad_rating_input():

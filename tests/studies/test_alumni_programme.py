@@ -231,11 +231,14 @@ def test_every_message_key_the_study_uses_exists_in_both_languages():
                           "am.cov.": alumni.COHORT_COVARIATES,
                           "am.subject.": ["math", "latvian", "english", "science"],
                           "am.group.role.": ["teacher", "leader"],
-                          "am.group.school_type.": ["basic", "secondary"]}.items():
+                          "am.group.school_type.": ["basic", "secondary"],
+                          "am.flow.": ["declared", "found", "analysed"],  # the steps of alumni.sample_flow_counts
+                          "am.flow.aside.": ["found", "analysed"]}.items():
         for name in names:
             assert prefix + name in catalogue, prefix + name
     unused = sorted(k for k in catalogue if k.startswith("am.") and k not in keys
-                    and not any(k.startswith(p) for p in ("am.col.", "am.row.", "am.cov.", "am.subject.", "am.group.")))
+                    and not any(k.startswith(p) for p in ("am.col.", "am.row.", "am.cov.", "am.subject.", "am.group.",
+                                                          "am.flow.")))
     assert not unused, f"am. keys nobody uses: {unused}"
 
 
@@ -286,3 +289,42 @@ def test_every_params_file_runs_renders_its_language_and_protects_every_table(pr
     results = json.loads((run / "results.json").read_text())
     assert results["headline_card"]["value"]["type"] == "headline"
     assert {"results_summary", "balance_matched"} <= set(results)
+
+
+def test_sample_flow_counts_are_the_participants_declared_found_and_analysed(study):
+    analysed = alumni.retention(study)["gcomp"].n["units"]
+    flow = alumni.sample_flow_counts(study, analysed)
+    assert flow == {"declared": study.declared_participants, "found": len(study.participants), "analysed": analysed}
+    # the EEF attrition of the rating is the share of the declared participants not analysed
+    assert alumni.attrition_pct(study, analysed) == pytest.approx(100 * (flow["declared"] - flow["analysed"])
+                                                                  / flow["declared"])
+    with pytest.raises(alumni.StudyInputError, match="do not form a flow"):
+        alumni.sample_flow_counts(study, flow["found"] + 1)
+
+
+def _record_keys(results: dict) -> dict:
+    """What a program reading results.json relies on: record names, and for each record its
+    keys (a table's columns, index columns included)."""
+    out = {}
+    for name, entry in results.items():
+        value = entry.get("value") if isinstance(entry, dict) and "value" in entry else entry
+        if isinstance(value, dict) and value.get("type") == "protected_table":
+            out[name] = tuple(value["columns"])
+        else:
+            out[name] = tuple(sorted(value)) if isinstance(value, dict) else type(value).__name__
+    return out
+
+
+@pytest.mark.slow
+def test_latvian_and_english_runs_give_the_same_results_json_keys(project):
+    found = {}
+    for stem in ("alumni_programme", "alumni_programme_en"):
+        runs = sorted((project / "reports" / "alumni_programme").glob(f"*-{stem}"))
+        if not runs:  # run alone: make the runs here
+            assert main(["--root", str(project), "run", "alumni_programme", "-p", f"params/{stem}.yaml"]) == 0
+            runs = sorted((project / "reports" / "alumni_programme").glob(f"*-{stem}"))
+        found[stem] = json.loads((runs[-1] / "results.json").read_text("utf-8"))
+    lv, en = (_record_keys(found[s]) for s in ("alumni_programme", "alumni_programme_en"))
+    assert lv == en
+    assert lv["results_summary"][0] == "outcome" and lv["balance_matched"][0] == "variable"
+    assert lv["sample_flow"] == ("step", "n", "aside")

@@ -215,6 +215,8 @@ def test_every_message_key_of_the_notebook_is_in_the_catalogue():
                                                            ("area", ("urban", "rural"))) for lev in levels}
     families |= {f"dp.measure.{m}" for m in ("teacher_support", "psychologist", "social_pedagogue", "transport",
                                              "meals", "dormitory", "learning_materials")}
+    families |= {f"dp.flow.{k}" for k in ("eligible", "scored", "offered", "supported")}  # dropout.sample_flow_counts
+    families |= {f"dp.flow.aside.{k}" for k in ("scored", "offered", "supported")}
     missing = sorted(k for k in literal | families if not i18n.has(k))
     assert not missing, f"keys used by the study but not in messages.yaml: {missing}"
 
@@ -324,3 +326,20 @@ def test_a_misspelt_region_is_refused_before_anything_runs(tmp_path, capsys):
     assert code == 2
     assert "region" in err and "Latgale" in err
     assert not (project / "reports").exists() or not any((project / "reports").rglob("manifest.json"))
+
+
+def test_sample_flow_counts_follow_the_frames_and_the_attrition():
+    data = dropout.prepare(_tiny_dataset(), threshold=60.0)
+    flow = dropout.sample_flow_counts(data)
+    lost = dropout.attrition(data)
+    assert list(flow) == ["eligible", "scored", "offered", "supported"]
+    assert flow["eligible"] == lost["eligible"] and flow["scored"] == lost["analysed"]
+    p = data.pumpurs
+    assert flow["offered"] == int(p["offered"].sum()) == 2 and flow["supported"] == int(p["supported"].sum()) == 1
+    assert flow["eligible"] >= flow["scored"] >= flow["offered"] >= flow["supported"]
+    # the report protects and draws them without a change: the diagram shows the same numbers
+    from evaltools.report.flow import sample_flow
+
+    drawn = sample_flow(list(flow.items()), labels={k: k for k in flow}, title="t", unit="u", threshold=5)
+    assert list(flow.values()) == [4, 3, 2, 1] and drawn.table.hidden["n"].all()  # three pupils: small counts hidden
+    assert not re.search(r">\s*[1-4] u<", drawn.html().split("</style>")[1])  # no small count in the diagram

@@ -86,9 +86,19 @@ def test_valmiera_trend_hides_the_years_the_table_hides(sample):
                                 "ce9_means": pub.exams, "early_leaving_rate_published": pub.headline}), THR) == []
 
 
-def test_exam_chart_plots_only_what_the_table_shows_with_the_promised_interval(sample):
+def _logit_interval(score, deff: float) -> tuple[float, float]:
+    """The promised interval, by hand: 95 % normal interval of the mean on the logit scale of
+    score/100 with SE = sd / sqrt(n / deff), back-transformed (docs/municipal_quality.md)."""
     from scipy import stats
 
+    u = score.mean() / 100
+    se = score.std(ddof=1) / math.sqrt(len(score) / deff) / 100 / (u * (1 - u))
+    z = stats.norm.ppf(0.975)
+    logit = math.log(u / (1 - u))
+    return tuple(100 / (1 + math.exp(-(logit + k * z * se))) for k in (-1, 1))
+
+
+def test_exam_chart_plots_only_what_the_table_shows_with_the_promised_interval(sample):
     area, pub = municipal(sample, "Valmieras novads", 2016, 2019)
     ex, ind = pub.exams, pub.indicators
     for unit in ex.data.index:
@@ -97,22 +107,33 @@ def test_exam_chart_plots_only_what_the_table_shows_with_the_promised_interval(s
             assert ex.data.at[unit, "ce9_mean"] == pytest.approx(ind.data.at[unit, "ce9_mean"])
     frame = indicators.pupil_years(sample, area)
     s = indicators.exam_scores(sample, frame, "ce9")
-    s = s[s["unit"] == "Valmieras 13. vidusskola"]["score"]
-    half = stats.t.ppf(0.975, len(s) - 1) * s.std(ddof=1) / math.sqrt(len(s))  # one school: pupil-level t
-    assert ex.data.at["Valmieras 13. vidusskola", "ce9_high"] - ex.data.at["Valmieras 13. vidusskola", "ce9_mean"] \
-        == pytest.approx(half)
+    s = s[s["unit"] == "Valmieras 13. vidusskola"]["score"].dropna()
+    low, high = _logit_interval(s, deff=1.0)  # one school: its pupils are independent
+    assert 0 < low < s.mean() < high < 100
+    assert (ex.data.at["Valmieras 13. vidusskola", "ce9_low"], ex.data.at["Valmieras 13. vidusskola", "ce9_high"]) \
+        == pytest.approx((low, high))
 
 
 def test_latvia_exam_intervals_are_clustered_by_school(sample):
-    from evaltools.estimate.descriptive import cluster_mean
-
     area, pub = municipal(sample, "all", 2020, 2023)
     frame = indicators.pupil_years(sample, area)
-    s = indicators.exam_scores(sample, frame, "ce9")
+    s = indicators.exam_scores(sample, frame, "ce9")[["unit", "score", "school_id"]].dropna()
+    # between-school correlation of Latvia's schools (one-way ANOVA estimator, by hand)
+    groups = s.groupby("school_id")["score"]
+    n, N, G = groups.size(), len(s), s["school_id"].nunique()
+    msb = (n * (groups.mean() - s["score"].mean()) ** 2).sum() / (G - 1)
+    msw = ((s["score"] - groups.transform("mean")) ** 2).sum() / (N - G)
+    n0 = (N - (n ** 2).sum() / N) / (G - 1)
+    icc = max(0.0, (msb - msw) / (msb + (n0 - 1) * msw))
+    assert icc > 0
     unit = next(u for u in pub.exams.data.index if not pub.exams.hidden.at[u, "ce9_mean"]
                 and s.loc[s["unit"] == u, "school_id"].nunique() >= 2)
-    e = cluster_mean(s.loc[s["unit"] == unit, "score"], s.loc[s["unit"] == unit, "school_id"])
-    assert pub.exams.data.at[unit, "ce9_low"] == pytest.approx(e.ci_low)
+    sub = s[s["unit"] == unit]
+    m = sub.groupby("school_id").size()
+    deff = 1 + ((m ** 2).sum() / m.sum() - 1) * icc
+    low, high = _logit_interval(sub["score"], deff)
+    assert (pub.exams.data.at[unit, "ce9_low"], pub.exams.data.at[unit, "ce9_high"]) == pytest.approx((low, high))
+    assert high - low > _logit_interval(sub["score"], 1.0)[1] - _logit_interval(sub["score"], 1.0)[0]
     assert pub.headline_visible  # Latvia: many leavers, the headline is shown
 
 
@@ -248,7 +269,8 @@ def test_valmiera_report_shows_no_rate_of_the_hidden_leavers(valmiera_run):
     page = (valmiera_run / "report.html").read_text(encoding="utf-8")
     text = re.sub(r"<[^>]+>", " ", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page))
     assert "1,1 %" not in text and "1,05" not in text  # the rate 6/570 in any rounding
-    assert page.count("<img") == page.count("data:image/png") == 2  # exactly the two published figures
+    # exactly the published figures, each once (figures/ holds their PNG and SVG files)
+    assert page.count("<img") == page.count("data:image/png") == len(list((valmiera_run / "figures").glob("*.png")))
 
 
 @pytest.mark.slow

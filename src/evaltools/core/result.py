@@ -96,6 +96,27 @@ def few_clusters_note(diagnostics: dict[str, Any] | None) -> str | None:
     return line
 
 
+def bootstrap_draws(est: "Estimate") -> int | None:
+    """B, when ``est.pvalue`` is the share of B bootstrap draws at least as extreme as the
+    estimate (a bootstrap test: ``method`` names a wild or bootstrap-t test and
+    ``options["n_boot"]`` holds B); else ``None`` (e.g. a normal p-value from a bootstrap SE)."""
+    method = (est.method or "").lower()
+    draws = (est.options or {}).get("n_boot")
+    if not ("wild" in method or "bootstrap-t" in method) or isinstance(draws, bool):
+        return None
+    return int(draws) if isinstance(draws, int) and draws > 0 else None
+
+
+def pvalue_text(est: "Estimate") -> str:
+    """``p = 0.0123``; a bootstrap p-value of 0 as ``p < 1/(B+1)``: with B draws and none as
+    extreme the test can only say that p is below 1/(B+1) (Davison & Hinkley 1997, ch. 4).
+    The number itself (0) stays in ``to_dict()`` and ``to_frame()``."""
+    draws = bootstrap_draws(est)
+    if draws is not None and est.pvalue == 0:
+        return f"p < 1/(B+1) = {1 / (draws + 1):.2g} (none of B = {draws:,} bootstrap draws as extreme)"
+    return f"p = {est.pvalue:.3g}"
+
+
 def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -221,7 +242,7 @@ class Estimate(ResultMixin):
         ns = ", ".join(f"{k}={v:,}" for k, v in self.n.items())
         lines = [
             f"{self.estimand}: {self.estimate:.4g} (SE {self.se:.4g})",
-            f"  {pct} CI [{self.ci_low:.4g}, {self.ci_high:.4g}], p = {self.pvalue:.3g}",
+            f"  {pct} CI [{self.ci_low:.4g}, {self.ci_high:.4g}], {pvalue_text(self)}",
         ]
         if ns:
             lines.append(f"  n: {ns}")

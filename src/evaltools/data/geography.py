@@ -71,3 +71,34 @@ def municipalities_frame() -> pd.DataFrame:
     df = pd.DataFrame(MUNICIPALITIES, columns=["name", "kind", "region", "population"])
     df.insert(0, "municipality_id", [f"LV{i:02d}" for i in range(1, len(df) + 1)])
     return df
+
+
+def slug(name: str) -> str:
+    """An ASCII file name for a municipality: ``"Cēsu novads"`` -> ``"cesu-novads"``
+    (Latvian letters without their diacritics, spaces as ``-``)."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return "-".join(plain.lower().split())
+
+
+#: Tile-map position (row, column) of each municipality, arranged roughly as on a map of Latvia
+#: (north at the top, Kurzeme on the left, Latgale on the right). Not a boundary file: one equal
+#: square per municipality, so that a small county weighs as much as Rīga.
+TILE_GRID: dict[str, tuple[int, int]] = {
+    "Valkas novads": (0, 6), "Alūksnes novads": (0, 8),
+    "Limbažu novads": (1, 4), "Valmieras novads": (1, 5), "Smiltenes novads": (1, 6), "Gulbenes novads": (1, 7),
+    "Balvu novads": (1, 8),
+    "Ventspils novads": (2, 0), "Ventspils": (2, 1), "Talsu novads": (2, 2), "Saulkrastu novads": (2, 4),
+    "Siguldas novads": (2, 5), "Cēsu novads": (2, 6), "Madonas novads": (2, 7), "Varakļānu novads": (2, 8),
+    "Rēzeknes novads": (2, 9),
+    "Kuldīgas novads": (3, 1), "Tukuma novads": (3, 2), "Jūrmala": (3, 3), "Ādažu novads": (3, 4),
+    "Ropažu novads": (3, 5), "Ogres novads": (3, 6), "Līvānu novads": (3, 7), "Rēzekne": (3, 8),
+    "Ludzas novads": (3, 9),
+    "Liepāja": (4, 0), "Saldus novads": (4, 1), "Mārupes novads": (4, 3), "Rīga": (4, 4),
+    "Salaspils novads": (4, 5), "Aizkraukles novads": (4, 6), "Jēkabpils novads": (4, 7),
+    "Preiļu novads": (4, 8), "Krāslavas novads": (4, 9),
+    "Dienvidkurzemes novads": (5, 0), "Dobeles novads": (5, 2), "Olaines novads": (5, 3),
+    "Ķekavas novads": (5, 4), "Bauskas novads": (5, 5), "Daugavpils": (5, 8), "Augšdaugavas novads": (5, 9),
+    "Jelgava": (6, 3), "Jelgavas novads": (6, 2),
+}

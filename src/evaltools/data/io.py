@@ -26,13 +26,23 @@ renaming)::
       pupils:
         sex: {V: M, S: F}
 
+Reading only what a study needs
+-------------------------------
+``load_dataset(directory, needs={"pupil_years": ["year", "status"], ...}, municipality="Valmieras
+novads")`` reads only the tables named in ``needs``, of each only the columns named (``None``: all)
+plus its key, and, with an area (``municipality`` or ``region``), only the rows of the area's
+schools. Parquet files are read with the columns pruned and the row filter pushed down to
+pyarrow (row groups and pages that cannot match are skipped); CSV files are read with ``usecols``.
+The columns read are checked as :func:`load` checks them, and the cross-table rules as without
+``needs``. Each study declares its ``NEEDS`` once, in its package.
+
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -44,6 +54,10 @@ from .schemas import IDENTIFIER_COLUMNS, TABLES
 
 READERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".xlsx": "excel", ".xls": "excel"}
 MappingLike = Mapping[str, Any] | str | Path | None
+#: What a study reads: table -> our column names (None: every column).
+Needs = Mapping[str, "Sequence[str] | None"]
+#: Rows a study reads: table -> {our column: the values kept}.
+Rows = Mapping[str, Mapping[str, Any]]
 
 
 def read_mapping(mapping: MappingLike) -> dict[str, Any]:
@@ -208,15 +222,30 @@ def _find_file(directory: Path, table: str, files: Mapping[str, str]) -> Path | 
 
 
 def load_dataset(directory: str | Path, mapping: MappingLike = None,
-                 tables: list[str] | None = None) -> Dataset:
+                 tables: list[str] | None = None, *, needs: Needs | None = None,
+                 rows: Rows | None = None, municipality: str | None = None,
+                 region: str | None = None) -> Dataset:
     """Load and check every table of a data set, plus the cross-table rules.
 
     Looks for ``<table>.parquet|.csv|.xlsx`` (or the file named in the mapping's
     ``files``). ``municipalities``, ``schools``, ``pupils`` and ``pupil_years``
     are required; other tables are loaded when present. ``tables`` restricts
     loading to some tables (the required ones are always loaded).
+
+    ``needs`` (table -> our column names, or ``None`` for every column) loads those tables
+    only, each with only those columns and its key (see "Reading only what a study needs"
+    above); a table named there must exist. ``municipality`` (a name or id) or ``region`` (a
+    planning region; ``"all"`` or None: no filter) keeps only the area's rows: its
+    municipalities and schools, the rows of its schools, and of tables without a school the
+    rows of its pupils (``pupil_years``), teachers (``teacher_years``, and the teachers of its
+    pupils' assessments) and support plans. ``rows`` (table -> {column: allowed values}) keeps
+    only those rows of a table, e.g. ``{"assessments": {"test": ["ce9", "ce12"]}}`` (filter tables
+    that no other table points to: a parent's filtered rows would read as unknown ids).
     Raises one :class:`DataValidationError` listing every problem.
     """
+    if needs is not None or rows or _area_given(municipality, region):
+        return _load_needed(Path(directory), read_mapping(mapping), needs, tables, municipality, region,
+                            rows or {})
     directory = Path(directory)
     if not directory.is_dir():
         raise DataFileError(f"Data directory {directory} does not exist (expected one file per table, "
@@ -258,6 +287,383 @@ def load_dataset(directory: str | Path, mapping: MappingLike = None,
     if tpath.is_file():
         truth = json.loads(tpath.read_text(encoding="utf-8"))
     return Dataset(path=directory, tables=out, truth=truth, files=files)
+
+
+# ------------------------------------------------------------------ only what a study needs
+
+PUSHED = "evaltools_rows_filtered"  # DataFrame.attrs key: columns whose filter pyarrow applied
+# Order of reading under an area filter: the tables whose rows give the area's ids come first.
+_AREA_ORDER = ("municipalities", "schools", "pupil_years", "teacher_years", "support_plans")
+# Tables without a school: (their id column, the table whose area rows give the ids)
+_THROUGH = {"pupils": ("pupil_id", "pupil_years"), "assessments": ("pupil_id", "pupil_years"),
+            "support_measures": ("plan_id", "support_plans"), "teachers": ("teacher_id", "teacher_years")}
+
+
+def _area_given(municipality: str | None, region: str | None) -> bool:
+    return any(v is not None and str(v).strip().lower() not in ("", "all") for v in (municipality, region))
+
+
+def _file_columns(path: Path, kind: str) -> list[str] | None:
+    """The column names of a file without reading its rows (None for Excel: read it whole)."""
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    if kind == "csv":
+        return [str(c) for c in pd.read_csv(path, nrows=0, **_csv_options(path)).columns]
+    return None
+
+
+def _read_part(path: Path, table: str, mapping: dict[str, Any], wanted: set[str] | None,
+               keep: dict[str, set[str]]) -> pd.DataFrame:
+    """Read the file's columns that become ``wanted`` (our names; None: all) after the mapping,
+    with the row filter ``keep`` (our column -> allowed values) pushed down where the file
+    allows it; rename and recode as :func:`load` does. The filter is applied exactly later."""
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise DataFileError(f"{path}: unknown file type '{path.suffix}'; use .parquet, .csv or .xlsx.")
+    if not path.is_file():
+        raise DataFileError(f"{path}: file not found.")
+    renames = _renames_for(mapping, table)
+    recoded = set(dict(mapping.get("values", {}).get(table, {})))
+    try:
+        names = _file_columns(path, kind)
+        cols = None if names is None or wanted is None else [c for c in names if renames.get(c, c) in wanted]
+        if kind == "parquet":
+            df = _read_parquet(path, cols, {c: keep[renames.get(c, c)] for c in (cols or names or [])
+                                            if renames.get(c, c) in keep and renames.get(c, c) not in recoded})
+        elif kind == "csv":
+            df = pd.read_csv(path, low_memory=False, usecols=cols, **_csv_options(path))
+        else:
+            df = pd.read_excel(path, sheet_name=0)
+    except DataFileError:
+        raise
+    except Exception as exc:  # any reader failure becomes one clear message
+        raise DataFileError(f"{path}: cannot be read as {kind} ({type(exc).__name__}: {_short(exc)}).") from None
+    present = {k: v for k, v in renames.items() if k in df.columns}
+    bad_targets = sorted(set(present.values()) - set(TABLES[table].column_names))
+    if bad_targets:
+        raise DataFileError(f"Column mapping for {table}: {bad_targets} are not columns of {table}; "
+                            f"valid names are {TABLES[table].column_names}.")
+    pushed = [present.get(c, c) for c in df.attrs.pop(PUSHED, [])]
+    if present:
+        df = df.rename(columns=present)
+    df.attrs[PUSHED] = pushed
+    if wanted is not None and any(c not in wanted for c in df.columns):
+        df = df[[c for c in df.columns if c in wanted]]
+    for col, codes in dict(mapping.get("values", {}).get(table, {})).items():
+        if col in df.columns:
+            df[col] = df[col].map(lambda v, c=codes: c.get(v, v) if pd.notna(v) else v)
+    return df
+
+
+def _read_parquet(path: Path, cols: list[str] | None, keep: dict[str, set[str]]) -> pd.DataFrame:
+    """``pd.read_parquet`` with the columns pruned and, for text columns, ``in`` filters pushed
+    down to pyarrow; a filter pyarrow cannot apply to the file's type is left to the caller."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    filters = []
+    if keep:
+        schema = pq.read_schema(path)
+        for col, values in keep.items():
+            if pa.types.is_string(schema.field(col).type) or pa.types.is_large_string(schema.field(col).type):
+                filters.append((col, "in", sorted(str(v) for v in values)))
+    if filters:
+        try:
+            df = pd.read_parquet(path, columns=cols, filters=filters)
+            df.attrs[PUSHED] = [f[0] for f in filters]  # rows already kept exactly
+            return df
+        except Exception:
+            pass  # filtered after reading instead
+    return pd.read_parquet(path, columns=cols)
+
+
+def _needed_columns(table: str, columns: Sequence[str] | None, extra: set[str]) -> set[str] | None:
+    """Our columns to read: those asked, the table's key and ``extra`` (filter and link columns)."""
+    if columns is None:
+        return None
+    known = set(TABLES[table].column_names)
+    unknown = sorted(set(columns) - known)
+    if unknown:
+        raise DataFileError(f"needs: {unknown} are not columns of {table}; its columns are "
+                            f"{TABLES[table].column_names}.")
+    return set(columns) | set(TABLES[table].key) | (extra & known)
+
+
+def _resolve_area(municipalities: pd.DataFrame, municipality: str | None, region: str | None,
+                  where: str) -> set[str]:
+    """The municipality ids of the area, or a clear error naming the known values."""
+    import difflib
+
+    rows = municipalities
+    if municipality is not None and str(municipality).strip().lower() not in ("", "all"):
+        want = str(municipality).strip()
+        hit = rows[(rows["name"].astype(str) == want) | (rows["municipality_id"].astype(str) == want)]
+        if hit.empty:
+            names = sorted(rows["name"].astype(str))
+            close = difflib.get_close_matches(want, names, n=1, cutoff=0.6)
+            guess = f" Did you mean '{close[0]}'?" if close else ""
+            raise DataFileError(f"municipality '{_short(want, 60)}' is not in {where}.{guess} Its "
+                                f"{len(names)} municipalities are named as in the column 'name' "
+                                f"(e.g. '{names[0]}').")
+        rows = hit
+    if region is not None and str(region).strip().lower() not in ("", "all"):
+        want = str(region).strip()
+        regions = sorted(set(municipalities["region"].astype(str)))
+        hit = rows[rows["region"].astype(str) == want]
+        if want not in regions:
+            raise DataFileError(f"region '{_short(want, 60)}' is not in {where}; its regions are "
+                                f"{', '.join(regions)}.")
+        rows = hit
+    return set(rows["municipality_id"].astype(str))
+
+
+def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables: list[str] | None,
+                 municipality: str | None, region: str | None, rows: Rows) -> Dataset:
+    """:func:`load_dataset` with ``needs`` and/or an area: see its docstring."""
+    if not directory.is_dir():
+        raise DataFileError(f"Data directory {directory} does not exist (expected one file per table, "
+                            "e.g. data/sample).")
+    files_map = dict(m.get("files", {}))
+    unknown = sorted(set(files_map) - set(TABLES))
+    if unknown:
+        raise DataFileError(f"Column mapping 'files': unknown tables {unknown}; known tables: {sorted(TABLES)}.")
+    if needs is None:
+        bad = sorted(set(tables or ()) - set(TABLES))
+        needs = {t: None for t in TABLES if tables is None or t in tables or TABLES[t].required}
+        optional = {t for t in needs if not TABLES[t].required and (tables is None or t not in tables)}
+    else:
+        bad = sorted(set(needs) - set(TABLES))
+        optional = set()
+    bad = bad or sorted(set(rows) - set(TABLES))
+    if bad:
+        raise DataFileError(f"Unknown table(s) {bad}; known tables: {sorted(TABLES)}.")
+    for t, cols in needs.items():
+        _needed_columns(t, cols, set())  # an unknown column is the caller's mistake: say so first
+    for t, cols in rows.items():
+        unknown_cols = sorted(set(cols) - set(TABLES[t].column_names))
+        if unknown_cols:
+            raise DataFileError(f"rows: {unknown_cols} are not columns of {t}; its columns are "
+                                f"{TABLES[t].column_names}.")
+    area = _area_given(municipality, region)
+    wanted_tables = list(needs)
+    if area:  # the tables that carry the area's ids are read first (their needed columns only)
+        last = ("pupils", "assessments", "support_measures", "teachers")  # their ids come from the others
+        wanted_tables = ([t for t in _AREA_ORDER if t in needs]
+                         + [t for t in needs if t not in _AREA_ORDER and t not in last]
+                         + [t for t in last if t in needs])
+    out: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    violations: list[Violation] = []
+    keys: list[str | None] = []  # of each table's checks (None: not cacheable)
+    keep_ids: dict[str, set[str]] = {}  # our column -> the area's values
+
+    def path_of(t: str) -> Path | None:
+        p = _find_file(directory, t, files_map)
+        return p if p is not None and p.is_file() else None
+
+    def ids_from(t: str, col: str) -> set[str]:
+        """The area's values of ``col`` in table ``t`` (read for that if not loaded)."""
+        if t in out:
+            return set(out[t][col].dropna().astype(str))
+        p = path_of(t)
+        if p is None:
+            return set()
+        df = _read_part(p, t, m, {col, "school_id"}, {"school_id": keep_ids["school_id"]})
+        df = df[df["school_id"].astype(str).isin(keep_ids["school_id"])]
+        return set(df[col].dropna().astype(str))
+
+    if area:
+        p = path_of("municipalities")
+        if p is None:
+            raise DataFileError(f"{directory}: no municipalities table, so the area cannot be found.")
+        mun = _read_part(p, "municipalities", m, None, {})
+        mun, v = check_table(mun, "municipalities", str(p))
+        if v:
+            raise DataValidationError(v)
+        keep_ids["municipality_id"] = _resolve_area(mun, municipality, region, str(p))
+        ps = path_of("schools")
+        if ps is None:
+            raise DataFileError(f"{directory}: no schools table, so the area's schools cannot be found.")
+        sch = _read_part(ps, "schools", m, {"school_id", "municipality_id"}, {})
+        keep_ids["school_id"] = set(sch.loc[sch["municipality_id"].astype(str).isin(
+            keep_ids["municipality_id"]), "school_id"].dropna().astype(str))
+
+    for t in wanted_tables:
+        p = path_of(t)
+        if p is None:
+            if t not in optional:
+                violations.append(Violation(str(directory), t, None, "missing_table",
+                                            f"no file for the table '{t}'" if not TABLES[t].required
+                                            else f"no file for the required table '{t}'",
+                                            f"add {t}.parquet (or .csv/.xlsx) or name its file under 'files' "
+                                            "in the column mapping."))
+            continue
+        keep: dict[str, set[str]] = {}
+        columns = set(TABLES[t].column_names)
+        if area:
+            if t in ("municipalities", "schools"):
+                keep = {"municipality_id": keep_ids["municipality_id"]}
+            elif "school_id" in columns:
+                keep = {"school_id": keep_ids["school_id"]}
+            elif t in _THROUGH:
+                col, source = _THROUGH[t]
+                ids = ids_from(source, col)
+                if t == "teachers" and "assessments" in out and "teacher_id" in out["assessments"]:
+                    ids |= set(out["assessments"]["teacher_id"].dropna().astype(str))
+                keep = {col: ids}
+        keep.update({col: {str(v) for v in values} for col, values in dict(rows.get(t, {})).items()})
+        try:
+            links = {"pupil_id", "teacher_id", "plan_id"} if area else set()  # the area's cross-table rules
+            wanted = _needed_columns(t, needs[t], set(keep) | links)
+            df = _read_part(p, t, m, wanted, keep)
+            pushed = set(df.attrs.pop(PUSHED, []))
+        except DataFileError as exc:
+            violations.append(Violation(str(p), t, None, "unreadable", str(exc), "re-export the file."))
+            continue
+        key = _check_key(p, t, m, wanted, keep)
+        if key is not None and _checked(key):  # this very file version, columns and rows passed before
+            v = []
+        else:
+            raw = df
+            df, v = check_table(df, t, str(p))
+            if wanted is not None:
+                v = [x for x in v if not (x.rule == "missing_column" and x.column not in wanted)]
+            if key is not None and not v and _unchanged(raw, df, wanted):
+                _remember(key)
+        if wanted is not None:
+            order = [c for c in TABLES[t].column_names if c in wanted and c in df.columns]
+            if list(df.columns) != order:
+                df = df[order]
+        keys.append(key)
+        if keep:
+            mask = pd.Series(True, index=df.index)
+            for col, values in keep.items():
+                if col in df.columns and col not in pushed:  # text filters pyarrow applied are exact
+                    mask &= df[col].astype("string").isin(values).fillna(False).to_numpy()
+            if v:  # row numbers of the file, not of the area: check the file's rows once more
+                whole = _read_part(p, t, m, wanted, {})
+                _, v = check_table(whole, t, str(p))
+                if wanted is not None:
+                    v = [x for x in v if not (x.rule == "missing_column" and x.column not in wanted)]
+            df = df[mask.to_numpy()].reset_index(drop=True)
+        out[t], files[t] = df, str(p)
+        violations += v
+        if area and t == "municipalities":
+            keep_ids["municipality_id"] = set(df["municipality_id"].astype(str))
+    cross = None if violations or None in keys else _digest_text(json.dumps(["cross", sorted(keys)]))
+    if cross is None or not _checked(cross):
+        found = cross_table_violations(out, files)
+        violations += found
+        if cross is not None and not found:
+            _remember(cross)
+    if violations:
+        raise DataValidationError(violations)
+    truth = None
+    tpath = directory / "true_effects.json"
+    if tpath.is_file():
+        truth = json.loads(tpath.read_text(encoding="utf-8"))
+    return Dataset(path=directory, tables=out, truth=truth, files=files)
+
+
+# ------------------------------------------------------------------ checks done once per file version
+#
+# Checking 5 million rows costs seconds, and the same national files are read by every run.
+# A table whose file (SHA-256 of its bytes), columns, row filter, column mapping and rules (the
+# source of the checking modules) passed the checks unchanged (the checked table equals the
+# table read) is not checked again: a marker file named by that key, in
+# $EVALTOOLS_CHECK_CACHE (default ~/.cache/evaltools/checked; "0" turns it off). Problems are
+# never cached: a file with a problem is checked, and reported, every time.
+
+CHECK_CACHE_ENV = "EVALTOOLS_CHECK_CACHE"
+_RULES: list[str] = []
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _digest_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _cache_dir() -> Path | None:
+    import os
+
+    value = os.environ.get(CHECK_CACHE_ENV)
+    if value is not None and value.strip().lower() in ("0", "off", "no", "false", ""):
+        return None
+    if value:
+        return Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "evaltools" / "checked"
+
+
+def _rules() -> str:
+    """A fingerprint of the rules: the source of the modules that check and read."""
+    if not _RULES:
+        here = Path(__file__).parent
+        text = "".join((here / f).read_text(encoding="utf-8") for f in ("checks.py", "crosscheck.py",
+                                                                       "schemas.py", "io.py"))
+        _RULES.append(_digest_text(text))
+    return _RULES[0]
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    st = path.stat()
+    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if memo not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _DIGESTS[memo] = h.hexdigest()
+    return _DIGESTS[memo]
+
+
+def _check_key(path: Path, table: str, mapping: dict[str, Any], wanted: set[str] | None,
+               keep: dict[str, set[str]]) -> str | None:
+    if _cache_dir() is None:
+        return None
+    try:
+        parts = [_rules(), _file_digest(path), table, sorted(wanted) if wanted is not None else None,
+                 sorted((k, sorted(v)) for k, v in keep.items()),
+                 sorted(_renames_for(mapping, table).items()),
+                 json.dumps(dict(mapping.get("values", {})).get(table, {}), sort_keys=True, default=str)]
+        return _digest_text(json.dumps(parts, default=str))
+    except OSError:
+        return None
+
+
+def _checked(key: str) -> bool:
+    folder = _cache_dir()
+    return folder is not None and (folder / key).is_file()
+
+
+def _remember(key: str) -> None:
+    folder = _cache_dir()
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / key).touch()
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def _unchanged(raw: pd.DataFrame, checked: pd.DataFrame, wanted: set[str] | None) -> bool:
+    """Did checking leave the table as read (same types and values; no column it added is kept)?"""
+    try:
+        added = set(checked.columns) - set(raw.columns)
+        if wanted is None and added or wanted is not None and added & wanted:
+            return False
+        cols = list(raw.columns)
+        return (all(raw[c].dtype == checked[c].dtype for c in cols)
+                and raw.reset_index(drop=True).equals(checked[cols]))
+    except Exception:
+        return False
 
 
 # ------------------------------------------------------------------ identifiers for the privacy gate

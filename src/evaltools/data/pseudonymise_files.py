@@ -46,8 +46,12 @@ def _target(column: Any, table: str | None, mapping: dict[str, Any]) -> str:
 
 
 def pseudonymise_folder(src: str | Path, out: str | Path, key: bytes,
-                        mapping: MappingLike = None) -> dict[str, list[str]]:
-    """Write ``out``: a copy of ``src`` with identifier columns pseudonymised; return {file: columns}."""
+                        mapping: MappingLike = None,
+                        counts: dict[str, dict[str, int]] | None = None) -> dict[str, list[str]]:
+    """Write ``out``: a copy of ``src`` with identifier columns pseudonymised; return {file: columns}.
+
+    ``counts``, when given, is filled with ``{file: {"rows": n, column: distinct ids, ...}}``
+    for each file that had identifier columns (numbers only, never a value)."""
     src, out = Path(src), Path(out)
     if not src.exists():
         raise DataFileError(f"{src} does not exist: pass the extract's folder or one of its files.")
@@ -88,4 +92,7 @@ def pseudonymise_folder(src: str | Path, out: str | Path, key: bytes,
             frame.to_excel(dest, index=False)
         if cols:
             done[str(path.relative_to(base))] = [str(c) for c in cols]
+            if counts is not None:
+                counts[str(path.relative_to(base))] = {
+                    "rows": int(len(frame)), **{str(c): int(frame[c].nunique(dropna=True)) for c in cols}}
     return done

@@ -212,6 +212,28 @@ def _power_at(lam: float, df: float, alpha: float, two_tailed: bool, method: str
     return min(1.0, up + low)
 
 
+def power_at(ncp: float, df: float, *, alpha: float = 0.05, two_tailed: bool = True,
+             method: Method = "noncentral") -> float:
+    """Power of a t test whose statistic has noncentrality ``ncp = effect / SE`` and ``df``
+    degrees of freedom: the noncentral t (``method="noncentral"``, both tails when
+    two-tailed) or Bloom's central-t approximation ``T_df(|ncp| - t_crit)``
+    (``"multiplier"``), as :func:`power` uses them. For designs whose SE and df are
+    computed elsewhere (``evaltools.design``)."""
+    _check_method(method)
+    a = ck.proportion("alpha", alpha, low_open=True)
+    return _power_at(ck.finite("ncp", ncp), ck.positive("df", df), a, two_tailed, method)
+
+
+def mdes_of(spec: Any, *, alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True,
+            method: Method = "multiplier") -> float:
+    """The MDES of any design object with ``se()`` and ``df()`` (a :class:`DesignSpec`, or a design
+    of ``evaltools.design``): ``M * SE``, or the noncentral-t solution (see :func:`mdes`)."""
+    _check_method(method)
+    a = ck.proportion("alpha", alpha, low_open=True)
+    pw = ck.proportion("power", power, low_open=True)
+    return _mdes_value(spec, a, pw, two_tailed, method)
+
+
 def _check_method(method: str) -> None:
     if method not in ("multiplier", "noncentral"):
         raise ck.InputError(f"Unknown method {method!r}; use 'multiplier' (PowerUp!) or 'noncentral'.")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evaltools.core import inputs as ck
+from evaltools.core.progress import progress
 from evaltools.core.result import Estimate, record_dict
 
 
@@ -94,7 +95,7 @@ def simulate_power(
     rng = np.random.default_rng(seed)
     rows = []
     failed = 0
-    for i in range(sims):
+    for i in progress(range(sims), desc="power simulation", unit="sim"):  # shown only past 1 s, on a tty or in Lab
         data = simulate(rng)
         try:
             est = estimate(data)

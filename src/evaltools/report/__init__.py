@@ -14,7 +14,9 @@ _EXPORTS = {
     "deviations": ["design_change"],
     "i18n": ["get_language", "set_language", "t"],
     "tables": ["balance_table", "did_table", "model_table", "publish_table"],
+    "comparison": ["ModelComparison", "compare_models"],  # models side by side: HTML, LaTeX, Markdown, Word
     "headline": ["headline_card"],
+    "flow": ["sample_flow"],
 }
 
 # record is both a module and a function (legacy, see evaltools._lazy): the name is the function

@@ -248,7 +248,8 @@ class ProtectedTable:
         return list(self.notes) + notes
 
     def display_frame(self, language: str | None = None) -> pd.DataFrame:
-        """Strings as a reader sees them: numbers formatted for the language, markers in place."""
+        """Strings as a reader sees them: numbers formatted for the language, markers in place,
+        the display labels on the columns and the index names (:meth:`labelled`)."""
         lang = i18n.check_language(language or self.language)
         mark = i18n.t("sdc.marker", lang)
         out = pd.DataFrame(index=self.data.index, columns=self.data.columns, dtype=object)
@@ -261,7 +262,15 @@ class ProtectedTable:
                     out.at[idx, col] = i18n.percent(float(self.data.at[idx, col]), lang, self.digits.get(col, 1))
                 else:
                     out.at[idx, col] = _display(self.data.at[idx, col], digits, lang)
-        return out.rename(columns=dict(self.labels))
+        return self.labelled(out)
+
+    def labelled(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the display labels on its columns and on the index names (the data keep
+        code names, e.g. ``outcome``, so ``results.json`` is the same in every language)."""
+        labels = dict(self.labels)
+        out = frame.rename(columns=labels)
+        out.index = out.index.set_names([labels.get(n, n) if n is not None else None for n in out.index.names])
+        return out
 
     def _repr_html_(self) -> str:
         return html_table(

@@ -62,6 +62,7 @@ _CSS = """
  color:#4a5560;margin:0 0 0.2em 0}
 .evt-headline .evt-value{font-size:1em;margin:0}
 .evt-headline ul{margin:0.6em 0 0 1.2em;padding:0;font-size:0.88em;color:#333}
+.evt-headline .evt-note{font-size:0.8em;color:#4a5560;margin:0.25em 0 0 0;line-height:1.3}
 .evt-headline .evt-method{font-size:0.8em;color:#6b7480;margin:0.7em 0 0 0}
 """
 
@@ -114,6 +115,8 @@ class HeadlineCard:
     method: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     pretrend: Any = None
+    cost_rating: Any = None
+    months_outcome: Text = ""
 
     # -- the words ------------------------------------------------------------
     @property
@@ -175,7 +178,7 @@ class HeadlineCard:
         if self.months_progress is not None:
             m = int(self.months_progress)
             out.append((i18n.text("headline.months", lang),
-                        i18n.tn("headline.months_value", m, lang, months=f"{m:+d}".replace("-", i18n.MINUS))))
+                        i18n.tn("headline.months_value", m, lang, months=f"{m:+d}".replace("-", i18n.MINUS)).plain))
         rating = self._rating_text(lang)
         if rating:
             out.append((i18n.text("headline.rating", lang), rating))
@@ -188,6 +191,26 @@ class HeadlineCard:
         cost = self._cost_text(lang)
         if cost:
             out.append((i18n.text("headline.cost", lang), cost))
+        if self.cost_rating is not None:
+            out.append((i18n.text("headline.cost_rating", lang),
+                        i18n.text("headline.cost_rating_value", lang,
+                                  band=i18n.text(f"headline.cost_band.{self.cost_rating.code}", lang),
+                                  pounds="£" * int(self.cost_rating.pounds))))
+        return out
+
+    def explanations(self, language: str | None = None) -> dict[str, str]:
+        """One line under a tile that needs it, by the tile's label: what the months of
+        progress mean and how the EEF cost band was found."""
+        lang = self._lang(language)
+        out = {}
+        if self.months_progress is not None:
+            outcome = localise(self.months_outcome, lang) or localise(self.outcome, lang)
+            out[i18n.text("headline.months", lang)] = i18n.text("headline.months_explain", lang, outcome=outcome)
+        if self.cost_rating is not None:
+            r = self.cost_rating
+            out[i18n.text("headline.cost_rating", lang)] = i18n.text(
+                "headline.cost_rating_explain", lang, cost=i18n.money(r.per_pupil_per_year, lang, r.currency),
+                gbp=i18n.money(r.per_pupil_per_year_gbp, lang, "GBP"))
         return out
 
     def reason_texts(self, language: str | None = None) -> list[str]:
@@ -227,6 +250,9 @@ class HeadlineCard:
             "scale": self.scale,
             "unit": {lang: localise(self.unit, lang) for lang in i18n.LANGUAGES},
             "months_progress": self.months_progress,
+            "months_outcome": {lang: localise(self.months_outcome, lang) for lang in i18n.LANGUAGES}
+            if self.months_outcome else None,
+            "cost_rating": self.cost_rating.to_dict() if self.cost_rating is not None else None,
             "teachers": _protected(self.teachers, self.threshold),
             "pupils": _protected(self.pupils, self.threshold),
             "schools": _protected(self.schools, self.threshold),
@@ -250,10 +276,13 @@ class HeadlineCard:
         """Self-contained HTML (inline ``<style>``, inline SVG padlocks, no external resources)."""
         lang = self._lang(language)
         e = html_text
+        notes = self.explanations(lang)
         tiles = "".join(
             f'<div class="evt-tile"><p class="evt-label">{e(label)}</p>'
             f'<p class="evt-value">{self._padlock_svg() if label == i18n.text("headline.rating", lang) else ""}'
-            f"{e(value)}</p></div>"
+            f"{e(value)}</p>"
+            + (f'<p class="evt-note">{e(notes[label])}</p>' if label in notes else "")
+            + "</div>"
             for label, value in self.items(lang)
         )
         reasons = self.reason_texts(lang)
@@ -396,6 +425,8 @@ def headline_card(
     language: str | None = None,
     method: str | None = None,
     pretrend: Any = None,
+    cost_rating: Any = None,
+    months_outcome: Text = "",
 ) -> HeadlineCard:
     """Build the headline card, checking every input.
 
@@ -407,7 +438,10 @@ def headline_card(
     or ``{"lv", "en"}`` text; ``pretrend`` the pre-trend test of the headline design (a
     p-value, an object with ``.pvalue`` or a dict with ``"pvalue"``; default: the effect's
     ``diagnostics["pretrend"]``). The verdict weighs both with the CI
-    (:mod:`evaltools.report.verdict`).
+    (:mod:`evaltools.report.verdict`). ``months_progress``: the EEF months of additional
+    progress (:func:`evaltools.standards.months_progress`) of ``months_outcome`` (default the
+    card's outcome; only for attainment); ``cost_rating``: the EEF cost band
+    (:func:`evaltools.standards.eef_cost_rating`). Each gets a one-line explanation on the card.
     """
     if as_estimate(effect) is None:
         raise HeadlineInputError(
@@ -432,6 +466,12 @@ def headline_card(
                     ("cost_total", cost_total)):
         if c is not None and (not math.isfinite(float(c)) or c < 0):
             raise HeadlineInputError(f"headline_card(): {name} must be a non-negative amount, got {c!r}.")
+    if months_progress is not None and (isinstance(months_progress, bool) or not float(months_progress).is_integer()):
+        raise HeadlineInputError(f"headline_card(): months_progress must be a whole number of months, got {months_progress!r}.")
+    if months_outcome:
+        _check_text(months_outcome, "months_outcome", required=True)
+    if cost_rating is not None and not (hasattr(cost_rating, "code") and hasattr(cost_rating, "pounds")):
+        raise HeadlineInputError("headline_card(): cost_rating must be the result of evaltools.standards.eef_cost_rating(...).")
     if not (isinstance(scale, (int, float)) and scale > 0):
         raise HeadlineInputError(f"headline_card(): scale must be a positive number, got {scale!r}.")
     return HeadlineCard(
@@ -442,6 +482,7 @@ def headline_card(
         cost_per_participant=cost_per_participant, cost_total=cost_total,
         currency=currency, threshold=get_threshold() if threshold is None else threshold,
         language=i18n.check_language(language) if language else None, method=method, pretrend=pretrend,
+        cost_rating=cost_rating, months_outcome=months_outcome,
     )
 
 

@@ -31,6 +31,10 @@ _NOTE_STYLE = ("font-family: 'DejaVu Sans', 'Segoe UI', Arial, sans-serif; font-
                "color: #4a5560; margin: 0.15em 0; max-width: 60em;")
 
 
+#: A table with at most this many rows is printed on one page (longer ones may break between rows).
+KEEP_TOGETHER_ROWS = 25
+
+
 def html_table(
     display: pd.DataFrame,
     *,
@@ -61,7 +65,10 @@ def html_table(
         styler = styler.hide(level=hide_index_level, axis="index")
     body = styler.to_html()
     foot = "".join(f'<p style="{_NOTE_STYLE}">{html_text(n)}</p>' for n in notes)
-    return f'<div class="evt-table" style="overflow-x: auto; max-width: 100%;">{body}{foot}</div>'
+    foot = f'<div class="evt-notes">{foot}</div>' if foot else ""
+    # print: the notes never leave their table, and a short table is never split (funder.css)
+    keep = ' data-keep="together"' if len(display) <= KEEP_TOGETHER_ROWS else ""
+    return f'<div class="evt-table"{keep} style="overflow-x: auto; max-width: 100%;">{body}{foot}</div>'
 
 
 def _escaped_frame(display: pd.DataFrame) -> pd.DataFrame:

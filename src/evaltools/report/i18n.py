@@ -1,7 +1,8 @@
 """Every label, heading and generated sentence of the funder report, in Latvian and English.
 
 One catalogue holds each message once per language: ``messages.yaml`` beside this file
-(the report's own texts) merged at load with each study package's
+(the report's own texts) merged at load with ``evaltools/standards/messages.yaml`` (the
+reasons of an evidence rating) and each study package's
 ``evaltools/studies/<study>/messages.yaml`` (its texts, keys with the study's prefix); a key
 defined in two files is an error::
 
@@ -130,8 +131,11 @@ class CatalogueError(ParamsError, ValueError):
 
 
 def _catalogue_files() -> list[tuple[str, Any]]:
-    """The report's own catalogue, then each study package's ``messages.yaml`` (sorted by package)."""
-    files = [("evaltools/report/" + _CATALOGUE_FILE, resources.files("evaltools.report").joinpath(_CATALOGUE_FILE))]
+    """The report's own catalogue, the standards' (rating reasons), then each study package's
+    ``messages.yaml`` (sorted by package)."""
+    files = [("evaltools/report/" + _CATALOGUE_FILE, resources.files("evaltools.report").joinpath(_CATALOGUE_FILE)),
+             # the evidence rating's reasons (rating.*): written once, beside the rating that uses them
+             ("evaltools/standards/" + _CATALOGUE_FILE, resources.files("evaltools.standards").joinpath(_CATALOGUE_FILE))]
     studies = resources.files("evaltools.studies")
     for pkg in sorted(studies.iterdir(), key=lambda e: e.name):
         if pkg.is_dir() and pkg.joinpath("__init__.py").is_file() and pkg.joinpath(_CATALOGUE_FILE).is_file():

@@ -133,18 +133,25 @@ def check_figures_published(nb: nbformat.NotebookNode, where: Path | str = "note
         )
 
 
-def render_failure(out: Path, manifest: dict[str, Any], error: dict[str, Any]) -> Path:
+def render_failure(out: Path, manifest: dict[str, Any], error: dict[str, Any], title: str | None = None) -> Path:
     """A short page that says the run failed (or was interrupted), where, and why; no
-    partial results."""
+    partial results. ``title``: the study's title in the report's language (what the index
+    shows; default the study's name); the page's title adds the state ("… — neizdevās")."""
     language = report_language(manifest)
     ctx = page_context(None, manifest, language)
+    if title:
+        ctx["title"] = title
     e = html_text  # everything on this page may come from data, parameters or an exception
     lab = {k: e(v) for k, v in ctx["labels"].items()}
     cell = error.get("cell") or {}
     where = f"{lab['cell']} {e(cell.get('index'))} ({e(cell.get('first_line', ''))})" if cell else "–"
     state = "interrupted" if error.get("kind") == "interrupted" else "failed"
+    from evaltools.report.i18n import text
+
+    page_title = text(f"page.title_{state}", language, title=ctx["title"])
     body = f"""<!DOCTYPE html>
-<html lang="{e(language)}"><head><meta charset="utf-8"><title>{e(ctx['title'])}</title>
+<html lang="{e(language)}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(page_title)}</title>
 <style>{ctx['css']}</style></head><body>
 <header class="ev-header"><p class="ev-programme">{e(ctx['programme'])}</p>
 <h1 class="ev-title">{e(ctx['title'])}</h1>

@@ -229,18 +229,20 @@ def limitations_section(keys: Sequence[str] = (), language: str | None = None, *
     return Section("limitations", lang, (), (*items, *(localise(x, lang) for x in extra)))
 
 
-#: The glossary entries of :func:`glossary_section`, in order (catalogue keys ``glossary.<term>``).
-GLOSSARY: tuple[str, ...] = ("ci", "p_value", "pp", "sd", "effect_size", "padlocks", "wwc", "mdes", "att_itt", "did",
-                             "pretrends", "rd", "attrition", "ce")
+#: The terms of an impact evaluation's report (the default of :func:`glossary_section`).
+IMPACT_TERMS: tuple[str, ...] = ("ci", "p_value", "pp", "sd", "effect_size", "months", "padlocks", "wwc", "mdes",
+                                 "att_itt", "did", "pretrends", "rd", "attrition", "cost_rating", "ce")
+#: Every glossary entry, in order (catalogue keys ``glossary.<term>``; docs/glossary.md).
+GLOSSARY: tuple[str, ...] = (*IMPACT_TERMS, "stem", "funnel", "value_added", "design_effect")
 
 
 def glossary_section(terms: Sequence[str] | None = None, language: str | None = None) -> Section:
     """A short glossary for funders: the catalogue's plain-language explanation of each term
-    (``glossary.<term>``; default: all of :data:`GLOSSARY`), so acronyms used in the card and
+    (``glossary.<term>``; default: :data:`IMPACT_TERMS`; every term: :data:`GLOSSARY`), so acronyms used in the card and
     the text (TI/CI, ATT, ITT, TWFE, MDES, EEF, WWC, HonestDiD…) are explained once. The
     same texts are in docs/glossary.md."""
     lang = i18n.check_language(language)
-    chosen = GLOSSARY if terms is None else tuple(terms)
+    chosen = IMPACT_TERMS if terms is None else tuple(terms)
     unknown = [term for term in chosen if not i18n.has(f"glossary.{term}")]
     if unknown:
         raise SectionInputError(f"No glossary entry for {', '.join(map(repr, unknown))}; known: {', '.join(GLOSSARY)}.")

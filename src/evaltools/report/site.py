@@ -123,7 +123,10 @@ def format_value(value: Any, language: str = "lv") -> str:
     if isinstance(value, dict) and value.get("type") == "table":
         return f"table ({len(value.get('data', []))} rows)"
     if isinstance(value, float):
-        return _num(value)
+        if not math.isfinite(value) or value == 0:
+            return _num(value)
+        # three significant digits, in the language's number format (0,128 in Latvian)
+        return number(value, language, int(min(6, max(0, 2 - math.floor(math.log10(abs(value)))))))
     return str(value)
 
 
@@ -446,8 +449,26 @@ def _links(run: dict[str, Any], reports_dir: Path, language: str) -> str:
               ("manifest.json", "manifest"))]
     if run.get("status") != "succeeded":
         items = [(n, lab) for n, lab in items if n != "results.json"]  # nothing was published
-    shown = [f'<a href="{e(rel)}/{e(name)}">{e(label)}</a>' for name, label in items if (folder / name).exists()]
+    shown = []
+    for name, label in items:
+        path = folder / name
+        if not path.exists():
+            continue
+        if name == "report.pdf":  # a funder sees what the download is before clicking
+            size = file_size(path.stat().st_size, language)
+            label = i18n.text("index.link.pdf_size", language, size=size)
+            shown.append(f'<a href="{e(rel)}/{e(name)}" type="application/pdf" download>{e(label)}</a>')
+            continue
+        shown.append(f'<a href="{e(rel)}/{e(name)}">{e(label)}</a>')
     return " · ".join(shown)
+
+
+def file_size(n_bytes: int, language: str) -> str:
+    """A file's size for a link: ``412 kB`` (whole kilobytes, 1 kB = 1000 bytes, at least 1) or
+    ``1,2 MB`` / ``1.2 MB`` from a million bytes on (SI units, as browsers show downloads)."""
+    if n_bytes >= 1_000_000:
+        return f"{i18n.number(n_bytes / 1_000_000, language, 1)}\u00a0MB"
+    return f"{i18n.number(max(1, round(n_bytes / 1000)), language, 0)}\u00a0kB"
 
 
 def _when(run: dict[str, Any]) -> str:
@@ -596,6 +617,9 @@ def _contents(found: list[Card], reports_dir: Path) -> str:
 
 _CSS = """
 .ev-contents table { width: 100%; font-size: .9rem; } .ev-contents td, .ev-contents th { text-align: left; vertical-align: top; }
+/* on a phone a table scrolls inside its own box, never the page */
+.ev-contents, .ev-history { overflow-x: auto; max-width: 100%; }
+.ev-contents td, .ev-history td { overflow-wrap: break-word; }
 .ev-index { max-width: 62rem; }
 .ev-card { border: 1px solid var(--rule, #d0d5db); border-radius: 6px; padding: 1rem 1.25rem; margin: 1.25rem 0;
   background: #fff; position: relative; break-inside: avoid; }
@@ -613,7 +637,7 @@ _CSS = """
 .ev-problem { background: #fbeeee; padding: .5rem .75rem; border-radius: 4px; }
 .ev-card.ev-interrupted .ev-problem { background: #fff4d6; }
 .ev-newer { color: #7a4d00; background: #fff4d6; padding: .2rem .5rem; border-radius: 3px; font-size: .9rem; }
-.ev-meta-line { color: #6b7480; font-size: .8rem; margin: .6rem 0 .2rem; } .ev-links { margin: .2rem 0; }
+.ev-meta-line { color: #6b7480; font-size: .8rem; margin: .6rem 0 .2rem; overflow-wrap: anywhere; } .ev-links { margin: .2rem 0; }
 .ev-tech, .ev-history { margin-top: .6rem; font-size: .85rem; } .ev-tech code { overflow-wrap: anywhere; }
 .ev-history summary, .ev-tech summary { cursor: pointer; color: #1b4f8a; }
 .ev-history table { font-size: .8rem; width: 100%; border-collapse: collapse; }

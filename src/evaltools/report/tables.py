@@ -280,7 +280,7 @@ def balance_table(
     frame = frame.astype({"n_treated": "int64", "n_comparison": "int64"})
     if labels:
         frame.index = pd.Index([labels.get(c, c) for c in frame.index])
-    frame.index.name = i18n.text("balance.variable", lang)
+    frame.index.name = "variable"  # a code: results.json is the same in every language; the label is shown
     both = ("n_treated", "n_comparison")
     p = protect(
         frame,
@@ -298,7 +298,8 @@ def balance_table(
         caption=caption,
         language=lang,
         digits={**{c: digits for c in frame.columns}, "pvalue": 3},
-        labels={c: i18n.text(f"balance.{c}", lang) for c in frame.columns if not c.startswith("k_")},
+        labels={**{c: i18n.text(f"balance.{c}", lang) for c in frame.columns if not c.startswith("k_")},
+                "variable": i18n.text("balance.variable", lang)},
         notes=(i18n.text("balance.note_clustered" if result.options.get("cluster") else "balance.note", lang),),
     )
     # a difference would reveal a hidden mean: hide it with the mean
@@ -596,7 +597,7 @@ def _export_frame(table: ProtectedTable | ModelTable) -> pd.DataFrame:
     :func:`evaltools.report.escape.spreadsheet_text`)."""
     frame = table.to_frame()
     if isinstance(table, ProtectedTable) and table.labels:
-        frame = frame.rename(columns=dict(table.labels))
+        frame = table.labelled(frame)
     return _inert_for_spreadsheets(frame)
 
 

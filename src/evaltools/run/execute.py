@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 
@@ -42,6 +42,9 @@ from evaltools.run.project import Project, read_params_file
 from evaltools.run.provenance import display_path, environment, fingerprint, git_state, sha256_file
 
 KERNEL_NAME = "evaltools"
+#: Environment of every run's kernel; also written into the kernelspec (run/kernel.py), so
+#: that JupyterLab and nbval run the notebooks as ``evaltools run`` does.
+KERNEL_ENV = {"PYTHONHASHSEED": "0"}
 DEFAULT_CELL_TIMEOUT = 600  # seconds per cell
 MAX_CELL_TIMEOUT = 7 * 24 * 3600  # a week: beyond that a timer is not a limit
 PRIVATE_DIR = "private"
@@ -152,27 +155,69 @@ def ensure_kernel(name: str = KERNEL_NAME) -> None:
     if name not in KernelSpecManager().find_kernel_specs():
         raise KernelMissingError(
             f"The Jupyter kernel '{name}' is not registered in this environment. "
-            "Run `make setup` (it registers it), or: python -m ipykernel install "
-            f"--sys-prefix --name {name}."
+            "Run `make setup` (it registers it), or: python -m evaltools.run.kernel "
+            "(with the environment of a run)."
         )
 
 
-def execute(plan: RunPlan) -> RunOutcome:
+Progress = Callable[[int, int, str], None]
+"""``progress(n, total, heading)``: called as the n-th of ``total`` code cells starts, with the
+heading of the notebook section it belongs to (the last markdown heading above it)."""
+
+
+def execute(plan: RunPlan, progress: Progress | None = None) -> RunOutcome:
     """Execute a validated plan and write its run folder.
 
     Returns the outcome of every run (succeeded, failed, interrupted); raises only
-    :class:`KernelMissingError`, before anything is written.
+    :class:`KernelMissingError`, before anything is written. ``progress`` (optional) hears
+    of every code cell as it starts (``evaltools run`` shows it on standard error).
     """
     ensure_kernel()
     with SignalGuard() as guard:
-        return _Run(plan, guard).run()
+        return _Run(plan, guard, progress).run()
+
+
+def cell_progress(notebook: Path, progress: Progress) -> dict[str, Callable[..., None]]:
+    """nbclient hooks (``on_cell_start``, ``on_cell_executed``) that call ``progress(n, total,
+    heading)`` for each code cell of ``notebook`` as it starts. ``total`` counts papermill's
+    injected cell; ``heading`` is the last markdown heading so far, in a markdown cell or
+    displayed by a code cell (``display(Markdown("## " + t(...)))``). A failing ``progress``
+    never stops the run."""
+    nb = nbformat.read(notebook, as_version=4)
+    total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip()) + 1
+    state: dict[str, Any] = {"n": 0, "heading": ""}
+
+    def take_heading(text: str) -> None:
+        found = next((line.lstrip("#").strip() for line in str(text).splitlines()
+                      if line.startswith("#") and line.lstrip("#").strip()), "")
+        state["heading"] = found or state["heading"]
+
+    def started(cell: Any, **_: Any) -> None:
+        source = cell.get("source", "")
+        if cell.get("cell_type") == "markdown":
+            take_heading(source)
+        elif cell.get("cell_type") == "code" and source.strip():
+            state["n"] += 1
+            try:
+                progress(min(state["n"], total), total, state["heading"])
+            except Exception:  # noqa: BLE001 - the display is not the run
+                pass
+
+    def executed(cell: Any, **_: Any) -> None:
+        for out in cell.get("outputs", []):
+            markdown = out.get("data", {}).get("text/markdown") if isinstance(out, dict) else None
+            if markdown:
+                take_heading(markdown if isinstance(markdown, str) else "".join(markdown))
+
+    return {"on_cell_start": started, "on_cell_executed": executed}
 
 
 class _Run:
     """One run's state while it goes through its steps."""
 
-    def __init__(self, plan: RunPlan, guard: SignalGuard):
+    def __init__(self, plan: RunPlan, guard: SignalGuard, progress: Progress | None = None):
         self.plan = plan
+        self.progress = progress
         self.guard = guard
         self.step = "setup"
         self.root = plan.project.root
@@ -255,6 +300,7 @@ class _Run:
         logging.getLogger("papermill").setLevel(logging.ERROR)
         plan, out = self.plan, self.notebook_out
         box: dict[str, BaseException] = {}
+        hooks = cell_progress(plan.notebook, self.progress) if self.progress else {}
 
         def target() -> None:
             try:
@@ -274,13 +320,14 @@ class _Run:
                     # graceful shutdown only waits (0.7 s measured per run).
                     shutdown_kernel="immediate",
                     kernel_manager_class=_tracked_kernel_manager(),
+                    **hooks,
                 )
             except BaseException as exc:  # handed to the main thread
                 box["exc"] = exc
 
-        saved = {k: os.environ.get(k) for k in (RUN_DIR_ENV, "PYTHONHASHSEED")}
+        saved = {k: os.environ.get(k) for k in (RUN_DIR_ENV, *KERNEL_ENV)}
         os.environ[RUN_DIR_ENV] = str(self.tmp)
-        os.environ["PYTHONHASHSEED"] = "0"
+        os.environ.update(KERNEL_ENV)
         worker = threading.Thread(target=target, name=f"papermill-{self.run_id}", daemon=True)
         try:
             worker.start()

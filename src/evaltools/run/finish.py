@@ -123,11 +123,24 @@ def failure_page(folder: Path, manifest: dict[str, Any], error: dict[str, Any]) 
     from evaltools.report.render import render_failure
 
     try:
-        render_failure(folder / "report.html", manifest, error)
+        render_failure(folder / "report.html", manifest, error, title=_study_title(folder, manifest))
         return True
     except Exception:
         (folder / "report.html").unlink(missing_ok=True)
         return False
+
+
+def _study_title(folder: Path, manifest: dict[str, Any]) -> str | None:
+    """The study's title in the report's language, as the index shows it (the notebook's
+    ``evaltools.title``); None when it cannot be read (the page then names the study)."""
+    try:
+        from evaltools.report.render import report_language
+        from evaltools.report.site import study_title
+
+        # folder: reports/<study>/<run folder>
+        return study_title(manifest, folder.parent.parent, report_language(manifest)) or None
+    except Exception:
+        return None
 
 
 def seal(folder: Path, manifest: dict[str, Any], error: dict[str, Any]) -> None:

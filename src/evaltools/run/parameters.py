@@ -91,6 +91,7 @@ class ParamSpec:
     high: float | None = None
     allow_nan: bool = False
     alias: str = ""  # the type alias the cell names (``Language``), when the type is one
+    data: Any = None  # evaltools.params.DataColumn: the value must exist in this column of the data
 
     def describe(self, floor: int | None = None) -> str:
         """What a valid value looks like, for error messages and ``evaltools studies``.
@@ -115,6 +116,9 @@ class ParamSpec:
                 "MinCell": "a whole number at or above the disclosure floor",
                 "any": "any value",
             }[self.kind] + self._range_text()
+        if self.data is not None:
+            text += f" found in {self.data.table}.{self.data.columns[0]} of the data" + (
+                "".join(f" or {short(x)}" for x in self.data.extra[:1]))
         return text + (" or null" if self.optional else "")
 
     def _range_text(self) -> str:
@@ -173,7 +177,8 @@ def read_parameters(notebook: Path) -> list[ParamSpec]:
     return parse_parameters(source, str(notebook), aliases=type_aliases(above))
 
 
-ALIAS_HEADS = {"Literal", "Optional", "list", "List"} | set(RANGE_TYPES)
+ALIAS_HEADS = {"Literal", "Optional", "list", "List", "InData"} | set(RANGE_TYPES)
+DATA_TYPES = {"Municipality", "PlanningRegion", "Cohort"}  # named InData types of evaltools.params
 
 
 def type_aliases(sources: Iterable[str]) -> dict[str, ast.expr]:
@@ -285,6 +290,10 @@ def _spec_from_annotation(
         optional = True
     if isinstance(ann, ast.Subscript) and _tail(ann.value) == "Optional":
         ann, optional = ann.slice, True
+    if isinstance(ann, (ast.Name, ast.Attribute)) and _tail(ann) in DATA_TYPES:
+        return _named_data_spec(name, _tail(ann), text, default, help_text, optional)
+    if isinstance(ann, ast.Subscript) and _tail(ann.value) == "InData":
+        return _in_data_spec(name, ann, text, default, help_text, optional)
     if isinstance(ann, (ast.Name, ast.Attribute)) and _tail(ann) in SIMPLE_TYPES | PATH_TYPES | NAME_TYPES | THRESHOLD_TYPES:
         return ParamSpec(name, _tail(ann), text, default, help_text, optional=optional)
     if isinstance(ann, ast.Subscript) and _tail(ann.value) in RANGE_TYPES:
@@ -305,6 +314,54 @@ def _spec_from_annotation(
         "or OutputName (optionally `| None`), or a type alias of one assigned in the imports cell "
         "(`Language = Literal[\"lv\", \"en\"]`)."
     )
+
+
+def _named_data_spec(name: str, type_name: str, text: str, default: Any, help_text: str,
+                     optional: bool) -> ParamSpec:
+    """``Municipality``, ``PlanningRegion``, ``Cohort``: read from evaltools.params itself."""
+    import typing
+
+    import evaltools.params as declared
+
+    base, *meta = typing.get_args(getattr(declared, type_name))
+    rng = next((m for m in meta if isinstance(m, declared.Range)), None)
+    column = next(m for m in meta if isinstance(m, declared.DataColumn))
+    return ParamSpec(name, {int: "int", float: "float"}.get(base, "str"), text, default, help_text,
+                     optional=optional, low=rng.low if rng else None, high=rng.high if rng else None,
+                     data=_data_column(name, column))
+
+
+def _in_data_spec(name: str, ann: ast.Subscript, text: str, default: Any, help_text: str,
+                  optional: bool) -> ParamSpec:
+    """``InData[type, "table", "column", extra...]`` from the annotation's AST."""
+    from evaltools.params import DataColumn
+
+    items = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    usage = f'parameter \'{name}\': write InData[type, "table", "column", extra values...], got {text!r}.'
+    try:
+        table, column = ast.literal_eval(items[1]), ast.literal_eval(items[2])
+        extra = tuple(ast.literal_eval(e) for e in items[3:])
+    except (IndexError, ValueError):
+        raise ValueError(usage) from None
+    columns = (column,) if isinstance(column, str) else tuple(column) if isinstance(column, tuple) else ()
+    if not isinstance(table, str) or not columns or not all(isinstance(c, str) for c in columns):
+        raise ValueError(usage)
+    base = _spec_from_annotation(name, items[0], default, help_text)
+    if base.kind not in {"str", "int", "float"}:
+        raise ValueError(f"parameter '{name}': InData[...] takes str, int, float, Int[...] or Float[...] "
+                         f"as its type, got {ast.unparse(items[0])!r}.")
+    return replace(base, annotation=text, optional=optional,
+                   data=_data_column(name, DataColumn(table, columns, extra)))
+
+
+def _data_column(name: str, column: Any) -> Any:
+    from evaltools.data.schemas import IDENTIFIER_COLUMNS
+
+    bad = [c for c in column.columns if c in IDENTIFIER_COLUMNS]
+    if bad:
+        raise ValueError(f"parameter '{name}': InData on the identifier column {bad[0]!r} is not allowed "
+                         "(its messages would show identifier values).")
+    return column
 
 
 def _range(name: str, kind: str, node: ast.expr, text: str) -> tuple[float | None, float | None, bool]:
@@ -427,9 +484,121 @@ def validate(
             continue
         out.values[spec.name] = value
         out.origins[spec.name] = str(origin)
+    problems += check_in_data(specs, out, given, root)
     if problems:
         raise ParameterError(problems, context)
     return out
+
+
+MAX_SHOWN_VALUES = 12
+
+
+def check_in_data(specs: list[ParamSpec], resolved: ResolvedParameters,
+                  given: dict[Any, tuple[Any, str]], root: Path) -> list[str]:
+    """Problems of values declared ``InData`` that are not in their data column.
+
+    The data folder is the study's ``data_dir`` parameter (else its first ``InputDir``), the
+    column mapping its ``mapping`` parameter, both as already resolved; each table is read
+    once. A value matches exactly, or an ``extra`` value ignoring case; otherwise the
+    message suggests the values equal ignoring case and accents (``Riga`` -> ``Rīga``), or
+    close ones (difflib).
+    """
+    wanted = [s for s in specs if s.data is not None and resolved.values.get(s.name) is not None]
+    if not wanted:
+        return []
+    dirs = [s.name for s in specs if s.kind == "InputDir"]
+    data_param = "data_dir" if "data_dir" in dirs else (dirs[0] if dirs else None)
+    folder = resolved.inputs.get(data_param) if data_param else None
+    if data_param is None:
+        return [f"parameter '{s.name}': declared InData, but the study has no InputDir parameter for the data."
+                for s in wanted]
+    if folder is None:  # the data folder itself is wrong: reported with its parameter
+        return []
+    from evaltools.data.errors import DataValidationError
+
+    mapping = resolved.inputs.get("mapping")
+    tables: dict[str, Any] = {}
+    problems = []
+    for spec in wanted:
+        value = resolved.values[spec.name]
+        origin = given.get(spec.name, (None, "notebook default"))[1]
+        col = spec.data
+        if any(isinstance(x, str) and isinstance(value, str) and x.casefold() == value.strip().casefold()
+               or x == value for x in col.extra):
+            continue
+        try:
+            if col.table not in tables:
+                tables[col.table] = _read_table(folder, col.table, mapping)
+            frame = tables[col.table]
+            missing = [c for c in col.columns if c not in frame.columns]
+            if missing:
+                raise ValueError(f"the table has no column {missing[0]!r}")
+        except DataValidationError:
+            # the table breaks its schema: the run's loader reports that with file, column and
+            # row; this check is about the parameter and is left to the run
+            continue
+        except Exception as exc:  # noqa: BLE001 - said, not raised: the data layer names file and column
+            problems.append(f"{_at(origin)}: parameter '{spec.name}': could not be checked against "
+                            f"{col.table}.{col.columns[0]} in {clip(folder)} ({_reason(exc)}).")
+            continue
+        known = [_plain(v) for c in col.columns for v in frame[c].dropna().unique()]
+        if value in known or (isinstance(value, str) and value.strip() in known):
+            continue
+        shown = sorted({_plain(v) for v in frame[col.columns[0]].dropna().unique()}, key=str)
+        problems.append(f"{_at(origin)}: parameter '{spec.name}': {short(value)} is not a value of "
+                        f"{col.table}.{col.columns[0]} in the data ({clip(folder)}).{_did_you_mean(value, shown)}"
+                        + _choices(shown, col.extra))
+    return problems
+
+
+def _read_table(folder: Path, table: str, mapping: Path | None) -> Any:
+    from evaltools.data.errors import DataFileError
+    from evaltools.data.io import _find_file, load, read_mapping
+
+    m = read_mapping(mapping)
+    path = _find_file(folder, table, dict(m.get("files", {})))
+    if path is None or not path.is_file():
+        raise DataFileError(f"no {table}.parquet, .csv or .xlsx in the folder")
+    return load(path, table=table, mapping=m)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return short(text[0] if text else type(exc).__name__, 200)
+
+
+def _plain(value: Any) -> Any:
+    """A data value as a parameter would hold it (numpy scalars to Python; 2016.0 to 2016)."""
+    value = value.item() if hasattr(value, "item") else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _fold(text: Any) -> str:
+    """Case and accents ignored: ``Rīga`` and ``riga`` fold alike."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
+
+
+def _did_you_mean(value: Any, known: list[Any]) -> str:
+    numbers = [k for k in known if isinstance(k, (int, float)) and not isinstance(k, bool)]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and numbers:
+        nearest = sorted(numbers, key=lambda k: (abs(k - value), k))[:1]
+        return f" The nearest is {nearest[0]!r}."
+    folded: dict[str, list[Any]] = {}
+    for k in known:
+        folded.setdefault(_fold(k), []).append(k)
+    hits = folded.get(_fold(value)) or [
+        k for f in difflib.get_close_matches(_fold(value), list(folded), n=3, cutoff=0.6) for k in folded[f]]
+    return f" Did you mean {' or '.join(repr(h) for h in hits[:3])}?" if hits else ""
+
+
+def _choices(known: list[Any], extra: tuple[Any, ...]) -> str:
+    values = [*extra[:1], *known]
+    if len(values) > MAX_SHOWN_VALUES:
+        return f" The data has {len(known):,} different values there."
+    return " Use one of: " + ", ".join(short(v, 40) for v in values) + "."
 
 
 def _convert(spec: ParamSpec, value: Any, *, from_text: bool, floor: int | None = None) -> Any:

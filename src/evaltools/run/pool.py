@@ -1,148 +1,310 @@
-"""``run-all``: :func:`run_plans` runs plans one by one or, with ``--jobs N``, in worker
-processes that never take the command down.
+"""``run-all``: :func:`run_plans` runs plans one by one in this process, or as Dask tasks.
 
-Each run has its own worker process, so that the run-folder environment of one
-kernel cannot leak into another's. An exception raised in a worker gives a failed
-outcome for that run. A worker that dies (killed, out of memory) breaks the pool and
-takes every unfinished run with it: each of those is tried once more in a pool of its
-own, so the one that kills its worker fails and the others succeed. On SIGINT/SIGTERM the
-parent forwards SIGINT to its workers: each running run shuts its kernel down and
-ends ``interrupted``; runs not started yet are ``not run``. Idle workers ignore
-SIGINT, so a Ctrl-C in the terminal (which reaches the whole process group) does not
-kill them with a traceback.
+Engines:
+
+- ``jobs == 1`` (or a single plan, and no scheduler): one after another, in this process.
+- otherwise a Dask ``LocalCluster`` of ``jobs`` worker processes with one thread each,
+  started here and closed at the end;
+- ``scheduler="tcp://host:port"``: an existing Dask cluster (its workers must have the same
+  lock installed and see the project folder at the same path: docs/distributed.md).
+
+One task per run: :func:`run_plan`, a top-level function of the installed package, submitted
+by reference with a plain, picklable :class:`~evaltools.run.execute.RunPlan` (``pure=False``,
+so two plans never share a result). A worker runs one run at a time (a lock, whatever its
+number of threads): the run folder reaches the kernel through the process environment.
+
+Failure semantics:
+
+- an exception in a run gives a failed outcome (never retried: it would fail again);
+- a worker that dies (killed, out of memory) takes only its own run with it: the scheduler
+  starts that run once more on a live worker (``allowed-failures`` = 1 on a LocalCluster;
+  an external scheduler uses its own setting, 3 by default); a run that kills its worker
+  every time ends ``failed`` with "a worker process died". The killed attempt's
+  ``.tmp-`` folder, whose owner (the dead worker) is gone, is marked ``interrupted`` by the
+  sweep (run/lifecycle.py) that ``run-all`` does before it rebuilds the index. A plan thus ends
+  with exactly one succeeded or failed run folder, plus an interrupted one per lost attempt;
+- SIGINT/SIGTERM to ``run-all``: a Dask ``Event`` tells every worker; a run not started yet
+  does not start (``not run``), a running notebook is stopped (its kernel shut down) and the
+  run ends ``interrupted``. Worker processes of the LocalCluster are started ignoring SIGINT,
+  so a Ctrl-C in the terminal reaches only ``run-all``.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import logging
 import os
 import signal
-import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from evaltools.core.errors import EvaltoolsError
 from evaltools.run.execute import KernelMissingError, RunOutcome, RunPlan, _crashed, _not_run, execute
-from evaltools.run.lifecycle import SignalGuard
+from evaltools.run.lifecycle import RunInterrupted, SignalGuard
 
-MAX_ATTEMPTS = 2  # a run taken down by a worker's death is tried once more, alone
+MAX_ATTEMPTS = 2  # a run whose worker died is started once more on another worker
 POLL_S = 0.3
+STOP_POLL_S = 0.5
+CONNECT_TIMEOUT = "15s"  # to reach a scheduler given with --scheduler
+WORKER_DIED = ("a worker process died (killed, out of memory, or crashed); a run folder it left is "
+               "marked interrupted")
+# Imported once per worker when it joins (WarmUp), not once per run.
+WARM_MODULES = ("evaltools.run.execute", "evaltools.report.render", "evaltools.report.pdf",
+                "evaltools.report.site", "evaltools.report.privacy", "papermill", "nbclient",
+                "jupyter_client.manager")
 
 
-def run_plans(plans: list[RunPlan], jobs: int = 1, guard: SignalGuard | None = None) -> Iterator[RunOutcome]:
-    """Execute plans, ``jobs`` at a time, yielding each outcome as it finishes.
+class SchedulerError(EvaltoolsError, RuntimeError):
+    """The Dask scheduler given with ``--scheduler`` cannot be reached or used."""
 
-    Never raises for one run: an exception in a run, in a worker process or a broken
-    process pool gives a failed outcome and the others go on. With ``guard`` (a
-    disarmed :class:`SignalGuard` of the caller), a SIGINT/SIGTERM stops new runs;
-    running ones end ``interrupted`` and the rest are yielded as ``not run``.
+
+def cores() -> int:
+    """CPU cores this process may use (the default number of LocalCluster workers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_plans(plans: list[RunPlan], jobs: int | None = 1, guard: SignalGuard | None = None,
+              scheduler: str | None = None) -> Iterator[RunOutcome]:
+    """Execute plans, yielding each outcome as it finishes.
+
+    ``jobs``: LocalCluster workers (None: one per core); ``scheduler``: the address of an
+    existing Dask scheduler instead. Never raises for one run: an exception in a run or a
+    dead worker gives a failed outcome and the others go on. With ``guard`` (a disarmed
+    :class:`SignalGuard` of the caller), a SIGINT/SIGTERM stops new runs; running ones end
+    ``interrupted`` and the rest are yielded as ``not run``. Raises :class:`SchedulerError`
+    (before any run) when the scheduler cannot be reached.
     """
+    if jobs is None:
+        jobs = cores()
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}.")
     guard = guard or SignalGuard()
-    if jobs == 1 or len(plans) <= 1:
-        for plan in plans:
-            if guard.received:
-                yield _not_run(plan, "interrupted before it started")
-                continue
-            try:
-                outcome = execute(plan)
-            except KernelMissingError:
-                raise
-            except Exception as exc:
-                outcome = _crashed(plan, exc, "run")
-            if outcome.signal is not None:
-                guard.received.append(outcome.signal)
-            yield outcome
+    if scheduler is None and (jobs == 1 or len(plans) <= 1):
+        yield from run_here(plans, guard)
         return
-    yield from run_parallel(plans, jobs, guard)
+    yield from run_distributed(plans, min(jobs, max(1, len(plans))), guard, scheduler)
 
 
-def _worker_init() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _execute_unless_stopped(plan: RunPlan, stop: str) -> RunOutcome:
-    """In a worker: a run queued before an interrupt does not start after it."""
-    if os.path.exists(stop):
-        return _not_run(plan, "interrupted before it started")
-    return execute(plan)
-
-
-def _forward(pool: ProcessPoolExecutor) -> None:
-    for pid in list(getattr(pool, "_processes", None) or {}):
+def run_here(plans: list[RunPlan], guard: SignalGuard) -> Iterator[RunOutcome]:
+    """One after another in this process (the main thread keeps the signals)."""
+    for plan in plans:
+        if guard.received:
+            yield _not_run(plan, "interrupted before it started")
+            continue
         try:
-            os.kill(pid, signal.SIGINT)
-        except OSError:
-            pass
+            outcome = execute(plan)
+        except KernelMissingError:
+            raise
+        except Exception as exc:
+            outcome = _crashed(plan, exc, "run")
+        if outcome.signal is not None:
+            guard.received.append(outcome.signal)
+        yield outcome
 
 
-def run_parallel(plans: list[RunPlan], jobs: int, guard: SignalGuard) -> Iterator[RunOutcome]:
-    import multiprocessing
+# --- the task ---------------------------------------------------------------------------
 
-    context = multiprocessing.get_context("spawn")
-    attempts = {id(plan): 0 for plan in plans}
-    todo = list(plans)
-    with tempfile.TemporaryDirectory(prefix="evaltools-run-all-") as folder:
-        stop = os.path.join(folder, "stop")
-        retry: list[RunPlan] = []
-        yield from _round(todo, jobs, guard, context, attempts, stop, retry)
-        # The runs a dying worker took down with it, each in a pool of its own this time,
-        # so that the one that kills its worker takes down nothing else.
-        for plan in retry:
-            if guard.received:
-                yield _not_run(plan, "interrupted before it started")
-            else:
-                yield from _round([plan], 1, guard, context, attempts, stop, [])
+_ONE_RUN = threading.Lock()  # one run at a time per worker process (os.environ is shared)
 
 
-def _round(todo: list[RunPlan], jobs: int, guard: SignalGuard, context, attempts: dict[int, int],
-           stop: str, retry: list[RunPlan]) -> Iterator[RunOutcome]:
-    """Run ``todo`` in one pool; plans lost to a broken pool are appended to ``retry``."""
-    if todo:
-        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init)
+class StopRequested(RunInterrupted):
+    """Raised in a worker's running task when ``run-all`` was told to stop."""
+
+    def __init__(self) -> None:
+        super().__init__(signal.SIGINT)
+
+
+def run_plan(plan: RunPlan, stop: str | None = None) -> RunOutcome:
+    """A Dask task: execute one validated plan in this worker and return its outcome.
+
+    ``stop``: the name of a ``distributed.Event``; set before the run starts, the run does
+    not start (``not run``); set while its notebook runs, the kernel is shut down and the
+    run ends ``interrupted``. Never raises: any exception gives a failed outcome.
+    """
+    with _ONE_RUN:
+        event = _event(stop)
+        if event is not None and _is_set(event):
+            return _not_run(plan, "interrupted before it started")
+        done = threading.Event()
+        watcher = None
+        if event is not None:
+            watcher = threading.Thread(target=_watch, args=(event, threading.get_ident(), done),
+                                       name="evaltools-stop-watcher", daemon=True)
+            watcher.start()
         try:
-            futures: dict[Future, RunPlan] = {}
-            # Workers start while SIGINT is ignored here, so they are born ignoring it (an
-            # ignored signal stays ignored across exec, and Python then installs no
-            # KeyboardInterrupt): a Ctrl-C while one is still importing cannot kill it
-            # with a traceback. execute() handles SIGINT itself during a run.
-            main = threading.current_thread() is threading.main_thread()
-            saved = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-            try:
-                for plan in todo:
-                    attempts[id(plan)] += 1
-                    futures[pool.submit(_execute_unless_stopped, plan, stop)] = plan
-            finally:
-                if main:
-                    signal.signal(signal.SIGINT, saved if saved is not None else signal.SIG_DFL)
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
-                if guard.received:
-                    if not os.path.exists(stop):
-                        open(stop, "w").close()
-                    for future in pending:
-                        future.cancel()
-                    _forward(pool)
-                for future in done:
-                    plan = futures[future]
-                    if future.cancelled():
-                        yield _not_run(plan, "interrupted before it started")
-                        continue
-                    exc = future.exception()
-                    if exc is None:
-                        outcome = future.result()
-                        if outcome.signal is not None and not guard.received:
-                            guard.received.append(outcome.signal)
-                        yield outcome
-                    elif isinstance(exc, BrokenProcessPool) and attempts[id(plan)] < MAX_ATTEMPTS \
-                            and not guard.received:
-                        retry.append(plan)
-                    elif isinstance(exc, BrokenProcessPool):
-                        yield _crashed(plan, RuntimeError(
-                            "a worker process died (killed, out of memory, or crashed); a run folder "
-                            "it left is marked interrupted"), "worker")
-                    else:
-                        yield _crashed(plan, exc, "worker")
+            return execute(plan)
+        except StopRequested:  # arrived outside the run's own handling: nothing was started
+            return _not_run(plan, "interrupted before it started")
+        except Exception as exc:
+            return _crashed(plan, exc, "worker")
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            done.set()
+            if watcher is not None:
+                watcher.join(STOP_POLL_S * 4)
+
+
+def _event(name: str | None) -> Any:
+    if not name:
+        return None
+    try:
+        from distributed import Event
+
+        return Event(name)
+    except Exception:  # not inside a worker (a direct call): nothing can ask to stop
+        return None
+
+
+def _is_set(event: Any) -> bool:
+    try:
+        return bool(event.is_set())
+    except Exception:
+        return False
+
+
+def _notebook_running() -> bool:
+    """Is a notebook of this worker's run executing (a kernel started, papermill's thread alive)?"""
+    from evaltools.run import execute as ex
+
+    return bool(ex._KERNELS) and any(t.name.startswith("papermill-") and t.is_alive()
+                                     for t in threading.enumerate())
+
+
+def _watch(event: Any, task_thread: int, done: threading.Event) -> None:
+    """In the worker, beside the task: once ``run-all`` says stop, interrupt the run while its
+    notebook runs (the run handles :class:`RunInterrupted` as it does a SIGINT); a run past
+    its notebook (rendering, the gates) is left to finish."""
+    while not done.wait(STOP_POLL_S):
+        if not _is_set(event):
+            continue
+        while not done.is_set():
+            if _notebook_running():
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(task_thread),
+                                                           ctypes.py_object(StopRequested))
+                return
+            done.wait(0.1)
+        return
+
+
+class WarmUp(WorkerPlugin):
+    """Worker plugin: import the runner, papermill and the report layer once, when the
+    worker joins, so that no run pays for it (a kernel still starts per run)."""
+
+    name = "evaltools-warm-up"
+    idempotent = True
+
+    def setup(self, worker: Any = None) -> None:
+        import importlib
+
+        for module in WARM_MODULES:
+            with contextlib.suppress(Exception):
+                importlib.import_module(module)
+
+
+
+# --- the caller's side ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    """Processes started meanwhile are born ignoring SIGINT (kept across exec): a Ctrl-C in
+    the terminal, which reaches the whole process group, cannot kill a worker."""
+    main = threading.current_thread() is threading.main_thread()
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, saved if saved is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def client_for(jobs: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client: of a new LocalCluster (``jobs`` processes, one thread each), or of the
+    scheduler at ``scheduler``. The warm-up plugin is registered on its workers."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    quiet = logging.ERROR
+    for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker",
+                 "distributed.core", "distributed.comm", "tornado"):
+        logging.getLogger(name).setLevel(quiet)
+    cluster = None
+    with dask.config.set({"distributed.scheduler.allowed-failures": MAX_ATTEMPTS - 1,
+                          "distributed.logging.distributed": "error"}):
+        if scheduler is None:
+            with _ignoring_sigint():
+                cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None, memory_limit=0,
+                                       silence_logs=quiet)
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+            except Exception as exc:
+                raise SchedulerError(
+                    f"cannot connect to the Dask scheduler at {scheduler} ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''}). Check the address "
+                    "(tcp://HOST:PORT, as `dask scheduler` prints it) and that the scheduler runs; "
+                    "see docs/distributed.md.") from None
+    try:
+        try:
+            client.register_plugin(WarmUp(), name=WarmUp.name)
+        except Exception as exc:
+            raise SchedulerError(
+                f"the Dask workers cannot load evaltools ({type(exc).__name__}); install the same "
+                "lock (requirements.txt and evaltools) on every worker: docs/distributed.md.") from None
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            client.close(timeout=10)
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=30)
+
+
+def run_distributed(plans: list[RunPlan], jobs: int, guard: SignalGuard,
+                    scheduler: str | None = None) -> Iterator[RunOutcome]:
+    """One Dask task per plan; outcomes are yielded as tasks finish."""
+    from distributed import Event, wait
+    from distributed.client import FutureCancelledError
+
+    with client_for(jobs, scheduler) as client:
+        stop = Event(f"evaltools-stop-{uuid.uuid4().hex}", client=client)
+        futures = {}
+        for i, plan in enumerate(plans):
+            key = f"evaltools-run-{plan.study}-{plan.params_name}-{i}-{uuid.uuid4().hex[:8]}"
+            futures[client.submit(run_plan, plan, stop.name, key=key, pure=False, retries=0)] = plan
+        pending = set(futures)
+        stopping = False
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            if guard.received and not stopping:
+                stopping = True
+                with contextlib.suppress(Exception):
+                    stop.set()
+            for future in done:
+                plan = futures[future]
+                try:
+                    outcome = future.result()
+                except (FutureCancelledError, TimeoutError) as exc:
+                    outcome = _crashed(plan, exc, "worker")
+                except Exception as exc:
+                    if type(exc).__name__ == "KilledWorker":
+                        outcome = _crashed(plan, RuntimeError(WORKER_DIED), "worker")
+                    else:
+                        outcome = _crashed(plan, exc, "worker")
+                if outcome.signal is not None and not guard.received:
+                    guard.received.append(outcome.signal)
+                yield outcome
+        time.sleep(0)  # let the last messages go before the cluster closes

@@ -13,6 +13,12 @@ A params file::
       language: lv
       data_dir: data/sample         # relative paths are read from the project root
 
+Params files are found by :meth:`Project.params_paths`: every ``params/*.yaml`` (or ``.yml``) and
+every ``params/<folder>/*.yaml`` one level down (e.g. ``params/municipal_quality/valmieras-novads.yaml``,
+one file per municipality), except the folders in ``NOT_PARAMS`` (``params/mappings/`` holds column
+mappings, not params files) and folders whose name starts with ``.`` or ``_``. A run is named by
+its file's stem, so stems must be unique across ``params/``.
+
 Params files are read strictly (:mod:`evaltools.yamlfile`: UTF-8, small, no anchors or
 aliases, no key given twice) and every problem names the file and the line.
 """
@@ -34,6 +40,7 @@ ROOT_ENV = "EVALTOOLS_ROOT"
 PARAMS_KEYS = {"study", "description", "parameters"}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 MAX_DESCRIPTION = 500
+NOT_PARAMS = frozenset({"mappings"})  # folders of params/ that hold other YAML (column mappings)
 
 
 class ProjectError(ParamsError, ValueError):
@@ -118,8 +125,29 @@ class Project:
             raise ProjectError(f"Unknown study '{name}': there is no {clip(path)}. Known studies: {known}.")
         return Study(name, path)
 
+    def params_paths(self) -> list[Path]:
+        """Every params file: ``params/*.y*ml`` and ``params/<folder>/*.y*ml`` (one level down),
+        except folders in :data:`NOT_PARAMS` and hidden (``.``) or private (``_``) ones; sorted,
+        top level first. Two files with the same stem (the run's name) are an error."""
+        if not self.params_dir.is_dir():
+            return []
+        top = sorted(p for p in self.params_dir.glob("*.y*ml") if p.is_file())
+        nested = sorted(
+            p for folder in self.params_dir.iterdir()
+            if folder.is_dir() and folder.name not in NOT_PARAMS and not folder.name.startswith((".", "_"))
+            for p in folder.glob("*.y*ml") if p.is_file()
+        )
+        paths = top + nested
+        seen: dict[str, Path] = {}
+        for p in paths:
+            if p.stem in seen:
+                raise ProjectError(f"Two params files are both named '{p.stem}': {clip(seen[p.stem])} and {clip(p)}. "
+                                   "A run is named by its file, so rename one of them.")
+            seen[p.stem] = p
+        return paths
+
     def params_files(self) -> list[ParamsFile]:
-        return [read_params_file(p) for p in sorted(self.params_dir.glob("*.y*ml"))]
+        return [read_params_file(p) for p in self.params_paths()]
 
     def resolve_params_path(self, value: str | Path) -> Path:
         """A params file given on the command line: as written, else under params/."""

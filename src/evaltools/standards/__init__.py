@@ -1,5 +1,6 @@
 """Evidence standards: effect sizes (Hedges' g, Cox index), improvement index, months
-of progress, attrition and baseline-equivalence rules, evidence ratings (WWC, EEF)."""
+of progress, attrition and baseline-equivalence rules, evidence ratings (WWC, EEF), the EEF
+cost rating."""
 
 from evaltools.core.errors import InputError
 from evaltools.standards.attrition import (
@@ -12,6 +13,7 @@ from evaltools.standards.attrition import (
     wwc_attrition,
 )
 from evaltools.standards.effect_size import EffectSize, cox_index, hedges_g, improvement_index
+from evaltools.standards.cost_rating import CostRating, cost_bands, eef_cost_rating
 from evaltools.standards.months import months_progress, months_table
 from evaltools.standards.rating import EvidenceRating, evidence_rating, padlock_table
 
@@ -20,4 +22,5 @@ __all__ = [
     "months_progress", "months_table", "Attrition", "wwc_attrition", "max_differential",
     "attrition_boundaries", "BaselineEquivalence", "baseline_equivalence",
     "baseline_equivalence_table", "EvidenceRating", "evidence_rating", "padlock_table",
+    "CostRating", "cost_bands", "eef_cost_rating",
 ]

@@ -9,10 +9,18 @@ adjustment); otherwise, or with a confound, it *does not meet standards*.
 EEF (2019, "Classifying the security of EEF findings"): 0-5 padlocks, the minimum of the
 design, MDES and attrition ratings (table in ``standards/data/eef_padlocks.csv``), then one
 padlock less for baseline imbalance and for each threat to validity.
+
+Each reason is stored twice: as a code with its numbers (``reason_codes``, e.g.
+``{"code": "eef.mdes", "mdes": 0.14, "padlocks": 5}``, what ``results.json`` keeps) and as a
+sentence a funder can read (``reasons``, English). The sentences of both languages are the
+``rating.reason.<code>`` entries of ``standards/messages.yaml``, filled from those numbers
+(the report shows the Latvian ones through :mod:`evaltools.report.i18n`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
@@ -20,6 +28,7 @@ import pandas as pd
 from evaltools.core import inputs as ck
 from evaltools.standards._data import load
 from evaltools.standards.attrition import Attrition, baseline_equivalence
+from evaltools.yamlfile import parse_yaml
 
 MEETS = "Meets WWC standards without reservations"
 MEETS_WITH = "Meets WWC standards with reservations"
@@ -37,6 +46,23 @@ DESIGNS: dict[str, str] = {
     "no_confounders": "no_confounders", "unmatched": "no_confounders",
     "none": "none", "no_comparison": "none",
 }
+
+
+@lru_cache(maxsize=1)
+def _messages() -> dict[str, str]:
+    """The English sentences of ``standards/messages.yaml`` by key."""
+    where = "evaltools/standards/messages.yaml"
+    raw = parse_yaml(resources.files("evaltools.standards").joinpath("messages.yaml").read_text("utf-8"), where).data
+    return {str(k): str(v["en"]) for k, v in raw.items()}
+
+
+def reason_sentence(code: Mapping[str, Any]) -> str:
+    """The English sentence of one reason code (``{"code": "eef.mdes", "mdes": 0.14, ...}``),
+    built from its numbers; the report's catalogue gives the same sentence in Latvian."""
+    values = {k: v for k, v in code.items() if k != "code"}
+    if "design" in values:
+        values["design_name"] = _messages()[f"rating.design.{values['design']}"]
+    return _messages()[f"rating.reason.{code['code']}"].format(**values)
 
 
 def padlock_table() -> pd.DataFrame:
@@ -129,9 +155,10 @@ def evidence_rating(
     reasons: list[str] = []
     codes: list[dict[str, Any]] = []
 
-    def note(code: str, text: str, **values: Any) -> None:
-        reasons.append(text)
-        codes.append({"code": code, **values})
+    def note(code: str, **values: Any) -> None:
+        entry = {"code": code, **values}
+        reasons.append(reason_sentence(entry))
+        codes.append(entry)
     tab = padlock_table().set_index("design_key")
 
     # -- baseline equivalence -------------------------------------------------------------
@@ -162,88 +189,69 @@ def evidence_rating(
         {"es": abs(worst), "characteristic": where.strip(" ()")} if worst is not None else {})
     if category == "none":
         wwc = DOES_NOT
-        note("wwc.no_comparison", "WWC: no comparison group, so no causal estimate can be rated.")
+        note("wwc.no_comparison")
     elif confound:
         wwc = DOES_NOT
-        note("wwc.confound", "WWC: a confounding factor coincides with treatment.")
+        note("wwc.confound")
     elif category == "rct" and attrition is not None and attrition.low:
         wwc = MEETS
-        note("wwc.rct_low_attrition",
-             f"WWC: randomised design with low attrition ({attrition.reason})",
-             overall=attrition.overall, differential=attrition.differential)
+        note("wwc.rct_low_attrition", overall=attrition.overall, differential=attrition.differential)
     else:
         if category == "rct" and attrition is not None:
-            note("wwc.rct_high_attrition",
-                 f"WWC: randomised design with high attrition ({attrition.reason}); baseline "
-                 "equivalence of the analytic sample must be shown.",
-                 overall=attrition.overall, differential=attrition.differential)
+            note("wwc.rct_high_attrition", overall=attrition.overall, differential=attrition.differential)
         elif category == "rct":
-            note("wwc.rct_attrition_unknown",
-                 "WWC: randomised design with attrition not reported, so treated as high; "
-                 "baseline equivalence of the analytic sample must be shown.")
+            note("wwc.rct_attrition_unknown")
         else:
-            note("wwc.qed", "WWC: non-randomised comparison (rated as a quasi-experimental "
-                 "design); baseline equivalence must be shown.")
+            note("wwc.qed")
             if key == "rdd":
-                note("wwc.rdd_group_rules", "WWC: the separate regression-discontinuity "
-                     "standards are not applied here; the group-design rules are.")
+                note("wwc.rdd_group_rules")
         if status is None:
             wwc = DOES_NOT
-            note("wwc.baseline_missing",
-                 "WWC: no baseline difference given, so equivalence is not shown.")
+            note("wwc.baseline_missing")
         elif status == "satisfied":
             wwc = MEETS_WITH
-            note("wwc.baseline_satisfied", f"WWC: baseline equivalence satisfied "
-                 f"(|ES| = {abs(worst):.3f}{where} <= 0.05).", **es_vals)
+            note("wwc.baseline_satisfied", **es_vals)
         elif status == "adjustment required" and baseline_adjusted:
             wwc = MEETS_WITH
-            note("wwc.baseline_adjusted", f"WWC: baseline difference |ES| = {abs(worst):.3f}"
-                 f"{where} is within 0.05-0.25 and the impact model adjusts for it.", **es_vals)
+            note("wwc.baseline_adjusted", **es_vals)
         elif status == "adjustment required":
             wwc = DOES_NOT
-            note("wwc.baseline_not_adjusted", f"WWC: baseline difference |ES| = "
-                 f"{abs(worst):.3f}{where} needs statistical adjustment, which the impact "
-                 "model does not make.", **es_vals)
+            note("wwc.baseline_not_adjusted", **es_vals)
         else:
             wwc = DOES_NOT
-            note("wwc.baseline_not_satisfied",
-                 f"WWC: baseline difference |ES| = {abs(worst):.3f}{where} > 0.25.", **es_vals)
+            note("wwc.baseline_not_satisfied", **es_vals)
 
     # -- EEF padlocks -----------------------------------------------------------------------
     design_rating = int(tab.loc[category, "padlocks"])
-    note("eef.design", f"EEF design: {tab.loc[category, 'design']} -> {design_rating}.",
-         design=category, padlocks=design_rating)
+    note("eef.design", design=category, padlocks=design_rating)
     m = None
     if mdes is None:
         mdes_rating: int | None = 0
-        note("eef.mdes_missing",
-             "EEF MDES: not given -> 0 (compute it with evaltools.inference.mdes).")
+        note("eef.mdes_missing")  # compute it with evaltools.inference.mdes
     else:
         m = ck.positive("mdes", mdes)
         mdes_rating = _eef_threshold_rating(m, "mdes_max")
-        note("eef.mdes", f"EEF MDES: {m:.2f} -> {mdes_rating}.", mdes=m, padlocks=mdes_rating)
+        note("eef.mdes", mdes=m, padlocks=mdes_rating)
     if overall is None:
         att_rating: int | None = 0
-        note("eef.attrition_missing", "EEF attrition: not given -> 0.")
+        note("eef.attrition_missing")
     else:
         att_rating = _eef_threshold_rating(overall, "attrition_max")
-        note("eef.attrition", f"EEF attrition: {overall:.1f} % -> {att_rating}.",
-             overall=overall, padlocks=att_rating)
+        note("eef.attrition", overall=overall, padlocks=att_rating)
     components = {"design": design_rating, "mdes": mdes_rating, "attrition": att_rating}
     initial = min(v for v in components.values() if v is not None)
     final = initial
     thr = ck.nonnegative("imbalance_threshold", imbalance_threshold)
     if worst is not None and abs(worst) > thr + 1e-12 and final > 0:
         final -= 1
-        note("eef.downgrade_imbalance", f"EEF downgrade: baseline imbalance |ES| = "
-             f"{abs(worst):.3f}{where} > {thr:g} (-1).", threshold=thr, **es_vals)
+        note("eef.downgrade_imbalance", threshold=thr, **es_vals)
     for threat in threats:
         text = str(threat).strip()
         if not text:
             raise ck.InputError("Each entry of 'threats' must be a non-empty description.")
         if final > 0:
             final -= 1
-        note("eef.downgrade_threat", f"EEF downgrade: {text} (-1).", threat=text)
+        note("eef.downgrade_threat", threat=text)
     if category == "none":
         final = 0
     return EvidenceRating(

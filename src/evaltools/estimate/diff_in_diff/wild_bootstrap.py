@@ -46,6 +46,7 @@ from pyfixest.core.detect_singletons import detect_singletons
 
 from evaltools.core.inputs import as_list, require_columns, require_frame, show
 from evaltools.core.inputs import level as check_level
+from evaltools.core.progress import progress
 from evaltools.core.result import Estimate, ResultMixin, SummaryText
 from evaltools.core.vocabulary import choice, renamed
 from evaltools.estimate.fixed_effects import FixedEffects
@@ -412,7 +413,10 @@ def _bootstrap(data: pd.DataFrame, outcome: str, regressors: list[str], param: s
     j = names.index(param)
     _check_rank(X, names, j)
 
+    # a bar of the four steps below, shown only past 1 s and on a tty or in Lab (core/progress.py)
+    bar = progress(total=4, desc="wild bootstrap", unit="step")
     pieces = _Pieces(y, X, j, g, G, fe, nested_flags)
+    bar.update()
     b = float(pieces.beta[j])
     # fixest-style K: regressors + non-nested FE levels (one level dropped per extra factor)
     if fe is None:
@@ -429,6 +433,7 @@ def _bootstrap(data: pd.DataFrame, outcome: str, regressors: list[str], param: s
     v, enumerated = draw_weights(G, reps, weights, rng)
 
     projected = pieces.draws(v, ssc)
+    bar.update()
 
     def p_of(r: float) -> float:
         tb = projected.t(r)
@@ -438,7 +443,9 @@ def _bootstrap(data: pd.DataFrame, outcome: str, regressors: list[str], param: s
     p = float(np.mean(np.abs(t_boot) > abs(t_stat) * (1 + 1e-10)))
     alpha, tol = round(1 - check_level(level), 12), 1e-6 * se
     lo = _invert(p_of, b, se, alpha, -1, tol)
+    bar.update()
     hi = _invert(p_of, b, se, alpha, +1, tol)
+    bar.update()
     est = Estimate(
         estimand=param,
         estimate=b,
@@ -454,6 +461,7 @@ def _bootstrap(data: pd.DataFrame, outcome: str, regressors: list[str], param: s
         diagnostics={"t_stat": t_stat, "enumerated": enumerated, "rows_dropped_singletons": n_singletons,
                      "fixed_effects_nested_in_clusters": [bool(f) for f in nested_flags]},
     )
+    bar.close()
     return WildBootstrapResult(est, t_stat, int(len(v)), weights, enumerated, t_boot)
 
 

@@ -51,6 +51,7 @@ import pandas as pd
 from scipy import stats
 
 from evaltools.core.inputs import as_list, require_columns, show
+from evaltools.core.progress import progress
 from evaltools.core.result import Estimate, ResultMixin, SummaryText, few_clusters_note
 from evaltools.core.vocabulary import choice, renamed
 from evaltools.estimate.glm import glm_few_clusters, irls, mean_and_derivative
@@ -456,7 +457,7 @@ class HazardResult(ResultMixin):
         rng = np.random.default_rng(seed)
         out = np.full((n_boot, 3), np.nan)
         theta0 = self.params.to_numpy()
-        for b in range(n_boot):
+        for b in progress(range(n_boot), desc="hazard bootstrap", unit="draw"):
             counts = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups).astype(float)
             uw = counts[unit_groups]
             if uw.sum() == 0:

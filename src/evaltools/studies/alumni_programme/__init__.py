@@ -45,6 +45,7 @@ from evaltools.studies.alumni_programme.effects import (
     naive_difference,
     pupil_results,
     retention,
+    sample_flow_counts,
     teacher_year_balance,
 )
 from evaltools.studies.alumni_programme.figures import (
@@ -74,6 +75,7 @@ from evaltools.studies.alumni_programme.frames import (
 )
 from evaltools.studies.alumni_programme.heterogeneity import SUBGROUPS, subgroups
 from evaltools.studies.alumni_programme.truth import TRUTH_MAP, truth_check
+from evaltools.studies.alumni_programme.needs import NEEDS, ROWS  # what load_dataset reads (needs.py)
 
 __all__ = [
     # the verbs
@@ -85,6 +87,7 @@ __all__ = [
     # estimates
     "retention", "leadership", "PupilResults", "pupil_results", "CollaborationResults", "collaboration",
     "MatchedCohort", "matched_cohort", "naive_difference", "teacher_year_balance", "attrition_pct",
+    "sample_flow_counts",
     "Costs", "standardised_mdes", "baseline_differences", "summary_frame",
     # figures
     "survival_table", "protect_survival", "plot_survival", "curve_units", "naive_vs_adjusted_table",

@@ -121,6 +121,19 @@ def attrition_pct(sd: StudyData, analysed: int) -> float:
     return float(100.0 * max(declared - analysed, 0) / declared)
 
 
+def sample_flow_counts(sd: StudyData, analysed: int) -> dict[str, int]:
+    """The participants at each step (counted once, here; the report draws them): ``declared``
+    (teachers whose joining year is one of the study's cohorts), ``found`` (with a programme
+    year in the teacher records) and ``analysed`` (in the headline analysis: ``analysed``, its
+    ``n["units"]``). :func:`attrition_pct` is the share of ``declared`` not ``analysed``."""
+    found = len(sd.participants)
+    if not sd.declared_participants >= found >= analysed:
+        raise StudyInputError(
+            f"The participants do not form a flow: {sd.declared_participants} declared, {found} in the teacher "
+            f"records, {analysed} analysed; check the teachers' joining years against the teacher-years table.")
+    return {"declared": int(sd.declared_participants), "found": int(found), "analysed": int(analysed)}
+
+
 def retention(sd: StudyData, pool: Pool = "alumni", neighbours: int = 4) -> dict[str, Estimate]:
     """Effects on leaving teaching after the year.
 

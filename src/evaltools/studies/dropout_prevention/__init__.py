@@ -50,6 +50,7 @@ from evaltools.studies.dropout_prevention.frames import (
     attrition,
     leaving_spells,
     prepare,
+    sample_flow_counts,
     school_panel,
     support_costs,
 )
@@ -64,6 +65,7 @@ from evaltools.studies.dropout_prevention.publish import (
     scaled,
 )
 from evaltools.studies.dropout_prevention.truth import effect_truth, truth_comparison
+from evaltools.studies.dropout_prevention.needs import NEEDS, ROWS  # what load_dataset reads (needs.py)
 
 __all__ = [
     # the verbs
@@ -71,6 +73,7 @@ __all__ = [
     # frames and results
     "DropoutData", "DropoutDataError", "Results", "Robustness", "GRADES", "SUBGROUPS", "TREND", "SCORE", "YEARS_IN",
     "BASELINE_COVARIATES", "BALANCE_COVARIATES", "school_panel", "attrition", "leaving_spells", "support_costs",
+    "sample_flow_counts",
     # estimates
     "naive_difference", "support_hazard", "probability_effect", "cox_index_from_hazard", "subgroup_effects",
     "measure_effects", "other_outcomes", "fit_rollout", "twfe_weights", "leave_one_out", "rd_checks",

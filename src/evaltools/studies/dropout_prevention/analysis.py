@@ -130,7 +130,9 @@ def headline(data: DropoutData, *, control_group: str = "never", anticipation: i
     costs = support_costs(data)
     cost_pupil = cost_dropout = None
     if costs["total"] > 0 and costs["supported_pupils"] > 0:
-        cost_pupil = inference.cost_per_pupil(components=costs["by_type"].to_dict(), n_pupils=costs["supported_pupils"])
+        # per pupil, and per pupil and year of support (the EEF cost rating's unit): total / supported pupil-years
+        cost_pupil = inference.cost_per_pupil(components=costs["by_type"].to_dict(), n_pupils=costs["supported_pupils"],
+                                              years=costs["supported_pupil_years"] / costs["supported_pupils"])
         cost_dropout = inference.cost_per_outcome(costs["total"], -att.estimate, att.se,
                                                   costs["supported_pupil_years"], outcome="dropout prevented")
     return Results(hazard=hazard, rows=rows, att=att, cox=cox, at_threshold=at_threshold, naive=naive,

@@ -258,6 +258,21 @@ def attrition(data: DropoutData) -> dict[str, float]:
     return {"eligible": n_e, "analysed": n_a, "pct": 100.0 * (1 - n_a / n_e) if n_e else float("nan")}
 
 
+def sample_flow_counts(data: DropoutData) -> dict[str, int]:
+    """The units of the risk-adjusted comparison at each step, in pupil-years (counted once,
+    here; the report draws them): ``eligible`` (grades 5-12 of a PUMPURS school from its roll-out
+    to the last year with risk scores, :func:`attrition`), ``scored`` (with a semester-1 risk
+    score: the analysed pupil-years), ``offered`` (a plan offered: score at the threshold or
+    above) and ``supported`` (the plan taken up). Every later step is part of the one before."""
+    a = attrition(data)
+    p = data.pumpurs
+    last = data.notes.get("last_score_year")
+    scored = p if last is None else p[p["year"] <= last]
+    offered = scored["offered"].astype(bool)
+    return {"eligible": int(a["eligible"]), "scored": int(a["analysed"]), "offered": int(offered.sum()),
+            "supported": int((offered & scored["supported"].astype(bool)).sum())}
+
+
 def leaving_spells(data: DropoutData) -> pd.DataFrame:
     """One row per pupil with PUMPURS pupil-years: grades at risk and whether they left early.
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from evaltools.data.io import Dataset
-from evaltools.studies.municipal_quality import indicators
+from evaltools.studies.municipal_quality import chapters, comparison, indicators
 from evaltools.studies.municipal_quality.indicators import Area, UnknownAreaError, select_area
+from evaltools.studies.municipal_quality.needs import NEEDS, ROWS  # what load_dataset reads (needs.py)
 from evaltools.studies.municipal_quality.publish import EXAM_COLUMNS, NAMES, Published, exam_means, publish
 
 __all__ = ["prepare", "headline", "Headline", "Area", "UnknownAreaError", "Published", "publish", "exam_means",
@@ -43,20 +44,23 @@ class Headline:
 def headline(data: Dataset, area: Area, *, total_label: str, latvia_label: str, rate_label: str,
              **publish_options: Any) -> Headline:
     """Every number the report shows: :func:`publish` (indicator table, trend, exam means and the
-    headline rate, protected together) and the early-leaving rates of grades 5-12 with
-    school-clustered CIs (:func:`evaltools.estimate.cluster_mean`) for the area and for Latvia.
+    headline rate, protected together) and the early-leaving rates of grades 5-12 for the area and
+    for Latvia, with intervals inside 0-100 % that hold with one or two schools
+    (:func:`evaltools.estimate.bounded_intervals.clustered_rate`: Wilson interval, sample size
+    discounted by the design effect with the between-school correlation of Latvia's schools).
     The area's rate is computed only when the protected headline may be shown."""
-    from evaltools.estimate.descriptive import cluster_mean
+    from evaltools.estimate.bounded_intervals import clustered_rate
 
     years = data["pupil_years"]["year"]
     published = publish(data, area, total_label=total_label, latvia_label=latvia_label,
                         trend_years=(int(years.min()), int(years.max())), **publish_options)
     national = indicators.pupil_years(data, replace(area, municipality_id=None))
     national = national[national["at_risk_grade"]]
-    rate_lv = cluster_mean(100 * national["left_early_flag"], national["school_id"], estimand=rate_label)
+    rate_lv = clustered_rate(national["left_early_flag"], national["school_id"], scale=100, estimand=rate_label)
     frame = indicators.pupil_years(data, area)
     rate = None
     if published.headline_visible:
         risk = frame[frame["at_risk_grade"]]
-        rate = cluster_mean(100 * risk["left_early_flag"], risk["school_id"], estimand=rate_label)
+        rate = clustered_rate(risk["left_early_flag"], risk["school_id"], scale=100, estimand=rate_label,
+                              icc=rate_lv.options["icc"])
     return Headline(published=published, rate=rate, rate_latvia=rate_lv, schools=int(frame["school_id"].nunique()))

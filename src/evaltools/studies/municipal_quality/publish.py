@@ -21,7 +21,7 @@ nothing published is recomputed from the data.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,8 @@ class Published:
     exams: Any  # ProtectedTable: units x ce9_n, ce9_mean, ce9_low, ce9_high
     headline: Any  # ProtectedValue: the area's early-leaving rate (%) with its pupil-years
     total_label: str
+    chapters: dict[str, Any] = field(default_factory=dict)  # name -> ProtectedTable (see CHAPTERS)
+    notes: dict[str, Any] = field(default_factory=dict)  # years without data, schools in the area
 
     @property
     def headline_visible(self) -> bool:
@@ -71,16 +73,25 @@ def publish(
     index_label: str | None = None,
     caption: str | None = None,
     language: str | None = None,
+    region_label: Callable[[str], str] | None = None,
+    captions: Callable[[str], str] | None = None,
+    row_labels: Callable[[str], str] | None = None,
+    chapters: bool | None = None,
 ) -> Published:
     """Indicators, trend series, exam means and the headline rate of ``area``, protected together.
 
     ``labels`` (column name -> display label, or a function of the column name), ``index_label``, ``caption`` and
     ``language`` only change how the indicator table displays; the recorded tables
     keep the column names of :mod:`evaltools.studies.municipal_quality.indicators`.
+    With ``chapters`` (default: when the data set has every table they need, :data:`CHAPTER_TABLES`)
+    the chapter tables of :data:`CHAPTERS` are protected in the same
+    system (:func:`chapter_specs`), labelled by ``labels`` and captioned by ``captions(name)``;
+    ``region_label(region)`` names the planning region's rows.
     """
     from evaltools.report.disclosure import Link, protect_linked, same
 
     table = indicators.indicator_table(data, area, total_label=total_label)
+    label_of = labels if callable(labels) else (lambda c: dict(labels or {}).get(c, c))
     if callable(labels):
         labels = {c: labels(c) for c in table.columns}
     if index_label:
@@ -122,9 +133,168 @@ def publish(
     links += [same((NAMES["headline"], None, "numerator"), (NAMES["indicators"], total_label, "left_early")),
               same((NAMES["headline"], None, "denominator"), (NAMES["indicators"], total_label, "pupil_years_5_12"))]
     links += [same((NAMES["exams"], u, "ce9_n"), (NAMES["indicators"], u, "ce9_n")) for u in units]
-    out = protect_linked(specs, links, threshold=threshold)
+    notes: dict[str, Any] = {}
+    if chapters is None:
+        chapters = all(t in data for t in CHAPTER_TABLES)
+    if chapters:
+        more_specs, more_links, notes = chapter_specs(data, area, table=table, trend=trend, total_label=total_label,
+                                                      latvia_label=latvia_label, region_label=region_label,
+                                                      period=period, units=units, row_label=row_labels)
+        for name, spec in more_specs.items():
+            spec["labels"] = {c: label_of(c) for c in spec["data"].columns}
+            spec["data"] = spec["data"].rename_axis([label_of(n) for n in spec["data"].index.names])
+            if name == "value_added":
+                spec["digits"] = {"effect": 2, "ci_low": 2, "ci_high": 2, "rank": 0, "rank_low": 0, "rank_high": 0}
+            spec["language"] = language
+            spec["caption"] = captions(name) if captions else None
+        specs.update(more_specs)
+        links += more_links
+    out: dict[str, Any] = {}
+    for names, part_links in _components(specs, links):  # tables no equation connects: protected apart (faster)
+        out.update(protect_linked({n: specs[n] for n in names}, part_links, threshold=threshold))
     return Published(out[NAMES["indicators"]], out[NAMES["trend"]], out[NAMES["exams"]], out[NAMES["headline"]],
-                     total_label)
+                     total_label, {k: out[k] for k in specs if k in CHAPTERS}, notes)
+
+
+def _components(specs: Mapping[str, Any], links: list[Any]) -> list[tuple[list[str], list[Any]]]:
+    """Group the tables that links connect (union-find): suppression in one group cannot be
+    undone from another, so each group is protected on its own."""
+    parent = {n: n for n in specs}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for link in links:
+        cells = (link.total, *link.parts)
+        for cell in cells[1:]:
+            parent[find(cell[0])] = find(cells[0][0])
+    groups: dict[str, list[str]] = {}
+    for n in specs:
+        groups.setdefault(find(n), []).append(n)
+    return [(names, [lk for lk in links if find(lk.total[0]) == root]) for root, names in groups.items()]
+
+
+#: The tables of the data set the chapters read (besides pupils, pupil_years, schools, assessments).
+CHAPTER_TABLES = ("teacher_years", "wellbeing_pupils", "wellbeing_teachers", "support_plans", "skolas_soma")
+#: The chapter tables, in the order of the report (IKVD criteria), by the name each is recorded under.
+CHAPTERS = ("diag3_by_year", "diag6_by_year", "ce9_by_year", "ce12_by_year", "school_life_by_year",
+            "wellbeing_by_year", "support_by_year", "soma_by_year", "soma_by_school", "value_added", "equity_gaps", "changes")
+
+
+def _spec(data: pd.DataFrame, counts: list[str], denominators: dict[str, Any], numerators: dict[str, str] | None = None,
+          shares: dict[str, float] | None = None, total_row: Any = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"data": data, "counts": counts, "denominators": denominators, "total_row": total_row,
+                            "total_col": None}
+    if numerators:
+        spec["numerators"] = numerators
+    if shares:
+        spec["shares"] = shares
+    return spec
+
+
+def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, trend: pd.DataFrame, total_label: str,
+                  latvia_label: str, region_label: Callable[[str], str] | None, period: list[int],
+                  units: list[str], row_label: Callable[[str], str] | None = None) -> tuple[dict[str, dict[str, Any]], list[Any], dict[str, Any]]:
+    """The chapter tables (:mod:`.chapters`, :mod:`.comparison`) as :func:`protect_linked`
+    specifications, with every equation a reader could use to work back a hidden count:
+    the area's yearly counts add up to the indicator table's period totals (pupil-years,
+    repeated, exam sitters), the support table's pupil-years of grades 5-12 are the trend's,
+    the skolas soma schools add up to the area, and the equity groups to the exam sitters."""
+    from evaltools.report.disclosure import Link, same
+    from evaltools.studies.municipal_quality import chapters as ch
+    from evaltools.studies.municipal_quality import comparison as cmp
+
+    lv = ch.levels(data, area, total_label=total_label, region_label=region_label, latvia_label=latvia_label)
+    latvia = lv.labels[-1]
+    ind = NAMES["indicators"]
+    specs: dict[str, dict[str, Any]] = {}
+    links: list[Any] = []
+    notes: dict[str, Any] = {"schools": len(units) if area.unit == "school" else None}
+    years = list(lv.years)
+
+    def sums(name: str, column: str, ind_column: str) -> None:
+        links.append(Link((ind, total_label, ind_column), [(name, (total_label, y), column) for y in years]))
+
+    for test in ("diag3", "diag6"):
+        t = ch.diagnostics(data, lv, test)
+        specs[f"{test}_by_year"] = _spec(t, ["pupils"], {s: "pupils" for s in ch.DIAG_SUBJECTS[test]})
+        notes[f"{test}_missing"] = ch.years_without(t, "pupils", latvia)
+    for test in ("ce9", "ce12"):
+        t = ch.exams(data, lv, test)
+        values = [c for c in t.columns if c != "sitters"]
+        specs[f"{test}_by_year"] = _spec(t, ["sitters"], {c: "sitters" for c in values},
+                                         shares={c: 100.0 for c in values if c.startswith("below_")})
+        sums(f"{test}_by_year", "sitters", f"{test}_n")
+        notes[f"{test}_missing"] = ch.years_without(t, "sitters", latvia)
+    t = ch.school_life(data, lv)
+    specs["school_life_by_year"] = _spec(t, ["pupil_years", "repeated"],
+                                         {"repeated_pct": "pupil_years", "absences_mean": "pupil_years"},
+                                         numerators={"repeated_pct": "repeated"})
+    sums("school_life_by_year", "pupil_years", "pupil_years")
+    sums("school_life_by_year", "repeated", "repeated")
+    t = ch.wellbeing(data, lv)
+    specs["wellbeing_by_year"] = _spec(
+        t, ["pupil_years_4_12", "respondents", "teacher_years", "teacher_respondents"],
+        {"response_pct": "pupil_years_4_12", "wellbeing_mean": "respondents",
+         "teacher_response_pct": "teacher_years", "teacher_wellbeing_mean": "teacher_respondents"},
+        numerators={"response_pct": "respondents", "teacher_response_pct": "teacher_respondents"})
+    notes["wellbeing_missing"] = ch.years_without(t, "respondents", latvia)
+    t = ch.support(data, lv)
+    specs["support_by_year"] = _spec(t, ["pupil_years_5_12", "pumpurs_pupils", "kopiena_pupils"],
+                                     {"pumpurs_per_100": "pupil_years_5_12", "kopiena_per_100": "pupil_years_5_12"},
+                                     numerators={"pumpurs_per_100": "pumpurs_pupils",
+                                                 "kopiena_per_100": "kopiena_pupils"})
+    for label in {total_label, latvia}:
+        links += [same(("support_by_year", (label, y), "pupil_years_5_12"),
+                       (NAMES["trend"], (label, y), "pupil_years_5_12")) for y in years if (label, y) in trend.index]
+    notes["pumpurs_missing"] = ch.years_without(t, "pumpurs_pupils", latvia)
+    notes["kopiena_missing"] = ch.years_without(t, "kopiena_pupils", latvia)
+    t = ch.soma(data, lv)
+    specs["soma_by_year"] = _spec(t, ["pupils", "covered"], {"covered_pct": "pupils"},
+                                  numerators={"covered_pct": "covered"})
+    notes["soma_missing"] = ch.years_without(t, "pupils", latvia)
+    if area.unit == "school":
+        t = ch.soma_by_school(data, lv)
+        specs["soma_by_school"] = _spec(t, ["pupils", "covered"], {"covered_pct": "pupils"},
+                                        numerators={"covered_pct": "covered"})
+        for y in years:
+            parts = [s for s in t.index.get_level_values("school").unique() if (s, y) in t.index]
+            if parts:
+                for c in ("pupils", "covered"):
+                    links.append(Link(("soma_by_year", (total_label, y), c), [("soma_by_school", (s, y), c) for s in parts]))
+    try:
+        va = cmp.value_added(data, area)
+    except Exception as exc:  # noqa: BLE001  too few linked pupils: the report says so
+        notes["value_added_error"] = str(exc)
+    else:
+        specs["value_added"] = _spec(va, ["n"], {c: "n" for c in va.columns if c != "n"})
+    row = row_label or (lambda code: code)
+    gaps = cmp.equity_gaps(data, area)
+    codes = list(gaps.index)
+    gaps = gaps.rename(index=row)
+    specs["equity_gaps"] = _spec(gaps, ["n_a", "n_b"], {"mean_a": "n_a", "mean_b": "n_b",
+                                                         **{c: ("n_a", "n_b") for c in ("gap", "ci_low", "ci_high")}})
+    total_ce9 = int(table.loc[total_label, "ce9_n"])
+    for code, dim in zip(codes, gaps.index):
+        if code != "ses" and int(gaps.at[dim, "n_a"] + gaps.at[dim, "n_b"]) == total_ce9:
+            links.append(Link((ind, total_label, "ce9_n"), [("equity_gaps", dim, "n_a"), ("equity_gaps", dim, "n_b")]))
+    chg = cmp.changes(data, area)
+    if chg is not None:
+        chg = chg.rename(index=row)
+        specs["changes"] = _spec(chg, ["n_prev", "n_now"], {"prev": "n_prev", "now": "n_now",
+                                                             "change": ("n_prev", "n_now")})
+        for key, col in (("ce9", "ce9_n"), ("ce12", "ce12_n"), ("absences", "pupil_years")):
+            if int(chg.at[row(key), "n_now"]) == int(table.loc[total_label, col]):
+                links.append(same(("changes", row(key), "n_now"), (ind, total_label, col)))
+        for key in ("diag3", "diag6"):
+            by_year = specs[f"{key}_by_year"]["data"].xs(total_label, level="area")["pupils"]
+            if int(chg.at[row(key), "n_now"]) == int(by_year.sum()):
+                links.append(Link(("changes", row(key), "n_now"), [(f"{key}_by_year", (total_label, y), "pupils")
+                                                               for y in years]))
+    return specs, links, notes
 
 
 def _series(by_year: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -133,22 +303,25 @@ def _series(by_year: pd.DataFrame, label: str) -> pd.DataFrame:
 
 
 def exam_means(data: Dataset, frame: pd.DataFrame, area: indicators.Area, units: list[str]) -> pd.DataFrame:
-    """Grade-9 exam sitters and mean score by unit, with the 95 % interval the report's definitions
-    promise: clustered by school (CR1, t with G-1 df) where a unit is a municipality; within one
-    school, the pupil-level t interval (the school is the only cluster). NaN where it cannot be formed."""
-    from evaltools.estimate.descriptive import cluster_mean
+    """Grade-9 exam sitters and mean score by unit, with a 95 % interval inside 0-100 that holds
+    with few schools (:func:`evaltools.estimate.bounded_intervals.bounded_mean`: logit-scale
+    interval, sample size discounted by the design effect). Where a unit is a municipality, the
+    between-school correlation is that of Latvia's schools; within one school, pupils are
+    independent (design effect 1). NaN where it cannot be formed (fewer than 2 sitters)."""
+    from evaltools.estimate.bounded_intervals import MIN_REFERENCE_CLUSTERS, bounded_mean, icc_anova
 
     scores = indicators.exam_scores(data, frame, "ce9")
+    icc = 0.0
+    if area.unit == "municipality":
+        s = scores[["score", "school_id"]].dropna()
+        icc = icc_anova(s["score"], s["school_id"]) if s["school_id"].nunique() >= MIN_REFERENCE_CLUSTERS else 0.0
     rows = {}
     for unit in units:
         s = scores.loc[scores["unit"] == unit, ["score", "school_id"]].dropna()
         mean = float(s["score"].mean()) if len(s) else np.nan
         lo = hi = np.nan
-        if area.unit == "municipality" and s["school_id"].nunique() >= 2:
-            e = cluster_mean(s["score"], s["school_id"])
-            lo, hi = e.ci_low, e.ci_high
-        elif area.unit == "school" and len(s) >= 2:  # each pupil its own cluster: s / sqrt(n), t(n-1)
-            e = cluster_mean(s["score"], np.arange(len(s)))
+        if len(s) >= 2:
+            e = bounded_mean(s["score"], s["school_id"], lower=0.0, upper=100.0, icc=icc)
             lo, hi = e.ci_low, e.ci_high
         rows[unit] = {"ce9_n": int(len(s)), "ce9_mean": mean, "ce9_low": lo, "ce9_high": hi}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=EXAM_COLUMNS).astype({"ce9_n": "int64"})

@@ -1,0 +1,258 @@
+"""Every shipped study at national scale: loading, run time and peak memory, with and without Dask.
+
+Builds the national data once (`evaltools data synth --scale national --seed 20240901`, into
+--data, default /tmp/natl; reused when there), then, each in a fresh process:
+
+1. loads: the whole data set (every table, every column: the loader before `needs`), each
+   study's `NEEDS` and `ROWS`, and one municipality (the municipal study's `NEEDS` and every
+   table); seconds and peak memory of the loading process, with every table checked (a cold
+   check cache) and with the checks remembered from the first load (what every later run pays);
+2. runs: `evaltools run STUDY` for each shipped study on a copy of the notebooks (a temporary
+   project, so reports/ is untouched): wall seconds, the load cell's seconds (papermill's
+   time stamps in the executed notebook) and the peak memory of the kernel process (psutil);
+   then all of them by `run-all --jobs 1` (one after another, no Dask) and `run-all --jobs 2`
+   (a Dask LocalCluster of two workers);
+3. municipal: the municipal study for each of the 43 municipalities (params/municipal_quality/
+   when there, else generated here) by `run-all --jobs 1` and `run-all --jobs 2`; the peak
+   memory of the kernels and of each Dask worker process.
+
+Usage: python benchmarks/national_scale.py [--data DIR] [--parts loads,runs,municipal]
+       [--municipalities N]   (N of the 43 only, for a quick look)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+STUDIES = ("municipal_quality", "dropout_prevention", "alumni_programme")
+SEED = 20240901
+MUNICIPAL = "municipal_quality"
+
+LOAD_SNIPPET = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from evaltools.data import load_dataset
+needs, rows, area = (json.loads(a) for a in sys.argv[2:5])
+t1 = time.perf_counter()
+ds = load_dataset(sys.argv[1], needs=needs, rows=rows, **area)
+t2 = time.perf_counter()
+rows = sum(len(v) for v in ds.tables.values())
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "rows": rows,
+                  "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}))
+"""
+
+
+def ensure_data(data: Path) -> None:
+    if (data / "true_effects.json").is_file():
+        return
+    print(f"making the national data in {data} (once; a few minutes)…", flush=True)
+    subprocess.run([str(BIN / "evaltools"), "data", "synth", "--scale", "national", "--seed", str(SEED),
+                    "--out", str(data)], check=True)
+
+
+# --- 1. loads ------------------------------------------------------------------------------
+
+
+def load(data: Path, needs: dict | None, area: dict | None = None, rows: dict | None = None,
+         cache: Path | None = None) -> dict:
+    env = dict(os.environ, EVALTOOLS_CHECK_CACHE=str(cache) if cache else "0")
+    out = subprocess.run([sys.executable, "-c", LOAD_SNIPPET, str(data), json.dumps(needs), json.dumps(rows),
+                          json.dumps(area or {})],
+                         capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def study_needs(study: str) -> tuple[dict, dict]:
+    import importlib
+
+    package = importlib.import_module(f"evaltools.studies.{study}")
+    return package.NEEDS, package.ROWS
+
+
+def bench_loads(data: Path, municipality: str) -> None:
+    from evaltools.data.schemas import TABLES
+
+    every = {t: None for t in TABLES if (data / f"{t}.parquet").exists()}
+    cases = [("everything (the loader without needs)", (None, None), None)]
+    cases += [(f"{s} NEEDS + ROWS", study_needs(s), None) for s in STUDIES]
+    cases += [(f"{municipality}: {MUNICIPAL} NEEDS + ROWS", study_needs(MUNICIPAL), {"municipality": municipality}),
+              (f"{municipality}: every table", (every, None), {"municipality": municipality})]
+    print(f"\n{'load (national data)':<52} {'checked s':>9} {'cached s':>9} {'peak GB':>8} {'rows':>11}")
+    for i, (name, (needs, rows), area) in enumerate(cases):
+        cache = Path(tempfile.mkdtemp(prefix=f"evaltools-checks-{i}-"))  # a cold cache per case
+        first = load(data, needs, area, rows, cache)  # every table checked (and remembered)
+        again = load(data, needs, area, rows, cache) if needs is not None else None  # checks remembered
+        shown = f"{again['load_s']:>9.2f}" if again else f"{'-':>9}"
+        print(f"{name:<52} {first['load_s']:>9.2f} {shown} {first['peak_gb']:>8.2f} {first['rows']:>11,}",
+              flush=True)
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+# --- 2./3. runs ---------------------------------------------------------------------------
+
+
+class PeakMemory:
+    """Peak RSS of the kernels and of the other processes under ``pid`` (polled every 0.2 s)."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.kernel = 0
+        self.workers: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                children = self.root.children(recursive=True)
+            except psutil.Error:
+                continue
+            for proc in children:
+                try:
+                    rss, cmd = proc.memory_info().rss, " ".join(proc.cmdline())
+                except psutil.Error:
+                    continue
+                if "ipykernel" in cmd:
+                    self.kernel = max(self.kernel, rss)
+                elif "python" in cmd:
+                    self.workers[proc.pid] = max(self.workers.get(proc.pid, 0), rss)
+
+    def stop(self) -> "PeakMemory":
+        self._stop.set()
+        self._thread.join()
+        return self
+
+
+def project(tmp: Path, data: Path, plans: list[tuple[str, str, dict]]) -> Path:
+    """A temporary project: a copy of the notebooks and one params file per plan."""
+    root = tmp / f"project-{len(list(tmp.iterdir()))}"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.html"))
+    for policy in ("disclosure.yaml",):
+        if (ROOT / policy).exists():
+            shutil.copy(ROOT / policy, root / policy)
+    (root / "params").mkdir()
+    for name, study, params in plans:
+        lines = [f"study: {study}", "parameters:", f"  data_dir: {json.dumps(str(data))}"]
+        lines += [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in params.items()]
+        (root / "params" / f"{name}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def run(cmd: list[str]) -> tuple[float, PeakMemory, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = PeakMemory(proc.pid)
+    out, err = proc.communicate()
+    return time.perf_counter() - t0, peak.stop(), subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def load_cell_s(root: Path, study: str) -> float | None:
+    """Seconds of the cell that calls load_dataset, from the executed notebook's time stamps."""
+    import nbformat
+
+    notebooks = sorted((root / "private" / study).glob("*/notebook.ipynb"))
+    if not notebooks:
+        return None
+    nb = nbformat.read(notebooks[-1], as_version=4)
+    cell = next((c for c in nb.cells if c.cell_type == "code" and "load_dataset(" in c.source
+                 and "import" not in c.source.split("load_dataset(")[0].splitlines()[-1]), None)
+    return None if cell is None else cell.get("metadata", {}).get("papermill", {}).get("duration")
+
+
+def statuses(root: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for manifest in root.glob("reports/*/*/manifest.json"):
+        status = json.loads(manifest.read_text(encoding="utf-8"))["status"]
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def gb(n: float) -> str:
+    return f"{n / 1e9:.2f}"
+
+
+def bench_runs(tmp: Path, data: Path) -> None:
+    print(f"\n{'study (national data)':<26} {'run s':>7} {'load cell s':>12} {'kernel peak GB':>15}  status")
+    plans = [(s, s, {}) for s in STUDIES]
+    for study in STUDIES:
+        root = project(tmp, data, [(study, study, {})])
+        wall, peak, proc = run([str(BIN / "evaltools"), "--root", str(root), "run", study, "-p",
+                                 str(root / "params" / f"{study}.yaml")])
+        load_s = load_cell_s(root, study)
+        shown = f"{load_s:.2f}" if load_s is not None else "?"
+        print(f"{study:<26} {wall:>7.1f} {shown:>12} {gb(peak.kernel):>15}  {statuses(root)}", flush=True)
+    for jobs in ("1", "2"):
+        root = project(tmp, data, plans)
+        wall, peak, proc = run([str(BIN / "evaltools"), "--root", str(root), "run-all", "--jobs", jobs])
+        engine = "no Dask" if jobs == "1" else "Dask LocalCluster, 2 workers"
+        worker = max(peak.workers.values(), default=0) if jobs != "1" else 0
+        print(f"run-all, 3 studies, {engine:<30} {wall:>7.1f} s  kernel peak {gb(peak.kernel)} GB"
+              + (f", worker peak {gb(worker)} GB" if worker else "") + f"  {statuses(root)}", flush=True)
+
+
+def municipalities(data: Path, limit: int | None) -> list[tuple[str, str, dict]]:
+    folder = ROOT / "params" / MUNICIPAL
+    plans = []
+    if folder.is_dir() and list(folder.glob("*.yaml")):
+        from evaltools.yamlfile import read_yaml
+
+        for path in sorted(folder.glob("*.yaml")):
+            params = dict((read_yaml(path, where=str(path)).data or {}).get("parameters") or {})
+            params.pop("data_dir", None)
+            plans.append((path.stem, MUNICIPAL, params))
+    else:
+        import pandas as pd
+
+        names = sorted(pd.read_parquet(data / "municipalities.parquet")["name"])
+        plans = [(f"m{i:02d}", MUNICIPAL, {"municipality": name}) for i, name in enumerate(names)]
+    return plans[:limit] if limit else plans
+
+
+def bench_municipal(tmp: Path, data: Path, limit: int | None) -> None:
+    plans = municipalities(data, limit)
+    print(f"\n{len(plans)} municipal runs (national data)")
+    for jobs in ("1", "2"):
+        root = project(tmp, data, plans)
+        wall, peak, proc = run([str(BIN / "evaltools"), "--root", str(root), "run-all", "--jobs", jobs])
+        engine = "run-all --jobs 1 (no Dask)" if jobs == "1" else "run-all --jobs 2 (Dask, 2 workers)"
+        worker = max(peak.workers.values(), default=0) if jobs != "1" else 0
+        print(f"  {engine:<36} {wall:>7.1f} s ({wall / len(plans):.1f} s a run)  kernel peak "
+              f"{gb(peak.kernel)} GB" + (f", worker peak {gb(worker)} GB" if worker else "")
+              + f"  {statuses(root)}", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("/tmp/natl"))
+    ap.add_argument("--parts", default="loads,runs,municipal")
+    ap.add_argument("--municipality", default="Valmieras novads", help="the one municipality of the load test")
+    ap.add_argument("--municipalities", type=int, default=None, help="only the first N municipal runs")
+    args = ap.parse_args()
+    ensure_data(args.data)
+    parts = set(args.parts.split(","))
+    with tempfile.TemporaryDirectory(prefix="evaltools-national-") as tmp:
+        if "loads" in parts:
+            bench_loads(args.data, args.municipality)
+        if "runs" in parts:
+            bench_runs(Path(tmp), args.data)
+        if "municipal" in parts:
+            bench_municipal(Path(tmp), args.data, args.municipalities)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

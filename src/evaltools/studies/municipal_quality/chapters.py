@@ -1,0 +1,246 @@
+"""The indicators of the four-yearly report's chapters, by school year, for the area, its planning
+region and Latvia (IKVD's criteria for schools' quality: competences and achievements; equity
+and inclusion; access; safety and psychological wellbeing; continuing education).
+
+Every function returns a plain table of counts and values (one row per (area, year) or per
+school); :mod:`.publish` protects them together with the indicator table. Definitions:
+
+- ``diag3`` / ``diag6``: pupils tested and mean score (%) by subject (numeracy ``math``,
+  literacy ``latvian``, ``science`` in grade 6);
+- ``ce9`` / ``ce12``: sitters (pupils with any subject) and, by subject, the mean score (%)
+  and the share of that subject's sitters below :data:`PASS_MARK`; a year without the exam
+  (2019/20 and 2020/21 grade 9, cancelled in the pandemic) has 0 sitters and no values;
+- ``school_life``: pupil-years, repeated pupil-years with their share, lessons missed per
+  pupil-year;
+- ``wellbeing``: pupil-years of grades 4-12 (the survey's grades), respondents, response rate,
+  mean score (0-100); teacher-years, teacher respondents, response rate, mean score;
+- ``support``: pupil-years of grades 5-12, pupils with a PUMPURS individual support plan and with
+  Skola-kopienā support in the year, each per 100 pupil-years;
+- ``soma``: pupils with Latvijas skolas soma records and the share with at least one activity in
+  every semester of the year (the programme's rule), by area and by school.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evaltools.data.io import Dataset
+from evaltools.studies.municipal_quality.indicators import Area
+
+#: Exam score (%) below which a subject counts as not passed (assumption: the 5-10 % rules of the
+#: period; set the rule of the year before quoting).
+PASS_MARK: float = 10.0
+DIAG_SUBJECTS = {"diag3": ("math", "latvian"), "diag6": ("math", "latvian", "science")}
+EXAM_SUBJECTS = ("math", "latvian", "english")
+WELLBEING_GRADES = (4, 12)
+RISK_GRADES = (5, 12)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The areas each indicator is shown for: (label, school ids), area first, Latvia last."""
+
+    rows: tuple[tuple[str, frozenset[str]], ...]
+    years: tuple[int, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.rows]
+
+
+def levels(data: Dataset, area: Area, *, total_label: str, region_label: Callable[[str], str] | None,
+           latvia_label: str) -> Levels:
+    """The area, its planning region (``region_label(region)``) and Latvia; Latvia alone for a
+    national report."""
+    schools = data["schools"][["school_id", "municipality_id"]]
+    years = tuple(range(area.first_year, area.last_year + 1))
+    everyone = frozenset(schools["school_id"])
+    if area.municipality_id is None:
+        return Levels(((total_label, everyone),), years)
+    muni = data["municipalities"].set_index("municipality_id")
+    region = str(muni.at[area.municipality_id, "region"])
+    in_region = muni.index[muni["region"] == region]
+    own = frozenset(schools.loc[schools["municipality_id"] == area.municipality_id, "school_id"])
+    reg = frozenset(schools.loc[schools["municipality_id"].isin(in_region), "school_id"])
+    rows = [(total_label, own)]
+    if region_label is not None:
+        rows.append((region_label(region), reg))
+    rows.append((latvia_label, everyone))
+    return Levels(tuple(rows), years)
+
+
+def _by_level_year(frame: pd.DataFrame, lv: Levels, agg: Callable[[pd.DataFrame], dict[str, float]],
+                   columns: list[str]) -> pd.DataFrame:
+    """``agg`` of ``frame``'s rows of each (level, year), every year of the period present."""
+    rows = {}
+    for label, schools in lv.rows:
+        part = frame[frame["school_id"].isin(schools)]
+        groups = dict(list(part.groupby("year", sort=True)))
+        for year in lv.years:
+            rows[(label, year)] = agg(groups.get(year, part.iloc[:0]))
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    out.index = pd.MultiIndex.from_tuples(out.index, names=["area", "year"])
+    return out
+
+
+def _pupil_years(data: Dataset, lv: Levels) -> pd.DataFrame:
+    py = data["pupil_years"]
+    return py[py["year"].between(lv.years[0], lv.years[-1])]
+
+
+def diagnostics(data: Dataset, lv: Levels, test: str) -> pd.DataFrame:
+    """Pupils tested and mean score by subject of ``diag3`` or ``diag6``, by (area, year)."""
+    subjects = DIAG_SUBJECTS[test]
+    a = data["assessments"]
+    a = a[(a["test"] == test) & a["year"].between(lv.years[0], lv.years[-1])]
+    a = a.merge(_pupil_years(data, lv)[["pupil_id", "year", "school_id"]], on=["pupil_id", "year"])
+    wide = a.pivot_table(index=["pupil_id", "year", "school_id"], columns="subject", values="score",
+                         aggfunc="mean").reset_index()
+    for s in subjects:
+        if s not in wide:
+            wide[s] = np.nan
+
+    def agg(f: pd.DataFrame) -> dict[str, float]:
+        return {"pupils": len(f), **{s: f[s].mean() if len(f) else np.nan for s in subjects}}
+
+    return _by_level_year(wide, lv, agg, ["pupils", *subjects]).astype({"pupils": "int64"})
+
+
+def exams(data: Dataset, lv: Levels, test: str, pass_mark: float = PASS_MARK) -> pd.DataFrame:
+    """Sitters, and by subject the mean score and the % of the subject's sitters below ``pass_mark``."""
+    a = data["assessments"]
+    a = a[(a["test"] == test) & a["year"].between(lv.years[0], lv.years[-1])]
+    a = a.merge(_pupil_years(data, lv)[["pupil_id", "year", "school_id"]], on=["pupil_id", "year"])
+    wide = a.pivot_table(index=["pupil_id", "year", "school_id"], columns="subject", values="score",
+                         aggfunc="mean").reset_index()
+    for s in EXAM_SUBJECTS:
+        if s not in wide:
+            wide[s] = np.nan
+    columns = ["sitters"] + [f"mean_{s}" for s in EXAM_SUBJECTS] + [f"below_{s}" for s in EXAM_SUBJECTS]
+
+    def agg(f: pd.DataFrame) -> dict[str, float]:
+        out: dict[str, float] = {"sitters": len(f)}
+        for s in EXAM_SUBJECTS:
+            took = f[s].dropna()
+            out[f"mean_{s}"] = took.mean() if len(took) else np.nan
+            out[f"below_{s}"] = 100 * (took < pass_mark).mean() if len(took) else np.nan
+        return out
+
+    return _by_level_year(wide, lv, agg, columns).astype({"sitters": "int64"})
+
+
+def years_without(table: pd.DataFrame, count: str, latvia_label: str) -> list[int]:
+    """School years in which nobody in Latvia has a ``count`` (the test, survey or programme did
+    not take place, or the data do not cover that year)."""
+    latvia = table.xs(latvia_label, level="area")[count]
+    return [int(y) for y, n in latvia.items() if n == 0]
+
+
+def blank_years_without(table: pd.DataFrame, count: str, values: list[str], latvia_label: str) -> pd.DataFrame:
+    """Set ``values`` to NaN in the years :func:`years_without` ``count``: a year without data is
+    shown as such, never as 0 % (a response rate of 0 in a year without a survey)."""
+    out = table.copy()
+    missing = years_without(table, count, latvia_label)
+    if missing:
+        rows = out.index.get_level_values("year").isin(missing)
+        out.loc[rows, values] = np.nan
+    return out
+
+
+def school_life(data: Dataset, lv: Levels) -> pd.DataFrame:
+    """Pupil-years, repeated pupil-years and their share (%), lessons missed per pupil-year."""
+    def agg(f: pd.DataFrame) -> dict[str, float]:
+        n = len(f)
+        return {"pupil_years": n, "repeated": int(f["repeated"].sum()),
+                "repeated_pct": 100 * f["repeated"].mean() if n else np.nan,
+                "absences_mean": f["absences"].mean() if n else np.nan}
+
+    cols = ["pupil_years", "repeated", "repeated_pct", "absences_mean"]
+    return _by_level_year(_pupil_years(data, lv), lv, agg, cols).astype({"pupil_years": "int64", "repeated": "int64"})
+
+
+def wellbeing(data: Dataset, lv: Levels) -> pd.DataFrame:
+    """Survey coverage and mean wellbeing of pupils (grades 4-12) and teachers, by (area, year)."""
+    lo, hi = WELLBEING_GRADES
+    py = _pupil_years(data, lv)
+    py = py[py["grade"].between(lo, hi)][["pupil_id", "year", "school_id"]]
+    wp = data["wellbeing_pupils"][["pupil_id", "year", "school_id", "wellbeing"]]
+    pupils = py.merge(wp, on=["pupil_id", "year", "school_id"], how="left")
+    ty = data["teacher_years"]
+    ty = ty[ty["year"].between(lv.years[0], lv.years[-1])][["teacher_id", "year", "school_id"]]
+    wt = data["wellbeing_teachers"][["teacher_id", "year", "school_id", "wellbeing"]]
+    teachers = ty.merge(wt, on=["teacher_id", "year", "school_id"], how="left")
+    cols_p = ["pupil_years_4_12", "respondents", "response_pct", "wellbeing_mean"]
+    cols_t = ["teacher_years", "teacher_respondents", "teacher_response_pct", "teacher_wellbeing_mean"]
+
+    def agg(cols: list[str]) -> Callable[[pd.DataFrame], dict[str, float]]:
+        def inner(f: pd.DataFrame) -> dict[str, float]:
+            n, answered = len(f), f["wellbeing"].dropna()
+            return dict(zip(cols, (n, len(answered), 100 * len(answered) / n if n else np.nan,
+                                   answered.mean() if len(answered) else np.nan)))
+        return inner
+
+    out = pd.concat([_by_level_year(pupils, lv, agg(cols_p), cols_p),
+                     _by_level_year(teachers, lv, agg(cols_t), cols_t)], axis=1)
+    latvia = lv.labels[-1]
+    out = blank_years_without(out, "respondents", ["response_pct", "wellbeing_mean"], latvia)
+    out = blank_years_without(out, "teacher_respondents", ["teacher_response_pct", "teacher_wellbeing_mean"], latvia)
+    return out.astype({c: "int64" for c in (cols_p[0], cols_p[1], cols_t[0], cols_t[1])})
+
+
+def support(data: Dataset, lv: Levels) -> pd.DataFrame:
+    """Pupils with a PUMPURS plan and with Skola-kopienā support in the year, per 100 pupil-years
+    of grades 5-12 (a pupil counts once a year, whatever the number of plans or measures)."""
+    lo, hi = RISK_GRADES
+    py = _pupil_years(data, lv)
+    py = py[py["grade"].between(lo, hi)][["pupil_id", "year", "school_id"]]
+    plans = data["support_plans"][["pupil_id", "year"]].drop_duplicates().assign(pumpurs=True)
+    kopiena = (data["community_support"][["pupil_id", "year"]].drop_duplicates().assign(kopiena=True)
+               if "community_support" in data else pd.DataFrame(columns=["pupil_id", "year", "kopiena"]))
+    f = py.merge(plans, on=["pupil_id", "year"], how="left").merge(kopiena, on=["pupil_id", "year"], how="left")
+    f["pumpurs"] = f["pumpurs"].eq(True)
+    f["kopiena"] = f["kopiena"].eq(True)
+
+    def agg(g: pd.DataFrame) -> dict[str, float]:
+        n = len(g)
+        a, b = int(g["pumpurs"].sum()), int(g["kopiena"].sum())
+        return {"pupil_years_5_12": n, "pumpurs_pupils": a, "pumpurs_per_100": 100 * a / n if n else np.nan,
+                "kopiena_pupils": b, "kopiena_per_100": 100 * b / n if n else np.nan}
+
+    cols = ["pupil_years_5_12", "pumpurs_pupils", "pumpurs_per_100", "kopiena_pupils", "kopiena_per_100"]
+    out = _by_level_year(f, lv, agg, cols)
+    out = blank_years_without(out, "pumpurs_pupils", ["pumpurs_per_100"], lv.labels[-1])
+    out = blank_years_without(out, "kopiena_pupils", ["kopiena_per_100"], lv.labels[-1])
+    return out.astype({c: "int64" for c in cols if not c.endswith("_100")})
+
+
+def _soma_pupils(data: Dataset, lv: Levels) -> pd.DataFrame:
+    s = data["skolas_soma"]
+    s = s[s["year"].between(lv.years[0], lv.years[-1])]
+    per = s.groupby(["pupil_id", "year", "school_id"], as_index=False, sort=False)["activities"].min()
+    return per.assign(covered=per["activities"] >= 1).drop(columns="activities")
+
+
+def soma(data: Dataset, lv: Levels) -> pd.DataFrame:
+    """Pupils with skolas soma records and the share (%) with an activity in every semester."""
+    def agg(f: pd.DataFrame) -> dict[str, float]:
+        n, k = len(f), int(f["covered"].sum())
+        return {"pupils": n, "covered": k, "covered_pct": 100 * k / n if n else np.nan}
+
+    return _by_level_year(_soma_pupils(data, lv), lv, agg, ["pupils", "covered", "covered_pct"]).astype(
+        {"pupils": "int64", "covered": "int64"})
+
+
+def soma_by_school(data: Dataset, lv: Levels) -> pd.DataFrame:
+    """:func:`soma` for each school of the area (the first level), by (school, year)."""
+    own = lv.rows[0][1]
+    f = _soma_pupils(data, lv)
+    f = f[f["school_id"].isin(own)]
+    names = data["schools"].set_index("school_id")["name"]
+    out = f.groupby([f["school_id"].map(names).rename("school"), "year"]).agg(
+        pupils=("covered", "size"), covered=("covered", "sum"))
+    out["covered_pct"] = 100 * out["covered"] / out["pupils"]
+    return out.astype({"pupils": "int64", "covered": "int64"})
