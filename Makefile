@@ -39,9 +39,10 @@ setup-test: $(VENV)/.installed-test
 demo: setup
 	$(VENV)/bin/evaltools run-all --jobs 2
 
-# Unit tests and nbval on every notebook with its default parameters.
+# Unit tests and nbval on every notebook with its default parameters, in two pytest-xdist
+# workers (`--dist loadfile`: a file stays on one worker, so its module fixtures run once).
 test: setup-test
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-kernel-name $(KERNEL) -p no:cacheprovider -rs --durations=25
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-kernel-name $(KERNEL) -p no:cacheprovider -rs --durations=25 -n 2 --dist loadfile
 
 test-slow: setup-test
 	$(PY) -m pytest tests -m slow --runslow

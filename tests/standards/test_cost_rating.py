@@ -39,3 +39,18 @@ def test_other_currencies_need_a_rate():
     assert eef_cost_rating(100, "USD", gbp_per_unit=0.8).per_pupil_per_year_gbp == pytest.approx(80)
     with pytest.raises(InputError):
         eef_cost_rating(-1)
+
+
+def test_the_card_states_the_bands_of_the_rating():
+    """The explanation under the card's cost rating quotes the bands the rating uses."""
+    import re
+
+    from evaltools.report import i18n
+    from evaltools.standards.cost_rating import cost_bands
+
+    upper = [int(x) for x in cost_bands()["upper_gbp"].dropna()]
+    entry = i18n.catalogue()["headline.cost_rating_explain"]
+    for lang in ("en", "lv"):
+        text = entry[lang].split(":", 1)[1]  # the bands, after "EEF bands per pupil per year:"
+        quoted = [int(x.replace(",", "")) for x in re.findall(r"\d[\d,]*\d|\d", text)]
+        assert quoted == upper, (lang, quoted)

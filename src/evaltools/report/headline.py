@@ -151,8 +151,9 @@ class HeadlineCard:
             lang,
             verb=verb,
             outcome=localise(self.outcome, lang),
-            effect=self._num(est.estimate if way == "unclear" else abs(est.estimate), lang,
-                             signed=way == "unclear"),
+            # English says "lowered … by 4.4"; Latvian says "izmaiņa: −4,4" (a change keeps its sign)
+            effect=self._num(est.estimate if way == "unclear" or lang == "lv" else abs(est.estimate), lang,
+                             signed=way == "unclear" or lang == "lv"),
             unit=localise(self.unit, lang),
             level=i18n.percent(est.level, lang),
             ci_low=self._num(est.ci_low, lang),
