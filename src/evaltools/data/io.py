@@ -221,6 +221,13 @@ def _find_file(directory: Path, table: str, files: Mapping[str, str]) -> Path | 
     return None
 
 
+def _dataset(directory: Path, tables: dict[str, pd.DataFrame], files: dict[str, str]) -> Dataset:
+    """The loaded tables with the generator's stored truth (``true_effects.json``) if present."""
+    tpath = directory / "true_effects.json"
+    truth = json.loads(tpath.read_text(encoding="utf-8")) if tpath.is_file() else None
+    return Dataset(path=directory, tables=tables, truth=truth, files=files)
+
+
 def load_dataset(directory: str | Path, mapping: MappingLike = None,
                  tables: list[str] | None = None, *, needs: Needs | None = None,
                  rows: Rows | None = None, municipality: str | None = None,
@@ -282,11 +289,7 @@ def load_dataset(directory: str | Path, mapping: MappingLike = None,
     violations += cross_table_violations(out, files)
     if violations:
         raise DataValidationError(violations)
-    truth = None
-    tpath = directory / "true_effects.json"
-    if tpath.is_file():
-        truth = json.loads(tpath.read_text(encoding="utf-8"))
-    return Dataset(path=directory, tables=out, truth=truth, files=files)
+    return _dataset(directory, out, files)
 
 
 # ------------------------------------------------------------------ only what a study needs
@@ -560,11 +563,7 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
             _remember(cross)
     if violations:
         raise DataValidationError(violations)
-    truth = None
-    tpath = directory / "true_effects.json"
-    if tpath.is_file():
-        truth = json.loads(tpath.read_text(encoding="utf-8"))
-    return Dataset(path=directory, tables=out, truth=truth, files=files)
+    return _dataset(directory, out, files)
 
 
 # ------------------------------------------------------------------ checks done once per file version
