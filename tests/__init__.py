@@ -7,3 +7,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout
 FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def wait_for(predicate, timeout: float = 60.0, step: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after ``timeout`` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out waiting")

@@ -19,21 +19,11 @@ from pathlib import Path
 import pytest
 
 from evaltools.cli import main
-from tests import FIXTURES
+from tests import FIXTURES, wait_for
 
 BIN = Path(sys.executable).parent
 TRACEBACK = "Traceback (most recent call last)"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait_for(predicate, timeout: float = 60.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +38,7 @@ def cluster(tmp_path_factory):
                                "--no-dashboard", "--scheduler-file", str(info)],
                               cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        _wait_for(lambda: info.is_file() and info.stat().st_size > 0, timeout=60)
+        wait_for(lambda: info.is_file() and info.stat().st_size > 0, timeout=60)
         for _ in range(2):
             procs.append(subprocess.Popen(
                 [str(BIN / "dask"), "worker", "--scheduler-file", str(info), "--nthreads", "1",
@@ -129,7 +119,7 @@ def test_a_worker_killed_mid_run_gives_one_final_run_per_plan(cluster, tmp_path)
     proc = subprocess.Popen([str(BIN / "evaltools"), "--root", str(root), "run-all", "--scheduler", cluster],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        kernel = _wait_for(lambda: _kernels(root, "a_slow"), timeout=90)[0]
+        kernel = wait_for(lambda: _kernels(root, "a_slow"), timeout=90)[0]
         time.sleep(1.0)  # the cell sleeps: the run is executing
         worker = _parent(kernel)
         nanny = Path(f"/proc/{_parent(worker)}/cmdline").read_bytes()
@@ -148,7 +138,7 @@ def test_a_worker_killed_mid_run_gives_one_final_run_per_plan(cluster, tmp_path)
     assert runs["params/b_quick.yaml"] == ["succeeded"]
     assert "marked interrupted" in err
     assert not list(root.glob("reports/*/.tmp-*"))
-    assert _wait_for(lambda: not _kernels(root), timeout=15) is True
+    assert wait_for(lambda: not _kernels(root), timeout=15) is True
 
 
 def test_an_unreachable_scheduler_is_exit_2_and_nothing_runs(tmp_path, capsys, monkeypatch):

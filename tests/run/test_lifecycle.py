@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import FIXTURES
+from tests import FIXTURES, wait_for
 
 FIXTURE = FIXTURES / "project"
 EVALTOOLS = str(Path(sys.executable).parent / "evaltools")
@@ -49,16 +49,6 @@ def _kernels(root: Path) -> list[int]:
     return found
 
 
-def _wait_for(predicate, timeout: float = 60.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("timed out waiting")
-
-
 def _start(root: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([EVALTOOLS, "--root", str(root), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -75,13 +65,13 @@ def _published_text(root: Path) -> str:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_during_a_cell_shuts_the_kernel_down_and_marks_the_run_interrupted(project, sig):
     proc = _start(project, "run", "tiny", "--set", "sleep=60")
-    _wait_for(lambda: _kernels(project))
+    wait_for(lambda: _kernels(project))
     time.sleep(1.0)  # the cell is running
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + sig, err
     assert TRACEBACK not in out + err and "INTERRUPTED" in err
-    assert _wait_for(lambda: not _kernels(project), timeout=10) is True
+    assert wait_for(lambda: not _kernels(project), timeout=10) is True
     [manifest] = _manifests(project)
     assert manifest["status"] == "interrupted" and manifest["error"]["step"] == "notebook"
     assert signal.Signals(sig).name in manifest["error"]["message"] and manifest["finished_at"]
@@ -94,13 +84,13 @@ def test_a_signal_during_a_cell_shuts_the_kernel_down_and_marks_the_run_interrup
 
 def test_a_killed_runner_leaves_a_folder_the_next_command_marks_interrupted(project):
     proc = _start(project, "run", "tiny", "--set", "sleep=60")
-    _wait_for(lambda: _kernels(project))
+    wait_for(lambda: _kernels(project))
     proc.kill()
     proc.communicate(timeout=30)
     [tmp] = list(project.glob("reports/tiny/.tmp-*"))
     assert json.loads((tmp / "manifest.json").read_text())["status"] == "running"
     # ipykernel notices that its parent is gone: no orphan kernel.
-    assert _wait_for(lambda: not _kernels(project), timeout=15) is True
+    assert wait_for(lambda: not _kernels(project), timeout=15) is True
     site = subprocess.run([EVALTOOLS, "--root", str(project), "site"], capture_output=True, text=True, timeout=120)
     assert site.returncode == 0 and TRACEBACK not in site.stdout + site.stderr
     assert "marked interrupted" in site.stderr
@@ -118,13 +108,13 @@ def test_run_all_in_parallel_interrupted_ends_every_run_and_still_writes_summary
     for name in ("slow_a", "slow_b", "slow_c"):
         (project / "params" / f"{name}.yaml").write_text("study: tiny\nparameters:\n  sleep: 60\n")
     proc = _start(project, "run-all", "--jobs", "2")
-    _wait_for(lambda: len(_kernels(project)) >= 2, timeout=90)
+    wait_for(lambda: len(_kernels(project)) >= 2, timeout=90)
     time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 143, err
     assert TRACEBACK not in out + err
-    assert _wait_for(lambda: not _kernels(project), timeout=10) is True
+    assert wait_for(lambda: not _kernels(project), timeout=10) is True
     manifests = _manifests(project)
     # The two running runs end interrupted; slow_c, queued, does not start after the signal.
     assert {m["params_file"]["path"] for m in manifests} == {"params/slow_a.yaml", "params/slow_b.yaml"}

@@ -21,7 +21,7 @@ school); :mod:`.publish` protects them together with the indicator table. Defini
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,9 +91,9 @@ def _pupil_years(data: Dataset, lv: Levels) -> pd.DataFrame:
     return py[py["year"].between(lv.years[0], lv.years[-1])]
 
 
-def diagnostics(data: Dataset, lv: Levels, test: str) -> pd.DataFrame:
-    """Pupils tested and mean score by subject of ``diag3`` or ``diag6``, by (area, year)."""
-    subjects = DIAG_SUBJECTS[test]
+def _scores_by_subject(data: Dataset, lv: Levels, test: str, subjects: Sequence[str]) -> pd.DataFrame:
+    """One row per pupil, year and school of the period with the mean score of each subject
+    of ``test`` (NaN for a subject not taken)."""
     a = data["assessments"]
     a = a[(a["test"] == test) & a["year"].between(lv.years[0], lv.years[-1])]
     a = a.merge(_pupil_years(data, lv)[["pupil_id", "year", "school_id"]], on=["pupil_id", "year"])
@@ -102,6 +102,13 @@ def diagnostics(data: Dataset, lv: Levels, test: str) -> pd.DataFrame:
     for s in subjects:
         if s not in wide:
             wide[s] = np.nan
+    return wide
+
+
+def diagnostics(data: Dataset, lv: Levels, test: str) -> pd.DataFrame:
+    """Pupils tested and mean score by subject of ``diag3`` or ``diag6``, by (area, year)."""
+    subjects = DIAG_SUBJECTS[test]
+    wide = _scores_by_subject(data, lv, test, subjects)
 
     def agg(f: pd.DataFrame) -> dict[str, float]:
         return {"pupils": len(f), **{s: f[s].mean() if len(f) else np.nan for s in subjects}}
@@ -111,14 +118,7 @@ def diagnostics(data: Dataset, lv: Levels, test: str) -> pd.DataFrame:
 
 def exams(data: Dataset, lv: Levels, test: str, pass_mark: float = PASS_MARK) -> pd.DataFrame:
     """Sitters, and by subject the mean score and the % of the subject's sitters below ``pass_mark``."""
-    a = data["assessments"]
-    a = a[(a["test"] == test) & a["year"].between(lv.years[0], lv.years[-1])]
-    a = a.merge(_pupil_years(data, lv)[["pupil_id", "year", "school_id"]], on=["pupil_id", "year"])
-    wide = a.pivot_table(index=["pupil_id", "year", "school_id"], columns="subject", values="score",
-                         aggfunc="mean").reset_index()
-    for s in EXAM_SUBJECTS:
-        if s not in wide:
-            wide[s] = np.nan
+    wide = _scores_by_subject(data, lv, test, EXAM_SUBJECTS)
     columns = ["sitters"] + [f"mean_{s}" for s in EXAM_SUBJECTS] + [f"below_{s}" for s in EXAM_SUBJECTS]
 
     def agg(f: pd.DataFrame) -> dict[str, float]:
