@@ -54,6 +54,8 @@ def export(d: Path, name: str, frame: pd.DataFrame, kind: str = "csv") -> None:
     (d / "tables").mkdir(exist_ok=True)
     if kind == "csv":
         frame.to_csv(d / "tables" / f"{name}.csv", encoding="utf-8-sig")
+    elif kind == "parquet":
+        frame.to_parquet(d / "tables" / f"{name}.parquet")
     else:
         frame.to_excel(d / "tables" / f"{name}.xlsx", sheet_name=name)
 
@@ -280,6 +282,16 @@ def _xlsx_shows_hidden(d):
     export(d, "t", df, "xlsx")
 
 
+def _parquet_shows_hidden(d):
+    df = counts_with_total([[120, 3], [200, 30]])
+    write(d, t=protect(df, total_col=None))
+    export(d, "t", df, "parquet")
+
+
+def _parquet_without_record(d):
+    export(d, "extra", pd.DataFrame({"pupils": [120, 4]}, index=["north", "south"]), "parquet")
+
+
 def _csv_without_record(d):
     export(d, "extra", pd.DataFrame({"pupils": [120, 4]}, index=["north", "south"]))
 
@@ -357,6 +369,8 @@ LEAKS = {
     "multiindex-series-link": Leak(_multiindex_link, ("results.json: trend", '"north"', "2020", "'left'"), 4),
     "csv-shows-what-the-record-hides": Leak(_csv_shows_hidden, ("tables/t.csv", "row 1", "'left'"), 3),
     "xlsx-shows-what-the-record-hides": Leak(_xlsx_shows_hidden, ("tables/t.xlsx", "row 1", "'left'"), 3),
+    "parquet-shows-what-the-record-hides": Leak(_parquet_shows_hidden, ("tables/t.parquet", "row 1", "'left'"), 3),
+    "parquet-without-record-small-count": Leak(_parquet_without_record, ("tables/extra.parquet", "row 2", "'pupils'"), 4),
     "csv-without-record-small-count": Leak(_csv_without_record, ("tables/extra.csv", "row 2", "'pupils'"), 4),
     "xlsx-without-record-small-count": Leak(_xlsx_without_record, ("tables/extra.xlsx", "row 2", "'pupils'"), 4),
     "csv-share-beside-base": Leak(_csv_share_beside_base, ("tables/rates.csv", "row 2", "'rep_pct'"), 1),
@@ -465,6 +479,7 @@ def _safe_csv_matches(d):
     write(d, t=p)
     export(d, "t", p.to_frame())
     export(d, "t", p.to_frame(), "xlsx")
+    export(d, "t", p.data, "parquet")  # hidden cells empty (null), as a BI export holds them
 
 
 def _safe_large_share(d):

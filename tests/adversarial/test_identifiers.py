@@ -18,7 +18,6 @@ import gzip
 import io
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -505,17 +504,15 @@ def test_failed_run_on_a_renamed_extract_publishes_no_id(tmp_path):
             df = df.rename(columns={"pupil_id": "skolena_pseidonims"})
             df.loc[5, "skolena_pseidonims"] = PID
         df.to_parquet(ext / p.name, index=False)
-    reports = ROOT / "reports" / "dropout_prevention"
-    before = set(reports.iterdir()) if reports.exists() else set()
-    res = subprocess.run([*EVALTOOLS, "run", "dropout_prevention", "--set", f"data_dir={ext}",
+    project = tmp_path / "project"  # a scratch project: the checkout's reports/ is never touched
+    project.mkdir()
+    for name in ("notebooks", "params", "data"):
+        (project / name).symlink_to(ROOT / name)
+    res = subprocess.run([*EVALTOOLS, "--root", str(project), "run", "dropout_prevention", "--set", f"data_dir={ext}",
                           "--set", "mapping=params/mappings/pumpurs_extract_lv.yaml"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=600)
-    (run,) = [p for p in set(reports.iterdir()) - before if not p.name.startswith(".")]
-    try:
-        _check_failed_run(res, run, ext)
-    finally:  # leave the project's reports/ and private/ as they were
-        shutil.rmtree(run, ignore_errors=True)
-        shutil.rmtree(ROOT / "private" / "dropout_prevention" / run.name, ignore_errors=True)
+                         capture_output=True, text=True, cwd=project, timeout=600)
+    (run,) = [p for p in (project / "reports" / "dropout_prevention").iterdir() if not p.name.startswith(".")]
+    _check_failed_run(res, run, ext)
 
 
 def _check_failed_run(res: subprocess.CompletedProcess[str], run: Path, ext: Path) -> None:
@@ -524,7 +521,7 @@ def _check_failed_run(res: subprocess.CompletedProcess[str], run: Path, ext: Pat
     assert manifest["status"] == "failed"
     assert_clean_message(manifest["error"]["message"], "pupil_years.parquet", "'pupil_id'", "1 id", "1 row: 6")
     assert_clean_message(res.stdout + res.stderr)
-    index = ROOT / "reports" / "index.html"
+    index = run.parents[1] / "index.html"
     published = [p for p in run.rglob("*") if p.is_file()] + ([index] if index.exists() else [])
     assert not [p for p in published if PID.lower() in p.read_bytes().decode("utf-8", "replace").lower()]
     assert identifier_values({"data_dir": ext, "mapping": ROOT / "params/mappings/pumpurs_extract_lv.yaml"}) >= {PID}

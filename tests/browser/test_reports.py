@@ -1,6 +1,6 @@
 """Every shipped report and the index in headless Chromium (issue 14, item 8).
 
-Each params file is run once per session (``published``, tests/browser/conftest.py) and
+Each params file is run once per session (``published``, tests/shipped.py) and
 its report opened from a server on 127.0.0.1 at 1280 px (a laptop) and 390 px (a phone),
 and in print. A page passes when it requests nothing from another host, logs no console
 or page error, shows its headline card, every figure (loaded) and, for synthetic input,
@@ -8,7 +8,7 @@ the demonstration banner, scrolls sideways only inside the boxes made to scroll,
 tables fit an A4 page in print. Full-page screenshots are written to
 ``reports/_screenshots/<study>/<params stem>.png`` (and ``-phone.png``) of the checkout.
 
-``make test`` renders one params file per study and language (conftest.quick_set); the
+``make test`` renders one params file per study and language (tests/shipped.quick_set); the
 other shipped files, top-level and per-area (``params/<study>/*.yaml``), are marked slow
 (``make test-slow``).
 """
@@ -25,7 +25,7 @@ import pytest
 from evaltools.report.pdf import WIDE_COLUMNS
 from evaltools.report.site import headline_card_of, is_demonstration
 from tests.browser import chromium
-from tests.browser.conftest import params_paths, quick_set
+from tests.shipped import params_paths, quick_set
 
 _SHIPPED = params_paths()
 _QUICK = quick_set(_SHIPPED)

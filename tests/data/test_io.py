@@ -16,7 +16,8 @@ from tests import ROOT
 
 SAMPLE = ROOT / "data" / "sample"
 PUPIL_TABLES = ("pupils", "pupil_years", "assessments", "risk_scores", "support_plans",
-                "support_measures", "community_support", "skolas_soma", "wellbeing_pupils")
+                "support_measures", "community_support", "skolas_soma", "wellbeing_pupils", "preschool_assessments",
+                "plan_risk_types")
 
 
 @pytest.fixture(scope="module")
@@ -430,3 +431,22 @@ def test_a_changed_file_is_checked_and_problems_are_never_remembered(small_table
             load_dataset(d, needs={"pupil_years": ["grade"]})
     monkeypatch.setenv(io.CHECK_CACHE_ENV, "0")
     assert io._cache_dir() is None
+
+
+@pytest.mark.parametrize("table, column, rule", [
+    ("preschool_assessments", "pupil_id", "unknown_pupil_id"),
+    ("preschool_assessments", "municipality_id", "unknown_municipality_id"),
+    ("plan_risk_types", "pupil_id", "unknown_pupil_id"),
+    ("plan_risk_types", "plan_id", "unknown_plan_id"),
+])
+def test_the_pre_school_and_risk_type_tables_point_to_known_rows(small_tables, tmp_path, table, column, rule):
+    assert len(small_tables[table]) > 2, f"the small data set has no {table} rows to break"
+
+    def bad(d):
+        d[column] = d[column].astype(object)
+        d.loc[1, column] = "X" + "9" * 9
+        return d
+
+    err = violations(broken(small_tables, tmp_path, **{table: bad}))
+    found = [v for v in err.violations if v.rule == rule]
+    assert found and found[0].rows == (2,), [(v.rule, v.rows) for v in err.violations]

@@ -388,3 +388,32 @@ def test_a_table_without_count_cells_is_protected_as_is(frame, counts):
     table = protect(frame, counts=counts)
     assert table.n_hidden() == 0 and table.data.shape == frame.shape
     assert_safe(table)
+
+
+def test_a_whole_number_column_that_is_not_a_count_stays_whole():
+    """A code or year column with nothing hidden is published as it came (3, not 3.0)."""
+    table = protect(pd.DataFrame({"grade": [3, 6, 9], "pupils": [120, 40, 80]}), counts=["pupils"],
+                    total_col=None, total_row=None)
+    assert table.data["grade"].dtype.kind == "i"
+    assert list(table.to_frame()["grade"]) == [3, 6, 9] and "3.0" not in table.to_frame().to_csv()
+
+
+def test_a_null_space_that_gesdd_cannot_find_is_found_another_way(monkeypatch):
+    """scipy's default SVD driver (gesdd) can fail to converge on a large system of linked
+    tables; the determined cells are then found with gesvd, never a traceback."""
+    import scipy.linalg
+
+    real = scipy.linalg.null_space
+
+    def flaky(a, *args, lapack_driver="gesdd", **kw):
+        if lapack_driver == "gesdd":
+            raise np.linalg.LinAlgError("SVD did not converge")
+        return real(a, *args, lapack_driver=lapack_driver, **kw)
+
+    monkeypatch.setattr(scipy.linalg, "null_space", flaky)
+    A = np.array([[1.0, 1.0, -1.0], [0.0, 1.0, 0.0]])  # x0 + x1 = x2, x1 known
+    hidden = np.array([True, False, True])
+    got = sdc._determined(A, hidden)
+    assert list(got) == [False, False, False]  # x0 and x2 move together: neither is pinned
+    A2 = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    assert list(sdc._determined(A2, np.array([True, True, True]))) == [True, False, False]

@@ -287,3 +287,21 @@ def test_publish_figure_writes_png_at_print_resolution_and_svg_the_same_on_rerun
     finally:
         clear()
         plt.close("all")
+
+
+def test_a_log_axis_shows_plain_numbers_in_the_language_not_mathtext_powers():
+    import matplotlib.pyplot as plt
+
+    from evaltools.report.figures import localise_ticks
+
+    fig, ax = plt.subplots()
+    ax.scatter([12, 150, 2400, 31000], [0.1, 0.2, 0.3, 0.4])
+    ax.set_xscale("log")
+    fig.canvas.draw()
+    assert any("10^" in t.get_text() or "mathdefault" in t.get_text() for t in ax.get_xticklabels())  # the default
+    localise_ticks(fig, "lv")
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    plt.close(fig)
+    assert shown and not any("$" in s or "^" in s for s in shown), shown
+    assert "1000" not in shown and ("1\u00a0000" in shown or "2\u00a0000" in shown or "5\u00a0000" in shown), shown

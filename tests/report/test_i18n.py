@@ -157,7 +157,11 @@ STUDIES_SRC = REPORT_SRC.parent / "studies"
 def test_each_study_package_brings_its_own_catalogue_with_its_own_prefix():
     import yaml
 
-    prefixes = {"dropout_prevention": "dp.", "alumni_programme": "am.", "municipal_quality": "mq."}
+    prefixes = {"dropout_prevention": "dp.", "alumni_programme": "am.", "municipal_quality": "mq.",
+                "school_community_support": "scs.", "skolas_soma": "skolas_soma.",
+                "quality_monitoring": "quality_monitoring.", "evaluation_planner": "evaluation_planner."}
+    packages = {p.parent.name for p in STUDIES_SRC.glob("*/messages.yaml")}
+    assert packages == set(prefixes), f"a study package without its prefix here: {packages ^ set(prefixes)}"
     report_keys = set(yaml.safe_load((REPORT_SRC / "messages.yaml").read_text(encoding="utf-8")))
     for study, prefix in prefixes.items():
         keys = set(yaml.safe_load((STUDIES_SRC / study / "messages.yaml").read_text(encoding="utf-8")))

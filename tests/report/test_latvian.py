@@ -5,7 +5,6 @@ Latvian report for English catalogue text and raw parameter reprs."""
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from evaltools.report.i18n import (  # noqa: E402
     tick_formatter,
 )
 from evaltools.report.sections import GLOSSARY, IMPACT_TERMS, glossary_section  # noqa: E402
+from tests.shipped import default_studies  # noqa: E402
 
 NBSP = "\u00a0"
 MINUS = "\u2212"
@@ -234,24 +234,13 @@ def _english_fragments() -> dict[str, str]:
     return out
 
 
-STUDIES = ("alumni_programme", "dropout_prevention", "municipal_quality")
+STUDIES = default_studies()
 
 
 @pytest.fixture(scope="module")
-def latvian_reports(tmp_path_factory):
-    """One real run of each study's default (Latvian) params file in a scratch project."""
-    from evaltools.cli import main
-
-    root = tmp_path_factory.mktemp("lv_project")
-    for name in ("notebooks", "params", "data"):
-        (root / name).symlink_to(ROOT / name)
-    pages = {}
-    for study in STUDIES:
-        assert main(["--root", str(root), "run", study, "-p", f"params/{study}.yaml"]) == 0, study
-        (run,) = [p for p in (root / "reports" / study).iterdir() if not p.name.startswith(".")]
-        pages[study] = (run / "report.html").read_text("utf-8")
-    yield pages
-    shutil.rmtree(root, ignore_errors=True)
+def latvian_reports(published):
+    """The report of each study's default (Latvian) params file, from the suite's shared run."""
+    return {study: (published.run(study) / "report.html").read_text("utf-8") for study in STUDIES}
 
 
 def _page(pages: dict[str, str], study: str) -> tuple[str, list[str | None]]:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+import zlib
 
 import pandas as pd
 
@@ -101,3 +103,25 @@ def test_zip_or_gzip_bomb_fails_the_gate(tmp_path, monkeypatch):
 def test_unreadable_published_file_fails_the_gate(tmp_path):
     (tmp_path / "report.html").symlink_to(tmp_path / "missing.html")
     assert scan_run(tmp_path, set()) == {"report.html": ["file the gate cannot read"]}
+
+
+def test_text_printed_in_a_pdf_is_read_as_a_reader_copies_it(tmp_path):
+    """WeasyPrint writes glyph codes through subset fonts: an id in the page text is not in the
+    PDF's bytes or its inflated streams, so the gate reads the pages' text (pypdf) too."""
+    from weasyprint import HTML
+
+    html = "<p>Skolēns Pab12cd34ef, personas kods 010203-12345.</p><p>Clean 4.5 % of 570.</p>"
+    pdf = tmp_path / "report.pdf"
+    HTML(string=html).write_pdf(pdf)
+    data = pdf.read_bytes()
+    streams = [zlib.decompress(m.group(1)).decode("latin-1")
+               for m in re.finditer(rb"/FlateDecode.*?stream\r?\n(.*?)\r?\nendstream", data, re.S)]
+    assert streams and not any("Pab12cd34ef" in s or "010203" in s for s in [data.decode("latin-1"), *streams])
+    assert sorted(scan_file(pdf, {"Pab12cd34ef"})) == ["identifier", "personal code"]
+    HTML(string="<p>4.5 % of 570 pupil-years</p>").write_pdf(tmp_path / "clean.pdf")
+    assert scan_file(tmp_path / "clean.pdf", {"Pab12cd34ef"}) == []
+
+
+def test_a_pdf_the_gate_cannot_parse_does_not_pass(tmp_path):
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF")
+    assert scan_file(tmp_path / "report.pdf", set()) == ["file the gate cannot read"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from evaltools.report.record import (
     validate_results,
 )
 from tests import ROOT
+from tests.shipped import default_studies
 
 VALIDATOR = jsonschema.Draft202012Validator
 
@@ -96,21 +95,13 @@ def test_the_schema_refuses_what_a_reader_could_not_use(fresh):
 
 # -- real runs: the default params file of each study -------------------------------------------
 
-STUDIES = ("alumni_programme", "dropout_prevention", "municipal_quality")
+STUDIES = default_studies()
 
 
 @pytest.fixture(scope="module")
-def default_runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("proj")
-    for name in ("notebooks", "params", "data"):
-        (root / name).symlink_to(ROOT / name)
-    runs = {}
-    for study in STUDIES:
-        out = subprocess.run([str(Path(sys.executable).parent / "evaltools"), "--root", str(root), "run", study,
-                              "-p", f"params/{study}.yaml"], capture_output=True, text=True, cwd=root, timeout=900)
-        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-        runs[study] = sorted((root / "reports" / study).glob(f"*-{study}"))[-1]
-    return runs
+def default_runs(published):
+    """The run folder of each study's default params file, from the suite's shared run."""
+    return {study: published.run(study) for study in STUDIES}
 
 
 @pytest.mark.parametrize("study", STUDIES)
@@ -124,15 +115,18 @@ def test_each_study_publishes_results_that_match_the_schema(default_runs, study)
 @pytest.mark.parametrize("study", STUDIES)
 def test_each_study_exports_its_tables_and_figures_as_files(default_runs, study):
     run = default_runs[study]
-    tables = {p.suffix: sorted(q.stem for q in (run / "tables").glob(f"*{p.suffix}")) for p in
-              (Path("x.csv"), Path("x.xlsx"), Path("x.tex"))}
+    tables = {s: sorted(q.stem for q in (run / "tables").glob(f"*{s}")) for s in (".csv", ".xlsx", ".tex", ".parquet", ".md")}
     assert tables[".csv"], f"{study} exports no table"
-    assert tables[".csv"] == tables[".xlsx"] == tables[".tex"]
+    assert tables[".xlsx"] == tables[".tex"] and set(tables[".xlsx"]) <= set(tables[".csv"])  # a report table: 3 formats
+    data_exports = set(tables[".csv"]) - set(tables[".xlsx"])  # a data export (for BI tools): CSV with Parquet or notes
+    assert all(name in tables[".parquet"] or name in tables[".md"] for name in data_exports), data_exports
     figures = {s: sorted(q.stem for q in (run / "figures").glob(f"*.{s}")) for s in ("png", "svg")}
     assert figures["png"] and figures["png"] == figures["svg"]
     assert not list((run / "tables").glob("*.png"))  # figures live in figures/
     records = json.loads((run / "results.json").read_text("utf-8"))
-    for name in tables[".csv"]:  # every exported table is recorded under its file name
+    for name in tables[".csv"]:  # every exported table is recorded under its file name (a data dictionary has no counts)
+        if name in tables[".md"] and name not in records:
+            continue
         assert records[name]["value"]["type"] in ("protected_table", "model_table"), name
 
 
@@ -166,14 +160,9 @@ def test_record_names_and_column_keys_are_codes(default_runs, study):
     assert all(CODE.match(name) for name in document)
 
 
-def test_the_english_run_has_the_same_keys_as_the_latvian_one(default_runs, tmp_path):
-    root = default_runs["municipal_quality"].parents[2]
-    out = subprocess.run([str(Path(sys.executable).parent / "evaltools"), "--root", str(root), "run",
-                          "municipal_quality", "-p", "params/municipal_quality_en.yaml"],
-                         capture_output=True, text=True, cwd=root, timeout=900)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    en = sorted((root / "reports" / "municipal_quality").glob("*-municipal_quality_en"))[-1]
-    lv_doc = json.loads((default_runs["municipal_quality"] / "results.json").read_text("utf-8"))
+def test_the_english_run_has_the_same_keys_as_the_latvian_one(published):
+    en = published.run("municipal_quality_en")
+    lv_doc = json.loads((published.run("municipal_quality") / "results.json").read_text("utf-8"))
     en_doc = json.loads((en / "results.json").read_text("utf-8"))
     assert _codes(lv_doc) == _codes(en_doc)
     labels = lv_doc["indicators"]["value"]["labels"], en_doc["indicators"]["value"]["labels"]

@@ -221,3 +221,12 @@ def test_contents_table_links_every_card_with_its_state(project):
     text = _text(contents)
     assert "LV · EN" in text and t("index.verdict.better", "lv") in text
     assert t("index.status.interrupted", "en") in text
+
+
+def test_a_protected_value_is_shown_by_its_text_in_the_language():
+    from evaltools.report.disclosure import protect_value
+    from evaltools.report.site import format_value
+
+    value = protect_value(12.5, denominator=400, numerator=50, percent=True, label="share").to_dict()
+    assert format_value(value, "lv") == value["text"]["lv"] and "{" not in format_value(value, "lv")
+    assert format_value(value, "en") == value["text"]["en"] and value["text"]["en"] != value["text"]["lv"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import difflib
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from .errors import Violation, quote_values, rows_of
 from .schemas import TABLES, Col, schema
@@ -30,7 +30,6 @@ MAPPING_HINT = "map your extract's column to it with a column mapping (docs/code
 
 def _coerce(s: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
     """Convert a column to its type; return the result and a mask of cells that failed."""
-    present = s.notna().to_numpy()
     if dtype == "str":
         if pd.api.types.is_float_dtype(s) and np.all(np.mod(s.dropna(), 1) == 0):
             s = s.astype("Int64")
@@ -38,9 +37,15 @@ def _coerce(s: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
             return s, np.zeros(len(s), bool)
         out = s.astype(str).astype(object).where(s.notna(), None)
         return out, np.zeros(len(s), bool)
+    present = s.notna().to_numpy()
     if s.dtype == object:  # numbers or flags typed as text: ignore surrounding blanks
         s = s.map(lambda v: v.strip() if isinstance(v, str) else v)
     if dtype in ("int", "Int64"):
+        if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):  # already whole numbers
+            if dtype == "int" and s.isna().any():
+                return s.astype("Int64"), np.zeros(len(s), bool)
+            want = "int64" if dtype == "int" else "Int64"
+            return (s if s.dtype == want else s.astype(want)), np.zeros(len(s), bool)
         if pd.api.types.is_bool_dtype(s):
             s = s.astype("Int64")
         num = pd.to_numeric(s, errors="coerce")
@@ -51,13 +56,15 @@ def _coerce(s: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
             out = out.astype("int64")
         return out, bad
     if dtype == "float":
+        if pd.api.types.is_float_dtype(s) and s.dtype == np.float64:  # already numbers
+            return s, np.zeros(len(s), bool)
         if pd.api.types.is_bool_dtype(s):
             s = s.astype(float)
         num = pd.to_numeric(s, errors="coerce").astype("float64")
         return num, present & num.isna().to_numpy()
     if dtype == "bool":
         if pd.api.types.is_bool_dtype(s) and not s.isna().any():
-            return s.astype(bool), np.zeros(len(s), bool)
+            return (s if s.dtype == bool else s.astype(bool)), np.zeros(len(s), bool)
         low = s.astype(str).str.strip().str.lower()
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[low.isin(_TRUE) & s.notna()] = True
@@ -99,59 +106,130 @@ class _Hidden:
         return value in self._values
 
 
-def _pandera_violations(err: pa.errors.SchemaErrors, file: str, table: str,
-                        skip: dict[str, set[int]], hide: _Hidden) -> list[Violation]:
-    fc = err.failure_cases
-    spec = TABLES[table]
+def _range_text(lo: object, hi: object) -> str:
+    return f"[{lo}, {hi}]"
+
+
+def _column_violations(df: pd.DataFrame, col: Col, file: str, table: str, skip: set[int],
+                       hide: _Hidden) -> list[Violation]:
+    """The value rules of one column (empty cells, range, codes), vectorised (numpy/pandas).
+
+    The same rules and failures as the column's pandera schema (:func:`~evaltools.data.schemas.schema`;
+    ``tests/data/test_checks_vectorised.py`` compares the two): a missing cell breaks only
+    ``nullable``; range and code rules look at the cells that are filled.
+    """
     out: list[Violation] = []
-    for (column, check), g in fc.groupby([fc["column"].astype(str), fc["check"].astype(str)], sort=False):
-        col = None if column in ("None", "nan") else column
-        idx = [int(i) for i in g["index"].dropna()]
-        if check == "not_nullable":
-            idx = [i for i in idx if i not in skip.get(col, set())]
-            if not idx:
-                continue
+    s = df[col.name]
+    na = s.isna().to_numpy()
+    if not (col.nullable or col.optional) and na.any():
+        idx = np.flatnonzero(na)
+        if skip:
+            idx = idx[~np.isin(idx, np.fromiter(skip, dtype=np.int64, count=len(skip)))]
+        if len(idx):
             rows, n = rows_of(idx)
-            out.append(Violation(file, table, col, "missing_value", "empty cells in a column that must be filled",
+            out.append(Violation(file, table, col.name, "missing_value", "empty cells in a column that must be filled",
                                  "fill the cells or drop the rows (the codebook says what the column holds).", rows, n))
-        elif check.startswith("outside the allowed range"):
+    filled = ~na
+    if col.range is not None and filled.any():
+        lo, hi = col.range
+        try:
+            values = s.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):  # not numbers: compared as they are
+            values = s.to_numpy()
+        with np.errstate(invalid="ignore"):
+            inside = np.zeros(len(s), dtype=bool)
+            inside[filled] = (values[filled] >= lo) & (values[filled] <= hi)
+        bad = filled & ~inside
+        if bad.any():
+            idx = np.flatnonzero(bad)
             rows, n = rows_of(idx)
-            c = spec.col(col)
-            worst = "" if c.identifier else f", found e.g. {quote_values(pd.unique(g['failure_case']), hide=hide)}"
-            name = "score out of range" if col in ("score", "wellbeing", "risk_score") else "value out of range"
-            out.append(Violation(file, table, col, "out_of_range",
-                                 f"{name}: values {check.split('range ')[-1]} expected{worst}",
-                                 ("check the unit (percent 0-100, classroom grades 1-10) and " if name.startswith("score")
-                                  else "") + f"correct or drop the rows; allowed: {c.range[0]} to {c.range[1]}.",
-                                 rows, n))
-        elif check.startswith("not one of"):
+            worst = "" if col.identifier else f", found e.g. {quote_values(pd.unique(s.iloc[idx]), hide=hide)}"
+            name = "score out of range" if col.name in ("score", "wellbeing", "risk_score") else "value out of range"
+            out.append(Violation(file, table, col.name, "out_of_range",
+                                 f"{name}: values {_range_text(lo, hi)} expected{worst}",
+                                 ("check the unit (percent 0-100, classroom grades 1-10) and "
+                                  if name.startswith("score") else "")
+                                 + f"correct or drop the rows; allowed: {lo} to {hi}.", rows, n))
+    if col.values is not None and filled.any():
+        bad = filled & ~s.isin(list(col.values)).to_numpy()
+        if bad.any():
+            idx = np.flatnonzero(bad)
             rows, n = rows_of(idx)
-            found = f"{len(pd.unique(g['failure_case'])):,} unknown value(s)" if col and spec.col(col).identifier \
-                else f"unknown value(s) {quote_values(pd.unique(g['failure_case']), hide=hide)}"
-            out.append(Violation(file, table, col, "unknown_value", f"{found}; {check}",
+            unknown = pd.unique(s.iloc[idx])
+            found = f"{len(unknown):,} unknown value(s)" if col.identifier \
+                else f"unknown value(s) {quote_values(unknown, hide=hide)}"
+            out.append(Violation(file, table, col.name, "unknown_value", f"{found}; not one of {list(col.values)}",
                                  "recode the values to the codebook's codes (a YAML mapping renames columns, "
                                  "recode values before loading).", rows, n))
-        elif check == "multiple_fields_uniqueness":
-            continue  # handled once per table below
-        elif check == "column_in_dataframe":
-            continue  # reported by the caller with a hint
-        else:
-            continue  # table-level rules: reported once per rule below
-    for chk in schema(table).checks:
-        hit = fc[fc["check"].astype(str) == chk.error]
-        if len(hit):
-            rows, n = rows_of(hit["index"].dropna())
-            out.append(Violation(file, table, None, chk.name, chk.error,
-                                 TABLE_RULE_HINTS.get(chk.name, "correct the rows listed (see the codebook)."),
-                                 rows, n))
-    dup = fc[fc["check"].astype(str) == "multiple_fields_uniqueness"]
-    if len(dup):
-        rows, n = rows_of(dup["index"].dropna())
-        key = ", ".join(spec.key)
-        what = "duplicate pupil-year" if spec.key == ("pupil_id", "year") else f"duplicate ({key})"
-        out.append(Violation(file, table, key, "duplicate_key",
-                             f"{what}: more than one row with the same ({key})",
-                             "keep one row per key (e.g. the last record of the year) or fix the ids.", rows, n))
+    return out
+
+
+def _duplicated(df: pd.DataFrame, key: list[str]) -> np.ndarray:
+    """Rows whose ``key`` occurs more than once (every copy marked, as ``duplicated(keep=False)``);
+    a row whose key cells are all empty is not counted (its empty cells are reported as such).
+
+    Each key column is factorised to integer codes (missing cells are one code), combined
+    into one integer per row, then counted: far less work than hashing tuples of objects.
+    """
+    codes = np.zeros(len(df), dtype=np.int64)
+    size = 1
+    for c in key:
+        k, uniques = pd.factorize(df[c], use_na_sentinel=False)
+        n = len(uniques) + 1
+        if size * n >= 2**62:  # too many combinations for one integer: the general (slower) way
+            codes = None
+            break
+        codes = codes * n + k.astype(np.int64)
+        size *= n
+    dup = (df.duplicated(subset=key, keep=False) if codes is None
+           else pd.Series(codes).duplicated(keep=False)).to_numpy()
+    if dup.any():
+        empty = np.logical_and.reduce([df[c].isna().to_numpy() for c in key])
+        dup &= ~empty
+    return dup
+
+
+def _rule_passed(chk: Any, df: pd.DataFrame) -> np.ndarray:
+    """Rows that pass a table rule (an element-wise pandera check): a rule that cannot be decided
+    for a row (an empty cell: reported as such) passes, as does a row whose cells are all empty."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = chk._check_fn(df)
+        except (TypeError, ValueError):  # e.g. text in a number column: reported as a wrong type
+            return np.ones(len(df), dtype=bool)
+    passed = pd.Series(out, index=df.index).astype("boolean").fillna(True).to_numpy(dtype=bool)
+    if not passed.all():
+        fail = np.flatnonzero(~passed)
+        passed[fail[df.iloc[fail].isna().all(axis=1).to_numpy()]] = True
+    return passed
+
+
+def _value_violations(df: pd.DataFrame, table: str, file: str, present: list[Col], table_rules: bool,
+                      key: list[str] | None, skip: dict[str, set[int]], hide: _Hidden) -> list[Violation]:
+    """Every value rule of the table on the columns present: per column (empty cells, range, codes),
+    the table's rules across columns (when all its columns exist) and the unique key."""
+    out: list[Violation] = []
+    for col in present:
+        out += _column_violations(df, col, file, table, skip.get(col.name, set()), hide)
+    if table_rules:
+        for chk in schema(table).checks:
+            passed = _rule_passed(chk, df)
+            if not passed.all():
+                rows, n = rows_of(np.flatnonzero(~passed))
+                out.append(Violation(file, table, None, chk.name, chk.error,
+                                     TABLE_RULE_HINTS.get(chk.name, "correct the rows listed (see the codebook)."),
+                                     rows, n))
+    if key:
+        dup = _duplicated(df, key)
+        if dup.any():
+            rows, n = rows_of(np.flatnonzero(dup))
+            spec = TABLES[table]
+            joined = ", ".join(spec.key)
+            what = "duplicate pupil-year" if spec.key == ("pupil_id", "year") else f"duplicate ({joined})"
+            out.append(Violation(file, table, joined, "duplicate_key",
+                                 f"{what}: more than one row with the same ({joined})",
+                                 "keep one row per key (e.g. the last record of the year) or fix the ids.", rows, n))
     return out
 
 
@@ -160,7 +238,8 @@ def check_table(df: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, 
     if table not in TABLES:
         raise KeyError(f"Unknown table {table!r}; known tables: {sorted(TABLES)}.")
     spec = TABLES[table]
-    df = df.reset_index(drop=True).copy()
+    df = df.copy(deep=False)  # columns are replaced, never written into: no copy of the data
+    df.index = pd.RangeIndex(len(df))
     violations: list[Violation] = []
     present = [str(c) for c in df.columns]
     for col in spec.columns:
@@ -188,15 +267,7 @@ def check_table(df: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, 
                 f"correct the cells (e.g. a stray letter, a decimal comma or a note in a number column) "
                 f"or {MAPPING_HINT} if this is the wrong column.", rows, n))
     # value rules only on columns that exist and on table rules whose columns exist
-    sch = schema(table)
-    keep = {k: v for k, v in sch.columns.items() if k in df.columns}
-    checks = sch.checks if not missing else []
-    unique = sch.unique if sch.unique and all(k in df.columns for k in sch.unique) else None
-    sch = pa.DataFrameSchema(keep, checks=checks, unique=unique, name=sch.name, strict=False)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sch.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        violations.extend(_pandera_violations(err, file, table, bad_cells, hide))
+    present_cols = [c for c in spec.columns if c.name in df.columns]
+    key = list(spec.key) if spec.key and all(k in df.columns for k in spec.key) else None
+    violations += _value_violations(df, table, file, present_cols, not missing, key, bad_cells, hide)
     return df, violations

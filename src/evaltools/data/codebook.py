@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .schemas import TABLES, Col
 from .synth.calibration import TARGETS
-from .synth.config import TrueParameters
+from .synth.config import CE9_PASS_MARK, TrueParameters
 
 INTRO = """\
 # Codebook: evaltools data tables
@@ -57,6 +57,15 @@ scale and seed give byte-identical Parquet files.
 | `sample` | 85: in each of the 43 municipalities a smaller secondary school and the smallest other school | about 19,000 | shipped in `data/sample` (seed 20240901); tests and demos |
 | `region` | every school of one planning region (default Latgale) | about 30,000 | realistic regional studies |
 | `national` | about 630 in 43 municipalities | about 220,000 | benchmarks, national studies |
+
+Pupils are simulated from 2004 (a stock in every grade, grade-1 entrants every year after) and
+only 2014-2023 are written: the ten burn-in years put the 2014 pupil stock in steady state (its
+at-risk pupils have met the same early-leaving hazards as later cohorts, its repeaters and last
+year's absences are simulated, not assumed), so school early-leaving rates have no trend of
+their own before PUMPURS. `entry_year` is the first year in the data (2014 for the stock).
+Failing the grade-9 mathematics exam (below {ce9_pass:g} %, an assumption) makes repeating
+grade 9 likely. Teacher posts follow each school's expected size, so the teacher tables do
+not change when the pupil model does.
 
 The school frame is always drawn at national scale and then subset, so a school keeps
 its id, name and attributes at every scale; pupils are simulated for the chosen schools.
@@ -118,12 +127,19 @@ naive bias** and **how to recover the truth**. In short:
 | Growth programme on moving into leadership | log OR {tp.gp_promotion_log_or:+g} | engagement | upward | logit with engagement and service |
 | Growth programme on pupils' scores | {tp.gp_pupil_score_pp:+g} points | engagement raises scores | upward | OLS with teacher engagement, test-subject-year cells, SE by teacher |
 | Growth programme spill-over on colleagues' collaboration | {tp.gp_spillover_points:+g} points | alumni work in schools with a collaborative culture | upward | two-way FE (school, year) on non-participant teacher-years |
-| Skola-kopienā support on wellbeing | {tp.community_wellbeing_points:+g} points | support goes to pupils with low prior wellbeing | downward | OLS on prior wellbeing and SES |
+| Skola-kopienā counselling/mentoring on wellbeing (`community_support_wellbeing`) | {tp.community_wellbeing_per_10h:+g} points per 10 hours | support and hours go to pupils with low prior wellbeing and many absences | downward | OLS on hours with prior wellbeing and SES |
+| Skola-kopienā counselling/mentoring on absences (`community_support_absences`) | {tp.community_absences_per_10h:+g} lessons per 10 hours | same | upward (support looks harmful) | regression on hours with last year's absences and wellbeing |
+| Skola-kopienā literacy support (grades 1-3) on the grade-3 Latvian diagnostic (`community_support_literacy`) | {tp.community_literacy_points_per_10h:+g} points per 10 hours | support goes to pupils with low pre-school literacy | downward | OLS on hours with the pre-school scores |
+| Skola-kopienā subject support on passing the retaken grade-9 exams (`community_support_exam_retake`) | {tp.community_retake_points_per_10h:+g} exam points per 10 hours; truth on the pass probability (pass mark {ce9_pass:g} %) | support goes to the retakers with the lowest scores | downward | pass on support with last year's ce9 scores, among failed repeaters |
 | Latvijas skolas soma on wellbeing | {tp.soma_wellbeing_points_per_activity:g} | urban, higher-SES schools offer more | upward | school fixed effects, activities per semester enrolled |
 
-With the shipped seed the within-school soma estimate happens to lie about 2.9 standard
-errors above zero (a chance finding; across seeds the interval covers zero as it should,
-see `tests/data/test_synth.py`).
+The `true_value` of a Skola-kopienā entry is the effect at the supported pupils' hours on the
+outcome's scale (points, lessons, or the probability of passing); `parameters.effect_per_10_hours`
+is the dose slope. Support runs in 2022-2023 (the programme's first years) in a random 60 % of
+schools, one measure per pupil and year.
+
+With the shipped seed the within-school soma estimate lies about half a standard error
+below zero; across seeds its interval covers zero as it should (`tests/data/test_synth.py`).
 """
 
 MAPPING = """\
@@ -229,7 +245,7 @@ def render() -> str:
                          f"{c.meaning} | {c.source} |")
         parts.append("\n".join(lines) + "\n")
     cal = "\n".join(f"| `{k}` | {lo:g} to {hi:g} | {txt} |" for k, (lo, hi, txt) in TARGETS.items())
-    parts += [RULES, MAPPING, PSEUDO, SCALES.format(calibration=cal, tp=TrueParameters())]
+    parts += [RULES, MAPPING, PSEUDO, SCALES.format(calibration=cal, tp=TrueParameters(), ce9_pass=CE9_PASS_MARK)]
     return "\n".join(parts)
 
 

@@ -127,18 +127,20 @@ def cross_table_violations(tables: dict[str, pd.DataFrame], files: dict[str, str
     """Every cross-table rule (see module docstring)."""
     v: list[Violation] = []
     _KEYS.clear()
-    v += _unknown_ids(tables, files, "schools", "municipality_id", "municipalities", "municipality_id",
-                      "municipality id")
+    for child in ("schools", "preschool_assessments"):
+        v += _unknown_ids(tables, files, child, "municipality_id", "municipalities", "municipality_id",
+                          "municipality id")
     for child in ("pupil_years", "teacher_years", "pumpurs_schools", "risk_scores", "support_plans",
                   "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers",
                   "teacher_practices"):
         v += _unknown_ids(tables, files, child, "school_id", "schools", "school_id", "school id")
     for child in ("pupil_years", "assessments", "risk_scores", "support_plans", "support_measures",
-                  "community_support", "skolas_soma", "wellbeing_pupils"):
+                  "community_support", "skolas_soma", "wellbeing_pupils", "preschool_assessments", "plan_risk_types"):
         v += _unknown_ids(tables, files, child, "pupil_id", "pupils", "pupil_id", "pupil id")
     for child in ("teacher_years", "wellbeing_teachers", "teacher_practices", "assessments"):
         v += _unknown_ids(tables, files, child, "teacher_id", "teachers", "teacher_id", "teacher id")
-    v += _unknown_ids(tables, files, "support_measures", "plan_id", "support_plans", "plan_id", "plan id")
+    for child in ("support_measures", "plan_risk_types"):
+        v += _unknown_ids(tables, files, child, "plan_id", "support_plans", "plan_id", "plan id")
     v += _pupil_year_order(tables, files)
     v += _support_before_rollout(tables, files)
     v += _measures_without_takeup(tables, files)

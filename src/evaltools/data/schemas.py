@@ -113,7 +113,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("pupil_id", "str", "Pseudonymous pupil id (HMAC-SHA256 of the personal code, see pseudonymise).",
             f"{VIIS} personal code, pseudonymised on the evaluator's machine"),
         Col("sex", "str", "F or M.", f"{VIIS} pupil register", values=("F", "M")),
-        Col("birth_year", "int", "Year of birth.", f"{VIIS} pupil register (from the birth date)", range=(1990, 2025)),
+        Col("birth_year", "int", "Year of birth (adult learners of evening schools can be older).",
+            f"{VIIS} pupil register (from the birth date)", range=(1985, 2025)),
         Col("language", "str", "Home/first language as recorded: latvian, russian, other.",
             f"{VIIS} pupil register", values=("latvian", "russian", "other")),
         Col("special_needs", "bool", "Enrolled in a special-needs programme or with a support-measure decision.",
@@ -216,13 +217,16 @@ TABLES: dict[str, Table] = {t.name: t for t in (
             "meals, dormitory, learning materials (municipality).", "PUMPURS database", values=_MEASURES),
         Col("cost_eur", "float", "Cost in euro.", "PUMPURS financial reports", range=(0, 100_000)),
     ), key=("plan_id", "type")),
-    Table("community_support", "Skola-kopienā individual support (ESF 4.2.3.1), 2022 onwards.", (
+    Table("community_support", "Skola-kopienā individual support plans (ESF 4.2.3.1), 2022 onwards: one measure "
+          "per pupil and year.", (
         Col("pupil_id", "str", "Pupil.", "Project records (assumption)"),
         Col("year", "int", "School year.", "Project records", range=YEAR_RANGE),
         Col("school_id", "str", "School.", "Project records"),
-        Col("measure", "str", "literacy, counselling, subject_support, mentor.", "Project records",
+        Col("measure", "str", "literacy (grades 1-3), counselling (grades 1-12: psychologist, social or special "
+            "pedagogue, librarian), subject_support (9th-graders who failed a grade-9 exam and repeat the year), "
+            "mentor (from age 13).", "Project records",
             values=("literacy", "counselling", "subject_support", "mentor")),
-        Col("hours", "int", "Hours of support.", "Project records", range=(0, 2000)),
+        Col("hours", "int", "Hours of support in the year.", "Project records", range=(0, 2000)),
     ), key=("pupil_id", "year")),
     Table("skolas_soma", "Latvijas skolas soma activities per pupil and semester (2018 onwards).", (
         Col("pupil_id", "str", "Pupil.", f"{VIIS} Latvijas skolas soma events (assumption)"),
@@ -250,6 +254,26 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("collaboration", "float", "Collaboration score 0-100 (joint planning, peer lesson observation, "
             "sharing practice).", "Survey scale score", range=(0, 100)),
     ), key=("teacher_id", "year")),
+    Table("plan_risk_types", "The risk types recorded for each PUMPURS support plan (learning, economic, family, "
+          "social/health), one row per plan and type; a plan has at least one. The real database may record these "
+          "types only, without a numeric risk score.", (
+        Col("plan_id", "str", "Plan (see support_plans).", "PUMPURS database"),
+        Col("pupil_id", "str", "Pupil.", "PUMPURS database"),
+        Col("year", "int", "School year of the plan.", "PUMPURS database", range=YEAR_RANGE),
+        Col("risk_type", "str", "learning, economic, family or social_health.", "PUMPURS risk assessment",
+            values=("learning", "economic", "family", "social_health")),
+    ), key=("plan_id", "risk_type")),
+    Table("preschool_assessments", "Pre-school assessment (ESF 4.2.2.4 monitoring), age 5-6: numeracy and literacy "
+          "in the school year before grade 1. A table of its own, not a test of assessments: the child is not yet a "
+          "pupil of a school in the data, and the scores are kept per child, not per subject row.", (
+        Col("pupil_id", "str", "Pupil (the child's pseudonymous id, the same as in grade 1 later).",
+            "Education-quality monitoring system (ESF 4.2.2.4), linked by personal code (assumption)"),
+        Col("year", "int", "School year of the assessment (the year before grade 1).", "Monitoring system",
+            range=YEAR_RANGE),
+        Col("municipality_id", "str", "Municipality of the pre-school institution.", "Monitoring system / VIIS"),
+        Col("numeracy", "float", "Numeracy score 0-100.", "Monitoring system scale score", range=(0, 100)),
+        Col("literacy", "float", "Literacy (Latvian) score 0-100.", "Monitoring system scale score", range=(0, 100)),
+    ), key=("pupil_id", "year")),
 )}
 
 

@@ -628,7 +628,7 @@ def attack_run(run_dir: Path, threshold: int) -> list[Finding]:
     """Every small count an attacker holding the run folder can recover (empty: safe).
 
     Reads ``results.json`` (every record together, with the links between tables)
-    and every ``tables/*.csv`` and ``*.xlsx``: a file that belongs to a recorded
+    and every ``tables/*.csv``, ``*.xlsx`` and ``*.parquet``: a file that belongs to a recorded
     table must hide what the record hides; any other file is checked on its own.
     """
     run_dir = Path(run_dir)
@@ -647,11 +647,12 @@ def attack_run(run_dir: Path, threshold: int) -> list[Finding]:
     if tables.is_dir():
         by_name = _tables_by_name(records)
         for file in sorted(tables.iterdir()):
-            if file.suffix.lower() not in (".csv", ".xlsx"):
+            reader = _READERS.get(file.suffix.lower())
+            if reader is None:
                 continue
             rel = f"tables/{file.name}"
             try:
-                rows = _read_csv(file) if file.suffix.lower() == ".csv" else _read_xlsx(file)
+                rows = reader(file)
             except Exception:  # noqa: BLE001 - any unreadable export is a finding, not a crash
                 findings.append(Finding(rel, "cannot be read, so it cannot be checked"))
                 continue
@@ -683,6 +684,21 @@ def _read_xlsx(path: Path) -> list[list[Any]]:
             rows.append([_cell(v) for v in row])
     wb.close()
     return rows
+
+
+def _read_parquet(path: Path) -> list[list[Any]]:
+    """A Parquet export as rows of cells: its index columns first and the column names on top,
+    as in a CSV export of the same frame."""
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()
+    frame = frame.astype(object).where(frame.notna(), None)
+    return [[str(c) for c in frame.columns]] + [[_cell(v) for v in row] for row in frame.itertuples(index=False)]
+
+
+_READERS = {".csv": _read_csv, ".xlsx": _read_xlsx, ".parquet": _read_parquet}
 
 
 def _cell(v: Any) -> Any:

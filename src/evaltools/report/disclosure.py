@@ -555,7 +555,9 @@ def _finish(plan: _Plan, hidden: np.ndarray, links: Sequence[dict[str, Any]] = (
     for c in df.columns:
         if c in plan.counts or c in plan.magnitudes:
             data[c] = plan.values[c]
-        data.loc[status[c] != "", c] = np.nan
+        gone = status[c] != ""
+        if gone.any():  # an assignment through an all-False mask would still make integers floats
+            data.loc[gone, c] = np.nan
     if plan.base:
         for c in plan.counts:
             data[c] = _round_base(data[c], plan.base)
@@ -1234,7 +1236,10 @@ def _determined(A: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     sub = sub[np.abs(sub).sum(axis=1) > 0]
     if sub.shape[0] == 0:
         return out
-    ns = null_space(sub)
+    try:
+        ns = null_space(sub)
+    except np.linalg.LinAlgError:  # gesdd can fail to converge on large link systems; gesvd is slower, sturdier
+        ns = null_space(sub, lapack_driver="gesvd")
     norms = np.linalg.norm(ns, axis=1) if ns.size else np.zeros(len(idx))
     out[idx[norms < 1e-9]] = True
     return out

@@ -514,9 +514,22 @@ def line_plot(
         ax.axvspan(shade[0], shade[1], color="0.92", zorder=0)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     _locale_ticks(ax, lang, "y")
+    _whole_x_ticks(ax, frame[x])
     if group is not None:
         ax.legend(frameon=False, fontsize=9)
     return fig
+
+
+def _whole_x_ticks(ax: Any, values: pd.Series) -> None:
+    """Ticks at each whole ``x`` value (school years: 2020, 2021, ...; never 2 020,5), written
+    without thousands grouping, when ``x`` holds at most 16 distinct whole numbers."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").dropna().unique()
+    if not len(numbers) or len(numbers) > 16 or not np.all(np.equal(np.mod(numbers, 1), 0)):
+        return
+    ax.xaxis.set_major_locator(FixedLocator(sorted(float(v) for v in numbers)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{int(round(v))}"))
 
 
 def interval_plot(
@@ -624,15 +637,22 @@ def _locale_ticks(ax: Any, lang: str, axes: str = "xy") -> None:
 
 def localise_ticks(fig: Figure, language: str | None = None) -> None:
     """Give every axis of ``fig`` whose tick labels are matplotlib's default numbers
-    (``ScalarFormatter``) the language's format: ``0,5`` and ``−1`` in Latvian. Axes with
-    their own formatter (dates, categories, percentages) are left alone."""
-    from matplotlib.ticker import ScalarFormatter
+    (``ScalarFormatter``) the language's format: ``0,5`` and ``−1`` in Latvian. A log axis with
+    matplotlib's default powers (``10^2`` in mathtext, which the report shows escaped) gets plain
+    numbers at 1, 2 and 5 times the powers of ten. Axes with their own formatter (dates,
+    categories, percentages) are left alone."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter, ScalarFormatter
 
     lang = i18n.check_language(language)
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
-            if type(axis.get_major_formatter()) is ScalarFormatter:
+            formatter = type(axis.get_major_formatter())
+            if formatter is ScalarFormatter:
                 axis.set_major_formatter(i18n.tick_formatter(lang))
+            elif formatter is LogFormatterSciNotation:
+                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                axis.set_major_formatter(i18n.tick_formatter(lang, digits=0))
+                axis.set_minor_formatter(NullFormatter())
 
 
 def figure_alt(fig: Figure, alt: str | None = None, language: str | None = None) -> str:

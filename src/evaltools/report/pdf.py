@@ -10,6 +10,12 @@ Two promises:
 - **Nothing is fetched.** The report is self-contained (images are ``data:``
   URIs); the URL fetcher refuses every other scheme, so a stray ``http:`` or
   ``file:`` reference cannot reach the network or the evaluator's disk.
+- **Figures print as vectors.** A figure published with ``publish_figure`` is shown in the
+  HTML as its PNG (drawn at twice the screen resolution) and saved beside it as SVG;
+  :func:`write_pdf` prints the SVG (:func:`vector_figures`): sharp at any zoom, and a
+  tenth of the bytes (the municipal report: 1.5 MB to 0.2 MB). The privacy gate inflates
+  every stream of the PDF; the bitmaps made it read about 80 MB per report (40 s of a
+  run), the vectors a few hundred kB.
 - **The same HTML gives the same bytes.** No creation or modification time is
   written, the file identifier is a digest of the HTML and the embedded font
   subsets carry a fixed time (``SOURCE_DATE_EPOCH``), so a rerun of a study that
@@ -90,6 +96,26 @@ def mark_wide_tables(html: str, limit: int = WIDE_COLUMNS) -> str:
     return _TABLE_BOX.sub(mark, html)
 
 
+def vector_figures(html: str, figures: Path) -> str:
+    """``html`` with every embedded PNG that is a published figure of ``figures`` (the run's
+    ``figures/`` folder: ``<name>.png`` and ``<name>.svg`` side by side, written by
+    :func:`evaltools.report.figures.publish_figure`) replaced by its SVG, as a ``data:`` URI.
+    A PNG is matched by its bytes (the report embeds the file as written); images without an
+    SVG sibling are left as they are."""
+    import base64
+
+    if not figures.is_dir() or "data:image/png;base64," not in html:
+        return html
+    for png in sorted(figures.glob("*.png")):
+        svg = png.with_suffix(".svg")
+        if not svg.is_file():
+            continue
+        old = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+        if old in html:
+            html = html.replace(old, "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii"))
+    return html
+
+
 def html_to_pdf(html: str, refused: list[str] | None = None) -> bytes:
     """The PDF bytes of one self-contained HTML page (A4, print styles), deterministically.
 
@@ -134,10 +160,11 @@ def html_to_pdf(html: str, refused: list[str] | None = None) -> bytes:
 
 
 def write_pdf(html_path: Path, pdf_path: Path | None = None) -> Path:
-    """Render ``html_path`` to ``pdf_path`` (default: ``report.pdf`` beside it), atomically."""
+    """Render ``html_path`` to ``pdf_path`` (default: ``report.pdf`` beside it), atomically; the
+    figures of the ``figures/`` folder beside the HTML are printed as vectors (:func:`vector_figures`)."""
     html_path = Path(html_path)
     pdf_path = Path(pdf_path) if pdf_path is not None else html_path.with_name(PDF_NAME)
-    data = html_to_pdf(html_path.read_text(encoding="utf-8"))
+    data = html_to_pdf(vector_figures(html_path.read_text(encoding="utf-8"), html_path.parent / "figures"))
     tmp = pdf_path.with_name(pdf_path.name + ".tmp")
     try:
         tmp.write_bytes(data)

@@ -16,7 +16,8 @@ suffix, read the way a reader would see it: text files (HTML with entities
 decoded, JSON and notebooks through their parsed strings), images and fonts
 embedded as ``data:`` URIs, PNG text chunks, SVG text, ZIP containers
 (``.xlsx``: every sheet, shared string and document property), gzip, and PDF
-metadata and uncompressed or Flate-compressed streams; any other file as raw
+metadata, uncompressed or Flate-compressed streams and the text of every page as a
+reader copies it (pypdf; a PDF it cannot parse does not pass); any other file as raw
 bytes. File names count too (a file named after an id is withheld in the result).
 Hex strings of 32 or more digits (the hashes in ``manifest.json``) are not searched for
 personal codes. :func:`scan_index` does the same for
@@ -226,7 +227,8 @@ def _png_texts(data: bytes) -> Iterator[str]:
 
 
 class _TooLarge(Exception):
-    """A container unpacks to more than MAX_INFLATED bytes: the gate cannot check it all."""
+    """A container unpacks to more than MAX_INFLATED bytes, or a PDF cannot be parsed: the gate
+    cannot check it all."""
 
 
 def _inflate(data: bytes) -> bytes:
@@ -237,9 +239,25 @@ def _inflate(data: bytes) -> bytes:
     return out
 
 
+def _pdf_page_texts(data: bytes) -> Iterator[str]:
+    """The text of every page as a reader copies it (pypdf maps the glyph codes WeasyPrint writes
+    back to characters through the fonts' ToUnicode maps, which the raw streams do not show)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, zlib.error) as exc:
+        raise _TooLarge from exc  # a PDF the gate cannot read does not pass
+    yield from pages
+
+
 def _pdf_texts(data: bytes) -> Iterator[str]:
-    """A PDF's raw bytes (metadata, uncompressed text) and its Flate streams, plus UTF-16 strings."""
+    """A PDF's raw bytes (metadata, uncompressed text), its Flate streams, UTF-16 strings and the
+    text of its pages (:func:`_pdf_page_texts`)."""
     yield data.decode("latin-1")
+    yield from _pdf_page_texts(data)
     for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
         try:
             yield _inflate(m.group(1)).decode("latin-1")
@@ -380,7 +398,7 @@ def scan_file(path: Path, identifiers: Iterable[str], name: str | None = None) -
     texts = [name or Path(path).name]
     try:
         texts += _texts(data, Path(path).name)
-    except _TooLarge:  # a zip or gzip bomb: too large to check, so it does not pass
+    except _TooLarge:  # a zip or gzip bomb, a PDF that cannot be parsed: not checked, so it does not pass
         hits.append(UNREADABLE)
     for text in texts:
         hits += [PERSONAL] * len(_personal_codes(text))

@@ -20,6 +20,7 @@ import nbformat
 
 from evaltools import __version__
 from evaltools.core.errors import DisclosureError
+from evaltools.report.area import titled
 from evaltools.report.escape import html_text
 from evaltools.report.pagecheck import NotSelfContainedError, check_self_contained
 from evaltools.text import clip
@@ -95,14 +96,17 @@ def check_tables_protected(nb: nbformat.NotebookNode, where: Path | str = "noteb
         html_out = "".join(html_out) if isinstance(html_out, list) else html_out
         return "<table" in html_out and PROTECTED_TABLE_MARK not in html_out
 
-    bad = _funder_cells_where(nb, unprotected)
+    _refuse(nb, unprotected, UnprotectedTableError, where,
+            "a table that has not been through disclosure control. Show it with "
+            "evaltools.report.protect(table, counts=[...]) or publish_table(...), or tag the cell "
+            "'researcher' to keep it out of the report.")
+
+
+def _refuse(nb: nbformat.NotebookNode, test: Any, error: type[Exception], where: Path | str, what: str) -> None:
+    """Raise ``error`` naming the funder's cells with an output for which ``test`` holds."""
+    bad = _funder_cells_where(nb, test)
     if bad:
-        cells = ", ".join(str(i) for i in bad)
-        raise UnprotectedTableError(
-            f"{where}: cell(s) {cells} show a table that has not been through disclosure "
-            "control. Show it with evaltools.report.protect(table, counts=[...]) or "
-            "publish_table(...), or tag the cell 'researcher' to keep it out of the report."
-        )
+        raise error(f"{where}: cell(s) {', '.join(str(i) for i in bad)} show {what}")
 
 
 class UnpublishedFigureError(UnprotectedTableError):
@@ -123,14 +127,10 @@ def check_figures_published(nb: nbformat.NotebookNode, where: Path | str = "note
         meta = output.get("metadata", {}) or {}
         return any(FIGURE_META not in (meta.get(k) or {}) and FIGURE_META not in meta for k in images)
 
-    bad = _funder_cells_where(nb, unpublished)
-    if bad:
-        cells = ", ".join(str(i) for i in bad)
-        raise UnpublishedFigureError(
-            f"{where}: cell(s) {cells} show a figure that was not published with its protected "
-            "data. Show it with display(evaltools.report.figures.publish_figure(fig, name, "
-            "data=protected_table)), or tag the cell 'researcher' to keep it out of the report."
-        )
+    _refuse(nb, unpublished, UnpublishedFigureError, where,
+            "a figure that was not published with its protected data. Show it with "
+            "display(evaltools.report.figures.publish_figure(fig, name, data=protected_table)), or "
+            "tag the cell 'researcher' to keep it out of the report.")
 
 
 def render_failure(out: Path, manifest: dict[str, Any], error: dict[str, Any], title: str | None = None) -> Path:
@@ -167,7 +167,8 @@ def render_failure(out: Path, manifest: dict[str, Any], error: dict[str, Any], t
 
 
 def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], language: str) -> dict[str, Any]:
-    """Everything the template shows around the notebook's outputs."""
+    """Everything the template shows around the notebook's outputs. The title is the notebook's
+    (``evaltools.title``) with the run's area and period (:func:`evaltools.report.area.titled`)."""
     meta = (nb.metadata.get("evaltools", {}) if nb is not None else {}) or {}
     study = manifest.get("study", "")
     code = manifest.get("code") or {}
@@ -192,7 +193,8 @@ def page_context(nb: nbformat.NotebookNode | None, manifest: dict[str, Any], lan
     return {
         "language": language,
         "version": __version__,
-        "title": _localised(meta.get("title"), language) or study,
+        # the area and period in words ("…: Valmieras novads, 2020/21–2023/24"), evaltools.report.area
+        "title": titled(_localised(meta.get("title"), language) or study, manifest, language),
         "programme": _localised(meta.get("programme"), language) or "",
         "date": (manifest.get("started_at") or "")[:10],
         "started": (manifest.get("started_at") or "").replace("T", " "),

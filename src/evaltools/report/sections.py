@@ -233,7 +233,8 @@ def limitations_section(keys: Sequence[str] = (), language: str | None = None, *
 IMPACT_TERMS: tuple[str, ...] = ("ci", "p_value", "pp", "sd", "effect_size", "months", "padlocks", "wwc", "mdes",
                                  "att_itt", "did", "pretrends", "rd", "attrition", "cost_rating", "ce")
 #: Every glossary entry, in order (catalogue keys ``glossary.<term>``; docs/glossary.md).
-GLOSSARY: tuple[str, ...] = (*IMPACT_TERMS, "stem", "funnel", "value_added", "design_effect")
+GLOSSARY: tuple[str, ...] = (*IMPACT_TERMS, "stem", "funnel", "value_added", "design_effect", "aipw",
+                              "multiple_testing")
 
 
 def glossary_section(terms: Sequence[str] | None = None, language: str | None = None) -> Section:

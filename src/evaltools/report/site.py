@@ -11,6 +11,14 @@ English versions when both exist (CSS only: the page runs nothing). Older runs
 (history) are listed below the card in a collapsed list; a failed or interrupted run
 says what went wrong in the report's language, with the technical message under it.
 
+A study with many reports about single municipalities (``municipal_quality``: 43) is one
+group instead of a card each: the national comparison's card first, then the municipalities in
+a compact table per planning region, alphabetical in Latvian order (:func:`split_groups`).
+A study without a verdict is "published (no verdict)", never the run status. Building the
+index also refreshes ``reports/latest/<study>/<params stem>/``, the stable address of each
+params file's newest successful report (:mod:`evaltools.report.latest`), which the cards link.
+The area and period in words come from :mod:`evaltools.report.area`.
+
 Built from the run folders (``manifest.json`` and ``results.json``) and the
 notebooks' titles, so it can be rebuilt at any time with ``evaltools site``; every
 ``evaltools run`` rebuilds it too. Folders still being written (``.tmp-*``) are not
@@ -27,9 +35,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from evaltools.report import i18n
+from evaltools.report.area import AREA_PARAMETERS, PERIOD_PARAMETERS, area_text  # noqa: F401  (area_text: old home)
+from evaltools.report.area import area_name, is_whole_country, period_text, planning_region, region_name
 from evaltools.report.escape import html_text
 from evaltools.report.i18n import number
 from evaltools.report.record import RESULTS_FILE
@@ -38,10 +48,6 @@ from evaltools.report.render import TEMPLATES
 
 _MAX_DETAIL = 400  # characters of an error message shown in the index
 LANGUAGE_ORDER = ("lv", "en")
-# Parameters that say which population a run is about (first found wins), in order.
-AREA_PARAMETERS = ("municipality", "region", "county", "area", "school")
-# (first, last) parameter pairs that say which years or cohorts a run covers.
-PERIOD_PARAMETERS = (("first_year", "last_year", "years"), ("first_cohort", "last_cohort", "cohorts"))
 # Parameters that change the data a run reads: runs that differ in them are not versions of one card.
 DATA_PARAMETERS = ("data_dir", "mapping")
 # error kinds of the runner (run/execute.py, run/finish.py) -> index.error.<slug>
@@ -51,8 +57,6 @@ _ERROR_SLUGS = {
     "unreadable input": "input", "not run": "not_run", "rendering error": "other", "runner error": "other",
 }
 _VERDICT_COLOURS = {"better": "#1a7f37", "worse": "#b42318", "unclear": "#8a6d00"}
-
-
 # -- reading the run folders ------------------------------------------------------------
 
 
@@ -109,7 +113,7 @@ def headline_card_of(run_dir: Path) -> dict[str, Any] | None:
 
 def format_value(value: Any, language: str = "lv") -> str:
     """A short text for a recorded value: numbers to 3 significant digits, estimates
-    with CI, a headline card by its one-sentence answer."""
+    with CI, a headline card by its one-sentence answer, a protected value by its text."""
     if isinstance(value, dict) and value.get("type") == "headline":
         answers = value.get("answer") if isinstance(value.get("answer"), dict) else {}
         return str(answers.get(language) or next(iter(answers.values()), ""))
@@ -120,6 +124,9 @@ def format_value(value: Any, language: str = "lv") -> str:
         d = _decimals(hi - lo)
         return f"{number(est, language, d)} [{number(lo, language, d)}; {number(hi, language, d)}]" \
             if language == "lv" else f"{number(est, language, d)} [{number(lo, language, d)}, {number(hi, language, d)}]"
+    if isinstance(value, dict) and value.get("type") == "protected_value":  # its text, as the report shows it
+        texts = value.get("text") if isinstance(value.get("text"), dict) else {}
+        return str(texts.get(language) or next(iter(texts.values()), ""))
     if isinstance(value, dict) and value.get("type") == "table":
         return f"table ({len(value.get('data', []))} rows)"
     if isinstance(value, float):
@@ -291,36 +298,6 @@ def scope_key(manifest: dict[str, Any]) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def area_text(manifest: dict[str, Any], language: str) -> str:
-    """The area and period of a run in words: "Valmieras novads, 2016/17–2019/20",
-    "Latvija", "pievienošanās gadi 2018–2019"."""
-    p = _params(manifest)
-    parts = []
-    for name in AREA_PARAMETERS:
-        if name in p and p[name] is not None:
-            value = str(p[name])
-            parts.append(i18n.text("index.area.all", language) if value.strip().lower() in ("all", "", "latvia")
-                         else value)
-            break
-    for first, last, kind in PERIOD_PARAMETERS:
-        a, b = p.get(first), p.get(last)
-        if a is None and b is None:
-            continue
-        if kind == "years":
-            span = "–".join(f"{y}/{(int(y) + 1) % 100:02d}" if _is_year(y) else str(y) for y in (a, b) if y is not None)
-            parts.append(span)
-        else:
-            span = "–".join(str(y) for y in (a, b) if y is not None)
-            parts.append(i18n.text("index.area.cohorts", language, cohorts=span))
-    if p.get("mapping"):
-        parts.append(i18n.text("index.area.own_data", language, mapping=Path(str(p["mapping"])).name))
-    return ", ".join(parts)
-
-
-def _is_year(y: Any) -> bool:
-    return isinstance(y, int) and not isinstance(y, bool) and 1900 <= y <= 2999
-
-
 def study_title(manifest: dict[str, Any], reports_dir: Path, language: str) -> str:
     """The study's title in ``language`` from its notebook's metadata (``evaltools.title``);
     the study name in words when no notebook can be read."""
@@ -476,7 +453,7 @@ def _when(run: dict[str, Any]) -> str:
 
 
 def _panel(run: dict[str, Any], reports_dir: Path, language: str, details: bool,
-           newer: list[dict[str, Any]] | None = None) -> str:
+           newer: list[dict[str, Any]] | None = None, stable: Mapping[int, str] | None = None) -> str:
     """One language version of a card: the current run of that language (``newer``: runs of
     that language after it that did not succeed, said in one line)."""
     e = html_text
@@ -528,6 +505,10 @@ def _panel(run: dict[str, Any], reports_dir: Path, language: str, details: bool,
         meta.append(f'{e(i18n.text("index.data", language))}: {e(Path(str(data_dir)).name)}')
     parts.append(f'<p class="ev-meta-line">{" · ".join(meta)}</p>')
     links = _links(run, reports_dir, language)
+    address = (stable or {}).get(id(run))
+    if address:  # reports/latest/<study>/<params stem>/: the newest success of this params file
+        links += (" · " if links else "") + (f'<a class="ev-stable" href="{e(address)}/report.html">'
+                                             f'{e(i18n.text("index.link.stable", language))}</a>')
     if links:
         parts.append(f'<p class="ev-links">{links}</p>')
     return "".join(parts)
@@ -572,7 +553,8 @@ def _newer(card: Card, current: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _card_html(card: Card, number_: int, reports_dir: Path, details: bool) -> str:
+def _card_html(card: Card, number_: int, reports_dir: Path, details: bool,
+               stable: Mapping[int, str] | None = None) -> str:
     current = card.current()
     langs = [lang for lang in LANGUAGE_ORDER if lang in current]
     first = langs[0]
@@ -585,30 +567,181 @@ def _card_html(card: Card, number_: int, reports_dir: Path, details: bool) -> st
             f'{" checked" if lang == first else ""}><label for="ev-c{number_}-{lang}" lang="{lang}">'
             f"{lang.upper()}</label>" for lang in langs) + "</div>"
     panels = "".join(
-        f'<div class="ev-panel ev-panel-{lang}" lang="{lang}">{_panel(current[lang], reports_dir, lang, details, _newer(card, current[lang]))}</div>'
+        f'<div class="ev-panel ev-panel-{lang}" lang="{lang}">{_panel(current[lang], reports_dir, lang, details, _newer(card, current[lang]), stable)}</div>'
         for lang in langs)
     history = _history(card, reports_dir, first, details)  # every language's older runs, in one list
     return f'<article class="ev-card ev-{kind}" id="card-{number_}">{switch}{panels}{history}</article>'
 
 
-def _contents(found: list[Card], reports_dir: Path) -> str:
+# -- the group of one study's per-municipality reports ------------------------------------------
+
+#: A study with at least this many cards about single municipalities (the national comparison not
+#: counted) gets a group instead of a card each; fewer stay cards.
+GROUP_MIN_CARDS = 3
+
+
+def _area_of(card: Card) -> tuple[str, str] | None:
+    """(parameter, value) of a card's area, from its key (``municipality=Valmieras novads``)."""
+    if len(card.key) < 2 or "=" not in card.key[1]:
+        return None
+    name, value = card.key[1].split("=", 1)
+    return (name, value) if name in AREA_PARAMETERS else None
+
+
+@dataclass
+class Group:
+    """The cards of one study about municipalities: the national comparison(s) (``municipality:
+    all``) shown as cards, the municipalities as a compact list by planning region."""
+
+    study: str
+    national: list[Card] = field(default_factory=list)
+    municipal: list[Card] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return f"group-{self.study}"
+
+    def cards(self) -> list[Card]:
+        return self.national + self.municipal
+
+    def first_run(self) -> tuple[dict[str, Any], str]:
+        current = self.cards()[0].current()
+        lang = next(lang for lang in LANGUAGE_ORDER if lang in current)
+        return current[lang], lang
+
+    def languages(self) -> list[str]:
+        found = {lang for card in self.cards() for lang in card.current()}
+        return [lang for lang in LANGUAGE_ORDER if lang in found]
+
+    def title(self, language: str, reports_dir: Path | None = None) -> str:
+        key = f"index.group.{self.study}"
+        if i18n.has(key) or key in _TEXTS:
+            return i18n.text(key, language)
+        run, _ = self.first_run()
+        return study_title(run, reports_dir or run["_dir"].parent.parent, language)
+
+
+def split_groups(found: list[Card]) -> tuple[list[Group], list[Card]]:
+    """(groups, other cards): a study with :data:`GROUP_MIN_CARDS` or more cards about one
+    municipality each becomes a group, with its national comparison(s); every other card (other
+    studies, other areas) stays as it is."""
+    by_study: dict[str, list[Card]] = {}
+    for card in found:
+        area = _area_of(card)
+        if area is not None and area[0] == "municipality":
+            by_study.setdefault(card.key[0], []).append(card)
+    groups = []
+    for study, members in by_study.items():
+        if sum(not is_whole_country(_area_of(card)[1]) for card in members) < GROUP_MIN_CARDS:
+            continue
+        group = Group(study)
+        for card in members:
+            (group.national if is_whole_country(_area_of(card)[1]) else group.municipal).append(card)
+        groups.append(group)
+    grouped = {id(card) for group in groups for card in group.cards()}
+    return groups, [card for card in found if id(card) not in grouped]
+
+
+def _municipal_row(card: Card, reports_dir: Path, details: bool, stable: Mapping[int, str]) -> str:
+    """One municipality in the group's list: name, period, a link per language (stable address,
+    else the run folder) with its PDF, the state, and the earlier runs collapsed."""
+    e = html_text
+    current = card.current()
+    langs = [lang for lang in LANGUAGE_ORDER if lang in current]
+    first = current[langs[0]]
+    name = area_name(first, "lv")
+    period = ", ".join(period_text(first, langs[0]))
+    mapping = _params(first).get("mapping")
+    if mapping:
+        period += (", " if period else "") + i18n.text("index.area.own_data", langs[0], mapping=Path(str(mapping)).name)
+    links = []
+    for lang in langs:
+        run = current[lang]
+        folder = stable.get(id(run)) or run["_dir"].relative_to(reports_dir).as_posix()
+        if (reports_dir / folder / "report.html").is_file():
+            links.append(f'<a href="{e(folder)}/report.html" lang="{lang}" hreflang="{lang}">{lang.upper()}</a>')
+        if run.get("status") == "succeeded" and (reports_dir / folder / "report.pdf").is_file():
+            links.append(f'<a href="{e(folder)}/report.pdf" type="application/pdf" download lang="{lang}">'
+                         f'{e(i18n.text("index.link.pdf", lang))} {lang.upper()}</a>')
+    status = str(first.get("status") or "other")
+    kind = status if status in ("succeeded", "failed", "interrupted") else "other"
+    state = state_text(first, langs[0])
+    newer = _newer(card, first)
+    if status != "succeeded":
+        state += ": " + error_text(first, langs[0])
+    elif newer:
+        state += " · " + i18n.text("index.newer_failed", langs[0], date=_when(newer[0]))
+    history = _history(card, reports_dir, langs[0], details)
+    return (f'<tr class="ev-muni-row ev-{kind}"><th scope="row" lang="lv">{e(name)}</th><td>{e(period)}</td>'
+            f'<td class="ev-muni-links">{" · ".join(links)}</td><td lang="{langs[0]}">{e(_cut(state))}</td>'
+            f"<td>{history}</td></tr>")
+
+
+def _group_html(group: Group, first_number: int, reports_dir: Path, details: bool,
+                stable: Mapping[int, str]) -> str:
+    """The group: its title and introduction in both languages, the national comparison's
+    card(s), then the municipalities by planning region (Rīga, Vidzeme, Kurzeme, Zemgale,
+    Latgale; names the geography does not know last), alphabetical in Latvian order."""
+    from evaltools.data.geography import PLANNING_REGIONS
+
+    e = html_text
+    both = lambda key, **kw: (f'{e(i18n.text(key, "lv", **kw))} <span lang="en">· {e(i18n.text(key, "en", **kw))}</span>')  # noqa: E731
+    title = (f'{e(group.title("lv", reports_dir))} <span lang="en">· {e(group.title("en", reports_dir))}</span>')
+    parts = [f'<section class="ev-group" id="{e(group.anchor)}"><h2 class="ev-group-title">{title}</h2>',
+             f'<p class="ev-group-intro">{both("index.group.intro")}</p>']
+    parts += [_card_html(card, first_number + k, reports_dir, details, stable) for k, card in enumerate(group.national)]
+    by_region: dict[str, list[Card]] = {}
+    for card in group.municipal:
+        region = planning_region(_area_of(card)[1]) or ""
+        by_region.setdefault(region, []).append(card)
+    head = "".join(f'<th scope="col">{both(f"index.group.{c}")}</th>' for c in ("area", "period", "report", "state"))
+    head += '<th scope="col"></th>'  # the earlier runs, collapsed
+    for region in [*PLANNING_REGIONS, ""]:
+        members = by_region.get(region)
+        if not members:
+            continue
+        members.sort(key=lambda c: (i18n.collation_key(_area_of(c)[1], "lv"), c.key[2:]))
+        heading = (f'{e(region_name(region, "lv"))} <span lang="en">· {e(region_name(region, "en"))}</span>'
+                   if region else both("index.group.other"))
+        rows = "".join(_municipal_row(card, reports_dir, details, stable) for card in members)
+        parts.append(f'<h3 class="ev-region">{heading}</h3><div class="ev-muni"><table class="ev-muni-table">'
+                     f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def state_text(run: dict[str, Any], language: str) -> str:
+    """A run's state in a word or two: the verdict of a run that succeeded, "published (no
+    verdict)" for one that has none (a descriptive report, a plan), else its status."""
+    status = str(run.get("status") or "other")
+    if status != "succeeded":
+        return status_text(status, language)
+    verdict = verdict_of(headline_card_of(run["_dir"]), language)
+    return verdict[1] if verdict else i18n.text("index.state.no_verdict", language)
+
+
+def _contents(found: list[Card], reports_dir: Path, groups: list[Group] = (), numbers: Mapping[int, int] | None = None) -> str:
     """A table of contents above the cards: each card's title, area, languages and state
     (verdict of a current run, else its status), linking to the card."""
     e = html_text
     rows = []
     for k, card in enumerate(found, 1):
+        k = (numbers or {}).get(id(card), k)
         current = card.current()
         langs = [lang for lang in LANGUAGE_ORDER if lang in current]
         run, lang = current[langs[0]], langs[0]
         status = str(run.get("status") or "other")
         state = status_text(status, lang)
-        if status == "succeeded":
-            verdict = verdict_of(headline_card_of(run["_dir"]), lang)
-            state = verdict[1] if verdict else state
+        state = state_text(run, lang)
         kind = status if status in ("succeeded", "failed", "interrupted") else "other"
         rows.append(f'<tr class="ev-{kind}" lang="{lang}"><td><a href="#card-{k}">{e(study_title(run, reports_dir, lang))}'
                     f"</a></td><td>{e(area_text(run, lang))}</td><td>{e(' · '.join(x.upper() for x in langs))}</td>"
                     f"<td>{e(state)}</td></tr>")
+    for group in groups:
+        run, lang = group.first_run()
+        rows.append(f'<tr class="ev-group-row" lang="{lang}"><td><a href="#{e(group.anchor)}">{e(group.title(lang))}'
+                    f"</a></td><td>{e(i18n.text('index.group.count', lang, n=len(group.municipal)))}</td>"
+                    f"<td>{e(' · '.join(x.upper() for x in group.languages()))}</td><td></td></tr>")
     head = "".join(f"<th>{e(i18n.text(f'index.contents.{c}', 'lv'))} · {e(i18n.text(f'index.contents.{c}', 'en'))}</th>"
                    for c in ("study", "area", "languages", "state"))
     return (f'<nav class="ev-contents"><table><thead><tr>{head}</tr></thead>'
@@ -625,7 +758,15 @@ _CSS = """
   background: #fff; position: relative; break-inside: avoid; }
 .ev-card.ev-failed { border-left: 6px solid #b42318; } .ev-card.ev-interrupted { border-left: 6px solid #b7791f; }
 .ev-card.ev-succeeded { border-left: 6px solid #1b2a3a; }
-.ev-card-title { margin: 0 0 .2rem; font-size: 1.3rem; border: 0; }
+.ev-card .ev-card-title { margin: 0 0 .2rem; font-size: 1.3rem; border: 0; }
+.ev-card:has(.ev-switch) .ev-card-title { padding-right: 6rem; }
+.ev-group { margin: 2rem 0; } .ev-group-title { margin-bottom: .3rem; } .ev-group-intro { color: #4a5560; margin: 0 0 .8rem; }
+.ev-region { margin: 1.2rem 0 .3rem; font-size: 1.05rem; }
+.ev-muni { overflow-x: auto; max-width: 100%; }
+.ev-muni-table { width: 100%; border-collapse: collapse; font-size: .9rem; }
+.ev-muni-table th, .ev-muni-table td { text-align: left; vertical-align: top; padding: .2rem .4rem; border-bottom: 1px solid #e3e6ea; }
+.ev-muni-table tbody th { font-weight: 600; white-space: nowrap; } .ev-muni-links { white-space: nowrap; }
+.ev-muni-table .ev-history { margin-top: 0; }
 .ev-area { margin: 0 0 .5rem; color: #4a5560; font-weight: 600; }
 .ev-demo { display: inline-block; margin: 0 0 .5rem; padding: .15rem .6rem; border-radius: 3px;
   background: #fff4d6; color: #6b4a00; border: 1px solid #e0c36c; font-size: .85rem; font-weight: 600; }
@@ -662,12 +803,24 @@ def build_site(reports_dir: Path, headlines: bool = True) -> Path:
     """Write ``reports_dir/index.html`` and return its path. ``headlines=False`` leaves
     out every run's headline and error message (the runner's fallback when the privacy
     gate finds an identifier in the full index)."""
+    from evaltools.report.latest import publish_latest
+
     reports_dir.mkdir(parents=True, exist_ok=True)
     e = html_text
-    found = cards(runs(reports_dir))
-    body = "\n".join(_card_html(card, k, reports_dir, headlines) for k, card in enumerate(found, 1))
-    if found:
-        body = _contents(found, reports_dir) + "\n" + body
+    all_runs = runs(reports_dir)
+    try:  # reports/latest/<study>/<params stem>/ (evaltools.report.latest); never stops the index
+        stable = {id(a.run): a.rel for a in publish_latest(reports_dir, all_runs).values()}
+    except Exception:
+        stable = {}
+    groups, found = split_groups(cards(all_runs))
+    numbers = {id(card): k for k, card in enumerate(found, 1)}
+    body = "\n".join(_card_html(card, numbers[id(card)], reports_dir, headlines, stable) for card in found)
+    first = len(found) + 1
+    for group in groups:
+        body += "\n" + _group_html(group, first, reports_dir, headlines, stable)
+        first += len(group.national)
+    if found or groups:
+        body = _contents(found, reports_dir, groups, numbers) + "\n" + body
     if not body:
         body = f'<p>{e(i18n.text("index.empty", "lv"))} · {e(i18n.text("index.empty", "en"))}: <code>evaltools run-all</code></p>'
     css = (TEMPLATES / "funder" / "funder.css").read_text(encoding="utf-8")

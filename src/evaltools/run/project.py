@@ -19,6 +19,11 @@ one file per municipality), except the folders in ``NOT_PARAMS`` (``params/mappi
 mappings, not params files) and folders whose name starts with ``.`` or ``_``. A run is named by
 its file's stem, so stems must be unique across ``params/``.
 
+Reports: ``reports/<study>/<run-id>/`` per run (earlier runs stay), and
+``reports/latest/<study>/<params-file stem>/`` the newest run of each params file that
+succeeded (:mod:`evaltools.report.latest`, written with the index): ``latest`` is therefore
+not a study name (:data:`RESERVED_STUDIES`).
+
 Params files are read strictly (:mod:`evaltools.yamlfile`: UTF-8, small, no anchors or
 aliases, no key given twice) and every problem names the file and the line.
 """
@@ -41,6 +46,8 @@ PARAMS_KEYS = {"study", "description", "parameters"}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 MAX_DESCRIPTION = 500
 NOT_PARAMS = frozenset({"mappings"})  # folders of params/ that hold other YAML (column mappings)
+# reports/latest/ holds the stable addresses (evaltools.report.latest): no study may be named so
+RESERVED_STUDIES = frozenset({"latest"})
 
 
 class ProjectError(ParamsError, ValueError):
@@ -112,7 +119,7 @@ class Project:
         return [
             Study(p.stem, p)
             for p in sorted(self.notebooks_dir.glob("*.ipynb"))
-            if not p.name.startswith((".", "_"))
+            if not p.name.startswith((".", "_")) and p.stem not in RESERVED_STUDIES
         ]
 
     def study(self, name: str) -> Study:
@@ -120,6 +127,9 @@ class Project:
         if not NAME.fullmatch(name):
             raise ProjectError(f"Unknown study {short(name)}: a study is named by its notebook in "
                                f"{clip(self.notebooks_dir)} (letters, digits, '-' and '_'). Known studies: {known}.")
+        if name in RESERVED_STUDIES:
+            raise ProjectError(f"A study cannot be named '{name}': reports/{name}/ holds the stable address of "
+                               f"every report (evaltools.report.latest). Rename notebooks/{name}.ipynb.")
         path = self.notebooks_dir / f"{name}.ipynb"
         if not path.is_file():
             raise ProjectError(f"Unknown study '{name}': there is no {clip(path)}. Known studies: {known}.")

@@ -9,6 +9,10 @@ where they apply: ``prepare``, ``headline`` (every number the funder report show
 - :mod:`evaltools.studies.dropout_prevention`: PUMPURS dropout prevention;
 - :mod:`evaltools.studies.alumni_programme`: the Iespējamā misija alumni growth programme;
 - :mod:`evaltools.studies.municipal_quality`: the municipal education-quality overview.
+- :mod:`evaltools.studies.school_community_support`: Skola-kopienā individual support plans (ESF 4.2.3.1);
+- :mod:`evaltools.studies.skolas_soma`: Latvijas skolas soma, coverage and its association with wellbeing;
+- :mod:`evaltools.studies.quality_monitoring`: the national monitoring report (ESF 4.2.2.4);
+- :mod:`evaltools.studies.evaluation_planner`: the design of an evaluation before a measure starts.
 
 ``evaltools new-study NAME`` writes a new one (``docs/new_study.md``). The modules ``dropout``,
 ``alumni`` and ``municipal`` are the old names, kept for one release.

@@ -24,9 +24,9 @@ import pandas as pd
 
 from .assessments import assign_subject_teachers, simulate_assessments, teacher_effects
 from .config import SCALES, YEARS, SynthConfig, TrueParameters, config_for
-from .programmes import (pumpurs_tables, soma_table, teacher_practices, teacher_wellbeing,
-                         wellbeing_and_community)
-from .pupils import simulate_pupils
+from .community import community_and_wellbeing, preschool_table
+from .programmes import plan_risk_types, pumpurs_tables, soma_table, teacher_practices, teacher_wellbeing
+from .pupils import expected_pupils, simulate_pupils
 from .schools import national_frame, pumpurs_frame, select_schools
 from .teachers import simulate_teachers
 from .truth import build_truth, effects_frame
@@ -38,13 +38,14 @@ TABLE_ORDER = (
     "municipalities", "schools", "pupils", "pupil_years", "assessments", "teachers",
     "teacher_years", "pumpurs_schools", "risk_scores", "support_plans", "support_measures",
     "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers", "teacher_practices",
+    "preschool_assessments", "plan_risk_types",
 )
 
 # independent random streams per part, so adding a column to one part
 # does not change the draws of another
 _STREAMS = {"frame": 1, "pumpurs": 2, "pupils": 3, "teachers": 4, "links": 5,
             "assessments": 6, "programmes": 7, "soma": 8, "wellbeing": 9, "twb": 10, "practices": 11,
-            "teacher_effects": 12}
+            "teacher_effects": 12, "preschool": 13, "risk_types": 14}
 
 
 @dataclass
@@ -83,19 +84,21 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
     pumpurs = pumpurs_frame(_rng(cfg.seed, "pumpurs"), schools)
     sim = simulate_pupils(_rng(cfg.seed, "pupils"), schools, pumpurs, national_weight, cfg)
     py = sim.pupil_years
-    per_school = py.groupby("school_id").size().reindex(schools["school_id"]).fillna(0).to_numpy() / len(YEARS)
-    tsim = simulate_teachers(_rng(cfg.seed, "teachers"), schools, per_school, cfg)
+    tsim = simulate_teachers(_rng(cfg.seed, "teachers"), schools, expected_pupils(schools, national_weight, cfg), cfg)
     links = assign_subject_teachers(_rng(cfg.seed, "links"), py, tsim.teacher_years)
     assessments = simulate_assessments(_rng(cfg.seed, "assessments"), py, sim.theta,
                                        tsim.teacher_years, tsim.teachers, links, cfg,
                                        teacher_effects(_rng(cfg.seed, "teacher_effects"),
                                                        tsim.teachers["teacher_id"].to_numpy()))
+    preschool = preschool_table(_rng(cfg.seed, "preschool"), py, schools, sim.theta)
+    # changes the absences of counselled pupils and the scores of literacy/subject support in place
+    comm = community_and_wellbeing(_rng(cfg.seed, "wellbeing"), py, sim.pupils, schools, assessments,
+                                   preschool, cfg)
     ptabs = pumpurs_tables(_rng(cfg.seed, "programmes"), py)
-    wb = wellbeing_and_community(_rng(cfg.seed, "wellbeing"), py, sim.pupils, schools, cfg)
     practices = teacher_practices(_rng(cfg.seed, "practices"), tsim.teacher_years, tsim.teachers,
                                   pd.Series(tsim.culture, index=schools["school_id"].to_numpy()), cfg)
     truth = build_truth(cfg, py, tsim.teacher_years, assessments, ptabs["support_measures"],
-                        pumpurs.set_index("school_id")["rollout_year"].dropna(), practices)
+                        pumpurs.set_index("school_id")["rollout_year"].dropna(), practices, comm)
 
     mun_out = mun[mun["municipality_id"].isin(schools["municipality_id"])]
     size = py[py["year"] == YEARS[-1]].groupby("school_id").size()
@@ -111,11 +114,13 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
         "teacher_years": tsim.teacher_years,
         "pumpurs_schools": pumpurs,
         **ptabs,
-        "community_support": wb["community_support"],
+        "community_support": comm.community_support,
         "skolas_soma": soma_table(_rng(cfg.seed, "soma"), py, schools),
-        "wellbeing_pupils": wb["wellbeing_pupils"],
+        "wellbeing_pupils": comm.wellbeing_pupils,
         "wellbeing_teachers": teacher_wellbeing(_rng(cfg.seed, "twb"), tsim.teacher_years, tsim.teachers),
         "teacher_practices": practices,
+        "preschool_assessments": preschool,
+        "plan_risk_types": plan_risk_types(_rng(cfg.seed, "risk_types"), ptabs["support_plans"], sim.pupils),
     }
     return SynthData(tables={k: _public(tables[k]) for k in TABLE_ORDER}, truth=truth, config=cfg)
 

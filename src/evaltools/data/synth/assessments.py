@@ -5,6 +5,12 @@ Score model (percent, clipped to [0, 100]) for pupil i, test/subject s, year t::
     score = mean_s + shock_st + sd_s*(0.8*theta_i + 0.6*eps + v_teacher)
             + engagement_pupil_score_pp*(eng_teacher - 3.4) + gp_pupil_score_pp*GP_teacher
 
+(for the grade-9 mathematics exam ``0.8*theta_i + 0.6*eps`` is the pupil simulation's ``z9``,
+which decided whether a pupil who failed repeats grade 9). Hidden columns: ``_p`` (pupil
+index), ``_raw`` (the score before rounding and clipping, to which
+:mod:`.community` adds the effects of Skola-kopienā support) and ``_noise`` (its exam-day part,
+``sd*0.6*eps``, from which the expected effect on passing is computed).
+
 ``theta`` is the pupil's ability (correlated with SES). ``v_teacher`` is the
 linked teacher's persistent effect (SD ``TEACHER_SD`` test SDs, zero without a
 link), drawn independently of everything else from its own random stream: the
@@ -102,8 +108,10 @@ def simulate_assessments(
         for subj, mean in means.items():
             r = rows[rng.random(len(rows)) > 0.03]  # about 3 % absent on the day
             shock = dict(zip(YEARS, rng.normal(0.0, 2.0, len(YEARS))))
-            score = (mean + pd.Series(year[r]).map(shock).to_numpy()
-                     + TEST_SD[test] * (0.8 * theta[pupil[r]] + 0.6 * rng.normal(0.0, 1.0, len(r))))
+            z = 0.8 * theta[pupil[r]] + 0.6 * rng.normal(0.0, 1.0, len(r))
+            if (test, subj) == ("ce9", "math"):  # the draw that decided repeating grade 9 (see .pupils)
+                z = pupil_years["_z9"].to_numpy()[r]
+            score = mean + pd.Series(year[r]).map(shock).to_numpy() + TEST_SD[test] * z
             tid = np.full(len(r), None, dtype=object)
             gp = np.zeros(len(r), bool)
             if test != "diag3" and subj in link:
@@ -116,7 +124,8 @@ def simulate_assessments(
                 score = score + tp.gp_pupil_score_pp * gp
             frames.append(pd.DataFrame({
                 "pupil_row": r, "year": year[r], "test": test, "subject": subj,
-                "score": np.round(np.clip(score, 0.0, 100.0), 1), "teacher_id": tid, "_gp": gp}))
+                "score": np.round(np.clip(score, 0.0, 100.0), 1), "teacher_id": tid, "_gp": gp,
+                "_raw": score, "_noise": TEST_SD[test] * (z - 0.8 * theta[pupil[r]])}))
     # classroom grades, 1-10, grades 4-12
     rows = np.flatnonzero(sits & (grade >= 4))
     for subj in SUBJECTS["class"]:
@@ -128,10 +137,10 @@ def simulate_assessments(
         frames.append(pd.DataFrame({
             "pupil_row": rows, "year": year[rows], "test": "class", "subject": subj,
             "score": np.clip(np.round(mark), 1, 10).astype(float), "teacher_id": tid,
-            "_gp": np.zeros(len(rows), bool)}))
+            "_gp": np.zeros(len(rows), bool), "_raw": mark, "_noise": 0.0}))
     out = pd.concat(frames, ignore_index=True)
     out.insert(0, "pupil_id", pupil_years["pupil_id"].to_numpy()[out["pupil_row"].to_numpy()])
     # one pupil's results together (smaller files); stable, so the order is deterministic
     out["_p"] = pupil[out["pupil_row"].to_numpy()]
     out = out.sort_values(["_p", "year"], kind="stable")  # integer keys: cheap at national scale
-    return out.drop(columns=["pupil_row", "_p"]).reset_index(drop=True)
+    return out.drop(columns=["pupil_row"]).reset_index(drop=True)

@@ -22,6 +22,12 @@ SUBJECTS = {
 """Subjects per assessment type."""
 
 
+CE9_PASS_MARK: float = 30.0
+"""Percent: a grade-9 mathematics exam (ce9) score below it counts as failed (an assumption of the
+synthetic data; failing makes repeating grade 9 likely, and Skola-kopienā subject support is for
+the pupils who failed and repeat the year)."""
+
+
 @dataclass(frozen=True)
 class TrueParameters:
     """Structural parameters; the ``true_effects.json`` sidecar is built from these."""
@@ -51,9 +57,14 @@ class TrueParameters:
     gp_join_engagement_log_or: float = 2.0
     gp_self_collaboration_points: float = 6.0  # participant's own collaboration survey score
     gp_spillover_points: float = 3.0  # colleagues of an active participant, same school and year
-    # School-community individual support -> pupil wellbeing (0-100 points).
-    community_wellbeing_points: float = 4.0
-    community_select_log_or_per_10: float = -1.0  # lower prior wellbeing -> more support
+    # Skola-kopienā individual support: each measure on its own outcome, a dose by hours.
+    community_wellbeing_per_10h: float = 2.0  # counselling/mentor -> wellbeing points per 10 hours
+    community_absences_per_10h: float = -3.0  # counselling/mentor -> lessons missed per 10 hours
+    community_literacy_points_per_10h: float = 1.5  # literacy (grades 1-3) -> grade-3 Latvian diagnostic
+    community_retake_points_per_10h: float = 3.0  # subject support -> each retaken ce9 exam score
+    community_select_log_or_per_10: float = -1.0  # lower prior wellbeing -> counselling/mentor
+    community_select_absences: float = 0.5  # more lessons missed last year -> counselling/mentor
+    community_select_literacy_per_10: float = -0.8  # lower pre-school literacy -> literacy support
     # Latvijas skolas soma: no causal effect on wellbeing (association only).
     soma_wellbeing_points_per_activity: float = 0.0
 

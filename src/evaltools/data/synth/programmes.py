@@ -1,13 +1,8 @@
-"""Programme tables: PUMPURS records, Skola-kopienā support, Latvijas skolas soma, wellbeing.
+"""Programme tables: PUMPURS records, Latvijas skolas soma, teachers' wellbeing and practices.
 
 * PUMPURS (``risk_scores``, ``support_plans``, ``support_measures``) are read off
-  the pupil simulation (:mod:`.pupils`).
-* School-community individual support (2022-2023, schools that take part):
-  ``P(support) = expit(-2 + community_select_log_or_per_10*(wb_prev-62)/10)``
-  on last year's *recorded* wellbeing; it raises this year's wellbeing by
-  ``community_wellbeing_points``.
-* Pupil wellbeing (survey 2021-2023, grades 4-12, 85 % answer):
-  ``wb_t = 62 + 0.6*(wb_{t-1}-62) + 1.5*ses + effect*support + N(0, 8^2)``.
+  the pupil simulation (:mod:`.pupils`); ``plan_risk_types`` records each plan's risk types.
+* Skola-kopienā support and the pupil wellbeing survey: :mod:`.community`.
 * Latvijas skolas soma (from 2018): activities per pupil per semester ~
   Poisson(school rate), more in urban schools; no effect on wellbeing.
 """
@@ -16,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .community import WELLBEING_YEARS
 from .config import SynthConfig
 
 MEASURES = {  # type: (share of measures, mean cost in EUR per plan)
@@ -27,8 +23,6 @@ MEASURES = {  # type: (share of measures, mean cost in EUR per plan)
     "dormitory": (0.02, 400.0),
     "learning_materials": (0.07, 60.0),
 }
-WELLBEING_YEARS = (2021, 2022, 2023)
-COMMUNITY_YEARS = (2022, 2023)
 SOMA_FIRST_YEAR = 2018
 
 
@@ -65,6 +59,27 @@ def pumpurs_tables(rng: np.random.Generator, py: pd.DataFrame) -> dict[str, pd.D
     return {"risk_scores": risk, "support_plans": plans, "support_measures": measures}
 
 
+RISK_TYPES = ("learning", "economic", "family", "social_health")
+
+
+def plan_risk_types(rng: np.random.Generator, plans: pd.DataFrame, pupils: pd.DataFrame) -> pd.DataFrame:
+    """The risk types recorded for each support plan (one row per plan and type, at least one):
+    learning ``expit(0.2 + 1.2*special_needs)``, economic ``expit(-0.6 - 0.9*ses)``, family 0.3,
+    social/health ``expit(-1.2 + 0.8*special_needs)``; a plan with none drawn gets its likeliest."""
+    info = pupils.set_index("pupil_id").reindex(plans["pupil_id"])
+    special = info["special_needs"].to_numpy(float)
+    ses = info["ses_index"].to_numpy(float)
+    prob = np.column_stack([1 / (1 + np.exp(-(0.2 + 1.2 * special))), 1 / (1 + np.exp(0.6 + 0.9 * ses)),
+                            np.full(len(plans), 0.3), 1 / (1 + np.exp(1.2 - 0.8 * special))])
+    has = rng.random(prob.shape) < prob
+    none = ~has.any(axis=1)
+    has[np.flatnonzero(none), prob[none].argmax(axis=1)] = True
+    r, c = np.nonzero(has)
+    return pd.DataFrame({"plan_id": plans["plan_id"].to_numpy()[r], "pupil_id": plans["pupil_id"].to_numpy()[r],
+                         "year": plans["year"].to_numpy()[r],
+                         "risk_type": np.array(RISK_TYPES, dtype=object)[c]})
+
+
 def soma_table(rng: np.random.Generator, py: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     """Latvijas skolas soma activities per pupil per semester (2018 onwards)."""
     rate = pd.Series(np.where(schools["urban"], 1.5, 1.0) * rng.lognormal(0.0, 0.3, len(schools)),
@@ -82,61 +97,6 @@ def soma_table(rng: np.random.Generator, py: pd.DataFrame, schools: pd.DataFrame
     # one pupil's rows together (smaller files); integer keys keep the sort cheap at national scale
     return (pd.concat(frames, ignore_index=True).sort_values(["_p", "year", "semester"], kind="stable")
             .drop(columns="_p").reset_index(drop=True))
-
-
-def wellbeing_and_community(
-    rng: np.random.Generator, py: pd.DataFrame, pupils: pd.DataFrame, schools: pd.DataFrame,
-    cfg: SynthConfig,
-) -> dict[str, pd.DataFrame]:
-    """Pupil wellbeing survey and school-community individual support."""
-    tp = cfg.true
-    n_pupils = int(py["_pupil"].max()) + 1 if len(py) else 0
-    ses = np.zeros(n_pupils)
-    ses[py["_pupil"].to_numpy()] = py["pupil_id"].map(pupils.set_index("pupil_id")["ses_index"]).to_numpy()
-    part = pd.Series(rng.random(len(schools)) < 0.4, index=schools["school_id"].to_numpy())
-    latent = np.full(n_pupils, np.nan)
-    recorded = np.full(n_pupils, np.nan)
-    wb_rows, cs_rows = [], []
-    for t in (WELLBEING_YEARS[0] - 1, *WELLBEING_YEARS):
-        cur = py[py["year"] == t]
-        i = cur["_pupil"].to_numpy()
-        n = len(i)
-        prev = latent[i]
-        fresh = np.isnan(prev)
-        prev_filled = np.where(fresh, 62.0 + 3.0 * ses[i] + rng.normal(0, 10, n), prev)
-        D = np.zeros(n, bool)
-        if t in COMMUNITY_YEARS:
-            rec_prev = recorded[i]
-            x = np.where(np.isnan(rec_prev), 62.0, rec_prev)
-            p_sup = 1.0 / (1.0 + np.exp(-(-2.0 + tp.community_select_log_or_per_10 * (x - 62.0) / 10.0)))
-            D = cur["school_id"].map(part).to_numpy(bool) & (rng.random(n) < p_sup)
-            g = cur["grade"].to_numpy()
-            measure = np.where(g <= 3, np.where(rng.random(n) < 0.6, "literacy", "counselling"),
-                               np.where(g >= 7, np.where(rng.random(n) < 0.4, "mentor", "counselling"),
-                                        "counselling"))
-            measure = np.where((g == 9) & cur["repeated"].to_numpy() & (rng.random(n) < 0.7),
-                               "subject_support", measure)
-            cs_rows.append(pd.DataFrame({
-                "pupil_id": cur["pupil_id"].to_numpy()[D], "year": np.full(int(D.sum()), t),
-                "school_id": cur["school_id"].to_numpy()[D], "measure": measure[D],
-                "hours": rng.poisson(20, int(D.sum())).astype(np.int64) + 1}))
-        wb = (62.0 + 0.6 * (prev_filled - 62.0) + 1.5 * ses[i] + tp.community_wellbeing_points * D
-              + rng.normal(0, 8, n))
-        wb = np.clip(wb, 0, 100)
-        latent[i] = wb
-        recorded[:] = np.nan
-        if t in WELLBEING_YEARS:
-            answer = (cur["grade"].to_numpy() >= 4) & (rng.random(n) < 0.85)
-            recorded[i[answer]] = np.round(wb[answer], 1)
-            wb_rows.append(pd.DataFrame({
-                "pupil_id": cur["pupil_id"].to_numpy()[answer], "year": np.full(int(answer.sum()), t),
-                "school_id": cur["school_id"].to_numpy()[answer],
-                "wellbeing": np.round(wb[answer], 1), "_community": D[answer]}))
-    wellbeing = pd.concat(wb_rows, ignore_index=True)
-    community = pd.concat(cs_rows, ignore_index=True)
-    community["year"] = community["year"].astype("int64")
-    wellbeing["year"] = wellbeing["year"].astype("int64")
-    return {"wellbeing_pupils": wellbeing, "community_support": community}
 
 
 def teacher_wellbeing(rng: np.random.Generator, teacher_years: pd.DataFrame, teachers: pd.DataFrame) -> pd.DataFrame:

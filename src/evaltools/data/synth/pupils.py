@@ -1,5 +1,11 @@
 """Pupils and their school careers, 2014-2023, with PUMPURS risk scores and support.
 
+The simulation starts ``BURN_IN_YEARS`` before the first published year (a stock of
+pupils in every grade in 2004, grade-1 entrants every year after) and keeps only the
+published years 2014-2023: by 2014 the at-risk pupils of every grade have been through
+the same early-leaving hazards as later cohorts, so the pupil stock is in steady state
+and school-level early-leaving rates have no pre-programme trend of their own.
+
 One vectorised step per school year moves every enrolled pupil at once:
 
 1. semester-1 risk score ``s1 = 100 * expit(index)`` from the pupil's
@@ -12,8 +18,11 @@ One vectorised step per school year moves every enrolled pupil at once:
 4. early leaving: ``logit h = alpha_grade + alpha_trend*(year-2014)
    + beta_score*(s1-50)/10 + D*(tau0 + tau_score*(s1-thr)/10 + tau_years*k)``
    with ``k`` years since the school's roll-out;
-5. grade repetition, transfers (within the municipality, to vocational school
-   after grade 9, out of the data), graduation after grade 12.
+5. grade repetition (more often after failing the grade-9 mathematics exam:
+   ``z9 = 0.8*theta + 0.6*eps`` is the exam's standardised result, the same draw the
+   ce9 mathematics score uses in :mod:`.assessments`), transfers (within the
+   municipality, to vocational school after grade 9, out of the data), graduation
+   after grade 12.
 """
 from __future__ import annotations
 
@@ -22,12 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import YEARS, SynthConfig
+from .assessments import CE9_NOT_HELD, TEST_MEANS, TEST_SD
+from .config import CE9_PASS_MARK, YEARS, SynthConfig
 from .groups import pick_in_groups
 from .ids import random_ids
 
 # approximate live births in Latvia by year (thousands; shape only)
-_BIRTHS = {1995: 21.6, 1996: 19.8, 1997: 18.8, 1998: 18.4, 1999: 19.4, 2000: 20.2,
+_BIRTHS = {1986: 42.0, 1987: 42.1, 1988: 41.3, 1989: 38.9, 1990: 37.9, 1991: 34.6,
+           1992: 31.6, 1993: 26.8, 1994: 24.3, 1995: 21.6, 1996: 19.8, 1997: 18.8, 1998: 18.4, 1999: 19.4, 2000: 20.2,
            2001: 19.7, 2002: 20.0, 2003: 21.0, 2004: 20.3, 2005: 21.5, 2006: 22.3,
            2007: 23.3, 2008: 24.0, 2009: 21.7, 2010: 19.2, 2011: 18.8, 2012: 19.9,
            2013: 20.6, 2014: 21.7, 2015: 21.9, 2016: 22.0}
@@ -36,11 +47,28 @@ _ALPHA_GRADE = np.array([0.0, -9.0, -9.0, -9.0, -9.0, -5.3, -5.1, -4.9, -4.7, -2
                          -2.7, -3.0, -3.3])
 VOCATIONAL_SHARE = 0.40  # share of grade-9 completers leaving for vocational schools
 PUMPURS_LAST_YEAR = 2022
+BURN_IN_YEARS = 10  # simulated school years before the first published one (not written)
+CE9_MATH = (TEST_MEANS["ce9"]["math"], TEST_SD["ce9"])  # mean and SD (percent) of the grade-9 maths exam
+FAIL_REPEAT_LOG_OR = 5.0  # failing the grade-9 mathematics exam -> repeating grade 9 (about 70 %)
 
 
 def expit(x: np.ndarray) -> np.ndarray:
     """Logistic function 1 / (1 + exp(-x))."""
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def expected_pupils(schools: pd.DataFrame, national_weight: np.ndarray, cfg: SynthConfig) -> np.ndarray:
+    """Expected pupils a year of each school (the 2014 stock's expectation), from the frame alone.
+
+    The teacher simulation sizes its posts with it, so the teachers' random draws do not depend
+    on the pupils' (a change to the pupil model leaves the teacher tables as they are).
+    """
+    lo, hi = schools["grade_min"].to_numpy(), schools["grade_max"].to_numpy()
+    stock = sum(_BIRTHS[2014 - g - 6] * _SURVIVAL[g] for g in range(1, 13))
+    per_birth = cfg.national_pupils / stock
+    w = schools["_weight"].to_numpy()
+    return sum(np.where((lo <= g) & (hi >= g), _BIRTHS[2014 - g - 6] * _SURVIVAL[g] * per_birth * w
+                        / national_weight[g], 0.0) for g in range(1, 13))
 
 
 @dataclass
@@ -76,21 +104,23 @@ def simulate_pupils(
     rollout = pumpurs["rollout_year"].fillna(9999).to_numpy(dtype=np.int64)
     takeup = pumpurs["_takeup"].to_numpy()
 
-    # national cohort scale: the 2014 stock equals cfg.national_pupils in expectation
+    # national cohort scale: a 2014 stock drawn like the burn-in's would equal cfg.national_pupils
     stock = sum(_BIRTHS[2014 - g - 6] * _SURVIVAL[g] for g in range(1, 13))
     per_birth = cfg.national_pupils / stock
+    first = YEARS[0] - BURN_IN_YEARS
+    sim_years = tuple(range(first, YEARS[-1] + 1))
 
-    # --- initial stock (2014, all grades) and entrants (grade 1, 2015-2023)
+    # --- initial stock (first simulated year, all grades) and entrants (grade 1, every later year)
     blocks_school, blocks_grade, blocks_year = [], [], []
     for g in range(1, 13):
         serve = (lo <= g) & (hi >= g)
-        lam = np.where(serve, _BIRTHS[2014 - g - 6] * _SURVIVAL[g] * per_birth * w / national_weight[g], 0.0)
+        lam = np.where(serve, _BIRTHS[first - g - 6] * _SURVIVAL[g] * per_birth * w / national_weight[g], 0.0)
         cnt = rng.poisson(lam)
         blocks_school.append(np.repeat(np.arange(S), cnt))
         blocks_grade.append(np.full(cnt.sum(), g))
-        blocks_year.append(np.full(cnt.sum(), YEARS[0]))
+        blocks_year.append(np.full(cnt.sum(), first))
     serve1 = lo <= 1
-    for t in YEARS[1:]:
+    for t in sim_years[1:]:
         lam = np.where(serve1, _BIRTHS[t - 7] * per_birth * 0.97 * w / national_weight[1], 0.0)
         cnt = rng.poisson(lam)
         blocks_school.append(np.repeat(np.arange(S), cnt))
@@ -115,11 +145,11 @@ def simulate_pupils(
     )
     theta = 0.35 * ses + rng.normal(0.0, 0.94, N) - 0.5 * special
     diseng = -0.30 * ses + 0.3 * special + rng.normal(0.0, 0.95, N)
-    repeated_ever = (grade > 1) & (rng.random(N) < 0.03 * (grade - 1) / 11 + 0.01) & (start == YEARS[0])
+    repeated_ever = (grade > 1) & (rng.random(N) < 0.03 * (grade - 1) / 11 + 0.01) & (start == first)
     entry_mun = mun[school]
     abs_prev = 38.0 * np.exp(0.45 * diseng + 0.35 * special)
 
-    active = start == YEARS[0]
+    active = start == first
     repeated_now = np.zeros(N, dtype=bool)
     # destination schools by (municipality, grade taught), chosen by size weight
     serve_s, serve_g = np.nonzero((lo[:, None] <= np.arange(13)[None, :]) & (hi[:, None] >= np.arange(13)[None, :]))
@@ -129,11 +159,11 @@ def simulate_pupils(
 
     cols: dict[str, list[np.ndarray]] = {k: [] for k in (
         "pupil", "year", "school", "grade", "absences", "repeated", "status",
-        "s1", "s2", "pumpurs", "offer", "D", "h", "h0", "h1", "k", "moved_to")}
+        "s1", "s2", "pumpurs", "offer", "D", "h", "h0", "h1", "k", "moved_to", "z9")}
     exit_year = np.full(N, -1, dtype=np.int64)
     exit_status = np.full(N, "", dtype=object)
 
-    for t in YEARS:
+    for t in sim_years:
         active |= start == t
         idx = np.flatnonzero(active)
         n = len(idx)
@@ -160,7 +190,12 @@ def simulate_pupils(
         h = np.where(D, h1, h0)
         leave = rng.random(n) < h
 
-        rep_lin = -4.0 + 0.5 * (s1 - 50.0) / 10.0 + 0.5 * special[idx] + tp.support_repeat_log_or * D
+        # the grade-9 mathematics exam (its score in .assessments is CE9_MATH applied to z9)
+        z9 = 0.8 * theta[idx] + 0.6 * rng.normal(0.0, 1.0, n)
+        fail9 = ((g == 9) & (t not in CE9_NOT_HELD)
+                 & (CE9_MATH[0] + CE9_MATH[1] * z9 < CE9_PASS_MARK))
+        rep_lin = (-4.0 + 0.5 * (s1 - 50.0) / 10.0 + 0.5 * special[idx] + FAIL_REPEAT_LOG_OR * fail9
+                   + tp.support_repeat_log_or * D)
         repeat = ~leave & (rng.random(n) < expit(rep_lin))
         out = ~leave & (rng.random(n) < 0.012)  # emigration and other exits from the data
         g_next = np.where(repeat, g, g + 1)
@@ -189,12 +224,13 @@ def simulate_pupils(
                           np.where(graduate, "graduated",
                                    np.where(out | vocational | moved | lost, "transferred", "enrolled")))
 
-        for key, val in (("pupil", idx), ("year", np.full(n, t)), ("school", sch), ("grade", g),
-                         ("absences", absences), ("repeated", repeated_now[idx]),
-                         ("status", status), ("s1", s1), ("s2", s2), ("pumpurs", in_p),
-                         ("offer", offer), ("D", D), ("h", h), ("h0", h0), ("h1", h1),
-                         ("k", k), ("moved_to", np.where(moved, dest, -1))):
-            cols[key].append(val)
+        if t >= YEARS[0]:  # the burn-in years move the pupils on and record nothing
+            for key, val in (("pupil", idx), ("year", np.full(n, t)), ("school", sch), ("grade", g),
+                             ("absences", absences), ("repeated", repeated_now[idx]),
+                             ("status", status), ("s1", s1), ("s2", s2), ("pumpurs", in_p),
+                             ("offer", offer), ("D", D), ("h", h), ("h0", h0), ("h1", h1),
+                             ("k", k), ("moved_to", np.where(moved, dest, -1)), ("z9", z9)):
+                cols[key].append(val)
 
         stays = cont & (~need_move | moved)
         ends = ~stays
@@ -220,7 +256,7 @@ def simulate_pupils(
         "status": py["status"],
         "_pupil": py["pupil"],
         "_s1": py["s1"], "_s2": py["s2"], "_pumpurs": py["pumpurs"], "_offer": py["offer"],
-        "_D": py["D"], "_h": py["h"], "_h0": py["h0"], "_h1": py["h1"], "_k": py["k"],
+        "_D": py["D"], "_h": py["h"], "_h0": py["h0"], "_h1": py["h1"], "_k": py["k"], "_z9": py["z9"],
     })
     seen = np.zeros(N, dtype=bool)
     seen[py["pupil"]] = True
@@ -233,7 +269,7 @@ def simulate_pupils(
         "language": language,
         "special_needs": special,
         "ses_index": np.round(ses, 3),
-        "entry_year": start.astype("int64"),
+        "entry_year": np.maximum(start, YEARS[0]).astype("int64"),  # first year in the data
         "exit_year": ex,
         "exit_status": pd.array(np.where(exit_status == "", None, exit_status), dtype=object),
         "_municipality": mun_codes[entry_mun],

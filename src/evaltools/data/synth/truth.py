@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .assessments import TEACHER_SD
-from .config import SynthConfig
+from .community import COMMUNITY_SCHOOL_SHARE, COMMUNITY_YEARS, MEAN_HOURS, CommunityResult
+from .config import CE9_PASS_MARK, SynthConfig
+from .pupils import FAIL_REPEAT_LOG_OR
 
 
 def _r(x: float) -> float:
@@ -22,16 +24,20 @@ def _r(x: float) -> float:
 
 
 def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessments: pd.DataFrame,
-                costs: pd.DataFrame, rollout: pd.Series, practices: pd.DataFrame) -> dict[str, Any]:
+                costs: pd.DataFrame, rollout: pd.Series, practices: pd.DataFrame,
+                comm: CommunityResult) -> dict[str, Any]:
     """The sidecar dictionary (see module docstring); ``rollout`` maps school_id to roll-out year."""
     tp = cfg.true
-    sup = py[py["_D"]]
-    p_active = py[py["_pumpurs"]]
+    # the study population: grades 5-12 (should the generator serve grades 1-4, as PUMPURS did from
+    # 2021/22, they stay out of the realised figures: they almost never leave early)
+    main = py["_pumpurs"] & (py["grade"] >= 5)
+    sup = py[py["_D"] & main]
+    p_active = py[main]
     near = p_active[(p_active["_s1"] - tp.risk_threshold).abs() < 1.0]
-    prevented = float((sup["_h0"] - sup["_h1"]).sum())
-    att_gt = (py[py["_pumpurs"]].assign(diff=lambda d: d["_h"] - d["_h0"])
+    prevented = float((py.loc[py["_D"], "_h0"] - py.loc[py["_D"], "_h1"]).sum())
+    att_gt = (py[main].assign(diff=lambda d: d["_h"] - d["_h0"])
               .groupby(["_k"])["diff"].mean())
-    gt = (py[py["_pumpurs"]]
+    gt = (py[main]
           .assign(cohort=lambda d: d["school_id"].map(rollout).astype(int), diff=lambda d: d["_h"] - d["_h0"])
           .groupby(["cohort", "year"])["diff"].agg(["mean", "size"]).reset_index())
     alumni_gp = ty[ty["in_growth_programme"]]
@@ -54,15 +60,16 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
             "realised": {
                 "att_probability": _r((sup["_h1"] - sup["_h0"]).mean()) if len(sup) else None,
                 "n_supported_pupil_years": int(len(sup)),
+                "n_supported_pupil_years_grades_1_4": int((py["_D"] & ~main).sum()),
                 "effect_at_threshold_probability": _r((near["_h1"] - near["_h0"]).mean()) if len(near) else None,
                 "takeup_at_threshold": _r(near.loc[near["_s1"] >= tp.risk_threshold, "_D"].mean()) if len(near) else None,
                 "itt_by_years_since_rollout": {str(int(k)): _r(v) for k, v in att_gt.items()},
                 "definitions": {
-                    "att_probability": "mean of h1 - h0 over supported pupil-years (annual early-leaving probability)",
+                    "att_probability": "mean of h1 - h0 over supported pupil-years of grades 5-12 (annual early-leaving probability)",
                     "effect_at_threshold_probability": "mean of h1 - h0 over PUMPURS pupil-years with |s1 - threshold| < 1",
                     "itt_att_gt": ("mean of h - h0 over grade 5-12 pupil-years in schools of roll-out cohort g in year t "
                                    "(intention-to-treat effect of the roll-out, pupil-weighted, probability scale)"),
-                    "prevented_dropouts": "sum of h0 - h1 over supported pupil-years",
+                    "prevented_dropouts": "sum of h0 - h1 over supported pupil-years (all grades)",
                 },
                 "itt_att_gt": [{"cohort": int(r.cohort), "year": int(r.year), "att_probability": _r(r.mean),
                                 "pupil_years": int(r.size)} for r in gt.itertuples()],
@@ -180,18 +187,7 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
                                "the school has an active participant that year (from teacher_years.in_growth_programme); "
                                "the effect is constant and immediate, so TWFE is unbiased here"),
         },
-        {
-            "name": "community_support_wellbeing",
-            "programme": "Skola-kopienā individual support (ESF 4.2.3.1)",
-            "outcome": "pupil wellbeing survey score (0-100) in the year of support",
-            "tables": ["community_support", "wellbeing_pupils"],
-            "scale": "points",
-            "model": "wb_t = 62 + 0.6*(wb_{t-1}-62) + 1.5*ses_index + effect*support + N(0, 8^2)",
-            "true_value": tp.community_wellbeing_points,
-            "confounding": "support goes to pupils with low wellbeing in the previous survey",
-            "naive_bias_direction": "downward (supported pupils report lower wellbeing)",
-            "how_to_recover": "OLS of wellbeing_t on support + wellbeing_{t-1} + ses_index, pupils answering both surveys, 2022-2023",
-        },
+        *community_effects(cfg, py, comm),
         {
             "name": "skolas_soma_wellbeing",
             "programme": "Latvijas skolas soma",
@@ -213,6 +209,143 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
         "effects": effects,
         "parameters": tp.to_dict(),
     }
+
+
+def _mean(x: Any) -> float | None:
+    return _r(np.mean(x)) if len(x) else None
+
+
+def community_effects(cfg: SynthConfig, py: pd.DataFrame, comm: CommunityResult) -> list[dict[str, Any]]:
+    """The four Skola-kopienā entries: each support type on its own outcome, with a dose by hours."""
+    tp = cfg.true
+    cs = comm.community_support
+    cm = cs[cs["measure"].isin(["counselling", "mentor"])]
+    answered = comm.wellbeing_pupils[comm.wellbeing_pupils["_effect"] > 0]
+    answered_hours = answered["_effect"] / tp.community_wellbeing_per_10h * 10.0
+    y1 = py["absences"].to_numpy()[cm["_row"].to_numpy()]
+    y0 = cm["_abs_before"].to_numpy()
+    lit, ret = comm.literacy, comm.retake
+    att_pass = _mean(ret["expected1"] - ret["expected0"])
+    years = f"{COMMUNITY_YEARS[0]}-{COMMUNITY_YEARS[-1]}"
+    common = {"programme": "Skola-kopienā individual support (ESF 4.2.3.1)",
+              "support_years": list(COMMUNITY_YEARS),
+              "schools": f"a random {COMMUNITY_SCHOOL_SHARE:.0%} of schools offer support ({years})"}
+    hours_model = ("hours = 1 + Poisson(mean_hours*exp(0.15*need)), need = the standardised shortfall the pupil was "
+                   "selected on (more hours for greater need)")
+    return [
+        {
+            "name": "community_support_wellbeing", **common,
+            "outcome": "pupil wellbeing survey score (0-100) in the year of support (wellbeing_pupils.wellbeing)",
+            "tables": ["community_support", "wellbeing_pupils", "pupil_years", "pupils"],
+            "scale": "points at the supported pupils' mean hours",
+            "model": ("wb_t = 62 + 0.6*(wb_{t-1}-62) + 1.5*ses_index + effect_per_10_hours*hours/10*[counselling or "
+                      "mentor] + N(0, 8^2); " + hours_model),
+            "true_value": _r(tp.community_wellbeing_per_10h * answered_hours.mean() / 10.0) if len(answered) else None,
+            "parameters": {"effect_per_10_hours": tp.community_wellbeing_per_10h, "measure": ["counselling", "mentor"],
+                           "select_log_or_per_10_wellbeing": tp.community_select_log_or_per_10,
+                           "select_log_or_per_sd_log_absences": tp.community_select_absences,
+                           "mean_hours_planned": {k: MEAN_HOURS[k] for k in ("counselling", "mentor")}},
+            "realised": {"att_points": _mean(answered["_effect"]),
+                         "mean_hours": _mean(answered_hours),
+                         "n_supported_pupil_years_answering": int(len(answered)),
+                         "mean_hours_all_supported": _mean(cm["hours"]),
+                         "definitions": {"att_points": "mean effect over counselled or mentored pupil-years that "
+                                                       "answered the survey (= true_value)"}},
+            "heterogeneity": "none: the same points per hour for counselling and mentoring, every grade and group",
+            "confounding": ("counselling and mentoring go to pupils with low wellbeing in last year's survey (missing: "
+                            "treated as 62) and many lessons missed last year; more hours for lower prior wellbeing"),
+            "naive_bias_direction": "downward (supported pupils report lower wellbeing; the naive dose slope is too low)",
+            "how_to_recover": ("OLS of wellbeing_t on hours/10 (or support) + wellbeing_{t-1} + ses_index (+ log(1 + "
+                               "absences last year)), counselled/mentored and unsupported pupils answering both "
+                               "surveys, 2022-2023; matching/AIPW on the same prior outcomes"),
+        },
+        {
+            "name": "community_support_absences", **common,
+            "outcome": "lessons missed in the year of support (pupil_years.absences)",
+            "tables": ["community_support", "pupil_years", "wellbeing_pupils", "pupils"],
+            "scale": "lessons missed in the year (ATT of the supported pupils at their own hours)",
+            "model": ("absences = Y0 - Poisson(-effect_per_10_hours*hours/10), never below 0, for counselled or "
+                      "mentored pupils; Y0 = the pupil's absences without support (negative binomial, persistent "
+                      "disengagement); " + hours_model),
+            "true_value": _mean(y1 - y0),
+            "parameters": {"effect_per_10_hours": tp.community_absences_per_10h, "measure": ["counselling", "mentor"],
+                           "select_log_or_per_10_wellbeing": tp.community_select_log_or_per_10,
+                           "select_log_or_per_sd_log_absences": tp.community_select_absences,
+                           "selection_absences_scale": "(log(1 + absences last year) - 3.5)/0.7"},
+            "realised": {"att_lessons": _mean(y1 - y0), "mean_hours": _mean(cm["hours"]),
+                         "effect_at_mean_hours": _r(tp.community_absences_per_10h * cm["hours"].mean() / 10.0)
+                         if len(cm) else None,
+                         "mean_absences_without_support": _mean(y0),
+                         "n_supported_pupil_years": int(len(cm)),
+                         "definitions": {"att_lessons": "mean of absences - absences without support over counselled or "
+                                                        "mentored pupil-years (= true_value; below effect_at_mean_hours "
+                                                        "in size where a pupil would miss fewer lessons than the cut)"}},
+            "confounding": ("support goes to pupils who missed many lessons last year (absences persist) and had low "
+                            "prior wellbeing"),
+            "naive_bias_direction": "upward (supported pupils miss more lessons: support looks harmful)",
+            "how_to_recover": ("Poisson or OLS of absences on hours/10 (or support) + log(1 + absences last year) + "
+                               "wellbeing last year (with a missing indicator: pupils of grades 1-4 and non-respondents "
+                               "have none) among counselled/mentored and unsupported pupils with a year before; "
+                               "report the effect in lessons"),
+        },
+        {
+            "name": "community_support_literacy", **common,
+            "outcome": ("grade-3 Latvian diagnostic score (assessments test diag3, subject latvian, percent) in "
+                        f"{years}"),
+            "tables": ["community_support", "assessments", "preschool_assessments", "pupil_years"],
+            "scale": "percentage points at the supported pupils' mean hours (literacy hours of grades 1-3 up to "
+                     "and including the year of the diagnostic)",
+            "model": ("diag3 latvian = mean + year shock + 16*(0.8*ability + 0.6*eps) + effect_per_10_hours*hours/10; "
+                      "ability also drives the pre-school literacy score; " + hours_model),
+            "true_value": _mean(lit["points"]),
+            "parameters": {"effect_per_10_hours": tp.community_literacy_points_per_10h, "measure": "literacy",
+                           "select_log_or_per_10_preschool_literacy": tp.community_select_literacy_per_10,
+                           "selection": "logit p = -2.2 + select*(preschool literacy - 60)/10 (missing: 60), grades 1-3"},
+            "realised": {"mean_hours": _mean(lit["hours"]), "n_diagnostics_supported": int(len(lit))},
+            "confounding": "literacy support goes to pupils with low pre-school literacy, who also score lower in grade 3",
+            "naive_bias_direction": "downward (supported pupils score lower)",
+            "how_to_recover": ("OLS of the grade-3 Latvian diagnostic on literacy hours/10 (or support) + pre-school "
+                               "literacy (preschool_assessments, with a missing indicator) + pre-school numeracy, "
+                               "pupils of grade 3 in the support years with literacy support or none"),
+        },
+        {
+            "name": "community_support_exam_retake", **common,
+            "outcome": (f"passing the retaken grade-9 exams: every ce9 subject at or above {CE9_PASS_MARK:g} % "
+                        "(assessments test ce9) in the repeated year; no ce9 result counts as not passed"),
+            "tables": ["community_support", "assessments", "pupil_years"],
+            "population": (f"9th-graders who repeat the year after a ce9 subject below {CE9_PASS_MARK:g} % the year "
+                           "before, in schools offering support"),
+            "scale": ("probability of passing (ATT of the supported pupils at their own hours, expected over the "
+                      "exam-day noise of the retake)"),
+            "model": ("every ce9 score of a supported retaker rises by score_points_per_10_hours*hours/10; failing the "
+                      f"mathematics exam makes repeating grade 9 likely (log OR {FAIL_REPEAT_LOG_OR:g}); " + hours_model),
+            "true_value": att_pass,
+            "parameters": {"pass_mark": CE9_PASS_MARK, "measure": "subject_support",
+                           "score_points_per_10_hours": tp.community_retake_points_per_10h,
+                           "effect_per_10_hours": (_r(att_pass / (ret["hours"].mean() / 10.0))
+                                                   if len(ret) and att_pass is not None else None),
+                           "selection": ("logit p = -1 + (pass_mark - lowest ce9 score last year)/10 + (50 - mean ce9 "
+                                         "score last year)/10; hours: need = the same sum")},
+            "realised": {"att_pass": att_pass, "att_pass_realised": _mean(ret["pass1"] - ret["pass0"]),
+                         "pass_probability_without_support": _mean(ret["expected0"]),
+                         "pass_rate_without_support_realised": _mean(ret["pass0"]),
+                         "pass_rate_supported": _mean(ret["pass1"]), "mean_hours": _mean(ret["hours"]),
+                         "n_supported_retakers": int(len(ret)),
+                         "score_points_at_mean_hours": (_r(tp.community_retake_points_per_10h * ret["hours"].mean() / 10)
+                                                        if len(ret) else None),
+                         "definitions": {"att_pass": ("mean over supported retakers of P(pass with their hours) - "
+                                                      "P(pass without), over the exam-day noise (= true_value)"),
+                                         "att_pass_realised": "the same with the drawn exam-day noise",
+                                         "effect_per_10_hours": "true_value / (mean hours / 10): the slope of a "
+                                                                "straight line through zero on the probability scale; "
+                                                                "the structural slope is on the exam score"}},
+            "confounding": ("retakers with lower ce9 scores last year (lowest and mean) get support more often and "
+                            "more hours, and pass less often"),
+            "naive_bias_direction": "downward (supported retakers pass less often than unsupported ones)",
+            "how_to_recover": ("among repeaters who failed a ce9 subject the year before: logit/LPM or AIPW of passing on "
+                               "support (or hours/10) + the lowest and the mean ce9 score of the year before"),
+        },
+    ]
 
 
 def effects_frame(truth: dict[str, Any]) -> pd.DataFrame:

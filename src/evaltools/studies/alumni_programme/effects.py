@@ -217,9 +217,10 @@ def pupil_results(sd: StudyData) -> PupilResults:
     if d.empty or d["gp"].sum() == 0:
         raise StudyInputError("No pupil has a test result linked to a participating teacher.")
     covs = _varying(d, ["engagement", "alumnus"])
-    model = multilevel(d, "score_c ~ " + " + ".join(["gp", *covs]), "teacher_id")
-    naive = multilevel(d, "score_c ~ gp", "teacher_id")
-    school = multilevel(d, "score_c ~ 1", "school_id")
+    m = d[["score_c", "gp", *covs, "teacher_id", "school_id"]]  # the models' columns only (same rows, same order)
+    model = multilevel(m, "score_c ~ " + " + ".join(["gp", *covs]), "teacher_id")
+    naive = multilevel(m, "score_c ~ gp", "teacher_id")
+    school = multilevel(m, "score_c ~ 1", "school_id")
     n = {"units": int(d.loc[d["gp"] == 1, "teacher_id"].nunique()),
          "scores": int(len(d)), "teachers": int(d["teacher_id"].nunique()),
          "pupils_of_participants": int(d.loc[d["gp"] == 1, "pupil_id"].nunique()),

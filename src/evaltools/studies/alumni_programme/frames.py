@@ -153,11 +153,15 @@ def _scores(assessments: pd.DataFrame, ty: pd.DataFrame) -> pd.DataFrame:
     keep = ["teacher_id", "year", "school_id", "gp", "engagement", "alumnus", "cohort", "role", "leader",
             "school_type", "urban"]
     d = a.merge(ty[keep], on=["teacher_id", "year"], how="inner", validate="many_to_one")
-    d = d.rename(columns={"subject": "test_subject"})
-    cell = d["test"].astype(str) + "_" + d["test_subject"].astype(str) + "_" + d["year"].astype(str)
-    d["cell"] = cell.to_numpy()
-    d["score_c"] = d["score"] - d.groupby("cell")["score"].transform("mean")
-    return d.reset_index(drop=True)
+    d = d.rename(columns={"subject": "test_subject"}).reset_index(drop=True)
+    # the cell (test, subject, year): its label is built once per cell, not once per score (millions at
+    # national scale), and the mean is taken over the same rows in the same order as by label
+    by = d.groupby(["test", "test_subject", "year"], sort=False)
+    keys = by.size().index
+    labels = np.array([f"{t}_{s}_{y}" for t, s, y in keys], dtype=object)
+    d["cell"] = labels[by.ngroup().to_numpy()]
+    d["score_c"] = d["score"] - by["score"].transform("mean")
+    return d
 
 
 def _practices(practices: pd.DataFrame, ty: pd.DataFrame, raw_ty: pd.DataFrame, excluded: set) -> pd.DataFrame:

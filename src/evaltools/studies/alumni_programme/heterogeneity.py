@@ -47,7 +47,11 @@ def _subgroups(sd: StudyData, outcome: str, by: str, min_participants: int) -> t
     if by not in SUBGROUPS:
         raise StudyInputError(f"by must be one of {', '.join(SUBGROUPS)}, got {by!r}.")
     if outcome == "pupil_results":
-        d = sd.scores.assign(group=lambda x: SUBGROUPS[by](x))
+        # only the columns the groups and the model read (the scores frame has millions of rows at
+        # national scale; the same rows in the same order)
+        used = [c for c in ("score_c", "teacher_id", "gp", "engagement", "alumnus", "test_subject", "leader",
+                            "school_type") if c in sd.scores]
+        d = sd.scores[used].assign(group=lambda x: SUBGROUPS[by](x))
     elif outcome == "retention":
         d = teacher_year_sample(sd, "alumni", programme_years=False).dropna(subset=["left"])
         d = d.assign(group=SUBGROUPS[by](d))

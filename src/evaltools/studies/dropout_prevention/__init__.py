@@ -41,6 +41,9 @@ from evaltools.studies.dropout_prevention.effects import (
 from evaltools.studies.dropout_prevention.frames import (
     BASELINE_COVARIATES,
     GRADES,
+    MIN_SCORE_VALUES,
+    PLACEBO_GRADES,
+    PUPIL_CODE,
     SCORE,
     SUBGROUPS,
     TREND,
@@ -48,11 +51,15 @@ from evaltools.studies.dropout_prevention.frames import (
     DropoutData,
     DropoutDataError,
     attrition,
+    first_served_year,
     leaving_spells,
+    placebo_panel,
     prepare,
     sample_flow_counts,
     school_panel,
+    served_grades,
     support_costs,
+    threshold_design_available,
 )
 from evaltools.studies.dropout_prevention.publish import (
     OBSERVED_RATES,
@@ -73,7 +80,8 @@ __all__ = [
     # frames and results
     "DropoutData", "DropoutDataError", "Results", "Robustness", "GRADES", "SUBGROUPS", "TREND", "SCORE", "YEARS_IN",
     "BASELINE_COVARIATES", "BALANCE_COVARIATES", "school_panel", "attrition", "leaving_spells", "support_costs",
-    "sample_flow_counts",
+    "sample_flow_counts", "PLACEBO_GRADES", "PUPIL_CODE", "served_grades", "first_served_year", "placebo_panel",
+    "MIN_SCORE_VALUES", "threshold_design_available",
     # estimates
     "naive_difference", "support_hazard", "probability_effect", "cox_index_from_hazard", "subgroup_effects",
     "measure_effects", "other_outcomes", "fit_rollout", "twfe_weights", "leave_one_out", "rd_checks",

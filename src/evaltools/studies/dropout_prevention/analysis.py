@@ -20,11 +20,19 @@ from evaltools.estimate.result import Estimate
 from evaltools.studies.dropout_prevention.designs import fit_rollout, leave_one_out, rd_checks
 from evaltools.studies.dropout_prevention.effects import (
     cox_index_from_hazard,
+    model_rows,
     naive_difference,
     probability_effect,
     support_hazard,
 )
-from evaltools.studies.dropout_prevention.frames import GRADES, DropoutData, attrition, school_panel, support_costs
+from evaltools.studies.dropout_prevention.frames import (
+    GRADES,
+    DropoutData,
+    attrition,
+    school_panel,
+    support_costs,
+    threshold_design_available,
+)
 
 __all__ = ["Results", "Robustness", "headline", "robustness", "BALANCE_COVARIATES"]
 
@@ -43,9 +51,9 @@ class Results:
     at_threshold: Estimate  # the model's effect for pupils at the threshold
     naive: Estimate  # supported minus unsupported, unadjusted
     balance: Any  # estimate.BalanceTable among offered pupils (None: one group only)
-    rd: Any  # RDResult: fuzzy RD at the threshold
-    density: Any  # its density test
-    gap: float  # z of RD minus the model's effect at the threshold
+    rd: Any  # RDResult: fuzzy RD at the threshold (None: no numeric risk score, threshold_design_available)
+    density: Any  # its density test (None without the RD)
+    gap: float  # z of RD minus the model's effect at the threshold (NaN without the RD)
     panel: pd.DataFrame  # school-year panel of the roll-out
     rollout: Any  # att_gt result (None: no comparison schools)
     rollout_control: str | None  # the comparison group used
@@ -85,7 +93,7 @@ def headline(data: DropoutData, *, control_group: str = "never", anticipation: i
     texts: dict[str, Callable[..., str]] = {
         "density": lambda p: f"manipulation of the risk score at the threshold (density test p = {p:.3f})",
         "disagree": lambda: "the threshold design and the model disagree", **(threats or {})}
-    hazard, rows = support_hazard(data)
+    hazard, rows = support_hazard(data, rows=model_rows(data))  # the columns the designs read (same rows)
     supported = rows[rows["supported"]]
     att = probability_effect(hazard, supported, label="ATT: annual probability of leaving early")
     cox = cox_index_from_hazard(hazard, supported, n_comparison=int((~rows["supported"]).sum()))
@@ -98,9 +106,12 @@ def headline(data: DropoutData, *, control_group: str = "never", anticipation: i
     if offered["took_up"].nunique() == 2 and covs:
         ok = offered[covs].notna().all(axis=1)
         balance = balance_table(offered[ok], "took_up", covs, cluster="school_id")
-    rd_main = rd(rows, "left_early", "s1", cutoff=data.threshold, treatment="supported_f", cluster="school_id")
-    density = rd_main.density_test()
-    gap = (rd_main.estimate.estimate - at_threshold.estimate) / math.hypot(rd_main.estimate.se, at_threshold.se)
+    rd_main = density = None
+    gap = float("nan")
+    if threshold_design_available(data):  # offered only with a numeric risk score (the fallback: the roll-out)
+        rd_main = rd(rows, "left_early", "s1", cutoff=data.threshold, treatment="supported_f", cluster="school_id")
+        density = rd_main.density_test()
+        gap = (rd_main.estimate.estimate - at_threshold.estimate) / math.hypot(rd_main.estimate.se, at_threshold.se)
 
     panel = school_panel(data)
     cs, cs_control = fit_rollout(panel, control_group, anticipation=anticipation, base_period="universal",
@@ -118,9 +129,9 @@ def headline(data: DropoutData, *, control_group: str = "never", anticipation: i
     mdes = inference.multiplier(hazard.n["clusters"] - 1) * cox.se
     lost = attrition(data)
     threat_list = []
-    if density.pvalue < 0.05:
+    if density is not None and density.pvalue < 0.05:
         threat_list.append(texts["density"](density.pvalue))
-    if abs(gap) > 1.96:
+    if math.isfinite(gap) and abs(gap) > 1.96:
         threat_list.append(texts["disagree"]())
     base = balance.table["norm_diff"].dropna().to_dict() if balance is not None else {}
     # the hazard model adjusts for every characteristic of the balance check (score, special needs,
@@ -147,7 +158,7 @@ class Robustness:
     """The robustness checks the funder report summarises (see :func:`robustness`)."""
 
     specs: dict[str, Estimate]  # the ATT under other score forms and clustering
-    rd: dict[str, pd.DataFrame]  # rd_checks: bandwidth, placebo cut-offs, covariates
+    rd: dict[str, pd.DataFrame]  # rd_checks: bandwidth, placebo cut-offs, covariates (empty without the RD)
     wild_lpm: Any  # wild cluster bootstrap of the risk-adjusted comparison as an LPM
     wild: Any  # wild cluster bootstrap of the roll-out's static TWFE (None: no roll-out)
     rollout_grid: pd.DataFrame | None  # roll-out ATT by comparison group, base period, anticipation
@@ -169,9 +180,9 @@ def robustness(data: DropoutData, res: Results, *, anticipation: int = 0, wild_r
 
     specs = {"linear score (main)": res.att}
     for spec in ("bins", "quadratic"):
-        fit, fr = support_hazard(data, spec=spec)
+        fit, fr = support_hazard(data, spec=spec, rows=model_rows(data))
         specs[f"{spec} score"] = probability_effect(fit, fr[fr["supported"]], label=spec)
-    fit, fr = support_hazard(data, cluster="municipality_id")
+    fit, fr = support_hazard(data, cluster="municipality_id", rows=model_rows(data))
     specs["clustered by municipality"] = probability_effect(fit, fr[fr["supported"]], label="municipality")
     rows = res.rows
     lpm = rows.assign(score_bin=np.floor(rows["score10"] * 2).astype("int64"))
@@ -204,5 +215,6 @@ def robustness(data: DropoutData, res: Results, *, anticipation: int = 0, wild_r
                                                                       **kw)
                 except ValueError as exc:
                     honest[method + "_error"] = str(exc)
-    return Robustness(specs=specs, rd=rd_checks(data, res.rd), wild_lpm=wild_lpm, wild=wild,
+    return Robustness(specs=specs, rd=rd_checks(data, res.rd) if res.rd is not None else {}, wild_lpm=wild_lpm,
+                      wild=wild,
                       rollout_grid=grid_frame, leave_one_out=loo, honest=honest)

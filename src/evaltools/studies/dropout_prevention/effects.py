@@ -20,10 +20,17 @@ from scipy import stats
 
 from evaltools.estimate.glm import difference_in_means, g_computation, irls, predicted_means
 from evaltools.estimate.result import Estimate
-from evaltools.studies.dropout_prevention.frames import BASELINE_COVARIATES, SCORE, TREND, YEARS_IN, DropoutData
+from evaltools.studies.dropout_prevention.frames import (
+    BASELINE_COVARIATES,
+    PUPIL_CODE,
+    SCORE,
+    TREND,
+    YEARS_IN,
+    DropoutData,
+)
 
-__all__ = ["naive_difference", "support_hazard", "probability_effect", "cox_index_from_hazard", "subgroup_effects",
-           "measure_effects", "other_outcomes"]
+__all__ = ["model_rows", "naive_difference", "support_hazard", "probability_effect", "cox_index_from_hazard",
+           "subgroup_effects", "measure_effects", "other_outcomes"]
 
 
 def naive_difference(data: DropoutData, outcome: str = "left_early") -> Estimate:
@@ -78,10 +85,26 @@ def support_hazard(data: DropoutData, spec: str = "linear", *, rows: pd.DataFram
         raise ValueError(f"spec must be 'linear', 'bins' or 'quadratic', got {spec!r}.")
     frame = frame.assign(supported_f=frame["supported"].astype("float64"))
     baseline = [c for c in BASELINE_COVARIATES if frame[c].nunique() > 1]
-    return discrete_time_hazard(frame, "pupil_id", "grade", "left_early",
-                                covariates=[*covs, *baseline, *extra_covariates], treatment="supported_f",
-                                interactions=[SCORE, YEARS_IN, *extra_interactions], cluster=cluster,
+    # the pupil as an integer code when the frames carry it: the same grouping (codes and ids are one
+    # to one, in the same order), so the same fit, without sorting millions of text ids
+    unit = PUPIL_CODE if PUPIL_CODE in frame else "pupil_id"
+    covariates = [*covs, *baseline, *extra_covariates]
+    interactions = [SCORE, YEARS_IN, *extra_interactions]
+    # the model sees only its columns (the estimator copies what it is given); the same rows in the same order
+    used = list(dict.fromkeys([unit, "grade", "left_early", *covariates, "supported_f", *interactions, cluster]))
+    return discrete_time_hazard(frame[used], unit, "grade", "left_early", covariates=covariates,
+                                treatment="supported_f", interactions=interactions, cluster=cluster,
                                 link=link), frame
+
+
+def model_rows(data: DropoutData, extra: Sequence[str] = ()) -> pd.DataFrame:
+    """The PUMPURS pupil-years with only the columns the hazard models and their effects read (plus
+    ``extra``): the same rows in the same order as ``data.pumpurs``, a fraction of its memory (each
+    model copies the frame it is given; at national scale the whole frame is about 40 columns)."""
+    p = data.pumpurs
+    cols = ["pupil_id", PUPIL_CODE, "school_id", "municipality_id", "grade", "year", "left_early", "supported",
+            "s1", TREND, SCORE, YEARS_IN, *BASELINE_COVARIATES, *extra]
+    return p[[c for c in dict.fromkeys(cols) if c in p.columns]]
 
 
 def _designs(result: Any, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +170,7 @@ def subgroup_effects(data: DropoutData, by: str, *, min_rows: int = 10) -> dict[
     than ``min_rows`` supported pupil-years, or without an event among supported or
     unsupported pupil-years, are left out (their effect is not estimable).
     """
-    p = data.pumpurs
+    p = model_rows(data, [by])
     p = p[p[by].notna()]
     if by == "risk_band":  # the support effect by risk level: among pupils at or above the threshold
         p = p[p[by] != "below"]
@@ -197,7 +220,7 @@ def measure_effects(data: DropoutData, min_rows: int = 10) -> pd.DataFrame:
         if n_m < min_rows or n_m > int(sup.sum()) - min_rows:
             continue
         try:
-            res, frame = support_hazard(data, extra_interactions=[col])
+            res, frame = support_hazard(data, rows=model_rows(data, [col]), extra_interactions=[col])
         except ValueError:
             continue
         r = res.table.loc[f"supported_f:{col}"]
@@ -241,7 +264,7 @@ def other_outcomes(data: DropoutData, pass_mark: float) -> dict[str, Estimate]:
     threshold, test x subject x year cells); ``exam_pass``: difference in the share of
     exam results at or above ``pass_mark``. Left out when the data lack the outcome.
     """
-    p = data.pumpurs
+    p = model_rows(data, ["absences", "repeat_next", "grade_band"])  # the columns read below (same rows)
     out: dict[str, Estimate] = {}
     grade_year = pd.get_dummies(p[["grade", "year"]].astype(str), drop_first=True, dtype=float)
     bins10 = pd.get_dummies(np.floor(p[SCORE]).astype("int64").astype(str), prefix="b", drop_first=True, dtype=float)

@@ -10,17 +10,29 @@ import pandas as pd
 
 from evaltools.core.errors import DataError
 
-__all__ = ["GRADES", "SUBGROUPS", "TREND", "SCORE", "YEARS_IN", "BASELINE_COVARIATES", "DropoutDataError",
-           "DropoutData", "prepare", "school_panel", "attrition", "leaving_spells", "support_costs"]
+__all__ = ["GRADES", "PLACEBO_GRADES", "MIN_SCORE_VALUES", "SUBGROUPS", "TREND", "SCORE", "YEARS_IN", "PUPIL_CODE",
+           "BASELINE_COVARIATES", "DropoutDataError", "DropoutData", "prepare", "school_panel", "served_grades",
+           "first_served_year", "placebo_panel", "threshold_design_available", "attrition", "leaving_spells",
+           "support_costs"]
 
 GRADES: tuple[int, int] = (5, 12)
-"""Grades PUMPURS served (5-12)."""
+"""Grades PUMPURS served from its start (5-12): the study's population."""
+
+MIN_SCORE_VALUES = 10
+"""Distinct semester-1 risk scores needed on each side of the threshold for the threshold design:
+fewer (risk recorded as a few levels or types, not a numeric score) leave no running variable."""
+
+PLACEBO_GRADES: tuple[int, int] = (1, 4)
+"""Grades of the roll-out's placebo outcome: not served at the start (PUMPURS added them from the
+2021/22 school year), so usable only in the years before they were served (:func:`first_served_year`)."""
 
 SUBGROUPS: tuple[str, ...] = ("grade_band", "sex", "school_language", "area", "risk_band")
 """Columns of :attr:`DropoutData.pumpurs` that define the "for whom" subgroups."""
 
 #: hazard-model covariates: school-year trend and the centred risk score per 10 points
 TREND, SCORE, YEARS_IN = "trend", "score10", "years_in"
+#: the pupil as an integer code (for grouping pupil-years; not an id of the extract, never published)
+PUPIL_CODE = "pupil_code"
 #: characteristics recorded before a plan, adjusted for in the hazard model (those that vary)
 BASELINE_COVARIATES: tuple[str, ...] = ("special_needs", "log_absences_prev", "absences_prev_missing")
 
@@ -180,30 +192,36 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
         for m in measure_types:
             got = meas.loc[meas["type"] == m, ["pupil_id", "year"]].drop_duplicates()
             at, ok = align(got)
-            col[f"m_{m}"] = spread(at, ok, np.ones(len(got), np.int64), 0).astype(np.int64)
+            col[f"m_{m}"] = spread(at, ok, np.ones(len(got), np.int8), 0).astype(np.int8)  # 0/1: one byte
     else:
         meas = pd.DataFrame(columns=["plan_id", "pupil_id", "year", "type", "cost_eur", "school_id"])
 
-    py = pd.DataFrame(col)
-    year, grade, cohort = py["year"].to_numpy(), py["grade"].to_numpy(), py["cohort"].to_numpy()
+    # every column in one dict, then one frame that keeps the arrays as they are (copy=False: no
+    # consolidation into 2-D blocks, which at national scale costs seconds and twice the memory)
+    year, grade, cohort = col["year"].astype(np.int64), col["grade"], col["cohort"]
     in_grades = (grade >= GRADES[0]) & (grade <= GRADES[1])
     started = (cohort > 0) & (year >= cohort)
-    extra = {
-        "left_early": (py["status"] == "left_early").to_numpy(np.int64),
-        "in_pumpurs": ~np.isnan(py["s1"].to_numpy()) & in_grades,
+    s1 = col["s1"]
+    col.update({
+        "left_early": (col["status"] == "left_early").astype(np.int64),
+        "in_pumpurs": ~np.isnan(s1) & in_grades,
         YEARS_IN: np.where(started, year - cohort, 0).astype(np.int64),
         TREND: (year - lo).astype(np.int64),
-        SCORE: (py["s1"].to_numpy() - threshold) / 10.0,
-        "grade_band": np.where(grade <= 9, "5-9", "10-12"),
-        "area": np.where(py["urban"].to_numpy(bool), "urban", "rural"),
-        "log_absences_prev": np.nan_to_num(np.log1p(py["absences_prev"].to_numpy()), nan=0.0),
-        "absences_prev_missing": np.isnan(py["absences_prev"].to_numpy()).astype(float),
-    }
-    band = np.clip(np.floor(extra[SCORE]), -1, 2)
+        SCORE: (s1 - threshold) / 10.0,
+        # labels as references to two strings (an object column, not millions of copies)
+        "grade_band": np.array(["5-9", "10-12"], dtype=object)[(grade > 9).astype(np.int8)],
+        "area": np.array(["rural", "urban"], dtype=object)[col["urban"].astype(bool).astype(np.int8)],
+        "log_absences_prev": np.nan_to_num(np.log1p(col["absences_prev"]), nan=0.0),
+        "absences_prev_missing": np.isnan(col["absences_prev"]).astype(float),
+    })
+    band = np.clip(np.floor(col[SCORE]), -1, 2)
     labels = {-1.0: "below", 0.0: f"{threshold:g}-{threshold + 10:g}",
               1.0: f"{threshold + 10:g}-{threshold + 20:g}", 2.0: f"{threshold + 20:g}+"}
-    extra["risk_band"] = pd.Series(band).map(labels).to_numpy()
-    py = pd.concat([py, pd.DataFrame(extra)], axis=1)
+    col["risk_band"] = pd.Series(band).map(labels).to_numpy()
+    # the pupil as an integer (its position among the data's pupils): the models group pupil-years by
+    # pupil many times, and integers sort and hash far faster than text ids (never published)
+    col[PUPIL_CODE] = pcode[rows].astype(np.int64)
+    py = pd.DataFrame(col, copy=False)
 
     exams = pd.DataFrame(columns=["pupil_id", "year", "test", "subject", "score"])
     if "assessments" in ds:
@@ -216,7 +234,11 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
             exams[c] = py[c].to_numpy()[at[ok]]
     scored = py.loc[py["in_pumpurs"], "year"]
     all_scored = rs["year"]
+    pumpurs_s1 = col["s1"][py["in_pumpurs"].to_numpy()]
     notes = {"plans_below_threshold": int((per_py["plan_score"] < threshold).sum()),
+             # distinct semester-1 scores below and at/above the threshold (the threshold design's running variable)
+             "score_values": (int(len(np.unique(pumpurs_s1[pumpurs_s1 < threshold]))),
+                              int(len(np.unique(pumpurs_s1[pumpurs_s1 >= threshold])))),
              "whole_period": lo <= int(years_all.min()) and hi >= int(years_all.max()),
              # the period holds every year with risk scores: all of the programme's pupil-years
              "covers_programme": bool(len(all_scored)) and lo <= int(all_scored.min()) and hi >= int(all_scored.max()),
@@ -226,15 +248,33 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
                        measure_types=measure_types, notes=notes)
 
 
-def school_panel(data: DropoutData, outcome: str = "left_early", grades: tuple[int, int] = GRADES) -> pd.DataFrame:
+def threshold_design_available(data: DropoutData) -> bool:
+    """Is the threshold design (fuzzy RD at the risk-score threshold) offered on these data?
+
+    Only when the extract records a numeric risk score: at least :data:`MIN_SCORE_VALUES`
+    distinct semester-1 scores on each side of the threshold. The real PUMPURS database may
+    record risk by type only (learning, economic, family, social/health) or as a few levels;
+    then there is no running variable, and the study's fallback is the staggered roll-out of
+    schools (Callaway-Sant'Anna), which needs no score (docs/dropout_prevention.md).
+    """
+    below, above = data.notes.get("score_values", (0, 0))
+    return below >= MIN_SCORE_VALUES and above >= MIN_SCORE_VALUES
+
+
+def school_panel(data: DropoutData, outcome: str = "left_early", grades: tuple[int, int] = GRADES,
+                 last_year: int | None = None) -> pd.DataFrame:
     """School-year means of ``outcome`` over pupils in ``grades``, with the roll-out cohort.
 
     Columns: school_id, year, value, pupils, municipality_id, cohort (0 = never in PUMPURS
     within the data), treated (the school is in PUMPURS that year) and weight (the school's
     mean pupils a year, constant within school: pupil-weighted school estimates).
+    ``last_year``: leave out later school years (None: every year of the frames).
     """
     py = data.pupil_years
-    rows = py[py["grade"].between(*grades)]
+    keep = py["grade"].between(*grades)
+    if last_year is not None:
+        keep &= py["year"] <= last_year
+    rows = py[keep]
     panel = (rows.groupby(["school_id", "year"], as_index=False)
              .agg(value=(outcome, "mean"), pupils=(outcome, "size")))
     info = py.drop_duplicates("school_id").set_index("school_id")[["municipality_id", "cohort"]]
@@ -242,6 +282,36 @@ def school_panel(data: DropoutData, outcome: str = "left_early", grades: tuple[i
     panel["treated"] = ((panel["cohort"] > 0) & (panel["year"] >= panel["cohort"])).astype(float)
     panel["weight"] = panel.groupby("school_id")["pupils"].transform("mean")
     return panel
+
+
+def served_grades(data: DropoutData) -> pd.DataFrame:
+    """The grades PUMPURS served each school year, as the data record them: the support plans
+    joined to the pupil-years by pupil and year (:func:`prepare`'s ``offered``), counted by year
+    and grade. Columns: year, grade, plans (pupil-years with a plan); grades without a plan that
+    year are absent."""
+    py = data.pupil_years
+    served = py.loc[py["offered"].to_numpy(bool), ["year", "grade"]]
+    return (served.groupby(["year", "grade"]).size().rename("plans").reset_index()
+            .astype({"year": "int64", "grade": "int64", "plans": "int64"}))
+
+
+def first_served_year(data: DropoutData, grades: tuple[int, int] = PLACEBO_GRADES) -> int | None:
+    """The first school year with a support plan for a pupil in ``grades`` (None: never in the
+    frames). PUMPURS added grades 1-4 from 2021/22; the data say when, not a constant."""
+    served = served_grades(data)
+    hit = served[served["grade"].between(*grades)]
+    return int(hit["year"].min()) if len(hit) else None
+
+
+def placebo_panel(data: DropoutData, outcome: str = "absences",
+                  grades: tuple[int, int] = PLACEBO_GRADES) -> tuple[pd.DataFrame, int | None]:
+    """The roll-out's placebo panel: :func:`school_panel` of ``outcome`` in ``grades`` (1-4),
+    only for the school years before those grades were served (:func:`first_served_year`), when
+    the programme could not change them. Returns the panel and its last year (None: the grades
+    were never served in the frames, so every year is kept)."""
+    first = first_served_year(data, grades)
+    last = None if first is None else first - 1
+    return school_panel(data, outcome=outcome, grades=grades, last_year=last), last
 
 
 def attrition(data: DropoutData) -> dict[str, float]:

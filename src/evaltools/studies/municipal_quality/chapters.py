@@ -10,6 +10,12 @@ school); :mod:`.publish` protects them together with the indicator table. Defini
 - ``ce9`` / ``ce12``: sitters (pupils with any subject) and, by subject, the mean score (%)
   and the share of that subject's sitters below :data:`PASS_MARK`; a year without the exam
   (2019/20 and 2020/21 grade 9, cancelled in the pandemic) has 0 sitters and no values;
+- ``cohort_completion``: the pupils in grade 5 (for the first time) four school years before ``year`` (in the area's
+  schools that year), followed in every school of Latvia to the end of school year ``year``:
+  completed grade 9 (a grade-9 year not ended by early leaving), left early, still in school
+  (repeated a grade), not followed (moved abroad or out of the data); the completion share is
+  completed per 100 of the cohort. The annual early-leaving rate counts leavers per pupil-year;
+  this counts them per pupil over the five years from grade 5 to grade 9;
 - ``school_life``: pupil-years, repeated pupil-years with their share, lessons missed per
   pupil-year;
 - ``wellbeing``: pupil-years of grades 4-12 (the survey's grades), respondents, response rate,
@@ -28,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from evaltools.data.io import Dataset
-from evaltools.studies.municipal_quality.indicators import Area
+from evaltools.studies.municipal_quality import frames
+from evaltools.studies.municipal_quality.indicators import Area, school_labels
 
 #: Exam score (%) below which a subject counts as not passed (assumption: the 5-10 % rules of the
 #: period; set the rule of the year before quoting).
@@ -87,21 +94,19 @@ def _by_level_year(frame: pd.DataFrame, lv: Levels, agg: Callable[[pd.DataFrame]
 
 
 def _pupil_years(data: Dataset, lv: Levels) -> pd.DataFrame:
-    py = data["pupil_years"]
-    return py[py["year"].between(lv.years[0], lv.years[-1])]
+    """Pupil-years of the period with their exam scores (:func:`.frames.period`, built once)."""
+    return frames.period(data, lv.years[0], lv.years[-1])
 
 
 def _scores_by_subject(data: Dataset, lv: Levels, test: str, subjects: Sequence[str]) -> pd.DataFrame:
     """One row per pupil, year and school of the period with the mean score of each subject
     of ``test`` (NaN for a subject not taken)."""
-    a = data["assessments"]
-    a = a[(a["test"] == test) & a["year"].between(lv.years[0], lv.years[-1])]
-    a = a.merge(_pupil_years(data, lv)[["pupil_id", "year", "school_id"]], on=["pupil_id", "year"])
-    wide = a.pivot_table(index=["pupil_id", "year", "school_id"], columns="subject", values="score",
-                         aggfunc="mean").reset_index()
+    py = _pupil_years(data, lv)
+    own = [c for c in py.columns if c.startswith(f"{test}:")]
+    took = py[py[own].notna().any(axis=1)] if own else py.iloc[:0]
+    wide = took[["pupil_id", "year", "school_id"]].copy()
     for s in subjects:
-        if s not in wide:
-            wide[s] = np.nan
+        wide[s] = took[f"{test}:{s}"] if f"{test}:{s}" in took else np.nan
     return wide
 
 
@@ -148,6 +153,56 @@ def blank_years_without(table: pd.DataFrame, count: str, values: list[str], latv
         rows = out.index.get_level_values("year").isin(missing)
         out.loc[rows, values] = np.nan
     return out
+
+
+COHORT_GRADES = (5, 9)  # the cohort enters grade 5 and should complete grade 9 four school years later
+COHORT_COLUMNS = ["cohort", "completed", "left_early", "still_in_school", "not_followed", "completed_pct"]
+
+
+def _cohorts(data: Dataset, lv: Levels) -> pd.DataFrame:
+    """One row per pupil of a cohort (:data:`COHORT_GRADES`) whose grade-9 year lies in the period:
+    ``school_id`` and ``year`` (the grade-9 year) of the cohort and the pupil's outcome."""
+    def build() -> pd.DataFrame:
+        first, last = COHORT_GRADES
+        span = last - first
+        base = frames.pupil_base(data)
+        keys = base[["pupil_id", "year", "grade", "status"]]
+        starts = base.loc[keys["grade"] == first, ["pupil_id", "year", "school_id"]].sort_values("year", kind="stable")
+        starts = starts.drop_duplicates("pupil_id", keep="first")  # a pupil's cohort: the first year in grade 5
+        starts = starts[starts["year"].between(lv.years[0] - span, lv.years[-1] - span)].rename(columns={"year": "start"})
+        seen = keys[keys["pupil_id"].isin(starts["pupil_id"])].merge(starts[["pupil_id", "start"]], on="pupil_id")
+        seen = seen[seen["year"].between(seen["start"], seen["start"] + span)]
+        done = seen[(seen["grade"] >= last) & (seen["status"] != "left_early")].groupby("pupil_id").size()
+        left = seen[seen["status"] == "left_early"].groupby("pupil_id").size()
+        still = seen[(seen["year"] == seen["start"] + span) & (seen["grade"] < last)
+                     & (seen["status"] != "left_early")].groupby("pupil_id").size()
+        out = starts.assign(year=starts["start"] + span)
+        completed = out["pupil_id"].isin(done.index)
+        left_early = ~completed & out["pupil_id"].isin(left.index)
+        still_in = ~completed & ~left_early & out["pupil_id"].isin(still.index)
+        return out.assign(completed=completed, left_early=left_early, still_in_school=still_in,
+                          not_followed=~(completed | left_early | still_in))[
+            ["school_id", "year", "completed", "left_early", "still_in_school", "not_followed"]]
+
+    return frames.remember(data, ("cohorts", lv.years[0], lv.years[-1]),
+                           ("pupil_years", "schools", "municipalities", "assessments"), build)
+
+
+def cohort_completion(data: Dataset, lv: Levels) -> pd.DataFrame:
+    """Completion of grade 9 by the cohort that entered grade 5 four school years earlier, by
+    (area, year of grade 9): the cohort's pupils, how many completed, left early, are still in
+    school or were not followed, and the completion share (%). Years whose cohort began before
+    the data did are empty (:func:`blank_years_without`)."""
+    def agg(f: pd.DataFrame) -> dict[str, float]:
+        n = len(f)
+        k = int(f["completed"].sum())
+        return {"cohort": n, "completed": k, "left_early": int(f["left_early"].sum()),
+                "still_in_school": int(f["still_in_school"].sum()), "not_followed": int(f["not_followed"].sum()),
+                "completed_pct": 100 * k / n if n else np.nan}
+
+    out = _by_level_year(_cohorts(data, lv), lv, agg, COHORT_COLUMNS)
+    out = blank_years_without(out, "cohort", ["completed_pct"], lv.labels[-1])
+    return out.astype({c: "int64" for c in COHORT_COLUMNS[:-1]})
 
 
 def school_life(data: Dataset, lv: Levels) -> pd.DataFrame:
@@ -218,10 +273,13 @@ def support(data: Dataset, lv: Levels) -> pd.DataFrame:
 
 
 def _soma_pupils(data: Dataset, lv: Levels) -> pd.DataFrame:
-    s = data["skolas_soma"]
-    s = s[s["year"].between(lv.years[0], lv.years[-1])]
-    per = s.groupby(["pupil_id", "year", "school_id"], as_index=False, sort=False)["activities"].min()
-    return per.assign(covered=per["activities"] >= 1).drop(columns="activities")
+    def build() -> pd.DataFrame:
+        s = data["skolas_soma"]
+        s = s[s["year"].between(lv.years[0], lv.years[-1])]
+        per = s.groupby(["pupil_id", "year", "school_id"], as_index=False, sort=False)["activities"].min()
+        return per.assign(covered=per["activities"] >= 1).drop(columns="activities")
+
+    return frames.remember(data, ("soma_pupils", lv.years[0], lv.years[-1]), ("skolas_soma",), build)
 
 
 def soma(data: Dataset, lv: Levels) -> pd.DataFrame:
@@ -239,7 +297,7 @@ def soma_by_school(data: Dataset, lv: Levels) -> pd.DataFrame:
     own = lv.rows[0][1]
     f = _soma_pupils(data, lv)
     f = f[f["school_id"].isin(own)]
-    names = data["schools"].set_index("school_id")["name"]
+    names = school_labels(data)
     out = f.groupby([f["school_id"].map(names).rename("school"), "year"]).agg(
         pupils=("covered", "size"), covered=("covered", "sum"))
     out["covered_pct"] = 100 * out["covered"] / out["pupils"]

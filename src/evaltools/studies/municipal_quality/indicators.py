@@ -30,8 +30,10 @@ import pandas as pd
 from evaltools.core.errors import InputError
 from evaltools.data.io import Dataset
 from evaltools.report.i18n import sort_names
+from evaltools.studies.municipal_quality import frames
+from evaltools.studies.municipal_quality.frames import school_labels
 
-RISK_GRADES = (5, 12)  # grades of the PUMPURS target group
+RISK_GRADES = frames.RISK_GRADES  # grades of the PUMPURS target group (5-12)
 COUNT_COLUMNS = ["pupils", "pupil_years", "left_early", "repeated", "ce9_n", "ce12_n"]
 DENOMINATORS = {
     "early_leaving_pct": "pupil_years_5_12",
@@ -95,23 +97,30 @@ def select_area(data: Dataset, municipality: str, first_year: int, last_year: in
 
 def pupil_years(data: Dataset, area: Area, *, whole_country: bool = False) -> pd.DataFrame:
     """Pupil-years of the period with the school's municipality; restricted to the area
-    unless ``whole_country``. Adds ``unit`` (school or municipality name) for grouping."""
-    py = data["pupil_years"]
-    py = py[(py["year"] >= area.first_year) & (py["year"] <= area.last_year)]
-    schools = data["schools"][["school_id", "municipality_id", "name"]].rename(columns={"name": "school"})
-    munis = data["municipalities"][["municipality_id", "name"]].rename(columns={"name": "municipality"})
-    out = py.merge(schools, on="school_id", how="left").merge(munis, on="municipality_id", how="left")
-    if area.municipality_id is not None and not whole_country:
-        out = out[out["municipality_id"] == area.municipality_id]
-    out["unit"] = out["municipality"] if area.unit == "municipality" else out["school"]
-    lo, hi = RISK_GRADES
-    out["at_risk_grade"] = out["grade"].between(lo, hi)
-    out["left_early_flag"] = (out["status"] == "left_early") & out["at_risk_grade"]
-    return out.reset_index(drop=True)
+    unless ``whole_country``. Adds ``unit`` (school label, :func:`school_labels`, or municipality
+    name) for grouping, and the exam scores of :func:`.frames.pupil_base` (built once per data set)."""
+    def build() -> pd.DataFrame:
+        out = frames.period(data, area.first_year, area.last_year)
+        if area.municipality_id is not None and not whole_country:
+            out = frames.renumbered(out[out["municipality_id"] == area.municipality_id])
+        else:
+            out = out.copy(deep=False)  # the period's frame shared, a column of its own added
+        out["unit"] = out["municipality"] if area.unit == "municipality" else out["school"]
+        return out
+
+    own = None if whole_country else area.municipality_id  # the frame is shared: callers must not modify it
+    return frames.remember(data, ("pupil_years", area.first_year, area.last_year, own, area.unit),
+                           ("pupil_years", "schools", "municipalities", "assessments"), build)
 
 
 def exam_scores(data: Dataset, frame: pd.DataFrame, test: str) -> pd.DataFrame:
-    """One row per sitter of ``test`` in ``frame``'s pupil-years: mean score over subjects."""
+    """One row per sitter of ``test`` in ``frame``'s pupil-years: mean score over subjects
+    (columns ``pupil_id``, ``year``, ``score``, ``unit``, ``school_id``)."""
+    column = f"score_{test}"
+    if column in frame.columns:  # a frame of pupil_years(): the scores are already there
+        took = frame[frame[column].notna()]
+        return pd.DataFrame({"pupil_id": took["pupil_id"], "year": took["year"], "score": took[column],
+                             "unit": took["unit"], "school_id": took["school_id"]}).reset_index(drop=True)
     a = data["assessments"]
     a = a[a["test"] == test].groupby(["pupil_id", "year"], as_index=False)["score"].mean()
     keys = frame[["pupil_id", "year", "unit", "school_id"]]

@@ -77,6 +77,7 @@ def publish(
     captions: Callable[[str], str] | None = None,
     row_labels: Callable[[str], str] | None = None,
     chapters: bool | None = None,
+    pass_mark: float | None = None,
 ) -> Published:
     """Indicators, trend series, exam means and the headline rate of ``area``, protected together.
 
@@ -86,7 +87,8 @@ def publish(
     With ``chapters`` (default: when the data set has every table they need, :data:`CHAPTER_TABLES`)
     the chapter tables of :data:`CHAPTERS` are protected in the same
     system (:func:`chapter_specs`), labelled by ``labels`` and captioned by ``captions(name)``;
-    ``region_label(region)`` names the planning region's rows.
+    ``region_label(region)`` names the planning region's rows. ``pass_mark`` (default
+    :data:`.chapters.PASS_MARK`) is the exam score (%) below which a subject counts as not passed.
     """
     from evaltools.report.disclosure import Link, protect_linked, same
 
@@ -139,10 +141,13 @@ def publish(
     if chapters:
         more_specs, more_links, notes = chapter_specs(data, area, table=table, trend=trend, total_label=total_label,
                                                       latvia_label=latvia_label, region_label=region_label,
-                                                      period=period, units=units, row_label=row_labels)
+                                                      period=period, units=units, row_label=row_labels,
+                                                      pass_mark=pass_mark, threshold=threshold)
         for name, spec in more_specs.items():
             spec["labels"] = {c: label_of(c) for c in spec["data"].columns}
             spec["data"] = spec["data"].rename_axis([label_of(n) for n in spec["data"].index.names])
+            if name == "leaving_gaps":
+                spec["digits"] = {"rate_a": 1, "rate_b": 1, "gap": 1, "ci_low": 1, "ci_high": 1}
             if name == "value_added":
                 spec["digits"] = {"effect": 2, "ci_low": 2, "ci_high": 2, "rank": 0, "rank_low": 0, "rank_high": 0}
             spec["language"] = language
@@ -180,8 +185,9 @@ def _components(specs: Mapping[str, Any], links: list[Any]) -> list[tuple[list[s
 #: The tables of the data set the chapters read (besides pupils, pupil_years, schools, assessments).
 CHAPTER_TABLES = ("teacher_years", "wellbeing_pupils", "wellbeing_teachers", "support_plans", "skolas_soma")
 #: The chapter tables, in the order of the report (IKVD criteria), by the name each is recorded under.
-CHAPTERS = ("diag3_by_year", "diag6_by_year", "ce9_by_year", "ce12_by_year", "school_life_by_year",
-            "wellbeing_by_year", "support_by_year", "soma_by_year", "soma_by_school", "value_added", "equity_gaps", "changes")
+CHAPTERS = ("diag3_by_year", "diag6_by_year", "ce9_by_year", "ce12_by_year", "cohort_by_year", "school_life_by_year",
+            "wellbeing_by_year", "support_by_year", "soma_by_year", "soma_by_school", "value_added", "equity_gaps",
+            "leaving_gaps", "changes")
 
 
 def _spec(data: pd.DataFrame, counts: list[str], denominators: dict[str, Any], numerators: dict[str, str] | None = None,
@@ -197,12 +203,15 @@ def _spec(data: pd.DataFrame, counts: list[str], denominators: dict[str, Any], n
 
 def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, trend: pd.DataFrame, total_label: str,
                   latvia_label: str, region_label: Callable[[str], str] | None, period: list[int],
-                  units: list[str], row_label: Callable[[str], str] | None = None) -> tuple[dict[str, dict[str, Any]], list[Any], dict[str, Any]]:
+                  units: list[str], row_label: Callable[[str], str] | None = None, pass_mark: float | None = None,
+                  threshold: int | None = None) -> tuple[dict[str, dict[str, Any]], list[Any], dict[str, Any]]:
     """The chapter tables (:mod:`.chapters`, :mod:`.comparison`) as :func:`protect_linked`
     specifications, with every equation a reader could use to work back a hidden count:
     the area's yearly counts add up to the indicator table's period totals (pupil-years,
     repeated, exam sitters), the support table's pupil-years of grades 5-12 are the trend's,
-    the skolas soma schools add up to the area, and the equity groups to the exam sitters."""
+    the skolas soma schools add up to the area, and the equity groups to the exam sitters and to
+    the early leavers and pupil-years of grades 5-12. The cohort table's outcomes add up to its
+    cohort (``total_col``)."""
     from evaltools.report.disclosure import Link, same
     from evaltools.studies.municipal_quality import chapters as ch
     from evaltools.studies.municipal_quality import comparison as cmp
@@ -222,13 +231,20 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
         t = ch.diagnostics(data, lv, test)
         specs[f"{test}_by_year"] = _spec(t, ["pupils"], {s: "pupils" for s in ch.DIAG_SUBJECTS[test]})
         notes[f"{test}_missing"] = ch.years_without(t, "pupils", latvia)
+    mark = ch.PASS_MARK if pass_mark is None else float(pass_mark)
+    notes["pass_mark"] = mark
     for test in ("ce9", "ce12"):
-        t = ch.exams(data, lv, test)
+        t = ch.exams(data, lv, test, pass_mark=mark)
         values = [c for c in t.columns if c != "sitters"]
         specs[f"{test}_by_year"] = _spec(t, ["sitters"], {c: "sitters" for c in values},
                                          shares={c: 100.0 for c in values if c.startswith("below_")})
         sums(f"{test}_by_year", "sitters", f"{test}_n")
         notes[f"{test}_missing"] = ch.years_without(t, "sitters", latvia)
+    t = ch.cohort_completion(data, lv)
+    specs["cohort_by_year"] = _spec(t, ch.COHORT_COLUMNS[:-1], {"completed_pct": "cohort"},
+                                    numerators={"completed_pct": "completed"})
+    specs["cohort_by_year"]["total_col"] = "cohort"
+    notes["cohort_missing"] = ch.years_without(t, "cohort", latvia)
     t = ch.school_life(data, lv)
     specs["school_life_by_year"] = _spec(t, ["pupil_years", "repeated"],
                                          {"repeated_pct": "pupil_years", "absences_mean": "pupil_years"},
@@ -281,6 +297,23 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
     for code, dim in zip(codes, gaps.index):
         if code != "ses" and int(gaps.at[dim, "n_a"] + gaps.at[dim, "n_b"]) == total_ce9:
             links.append(Link((ind, total_label, "ce9_n"), [("equity_gaps", dim, "n_a"), ("equity_gaps", dim, "n_b")]))
+    from evaltools.report.disclosure import get_threshold
+
+    thr = get_threshold() if threshold is None else int(threshold)
+    leaving = cmp.early_leaving_gaps(data, area, threshold=thr)
+    leaving_codes = list(leaving.index)
+    leaving = leaving.rename(index=row)
+    both = ("n_a", "n_b", "left_a", "left_b")  # the gap is hidden with any of its groups' counts
+    specs["leaving_gaps"] = _spec(leaving, ["n_a", "left_a", "n_b", "left_b"],
+                                  {"rate_a": "n_a", "rate_b": "n_b", **{c: both for c in ("gap", "ci_low", "ci_high")}},
+                                  numerators={"rate_a": "left_a", "rate_b": "left_b"})
+    for code, dim in zip(leaving_codes, leaving.index):
+        if code == "ses":
+            continue
+        if int(leaving.at[dim, "n_a"] + leaving.at[dim, "n_b"]) == int(table.loc[total_label, "pupil_years_5_12"]):
+            for n, k in (("n_a", "n_b"), ("left_a", "left_b")):
+                column = "pupil_years_5_12" if n == "n_a" else "left_early"
+                links.append(Link((ind, total_label, column), [("leaving_gaps", dim, n), ("leaving_gaps", dim, k)]))
     chg = cmp.changes(data, area)
     if chg is not None:
         chg = chg.rename(index=row)

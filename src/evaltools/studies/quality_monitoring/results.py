@@ -1,0 +1,74 @@
+"""Results by subject and grade with trends, and the gaps between groups of pupils.
+
+- :func:`levels`: the rows every trend table shows: the school (school filter), the
+  municipality (school or municipality filter) and Latvia, each a set of schools;
+- :func:`by_subject`: pupils tested and mean score (%) by subject of each test (pre-school when
+  the extract has it, the grade 3 and grade 6 diagnostics), by (area, year):
+  :func:`evaltools.studies.municipal_quality.chapters.diagnostics`, one implementation;
+- :func:`gaps`: score gaps of the report year (girls - boys, Latvian - minority language of
+  instruction, special needs - none, lowest - highest national SES quarter, urban - rural) with
+  design-effect intervals: :func:`evaltools.studies.municipal_quality.comparison.equity_gaps`
+  applied to the diagnostic tests.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from evaltools.data.io import Dataset
+from evaltools.studies.municipal_quality import chapters, comparison
+from evaltools.studies.quality_monitoring.scope import Scope
+
+#: The tests the monitoring system assesses, in the order of the report, with their subjects:
+#: pre-school (when the extract has it), grade 3, grade 6.
+PRESCHOOL = "preschool"
+SUBJECTS: dict[str, tuple[str, ...]] = {PRESCHOOL: ("math", "latvian", "science"), **chapters.DIAG_SUBJECTS}
+DIAGNOSTICS = ("diag3", "diag6")
+
+
+def tests_in(data: Dataset) -> list[str]:
+    """The monitoring tests this extract has (pre-school only when it holds any result)."""
+    have = set(data["assessments"]["test"].unique())
+    return [t for t in SUBJECTS if t in have]
+
+
+def levels(data: Dataset, scope: Scope, *, total_label: str, latvia_label: str) -> chapters.Levels:
+    """The school (when filtered), the municipality (when filtered) and Latvia, over the trend years."""
+    schools = data["schools"][["school_id", "municipality_id"]]
+    everyone = frozenset(schools["school_id"])
+    rows: list[tuple[str, frozenset[str]]] = []
+    if scope.school_id is not None:
+        rows.append((str(scope.school), frozenset({scope.school_id})))
+    if scope.area.municipality_id is not None:
+        own = frozenset(schools.loc[schools["municipality_id"] == scope.area.municipality_id, "school_id"])
+        rows.append((str(scope.area.name), own))
+    rows.append((latvia_label if rows else total_label, everyone))
+    return chapters.Levels(tuple(rows), scope.years)
+
+
+def by_subject(data: Dataset, lv: chapters.Levels, test: str) -> pd.DataFrame:
+    """Pupils tested and mean score by subject of ``test``, by (area, year) (one implementation:
+    the municipal chapters' :func:`~evaltools.studies.municipal_quality.chapters.diagnostics`)."""
+    if test in chapters.DIAG_SUBJECTS:
+        return chapters.diagnostics(data, lv, test)
+    wide = chapters._scores_by_subject(data, lv, test, SUBJECTS[test])  # noqa: SLF001  (should move to a shared module)
+    subjects = SUBJECTS[test]
+
+    def agg(f: pd.DataFrame) -> dict[str, float]:
+        return {"pupils": len(f), **{s: f[s].mean() if len(f) else float("nan") for s in subjects}}
+
+    return chapters._by_level_year(wide, lv, agg, ["pupils", *subjects]).astype({"pupils": "int64"})  # noqa: SLF001
+
+
+def gaps(data: Dataset, scope: Scope, *, latvia_label: str, tests: tuple[str, ...] = DIAGNOSTICS) -> pd.DataFrame:
+    """Score gaps of the report year by test and dimension for the scope's municipality (a
+    school's report shows its municipality's) and for Latvia: rows (area, test, dimension),
+    columns of :data:`comparison.GAP_COLUMNS`."""
+    areas = {latvia_label: replace(scope.this_year, municipality_id=None, name=None)}
+    if scope.area.municipality_id is not None:
+        areas = {str(scope.area.name): scope.this_year, **areas}
+    parts = {(label, test): comparison.equity_gaps(data, area, test=test)
+             for label, area in areas.items() for test in tests}
+    out = pd.concat(parts, names=["area", "test", "dimension"])
+    return out.astype({"n_a": "int64", "n_b": "int64"})
