@@ -77,3 +77,12 @@ def test_the_report_title_and_page_title_say_the_area(params, language, expected
 
 def test_a_report_without_a_notebook_title_is_named_by_its_study_and_area():
     assert page_context(None, _manifest(municipality="Rīga"), "lv")["title"] == "municipal_quality: Rīga"
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("Vai PUMPURS noturēja skolēnus skolā?", "Vai PUMPURS noturēja skolēnus skolā? — Rīga, 2020/21–2023/24"),
+    ("Monitorings: rezultāti", "Monitorings: rezultāti — Rīga, 2020/21–2023/24"),
+    ("Izglītības kvalitāte", "Izglītības kvalitāte: Rīga, 2020/21–2023/24"),
+])
+def test_a_question_or_a_title_with_a_colon_is_followed_by_a_dash_not_a_second_colon(title, expected):
+    assert titled(title, _manifest(municipality="Rīga", **PERIOD), "lv") == expected

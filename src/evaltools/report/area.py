@@ -110,11 +110,16 @@ def area_text(manifest: Mapping[str, Any], language: str) -> str:
 
 def titled(title: str, manifest: Mapping[str, Any], language: str) -> str:
     """A report's title with its area and period: "Izglītības kvalitāte pašvaldībās: Valmieras
-    novads, 2020/21–2023/24"; the title alone for a run that is not about an area."""
+    novads, 2020/21–2023/24"; after a question or a title that has a colon already, a dash: "Vai
+    PUMPURS noturēja skolēnus skolā? — Latvija, 2014/15–2023/24". The title alone for a run that
+    is not about an area."""
     if area_parameter(manifest) is None:
         return title
     where = area_text(manifest, language)
-    return f"{title}: {where}" if where and title else title or where
+    if not (where and title):
+        return title or where
+    joint = " — " if title.rstrip().endswith(("?", "!", ".")) or ":" in title else ": "
+    return f"{title.rstrip()}{joint}{where}"
 
 
 def planning_region(municipality: str) -> str | None:
