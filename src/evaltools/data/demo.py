@@ -63,3 +63,10 @@ def synthetic_truth(dataset: Any) -> dict[str, Any] | None:
     folder never yields "true effect" markers)."""
     truth = getattr(dataset, "truth", dataset)
     return truth if is_synthetic_truth(truth) else None
+
+
+def effect_truth(truth: Mapping[str, Any] | None, name: str) -> Mapping[str, Any] | None:
+    """The entry ``name`` of a parsed ``true_effects.json`` (None if there is no such entry)."""
+    if not truth:
+        return None
+    return next((e for e in truth.get("effects", []) if e.get("name") == name), None)

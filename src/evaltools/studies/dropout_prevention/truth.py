@@ -8,17 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaltools.data.demo import effect_truth
 from evaltools.estimate.result import Estimate
 from evaltools.studies.dropout_prevention.frames import DropoutData
 
 __all__ = ['effect_truth', 'truth_comparison']
-
-
-def effect_truth(truth: Mapping[str, Any] | None, name: str) -> Mapping[str, Any] | None:
-    """The entry ``name`` of a ``true_effects.json`` sidecar (None if absent)."""
-    if not truth:
-        return None
-    return next((e for e in truth.get("effects", []) if e.get("name") == name), None)
 
 
 def truth_comparison(truth: Mapping[str, Any] | None, data: DropoutData, estimates: Mapping[str, Any],

@@ -201,6 +201,15 @@ def _spec(data: pd.DataFrame, counts: list[str], denominators: dict[str, Any], n
     return spec
 
 
+def wellbeing_spec(table: pd.DataFrame) -> dict[str, Any]:
+    """How the wellbeing table (:func:`.chapters.wellbeing`) is protected: its four counts, the
+    response rates with their numerators and the means over the respondents."""
+    return _spec(table, ["pupil_years_4_12", "respondents", "teacher_years", "teacher_respondents"],
+                 {"response_pct": "pupil_years_4_12", "wellbeing_mean": "respondents",
+                  "teacher_response_pct": "teacher_years", "teacher_wellbeing_mean": "teacher_respondents"},
+                 numerators={"response_pct": "respondents", "teacher_response_pct": "teacher_respondents"})
+
+
 def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, trend: pd.DataFrame, total_label: str,
                   latvia_label: str, region_label: Callable[[str], str] | None, period: list[int],
                   units: list[str], row_label: Callable[[str], str] | None = None, pass_mark: float | None = None,
@@ -252,11 +261,7 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
     sums("school_life_by_year", "pupil_years", "pupil_years")
     sums("school_life_by_year", "repeated", "repeated")
     t = ch.wellbeing(data, lv)
-    specs["wellbeing_by_year"] = _spec(
-        t, ["pupil_years_4_12", "respondents", "teacher_years", "teacher_respondents"],
-        {"response_pct": "pupil_years_4_12", "wellbeing_mean": "respondents",
-         "teacher_response_pct": "teacher_years", "teacher_wellbeing_mean": "teacher_respondents"},
-        numerators={"response_pct": "respondents", "teacher_response_pct": "teacher_respondents"})
+    specs["wellbeing_by_year"] = wellbeing_spec(t)
     notes["wellbeing_missing"] = ch.years_without(t, "respondents", latvia)
     t = ch.support(data, lv)
     specs["support_by_year"] = _spec(t, ["pupil_years_5_12", "pumpurs_pupils", "kopiena_pupils"],

@@ -82,7 +82,7 @@ def headline(data: Dataset, scope: Scope, *, total_label: str, latvia_label: str
     """
     from evaltools.report.disclosure import Link, protect_linked, same
     from evaltools.studies.municipal_quality import chapters
-    from evaltools.studies.municipal_quality.publish import _components  # noqa: PLC2701  (should be shared)
+    from evaltools.studies.municipal_quality.publish import _components, wellbeing_spec  # noqa: PLC2701  (_components should be shared)
 
     tests = results.tests_in(data)
     lv = results.levels(data, scope, total_label=total_label, latvia_label=latvia_label)
@@ -128,11 +128,7 @@ def headline(data: Dataset, scope: Scope, *, total_label: str, latvia_label: str
                               [("results_diag6", (label, y), "pupils") for y in scope.years]))
     # wellbeing: by year (the municipal chapter) and the report year's weighting
     wb = chapters.wellbeing(data, lv)
-    specs["wellbeing_by_year"] = _spec(
-        wb, ["pupil_years_4_12", "respondents", "teacher_years", "teacher_respondents"],
-        {"response_pct": "pupil_years_4_12", "wellbeing_mean": "respondents",
-         "teacher_response_pct": "teacher_years", "teacher_wellbeing_mean": "teacher_respondents"},
-        numerators={"response_pct": "respondents", "teacher_response_pct": "teacher_respondents"})
+    specs["wellbeing_by_year"] = wellbeing_spec(wb)  # protected as the municipal report protects it
     notes["wellbeing_missing"] = chapters.years_without(wb, "respondents", lv.labels[-1])
     wt = wellbeing.weighting_table(data, scope.year, lv.rows).rename(index=row, level="population")
     values = [c for c in wellbeing.COLUMNS if c not in ("eligible", "respondents", "response_pct")]

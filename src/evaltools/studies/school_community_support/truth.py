@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaltools.studies.dropout_prevention.truth import effect_truth  # one reader of the sidecar's entries
+from evaltools.data.demo import effect_truth  # one reader of the sidecar's entries
 from evaltools.studies.school_community_support.frames import OUTCOMES
 
 __all__ = ["COLUMNS", "effect_truth", "bias_direction", "truth_check", "missing_truths"]

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from evaltools.core.result import Estimate
+from evaltools.data.demo import effect_truth
 
 __all__ = ["TRUTH_NAME", "stored_truth", "truth_check"]
 
@@ -23,9 +24,7 @@ COLUMNS = ["estimate", "ci_low", "ci_high", "truth", "covered", "bias", "naive",
 
 def stored_truth(truth: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     """The ``skolas_soma_wellbeing`` entry of a ``true_effects.json`` (None if absent)."""
-    if not truth:
-        return None
-    return next((e for e in truth.get("effects", []) if e.get("name") == TRUTH_NAME), None)
+    return effect_truth(truth, TRUTH_NAME)
 
 
 def truth_check(truth: Mapping[str, Any] | None, within: Estimate | None, naive: Estimate | None = None, *,
