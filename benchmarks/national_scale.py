@@ -13,18 +13,25 @@ Builds the national data once (`evaltools data synth --scale national --seed 202
    then all of them by `run-all --jobs 1` (one after another, no Dask) and `run-all --jobs 2`
    (a Dask LocalCluster of two workers);
 3. municipal: the municipal study for each of the 43 municipalities (params/municipal_quality/
-   when there, else generated here) by `run-all --jobs 1` and `run-all --jobs 2`; the peak
-   memory of the kernels and of each Dask worker process.
+   when there, else generated here) and the national comparison, by `run-all --jobs 1` and
+   `run-all --jobs 2`, each with an empty national cache (the first municipal run computes the
+   planning regions' and Latvia's numbers once, the others read them: studies/municipal_quality/
+   national.py); wall and CPU seconds, the peak memory of the kernels and of each Dask worker
+   process, and a run's time by step (kernel start, loading and tables, figures, the other
+   cells, rendering, PDF, the gate) from the executed notebooks and private/*/steps.json.
+   ``--no-national-cache`` measures the same runs with every run computing everything itself.
 
 Usage: python benchmarks/national_scale.py [--data DIR] [--parts loads,runs,municipal]
-       [--municipalities N]   (N of the 43 only, for a quick look)
+       [--municipalities N]   (N of the 43 only, for a quick look)  [--jobs 1,2]  [--no-national-cache]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,6 +117,7 @@ class PeakMemory:
         self.root = psutil.Process(pid)
         self.kernel = 0
         self.workers: dict[int, int] = {}
+        self.cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
@@ -152,12 +160,46 @@ def project(tmp: Path, data: Path, plans: list[tuple[str, str, dict]]) -> Path:
     return root
 
 
-def run(cmd: list[str]) -> tuple[float, PeakMemory, subprocess.CompletedProcess]:
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, PeakMemory, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = PeakMemory(proc.pid)
     out, err = proc.communicate()
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak.cpu_s = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)  # waited-for descendants
     return time.perf_counter() - t0, peak.stop(), subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def breakdown(root: Path, study: str) -> dict[str, float]:
+    """Median seconds of a run's steps: kernel start and the rest of papermill (notebook step
+    minus its cells), the cell that loads the data and computes the tables, the cells that draw
+    figures, the other cells, rendering, PDF and the finish (attacker + privacy gate)."""
+    import nbformat
+
+    rows: list[dict[str, float]] = []
+    for steps_file in (root / "private" / study).glob("*/steps.json"):
+        steps = json.loads(steps_file.read_text(encoding="utf-8"))
+        nb_path = steps_file.parent / "notebook.ipynb"
+        if not nb_path.is_file() or "notebook" not in steps:
+            continue
+        cells = {"load + tables": 0.0, "figures": 0.0, "other cells": 0.0}
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            d = float(cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+            key = ("load + tables" if ("study.load(" in cell.source or "load_dataset(" in cell.source.split("import")[-1])
+                   else "figures" if "publish_figure(" in cell.source else "other cells")
+            cells[key] += d
+        rows.append({"kernel + papermill": steps["notebook"] - sum(cells.values()), **cells,
+                     "render": steps.get("render", 0.0) - steps.get("pdf", 0.0), "pdf": steps.get("pdf", 0.0),
+                     "gate (finish)": steps.get("finish", 0.0), "inputs hash": steps.get("inputs", 0.0),
+                     "CPU: notebook (kernel + papermill)": steps.get("notebook_cpu", 0.0),
+                     "CPU: render": steps.get("render_cpu", 0.0) - steps.get("pdf_cpu", 0.0),
+                     "CPU: pdf": steps.get("pdf_cpu", 0.0), "CPU: gate": steps.get("finish_cpu", 0.0)})
+    if not rows:
+        return {}
+    return {k: statistics.median(r[k] for r in rows) for k in rows[0]}
 
 
 def load_cell_s(root: Path, study: str) -> float | None:
@@ -222,25 +264,38 @@ def municipalities(data: Path, limit: int | None) -> list[tuple[str, str, dict]]
     return plans[:limit] if limit else plans
 
 
-def bench_municipal(tmp: Path, data: Path, limit: int | None) -> None:
+def bench_municipal(tmp: Path, data: Path, limit: int | None, jobs_list: list[str], national_cache: bool) -> None:
     plans = municipalities(data, limit)
-    print(f"\n{len(plans)} municipal runs (national data)")
-    for jobs in ("1", "2"):
+    if not any(p[2].get("municipality") in ("all", None) for p in plans):
+        plans.append(("national", MUNICIPAL, {"municipality": "all"}))  # the national comparison
+    cache_note = "national part computed once (cold cache)" if national_cache else "no national cache"
+    print(f"\n{len(plans)} municipal runs (national data; {cache_note})")
+    for jobs in jobs_list:
         root = project(tmp, data, plans)
-        wall, peak, proc = run([str(BIN / "evaltools"), "--root", str(root), "run-all", "--jobs", jobs])
-        engine = "run-all --jobs 1 (no Dask)" if jobs == "1" else "run-all --jobs 2 (Dask, 2 workers)"
+        cache_dir = Path(tempfile.mkdtemp(prefix="evaltools-national-cache-", dir=tmp))
+        env = dict(os.environ, EVALTOOLS_NATIONAL_CACHE=str(cache_dir) if national_cache else "0")
+        wall, peak, proc = run([str(BIN / "evaltools"), "--root", str(root), "run-all", "--jobs", jobs], env=env)
+        engine = "run-all --jobs 1 (no Dask)" if jobs == "1" else f"run-all --jobs {jobs} (Dask, {jobs} workers)"
         worker = max(peak.workers.values(), default=0) if jobs != "1" else 0
-        print(f"  {engine:<36} {wall:>7.1f} s ({wall / len(plans):.1f} s a run)  kernel peak "
-              f"{gb(peak.kernel)} GB" + (f", worker peak {gb(worker)} GB" if worker else "")
+        print(f"  {engine:<36} {wall:>7.1f} s wall ({wall / len(plans):.1f} s a run), {peak.cpu_s:.0f} CPU-s; "
+              f"kernel peak {gb(peak.kernel)} GB" + (f", worker peak {gb(worker)} GB (without its kernel)" if worker else
+                                                     f", runner peak {gb(max(peak.workers.values(), default=0))} GB")
               + f"  {statuses(root)}", flush=True)
+        steps = breakdown(root, MUNICIPAL)
+        if steps:
+            print("    a run's steps (median s): " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()), flush=True)
+        if proc.returncode not in (0, 1):
+            print(proc.stderr[-2000:], flush=True)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=Path("/tmp/natl"))
+    ap.add_argument("--data", type=Path, default=Path("/tmp/natl14"))
     ap.add_argument("--parts", default="loads,runs,municipal")
     ap.add_argument("--municipality", default="Valmieras novads", help="the one municipality of the load test")
     ap.add_argument("--municipalities", type=int, default=None, help="only the first N municipal runs")
+    ap.add_argument("--jobs", default="1,2", help="the run-all --jobs values of the municipal part")
+    ap.add_argument("--no-national-cache", action="store_true", help="every municipal run computes Latvia itself")
     args = ap.parse_args()
     ensure_data(args.data)
     parts = set(args.parts.split(","))
@@ -250,7 +305,7 @@ def main() -> int:
         if "runs" in parts:
             bench_runs(Path(tmp), args.data)
         if "municipal" in parts:
-            bench_municipal(Path(tmp), args.data, args.municipalities)
+            bench_municipal(Path(tmp), args.data, args.municipalities, args.jobs.split(","), not args.no_national_cache)
     return 0
 
 

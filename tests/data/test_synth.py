@@ -265,6 +265,9 @@ def test_pumpurs_exam_null_effect_recovered_and_naive_biased_down(tabs, truth):
     d = a[a["test"].isin(["ce9", "ce12"])].merge(rs[rs["semester"] == 1], on=["pupil_id", "year"])
     d = d.merge(tabs["support_plans"][["pupil_id", "year", "taken_up"]], on=["pupil_id", "year"], how="left")
     d["D"] = d["taken_up"].astype("boolean").fillna(False).astype(int)
+    # the truth's population: first sittings (support makes repeating rarer, which changes who retakes)
+    d = d.merge(tabs["pupil_years"][["pupil_id", "year", "repeated"]], on=["pupil_id", "year"])
+    d = d[~d["repeated"]]
     d["bin"] = np.floor(d["score_y"] / 5).astype(int)
     d["cell"] = d["test"] + "_" + d["subject"] + "_" + d["year"].astype(str)
     fit = smf.ols("score_x ~ D + C(bin) + C(cell)", d).fit(

@@ -92,8 +92,8 @@ def test_absences_effect_recovered_and_naive_biased_up(tabs, truth):
     assert naive.params["D"] > e["true_value"]
 
 
-def test_literacy_effect_recovered_with_the_preschool_score_and_naive_biased_down(tabs, truth):
-    e = truth["community_support_literacy"]
+def _literacy_fits(tabs, e):
+    """The dose (per 10 hours) and value-added fits of the grade-3 literacy entry, with the naive fit."""
     a = tabs["assessments"]
     d3 = a[(a["test"] == "diag3") & (a["subject"] == "latvian") & a["year"].isin(e["support_years"])]
     lit = tabs["community_support"].query("measure == 'literacy'")[["pupil_id", "year", "hours"]]
@@ -105,12 +105,36 @@ def test_literacy_effect_recovered_with_the_preschool_score_and_naive_biased_dow
     d["pre_missing"] = d["literacy"].isna().astype(int)
     d[["literacy", "numeracy"]] = d[["literacy", "numeracy"]].fillna(60.0)
     d["h10"], d["D"] = d["hours"] / 10, (d["hours"] > 0).astype(int)
-    fit = smf.ols("score ~ h10 + literacy + numeracy + pre_missing + C(year)", d).fit(cov_type="HC1")
-    assert _covers(fit, "h10", e["parameters"]["effect_per_10_hours"])
+    dose = smf.ols("score ~ h10 + literacy + numeracy + pre_missing + C(year)", d).fit(cov_type="HC1")
     va = smf.ols("score ~ D + literacy + numeracy + pre_missing + C(year)", d).fit(cov_type="HC1")
-    assert _covers(va, "D", e["true_value"])
-    naive = smf.ols("score ~ D", d).fit()
-    assert naive.params["D"] < e["true_value"]
+    return dose, va, smf.ols("score ~ D", d).fit()
+
+
+def test_literacy_effect_is_found_with_the_preschool_score_and_naive_biased_down(tabs, truth):
+    """At the shipped seed: a clear positive effect and dose, and the naive comparison below the truth.
+    Whether the CIs cover the truths is a property over seeds (next test): at the shipped seed the
+    dose's CI misses (1.09 [0.78, 1.41] against 1.5), mostly by test-day noise (-0.26 of the gap)."""
+    e = truth["community_support_literacy"]
+    dose, va, naive = _literacy_fits(tabs, e)
+    assert dose.conf_int().loc["h10", 0] > 0 and va.conf_int().loc["D", 0] > 0
+    assert naive.params["D"] < 0 < e["true_value"]
+
+
+@pytest.mark.slow
+def test_literacy_effect_is_recovered_over_seeds():
+    """Coverage of the dose and the value-added effect over 10 generator seeds: at least 8 of 10 each.
+    Known: the score's cap at 100 makes the linear pre-school adjustment biased by about -0.07 per
+    10 hours (40 seeds: mean dose 1.42, Monte Carlo s.e. 0.03), which this coverage still tolerates."""
+    from evaltools.data.synth import generate
+
+    cover_dose = cover_va = 0
+    for seed in range(1, 11):
+        data = generate("sample", seed=seed)
+        e = next(x for x in data.truth["effects"] if x["name"] == "community_support_literacy")
+        dose, va, _ = _literacy_fits(data.tables, e)
+        cover_dose += _covers(dose, "h10", e["parameters"]["effect_per_10_hours"])
+        cover_va += _covers(va, "D", e["true_value"])
+    assert cover_dose >= 8 and cover_va >= 8, (cover_dose, cover_va)
 
 
 def test_exam_retake_effect_recovered_and_naive_biased_down(tabs, truth):

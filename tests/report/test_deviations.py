@@ -55,17 +55,24 @@ def test_no_changes_when_none_recorded():
     assert deviations.design_changes({"design_changes": {"value": "garbage"}}) == []
 
 
-def test_latgale_sample_falls_back_and_the_study_reports_it():
-    """On the shipped sample, Latgale has one never-treated school: the roll-out must
-    use not-yet-treated schools, and fit_rollout says which group it used."""
+def test_a_region_without_never_treated_schools_falls_back_and_the_study_reports_it():
+    """A region of the shipped sample with at most one never-treated school (found in the data:
+    the sample moves) cannot form the never-treated comparison: the roll-out must use
+    not-yet-treated schools, and fit_rollout says which group it used."""
     from evaltools.data import load_dataset
     from evaltools.studies import dropout
 
-    data = dropout.prepare(load_dataset("data/sample"), region="Latgale", first_year=2014, last_year=2023)
+    ds = load_dataset("data/sample", tables=["schools", "municipalities", "pumpurs_schools"])
+    s = ds["schools"].merge(ds["municipalities"][["municipality_id", "region"]], on="municipality_id")
+    s = s.merge(ds["pumpurs_schools"], on="school_id", how="left")
+    never = s["rollout_year"].isna().groupby(s["region"]).sum().sort_values()
+    few, many = never.index[0], never.index[-1]
+    assert never[few] <= 1 < never[many]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, used = dropout.fit_rollout(dropout.school_panel(data), "never")
+        _, used = dropout.fit_rollout(dropout.school_panel(
+            dropout.prepare(load_dataset("data/sample"), region=few, first_year=2014, last_year=2023)), "never")
         _, used_all = dropout.fit_rollout(dropout.school_panel(
-            dropout.prepare(load_dataset("data/sample"), region="Vidzeme", first_year=2014, last_year=2023)), "never")
+            dropout.prepare(load_dataset("data/sample"), region=many, first_year=2014, last_year=2023)), "never")
     assert used == "notyet"
     assert used_all == "never"

@@ -159,7 +159,8 @@ def test_each_study_package_brings_its_own_catalogue_with_its_own_prefix():
 
     prefixes = {"dropout_prevention": "dp.", "alumni_programme": "am.", "municipal_quality": "mq.",
                 "school_community_support": "scs.", "skolas_soma": "skolas_soma.",
-                "quality_monitoring": "quality_monitoring.", "evaluation_planner": "evaluation_planner."}
+                "quality_monitoring": "quality_monitoring.", "evaluation_planner": "evaluation_planner.",
+                "teacher_professional_support": "tps."}
     packages = {p.parent.name for p in STUDIES_SRC.glob("*/messages.yaml")}
     assert packages == set(prefixes), f"a study package without its prefix here: {packages ^ set(prefixes)}"
     report_keys = set(yaml.safe_load((REPORT_SRC / "messages.yaml").read_text(encoding="utf-8")))
@@ -202,3 +203,11 @@ def test_every_key_a_study_or_notebook_uses_is_in_the_catalogue():
     plural_stems = {k.rsplit(".", 1)[0] for k in i18n.catalogue()}
     missing = sorted(k for k in used if not i18n.has(k) and k not in plural_stems)
     assert not missing, f"keys used but in no catalogue: {missing}"
+
+
+def test_the_order_of_a_sum_never_decides_the_last_shown_digit():
+    """63.395 summed in another order is 63.394999999999996: both are shown alike."""
+    a = sum([21.1, 21.2, 21.095])
+    b = sum([21.095, 21.2, 21.1])
+    assert {i18n.number(63.395, "lv"), i18n.number(63.394999999999996, "lv")} == {"63,40"}
+    assert i18n.number(a, "en", 3) == i18n.number(b, "en", 3)

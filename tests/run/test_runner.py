@@ -76,6 +76,18 @@ def test_successful_run_writes_all_four_outputs(run_all):
     assert manifest["duration_s"] > 0 and manifest["finished_at"] >= manifest["started_at"]
 
 
+def test_a_run_records_the_seconds_of_its_steps_privately(run_all):
+    """private/<study>/<run>/steps.json: wall and CPU seconds of each step (what benchmarks/ reads),
+    never in the published folder."""
+    run = run_all[1][("tiny", "params/tiny.yaml")]
+    steps = json.loads((run.parents[2] / "private" / "tiny" / run.name / "steps.json").read_text())
+    for step in ("inputs", "notebook", "render", "pdf", "finish"):
+        assert steps[step] >= 0 and steps[f"{step}_cpu"] >= 0
+    assert steps["notebook"] > 0 and steps["notebook_cpu"] > 0 and steps["render"] >= steps["pdf"]
+    assert not list(run.rglob("steps.json"))
+    assert "steps.json" not in json.loads((run / "manifest.json").read_text())["outputs"]
+
+
 def test_results_hold_every_recorded_value(run_all):
     run = run_all[1][("tiny", "params/tiny.yaml")]
     results = json.loads((run / "results.json").read_text())

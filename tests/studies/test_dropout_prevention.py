@@ -287,25 +287,32 @@ def _write_extract(mapping: dict, out: Path) -> None:
         df.to_csv(out / f"{table}.csv", index=False, sep=";" if european else ",", decimal="," if european else ".")
 
 
-def test_own_extract_with_other_column_names_runs_through_the_mapping(tmp_path, sample_study):
+def run_quick(tmp_path: Path, *settings: str) -> tuple[Path, dict]:
+    """``evaltools run dropout_prevention`` in a fresh project under ``tmp_path`` (English, few bootstrap
+    draws) with ``settings`` (``key=value``); returns the run folder and its manifest, after checking
+    that the run succeeded."""
     from evaltools.cli import main
 
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    shutil.copy(NOTEBOOK, project / "notebooks")
+    args = [x for kv in ("language=en", "bootstrap_reps=99", "wild_reps=999", *settings) for x in ("--set", kv)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["--root", str(project), "run", "dropout_prevention", *args])
+    run = next((project / "reports" / "dropout_prevention").iterdir())
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert code == 0, manifest["error"]
+    return run, manifest
+
+
+def test_own_extract_with_other_column_names_runs_through_the_mapping(tmp_path, sample_study):
     mapping = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
     extract = tmp_path / "extract"
     _write_extract(mapping, extract)
     head = pd.read_csv(extract / "pupil_years.csv", nrows=1)
     assert "pupil_id" not in head and "skolena_pseidonims" in head
-    project = tmp_path / "project"
-    (project / "notebooks").mkdir(parents=True)
-    shutil.copy(NOTEBOOK, project / "notebooks")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(["--root", str(project), "run", "dropout_prevention", "--set", f"data_dir={extract}",
-                     "--set", f"mapping={MAPPING}", "--set", "language=en", "--set", "bootstrap_reps=99",
-                     "--set", "wild_reps=999"])
-    run = next((project / "reports" / "dropout_prevention").iterdir())
-    manifest = json.loads((run / "manifest.json").read_text())
-    assert code == 0, manifest["error"]
+    run, manifest = run_quick(tmp_path, f"data_dir={extract}", f"mapping={MAPPING}")
     results = json.loads((run / "results.json").read_text())
     # the same pupils and numbers as the sample itself: the mapping renamed and recoded everything
     assert results["support_att"]["value"]["estimate"] == pytest.approx(100 * sample_study[2]["att"].estimate,

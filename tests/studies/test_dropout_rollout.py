@@ -73,7 +73,7 @@ def sample():
     from evaltools.data import load_dataset
     from tests import ROOT
 
-    return load_dataset(ROOT / "data" / "sample", needs=dropout.NEEDS, rows=dropout.ROWS)
+    return load_dataset(ROOT / "data" / "sample", needs=dropout.NEEDS, optional=dropout.OPTIONAL, rows=dropout.ROWS)
 
 
 def test_risk_recorded_as_levels_gives_no_threshold_design_and_the_headline_says_so(sample):
@@ -108,3 +108,20 @@ def test_the_pupil_code_fit_equals_the_text_id_fit(sample):
     a = fit.cumulative_incidence(among="treated").difference
     b = by_text.cumulative_incidence(among="treated").difference
     assert (a.estimate, a.se) == (b.estimate, b.se)
+
+
+def test_score_bins_without_a_leaver_in_the_tail_are_pooled_not_fatal(sample):
+    from dataclasses import replace
+
+    data = dropout.prepare(sample)
+    py = data.pupil_years.copy()
+    top = py["in_pumpurs"] & (py["s1"] >= 95)
+    assert top.any() and py.loc[top, "left_early"].sum() > 0
+    py.loc[top, "left_early"] = 0  # nobody in the top 5-point bin leaves, as in a small area
+    quiet = replace(data, pupil_years=py)
+    fit, rows = dropout.support_hazard(quiet, spec="bins")
+    assert "bin_7" not in rows and "bin_6" in rows  # the empty top bin joined its neighbour
+    att = dropout.probability_effect(fit, rows[rows["supported"]])
+    assert np.isfinite(att.estimate) and att.ci_low < att.estimate < att.ci_high
+    fit, rows = dropout.support_hazard(data, spec="bins")
+    assert "bin_7" in rows  # with a leaver there the bin stays its own

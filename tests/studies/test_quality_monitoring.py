@@ -22,7 +22,7 @@ THRESHOLD = 10
 
 @pytest.fixture(scope="module")
 def data():
-    return load_dataset(DATA, needs=study.NEEDS, rows=study.ROWS)
+    return load_dataset(DATA, needs=study.NEEDS, rows=study.ROWS, optional=study.OPTIONAL)
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +66,12 @@ def test_the_scope_names_the_filter_and_refuses_unknown_schools_with_a_hint(data
         study.prepare(data, year=1999)
 
 
-def test_pre_school_appears_only_when_the_extract_has_it():
-    a = pd.DataFrame({"test": ["diag3", "diag6"]})
+def test_the_diagnostic_tests_are_those_the_extract_has_and_pre_school_is_its_own_table():
+    a = pd.DataFrame({"test": ["diag6", "diag3"]})
     assert results.tests_in({"assessments": a}) == ["diag3", "diag6"]
-    b = pd.DataFrame({"test": ["diag6", "preschool", "diag3"]})
-    assert results.tests_in({"assessments": b}) == ["preschool", "diag3", "diag6"]
+    assert results.tests_in({"assessments": pd.DataFrame({"test": ["diag6"]})}) == ["diag6"]
+    assert "preschool" not in study.ROWS["assessments"]["test"]  # pre-school is read from preschool_assessments
+    assert set(study.OPTIONAL) == {"preschool_assessments"}
 
 
 def _linked_pupils(seed: int, delta: float, schools: int = 40) -> pd.DataFrame:
@@ -111,7 +112,8 @@ def test_linked_pupils_are_the_same_pupils_three_years_apart(data):
 
 def test_every_table_is_protected_and_no_record_can_be_attacked(valmiera):
     _, head = valmiera
-    assert set(head.tables) >= {"results_diag3", "results_diag6", "gaps", "progress", "progress_gaps",
+    assert set(head.tables) >= {"results_preschool", "preschool_gaps", "results_diag3", "results_diag6", "gaps",
+                                "progress", "progress_gaps",
                                 "wellbeing_by_year", "wellbeing_weighting", "comparison_diag6", *dashboard.NAMES}
     records = {}
     for name, table in head.tables.items():

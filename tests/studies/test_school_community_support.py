@@ -15,9 +15,10 @@ import pytest
 
 from evaltools.data import load_dataset
 from evaltools.data.demo import synthetic_truth
-from evaltools.report import i18n
+from evaltools.report import i18n, sections
 from evaltools.studies import school_community_support as study
 from evaltools.yamlfile import parse_yaml
+from tests.studies.glossary_use import unexplained
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "school_community_support.ipynb"
@@ -27,7 +28,7 @@ MAPPING = ROOT / "params" / "mappings" / "school_community_support_extract_lv.ya
 
 @pytest.fixture(scope="module")
 def sample():
-    ds = load_dataset(SAMPLE, needs=study.needs_for(SAMPLE), rows=study.ROWS)
+    ds = load_dataset(SAMPLE, needs=study.NEEDS, optional=study.OPTIONAL, rows=study.ROWS)
     return ds, study.prepare(ds)
 
 
@@ -83,6 +84,16 @@ def test_every_message_key_of_the_notebook_exists_in_both_languages_and_every_ke
     assert not unused, unused
 
 
+def test_the_report_glossary_explains_every_acronym_its_texts_use():
+    """The notebook shows study.GLOSSARY_TERMS; every acronym of the scs.* texts (AIPW, BH, CI/TI, DiD, pp)
+    is explained by one of those entries, in both languages (tests/studies/glossary_use.py)."""
+    text = "\n".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"])
+    assert "glossary_section(study.GLOSSARY_TERMS)" in text
+    assert not unexplained("scs.", study.GLOSSARY_TERMS)
+    for lang in i18n.LANGUAGES:  # every listed entry exists (glossary_section refuses an unknown one)
+        assert len(sections.glossary_section(study.GLOSSARY_TERMS, lang).items) == len(study.GLOSSARY_TERMS)
+
+
 # ------------------------------------------------------------------------------- the designs
 def test_value_added_recovers_a_simulated_effect_that_the_naive_comparison_hides():
     f = _simulated()
@@ -116,6 +127,22 @@ def test_an_outcome_with_too_few_supported_pupils_is_not_estimated_and_says_why(
     res = study.outcome_effects(f, "wellbeing", min_rows=int(f["D"].sum()) + 1)
     assert not res.estimable and "fewer than" in res.reason
     assert study.designs_frame({"wellbeing": res}).empty
+
+
+def test_a_covariate_that_separates_the_groups_is_left_out_of_the_propensity_score_only():
+    """A 0/1 covariate taken at one value by supported pupils only (a minority-language school, all its
+    repeaters supported) makes the logit propensity diverge: it is left out of AIPW/matching with a
+    warning, kept in the balance table; without it the weighting designs are estimated."""
+    f = _simulated(600, seed=17)
+    f["flag"] = 1.0
+    f.loc[f.index[f["D"] == 1][:15], "flag"] = 0.0
+    spec = study.OutcomeSpec(("counselling",), ("y_prev", "ses_index", "flag"), "points", True, False, "x", "y_prev")
+    assert study.effects.separating(f, ["y_prev", "ses_index", "flag"]) == ["flag"]
+    with pytest.warns(study.SupportWarning, match="flag"):
+        out = study.weighting(f, spec)
+    assert out["aipw"] is not None and out["matching"] is not None
+    assert "flag" in out["balance"].table.index
+    assert study.effects.separating(f.assign(flag=1.0), ["flag"]) == []  # constant: not separating (and not a covariate)
 
 
 def test_public_drops_a_small_number_of_schools_only():
@@ -181,10 +208,85 @@ def test_the_municipality_mapping_reads_an_extract_with_latvian_names(tmp_path, 
             frame[src] = frame[src].map({v: k for k, v in codes.items()}).fillna(frame[src])
         frame.to_parquet(tmp_path / f"{table}.parquet")
     shutil.copy(SAMPLE / "true_effects.json", tmp_path / "true_effects.json")
-    ds = load_dataset(tmp_path, mapping=MAPPING, needs=study.needs_for(tmp_path, MAPPING), rows=study.ROWS)
+    ds = load_dataset(tmp_path, mapping=MAPPING, needs=study.NEEDS, optional=study.OPTIONAL, rows=study.ROWS)
     again = study.prepare(ds)
     assert again.counts() == data.counts()
     assert {k: len(f) for k, f in again.frames.items()} == {k: len(f) for k, f in data.frames.items()}
+
+
+# ------------------------------------------------------------------------------- the exam-retake comparison
+def _offering(data) -> set[tuple[str, int]]:
+    return {(str(s), int(y)) for s, y in data.support[["school_id", "year"]].drop_duplicates().to_numpy()}
+
+
+def test_exam_retake_adds_failed_repeaters_of_schools_without_support_as_comparisons_only(sample):
+    """Schools offered support at random: the failed repeaters of the schools without support join the
+    exam-retake comparison (never as supported); the other outcomes keep the offering schools only."""
+    _, data = sample
+    offering = _offering(data)
+    f = data.frames["exam_retake"]
+    in_offering = np.array([(str(s), int(y)) in offering for s, y in zip(f["school_id"], f["year"])])
+    assert (f["offering_school"].to_numpy() == in_offering).all()
+    assert (~in_offering).sum() > 0 and (f.loc[~in_offering, "D"] == 0).all()
+    assert (f["grade"] == 9).all() and f["repeated"].all() and (f["ce9_prev_min"] < data.pass_mark).all()
+    assert {"school_ce9_prev", "school_urban", "school_latvian"} <= set(study.OUTCOMES["exam_retake"].covariates)
+    for outcome in ("wellbeing", "absences", "literacy"):
+        g = data.frames[outcome]
+        assert all((str(s), int(y)) in offering for s, y in zip(g["school_id"], g["year"])), outcome
+
+
+def test_exam_retake_with_too_few_comparisons_is_not_estimated_and_says_why(sample):
+    """The rule: fewer than min_rows supported or comparison pupils -> not estimated, with the counts in
+    the reason (the report prints scs.not_estimated). The offering schools alone hold fewer comparisons
+    than the frame with the other schools' repeaters; at a threshold between the two only the latter is
+    estimated."""
+    _, data = sample
+    f = data.frames["exam_retake"]
+    alone = f[f["offering_school"] == 1]
+    n_alone, n_all = int((alone["D"] == 0).sum()), int((f["D"] == 0).sum())
+    threshold = n_alone + 1
+    assert n_all >= threshold and int((f["D"] == 1).sum()) >= threshold
+    res = study.outcome_effects(alone, "exam_retake", min_rows=threshold)
+    assert not res.estimable and f"{n_alone} comparison" in res.reason
+    assert study.designs_frame({"exam_retake": res}).empty
+    assert study.outcome_effects(f, "exam_retake", min_rows=threshold).estimable
+
+
+@pytest.mark.slow
+def test_exam_retake_effect_is_recovered_at_national_scale(tmp_path):
+    """The national data set of the current generator (written and read back as a user's data): the
+    value-added CI covers the stored effect and the effect per 10 hours, the naive comparison lies on
+    the stored side; truths read from its own true_effects.json."""
+    from evaltools.data.synth import generate, write
+
+    out = tmp_path / "national"
+    write(generate("national", seed=20240901), out)
+    ds = load_dataset(out, needs=study.NEEDS, optional=study.OPTIONAL, rows=study.ROWS)
+    data = study.prepare(ds)
+    truth = json.loads((out / "true_effects.json").read_text(encoding="utf-8"))
+    res = study.outcome_effects(data.frames["exam_retake"], "exam_retake")
+    assert res.estimable, res.reason
+    check = study.truth_check(truth, {"exam_retake": res}, pass_mark=data.pass_mark).set_index("quantity")
+    assert "effect" in check.index, check
+    for quantity, row in check.iterrows():
+        assert row["covered"], (quantity, row.to_dict())
+    assert check.loc["effect", "naive_as_stored"], check.loc["effect"].to_dict()
+
+
+# ------------------------------------------------------------------------------- reading the data
+def test_an_extract_without_preschool_scores_is_read_and_needs_for_still_works_with_a_warning(tmp_path):
+    """OPTIONAL goes to load_dataset(optional=...): read when the folder has the file, absent otherwise;
+    the old needs_for() gives the same tables, with a DeprecationWarning naming the new call."""
+    assert set(study.OPTIONAL) == {"preschool_assessments"} and not set(study.OPTIONAL) & set(study.NEEDS)
+    for name in study.NEEDS:
+        shutil.copy(SAMPLE / f"{name}.parquet", tmp_path / f"{name}.parquet")
+    ds = load_dataset(tmp_path, needs=study.NEEDS, optional=study.OPTIONAL, rows=study.ROWS)
+    assert "preschool_assessments" not in ds and "community_support" in ds
+    with pytest.warns(DeprecationWarning, match="optional=study.OPTIONAL"):
+        assert study.needs_for(tmp_path) == study.NEEDS
+    shutil.copy(SAMPLE / "preschool_assessments.parquet", tmp_path / "preschool_assessments.parquet")
+    with pytest.warns(DeprecationWarning):
+        assert study.needs_for(tmp_path) == {**study.NEEDS, **study.OPTIONAL}
 
 
 # ------------------------------------------------------------------------------- the shipped sample

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaltools.report import disclosure, i18n
+from evaltools.report import disclosure, i18n, sections
 from evaltools.studies import skolas_soma as study
 from evaltools.studies.skolas_soma import association, coverage, publish
 from evaltools.studies.skolas_soma.frames import SomaData
+from tests.studies.glossary_use import unexplained
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "skolas_soma.ipynb"
@@ -29,6 +30,17 @@ def test_the_study_offers_the_verbs_that_apply():
     for verb in ("prepare", "headline", "subgroups", "truth_check"):
         assert callable(getattr(study, verb)), verb
     assert not hasattr(study, "costs")  # no costs in the data: the verb does not apply (docstring says so)
+
+
+def test_the_report_glossary_explains_every_acronym_its_texts_use():
+    """The notebook shows publish.GLOSSARY_TERMS; every acronym of the skolas_soma.* texts (BH, CI/TI) is
+    explained by one of those entries, in both languages (tests/studies/glossary_use.py)."""
+    text = "\n".join("".join(c["source"]) for c in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"])
+    assert "glossary_section(study.publish.GLOSSARY_TERMS)" in text
+    assert not unexplained("skolas_soma.", publish.GLOSSARY_TERMS)
+    assert "multiple_testing" in publish.GLOSSARY_TERMS  # the Benjamini-Hochberg adjusted association table
+    for lang in i18n.LANGUAGES:  # every listed entry exists (glossary_section refuses an unknown one)
+        assert len(sections.glossary_section(publish.GLOSSARY_TERMS, lang).items) == len(publish.GLOSSARY_TERMS)
 
 
 def test_every_message_key_the_notebook_names_exists_in_both_languages():

@@ -1,4 +1,4 @@
-"""The ``evaltools data`` commands: ``synth``, ``check`` and ``pseudonymise``.
+"""The ``evaltools data`` commands: ``synth``, ``check``, ``pseudonymise`` and ``layout``.
 
 No command prints a value of an identifier column: problems name the file, column,
 number of rows and row numbers.
@@ -110,6 +110,38 @@ def _pseudonymise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _layout(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .errors import DataFileError, DataValidationError
+    from .io import load_dataset
+    from .layout import write_tables
+
+    src, out = Path(args.path), Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        print(f"error: {out} already exists and is not empty: choose a new folder for the output.", file=sys.stderr)
+        return 2
+    if src.is_dir() and out.resolve().is_relative_to(src.resolve()):
+        print(f"error: {out} is inside {src}: choose a folder outside the data folder.", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        ds = load_dataset(src, mapping=args.mapping)
+    except DataValidationError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except DataFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    write_tables(ds.tables, out)
+    if (src / "true_effects.json").is_file():
+        shutil.copyfile(src / "true_effects.json", out / "true_effects.json")
+    rows = sum(len(t) for t in ds.tables.values())
+    print(f"wrote {len(ds.tables)} checked tables ({rows:,} rows) to {out} as Parquet sorted by municipality and "
+          f"school in {time.perf_counter() - t0:.1f} s; use it without a column mapping.")
+    return 0
+
+
 _EXIT = "exit codes:\n  0  done\n  2  bad input: the message names the file, the column and the rows (never an id)"
 
 
@@ -118,7 +150,7 @@ def _doc(examples: list[str]) -> str:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``data synth``, ``data check`` and ``data pseudonymise`` to an argparse sub-parser set."""
+    """Add ``data synth``, ``check``, ``pseudonymise`` and ``layout`` to an argparse sub-parser set."""
     raw = argparse.RawDescriptionHelpFormatter
     data = subparsers.add_parser("data", help="generate synthetic data, check or pseudonymise an extract")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
@@ -170,6 +202,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--key-file", default=None, help="file holding the key, outside the data folder (default: "
                                                     "EVALTOOLS_PSEUDONYM_KEY or EVALTOOLS_PSEUDONYM_KEY_FILE)")
     p.set_defaults(func=_pseudonymise)
+
+    lay = sub.add_parser(
+        "layout", formatter_class=raw,
+        help="rewrite a checked data folder as Parquet laid out for fast reading of one area",
+        description="Check a data folder (as 'data check' does), then write every table, with the workbench's "
+                    "column names, as Parquet sorted by municipality, school and key, in row groups of about "
+                    "65,000 rows with statistics: a study then reads one municipality of a national extract in "
+                    "about a second, skipping the rest of each file. Values are unchanged; the source is never "
+                    "overwritten; the same data give the same bytes.",
+        epilog=_doc(["evaltools data layout data/extract_2025 --out data/extract_2025_fast",
+                     "evaltools data layout EXTRACT --out data/x --mapping params/mappings/pumpurs_extract_lv.yaml"]))
+    lay.add_argument("path", help="a data folder (one file per table: .parquet, .csv or .xlsx)")
+    lay.add_argument("--out", required=True, help="new folder to write (must not exist or be empty)")
+    lay.add_argument("--mapping", default=None, help="YAML column mapping of the source (default: none)")
+    lay.set_defaults(func=_layout)
     for command in sub.choices.values():
         command.description = textwrap.fill(command.description or "", 88)
 

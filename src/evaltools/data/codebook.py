@@ -10,6 +10,7 @@ from __future__ import annotations
 from .schemas import TABLES, Col
 from .synth.calibration import TARGETS
 from .synth.config import CE9_PASS_MARK, TrueParameters
+from .synth.teacher_support import HEAD_SHARE
 
 INTRO = """\
 # Codebook: evaltools data tables
@@ -93,6 +94,14 @@ Sources and caveats (figures approximate, to be checked before quoting):
   18-24 (edat_lfse_14), Latvia about 7-10 % in 2015-2023. Our proxy is the share of the
   2014 grade-5 cohort that leaves general education early; it ignores leavers from
   vocational schools and is a calibration target, not the same statistic.
+- PUMPURS (ESF 8.3.4.0/16/I/001): 41 of the 43 municipalities take part (two counties never
+  do); about 550 of the 633 general-education schools join in 2017-2020; plans from the
+  roll-out to semester 1 of 2023/24 (the project ran to the end of 2023), grades 5-12 and,
+  from 2021/22, grades 1-4. National scale: about 72,000 plans (51,000 taken up) for about
+  37,500 pupils, against the public figures of about 93,500 plans for about 50,000 pupils in
+  599 institutions of 41 municipalities; the public totals include vocational-school
+  students, whom the generator does not simulate (the remainder, about 21,600 plans and
+  12,500 pupils). Details: `evaltools.data.synth.programmes`.
 - Pupil numbers: about 220,000 pupils in grades 1-12 of general schools a year
   (Ministry of Education and Science / CSB school statistics); cohort sizes follow live
   births (CSB) 1996-2016; about 40 % of grade-9 completers move to vocational schools.
@@ -121,7 +130,7 @@ naive bias** and **how to recover the truth**. In short:
 |---|---|---|---|---|
 | PUMPURS support on early leaving | log OR {tp.tau0:+g} at the threshold, {tp.tau_score:+g} per 10 risk points above it, {tp.tau_years:+g} per year since roll-out | support goes to pupils whose risk score is at or above {tp.risk_threshold:g} | upward (support looks harmful) | logit with the risk score (support is as good as random given it), fuzzy RD at {tp.risk_threshold:g}, staggered DiD (ITT) |
 | PUMPURS support on absences | log rate ratio {tp.support_absences_log_rr:+g} | same | upward | Poisson with risk-score bins |
-| PUMPURS support on exam scores | 0 points | higher-risk pupils have lower ability | downward | OLS with risk-score bins |
+| PUMPURS support on exam scores | 0 points | higher-risk pupils have lower ability | downward | OLS with risk-score bins, first sittings |
 | PUMPURS support on repetition | log OR {tp.support_repeat_log_or:+g} | same | upward | logit with the risk score |
 | Growth programme on leaving teaching | log OR {tp.gp_leave_log_or:+g} | more engaged alumni join and stay | away from zero | logit with engagement among alumni |
 | Growth programme on moving into leadership | log OR {tp.gp_promotion_log_or:+g} | engagement | upward | logit with engagement and service |
@@ -132,11 +141,25 @@ naive bias** and **how to recover the truth**. In short:
 | Skola-kopienā literacy support (grades 1-3) on the grade-3 Latvian diagnostic (`community_support_literacy`) | {tp.community_literacy_points_per_10h:+g} points per 10 hours | support goes to pupils with low pre-school literacy | downward | OLS on hours with the pre-school scores |
 | Skola-kopienā subject support on passing the retaken grade-9 exams (`community_support_exam_retake`) | {tp.community_retake_points_per_10h:+g} exam points per 10 hours; truth on the pass probability (pass mark {ce9_pass:g} %) | support goes to the retakers with the lowest scores | downward | pass on support with last year's ce9 scores, among failed repeaters |
 | Latvijas skolas soma on wellbeing | {tp.soma_wellbeing_points_per_activity:g} | urban, higher-SES schools offer more | upward | school fixed effects, activities per semester enrolled |
+| Methodologist support on head-observed lesson scores (`teacher_support_observation`) | ATT in rubric points (1-4), about 0.16: {tp.tps_direct0:+g} at the start year, {tp.tps_direct_growth:+g} a year for three years, {tp.tps_early_career_extra:+g} under 5 years of service, plus the dose of the extra hours | served first where lessons were weaker | downward | staggered DiD (Callaway-Sant'Anna) on head observations, 43 municipality clusters |
+| 10 more hours of professional development on lesson scores (`teacher_support_observation_per_10_hours`) | {tp.tps_effect_per_10_hours:+g} rubric points | engaged teachers take more hours and teach better | upward | teacher fixed effects and municipality-by-year effects |
+| Methodologist support on leaving teaching (`teacher_support_retention`) | percentage points (log OR {tp.tps_leave_log_or:+g}) | none built in | none built in | staggered DiD on leaving rates, or logit with municipality and year effects |
+| Methodologist support on pupils' test scores (`teacher_support_pupil_results`) | points: {tp.tps_pupil_points_per_rubric_point:g} per rubric point of the linked teacher's gain (about 1 point) | teacher engagement, year shocks | none built in | DiD or multilevel model within test, subject and year |
 
 The `true_value` of a Skola-kopienā entry is the effect at the supported pupils' hours on the
 outcome's scale (points, lessons, or the probability of passing); `parameters.effect_per_10_hours`
 is the dose slope. Support runs in 2022-2023 (the programme's first years) in a random 60 % of
 schools, one measure per pupil and year.
+
+Teacher professional support (ESF 4.2.2.3, `synth/teacher_support.py`): the methodologist network
+reaches the 43 municipalities in 2017-2021 (8, 9, 9, 7 and 5 municipalities; 5 never within the
+data), weaker municipalities first; the same start years at every scale. Professional-development
+hours are selected on teacher engagement and rise after the start (supply shift); the head
+observes a random {head_share:.0%} of teachers every year everywhere (the outcome that is consistent
+over time), methodologists only after the start. The support also lowers the yearly hazard of
+leaving teaching and, through the practice gain of the linked subject teacher, raises pupils'
+diag6, ce9 and ce12 scores. Every true value is computed from the simulated potential outcomes
+(the same lesson, hazard or pupil score with and without the roll-out).
 
 With the shipped seed the within-school soma estimate lies about half a standard error
 below zero; across seeds its interval covers zero as it should (`tests/data/test_synth.py`).
@@ -245,7 +268,8 @@ def render() -> str:
                          f"{c.meaning} | {c.source} |")
         parts.append("\n".join(lines) + "\n")
     cal = "\n".join(f"| `{k}` | {lo:g} to {hi:g} | {txt} |" for k, (lo, hi, txt) in TARGETS.items())
-    parts += [RULES, MAPPING, PSEUDO, SCALES.format(calibration=cal, tp=TrueParameters(), ce9_pass=CE9_PASS_MARK)]
+    parts += [RULES, MAPPING, PSEUDO, SCALES.format(calibration=cal, tp=TrueParameters(), ce9_pass=CE9_PASS_MARK,
+                                                    head_share=HEAD_SHARE)]
     return "\n".join(parts)
 
 

@@ -15,26 +15,49 @@ from .schemas import IDENTIFIER_COLUMNS
 _TERMINAL = ("left_early", "graduated")
 
 
-_KEYS: dict[tuple[int, str], pd.Index] = {}
+_CODES: dict[tuple[int, str], tuple[np.ndarray, pd.Index]] = {}
 
 
-def _key_index(df: pd.DataFrame, col: str) -> pd.Index:
-    """Unique ids of a parent table as an Index (its hash table is built once and reused)."""
+def _factor(df: pd.DataFrame, col: str) -> tuple[np.ndarray, pd.Index]:
+    """A column as codes (-1: missing) and its distinct values in order of first appearance.
+
+    Hashing millions of ids is the cost of these rules: each column is hashed once per pass and
+    every rule on it works on the codes (and looks up only the distinct values).
+    """
     k = (id(df), col)
-    if k not in _KEYS:
-        _KEYS[k] = pd.Index(df[col].dropna().unique())
-    return _KEYS[k]
+    if k not in _CODES:
+        codes, uniques = pd.factorize(df[col], use_na_sentinel=True)
+        _CODES[k] = (np.asarray(codes), pd.Index(uniques))
+    return _CODES[k]
 
 
-def _unknown_ids(tables, files, child: str, col: str, parent: str, pcol: str, what: str) -> list[Violation]:
-    if child not in tables or parent not in tables or col not in tables[child] or pcol not in tables[parent]:
+def _first_rows(codes: np.ndarray, n: int) -> np.ndarray:
+    """For each of ``n`` codes, the position of its first row (codes from :func:`_factor`)."""
+    first = np.full(n, len(codes), dtype=np.int64)
+    valid = np.flatnonzero(codes >= 0)
+    np.minimum.at(first, codes[valid], valid)
+    return first
+
+
+def _known(tables, child: str, col: str, parent: str, pcol: str, parents=None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Codes of ``child[col]`` and, per distinct value, whether ``parent[pcol]`` has it."""
+    ptab = (parents or {}).get(parent, tables.get(parent))
+    if child not in tables or ptab is None or col not in tables[child] or pcol not in ptab:
+        return None
+    codes, uniques = _factor(tables[child], col)
+    _, keys = _factor(ptab, pcol)
+    return codes, keys.get_indexer(uniques) >= 0
+
+
+def _unknown_ids(tables, files, child: str, col: str, parent: str, pcol: str, what: str,
+                 parents=None) -> list[Violation]:
+    found = _known(tables, child, col, parent, pcol, parents)
+    if found is None or found[1].all():
         return []
-    c = tables[child][col]
-    bad = c.notna().to_numpy() & (_key_index(tables[parent], pcol).get_indexer(c) < 0)
-    if not bad.any():
-        return []
+    codes, known = found
+    bad = (codes >= 0) & ~np.append(known, True)[codes]  # code -1 (missing) reads the appended True
     rows, n = rows_of(np.flatnonzero(bad))
-    missing = pd.unique(c[bad])
+    missing = _factor(tables[child], col)[1][~known]  # in order of first appearance
     if col in IDENTIFIER_COLUMNS or pcol in IDENTIFIER_COLUMNS:  # never quote a person's id
         ex = f"{len(missing):,} id{'s' if len(missing) != 1 else ''}"
     else:
@@ -45,6 +68,11 @@ def _unknown_ids(tables, files, child: str, col: str, parent: str, pcol: str, wh
                       "use the same key for every table).", rows, n)]
 
 
+def _as_float(values: pd.Series) -> np.ndarray:
+    """Numbers as floats, missing as NaN (years may be nullable integers)."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
 def _pupil_year_order(tables, files) -> list[Violation]:
     out: list[Violation] = []
     if "pupil_years" not in tables:
@@ -53,31 +81,43 @@ def _pupil_year_order(tables, files) -> list[Violation]:
     need = {"pupil_id", "year", "status"}
     if not need <= set(py.columns):
         return out
-    d = pd.DataFrame({"pupil_id": py["pupil_id"], "year": py["year"], "status": py["status"],
-                      "pos": np.arange(len(py))}).dropna(subset=["pupil_id", "year"])
-    end = d[d["status"].isin(_TERMINAL)].groupby("pupil_id")["year"].min()
-    after = d["year"].to_numpy() > d["pupil_id"].map(end).fillna(np.inf).to_numpy()
+    codes, uniques = _factor(py, "pupil_id")
+    year = _as_float(py["year"])
+    ok = (codes >= 0) & ~np.isnan(year)  # rows with a pupil and a year
+    term = ok & py["status"].isin(_TERMINAL).to_numpy(dtype=bool)
+    end = np.full(len(uniques), np.inf)
+    np.minimum.at(end, codes[term], year[term])  # each pupil's first year of leaving or graduating
+    after = ok & (year > end[np.where(ok, codes, 0)])
     if after.any():
-        rows, n = rows_of(d["pos"].to_numpy()[after])
+        rows, n = rows_of(np.flatnonzero(after))
         out.append(Violation(files["pupil_years"], "pupil_years", "year", "record_after_leaving",
                              "pupil-year after the pupil left early or graduated (leaving before entering the year)",
                              "check the exclusion date and the later enrolment; a pupil who returns needs a "
                              "new entry, not a 'left_early' status in the earlier year.", rows, n))
-    if "pupils" in tables and {"pupil_id", "exit_year"} <= set(tables["pupils"].columns):
-        ex = tables["pupils"].drop_duplicates("pupil_id").set_index("pupil_id")["exit_year"]
-        x = d["pupil_id"].map(ex)
-        late = (x.notna() & (d["year"] > x)).to_numpy(dtype=bool)
+    pupils = tables.get("pupils")
+    if pupils is None or "pupil_id" not in pupils.columns:
+        return out
+    pcodes, pids = _factor(pupils, "pupil_id")
+    first = _first_rows(pcodes, len(pids))  # each pupil's first row in pupils
+    at = pids.get_indexer(uniques)  # of each pupil in pupil_years, its index in pids (-1: none)
+    row = np.where(at >= 0, first[np.maximum(at, 0)], -1)[np.where(ok, codes, 0)]
+    row = np.where(ok, row, -1)  # each pupil-year's row in pupils (-1: none)
+
+    def of_pupil(column: str) -> np.ndarray:
+        values = _as_float(pupils[column])
+        return np.where(row >= 0, values[np.maximum(row, 0)], np.nan)
+
+    if "exit_year" in pupils.columns:
+        late = year > of_pupil("exit_year")  # NaN on either side: False
         if late.any():
-            rows, n = rows_of(d["pos"].to_numpy()[late])
+            rows, n = rows_of(np.flatnonzero(late))
             out.append(Violation(files["pupil_years"], "pupil_years", "year", "year_after_exit",
                                  "pupil-year after the pupil's exit_year in pupils (left before this enrolment)",
                                  "correct exit_year in pupils (the year the pupil left) or the year.", rows, n))
-    if "pupils" in tables and {"pupil_id", "entry_year"} <= set(tables["pupils"].columns):
-        entry = tables["pupils"].drop_duplicates("pupil_id").set_index("pupil_id")["entry_year"]
-        e = d["pupil_id"].map(entry)
-        before = (e.notna() & (d["year"] < e)).to_numpy()
+    if "entry_year" in pupils.columns:
+        before = year < of_pupil("entry_year")
         if before.any():
-            rows, n = rows_of(d["pos"].to_numpy()[before])
+            rows, n = rows_of(np.flatnonzero(before))
             out.append(Violation(files["pupil_years"], "pupil_years", "year", "year_before_entry",
                                  "pupil-year before the pupil's entry_year in pupils",
                                  "correct entry_year in pupils (first year in general education) or the year.",
@@ -123,26 +163,36 @@ def _measures_without_takeup(tables, files) -> list[Violation]:
                       "set taken_up to true in support_plans or drop the measure.", rows, n)]
 
 
-def cross_table_violations(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Violation]:
-    """Every cross-table rule (see module docstring)."""
+def cross_table_violations(tables: dict[str, pd.DataFrame], files: dict[str, str],
+                           parents: dict[str, pd.DataFrame] | None = None) -> list[Violation]:
+    """Every cross-table rule (see module docstring).
+
+    ``parents`` (table -> the whole table) stands in for a parent table loaded only in part, for the
+    children whose rows may point outside the part: the pre-school scores of an area's pupils name
+    the municipality of their pre-school, which may be another one.
+    """
     v: list[Violation] = []
-    _KEYS.clear()
-    for child in ("schools", "preschool_assessments"):
-        v += _unknown_ids(tables, files, child, "municipality_id", "municipalities", "municipality_id",
-                          "municipality id")
+    _CODES.clear()
+    v += _unknown_ids(tables, files, "schools", "municipality_id", "municipalities", "municipality_id",
+                      "municipality id")
+    v += _unknown_ids(tables, files, "preschool_assessments", "municipality_id", "municipalities",
+                      "municipality_id", "municipality id", parents)
+    v += _unknown_ids(tables, files, "methodologist_support", "municipality_id", "municipalities",
+                      "municipality_id", "municipality id")
     for child in ("pupil_years", "teacher_years", "pumpurs_schools", "risk_scores", "support_plans",
                   "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers",
-                  "teacher_practices"):
+                  "teacher_practices", "lesson_observations"):
         v += _unknown_ids(tables, files, child, "school_id", "schools", "school_id", "school id")
     for child in ("pupil_years", "assessments", "risk_scores", "support_plans", "support_measures",
                   "community_support", "skolas_soma", "wellbeing_pupils", "preschool_assessments", "plan_risk_types"):
         v += _unknown_ids(tables, files, child, "pupil_id", "pupils", "pupil_id", "pupil id")
-    for child in ("teacher_years", "wellbeing_teachers", "teacher_practices", "assessments"):
+    for child in ("teacher_years", "wellbeing_teachers", "teacher_practices", "assessments", "teacher_development",
+                  "lesson_observations"):
         v += _unknown_ids(tables, files, child, "teacher_id", "teachers", "teacher_id", "teacher id")
     for child in ("support_measures", "plan_risk_types"):
         v += _unknown_ids(tables, files, child, "plan_id", "support_plans", "plan_id", "plan id")
     v += _pupil_year_order(tables, files)
     v += _support_before_rollout(tables, files)
     v += _measures_without_takeup(tables, files)
-    _KEYS.clear()
+    _CODES.clear()
     return v

@@ -34,7 +34,9 @@ plus its key, and, with an area (``municipality`` or ``region``), only the rows 
 schools. Parquet files are read with the columns pruned and the row filter pushed down to
 pyarrow (row groups and pages that cannot match are skipped); CSV files are read with ``usecols``.
 The columns read are checked as :func:`load` checks them, and the cross-table rules as without
-``needs``. Each study declares its ``NEEDS`` once, in its package.
+``needs``. Each study declares its ``NEEDS`` once, in its package. Tables a study uses when they
+are there (e.g. pre-school scores) go in ``optional=`` (same shape): read the same way when the
+data set has a file for them, otherwise absent from the :class:`Dataset` (``"t" in ds`` is False).
 
 """
 from __future__ import annotations
@@ -231,8 +233,8 @@ def _dataset(directory: Path, tables: dict[str, pd.DataFrame], files: dict[str, 
 
 def load_dataset(directory: str | Path, mapping: MappingLike = None,
                  tables: list[str] | None = None, *, needs: Needs | None = None,
-                 rows: Rows | None = None, municipality: str | None = None,
-                 region: str | None = None) -> Dataset:
+                 optional: Needs | None = None, rows: Rows | None = None,
+                 municipality: str | None = None, region: str | None = None) -> Dataset:
     """Load and check every table of a data set, plus the cross-table rules.
 
     Looks for ``<table>.parquet|.csv|.xlsx`` (or the file named in the mapping's
@@ -242,7 +244,10 @@ def load_dataset(directory: str | Path, mapping: MappingLike = None,
 
     ``needs`` (table -> our column names, or ``None`` for every column) loads those tables
     only, each with only those columns and its key (see "Reading only what a study needs"
-    above); a table named there must exist. ``municipality`` (a name or id) or ``region`` (a
+    above); a table named there must exist. ``optional`` (the same shape) names tables read
+    the same way when the data set has a file for them (``<table>.parquet|.csv|.xlsx`` or the
+    file the mapping's ``files`` names) and otherwise simply absent (``"t" in ds`` is False); a
+    table may not be in both. ``municipality`` (a name or id) or ``region`` (a
     planning region; ``"all"`` or None: no filter) keeps only the area's rows: its
     municipalities and schools, the rows of its schools, and of tables without a school the
     rows of its pupils (``pupil_years``), teachers (``teacher_years``, and the teachers of its
@@ -251,9 +256,9 @@ def load_dataset(directory: str | Path, mapping: MappingLike = None,
     that no other table points to: a parent's filtered rows would read as unknown ids).
     Raises one :class:`DataValidationError` listing every problem.
     """
-    if needs is not None or rows or _area_given(municipality, region):
+    if needs is not None or optional or rows or _area_given(municipality, region):
         return _load_needed(Path(directory), read_mapping(mapping), needs, tables, municipality, region,
-                            rows or {})
+                            rows or {}, optional)
     directory = Path(directory)
     if not directory.is_dir():
         raise DataFileError(f"Data directory {directory} does not exist (expected one file per table, "
@@ -299,8 +304,12 @@ PUSHED = "evaltools_rows_filtered"  # DataFrame.attrs key: columns whose filter 
 # Order of reading under an area filter: the tables whose rows give the area's ids come first.
 _AREA_ORDER = ("municipalities", "schools", "pupil_years", "teacher_years", "support_plans")
 # Tables without a school: (their id column, the table whose area rows give the ids)
+# (pre-school scores: of the area's pupils, wherever they went to pre-school)
 _THROUGH = {"pupils": ("pupil_id", "pupil_years"), "assessments": ("pupil_id", "pupil_years"),
-            "support_measures": ("plan_id", "support_plans"), "teachers": ("teacher_id", "teacher_years")}
+            "support_measures": ("plan_id", "support_plans"), "teachers": ("teacher_id", "teacher_years"),
+            "plan_risk_types": ("plan_id", "support_plans"),
+            "preschool_assessments": ("pupil_id", "pupil_years"),
+            "teacher_development": ("teacher_id", "teacher_years")}
 
 
 def _area_given(municipality: str | None, region: str | None) -> bool:
@@ -362,25 +371,87 @@ def _read_part(path: Path, table: str, mapping: dict[str, Any], wanted: set[str]
 
 
 def _read_parquet(path: Path, cols: list[str] | None, keep: dict[str, set[str]]) -> pd.DataFrame:
-    """``pd.read_parquet`` with the columns pruned and, for text columns, ``in`` filters pushed
-    down to pyarrow; a filter pyarrow cannot apply to the file's type is left to the caller."""
+    """``pd.read_parquet`` with the columns pruned and the ``in`` filters of text columns applied
+    exactly in Arrow, reading only the row groups that hold a kept row (:func:`_row_groups`); rows
+    come back in the file's order. A filter on a column of another type is left to the caller."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    filters = []
+    filters: dict[str, list[str]] = {}
     if keep:
         schema = pq.read_schema(path)
         for col, values in keep.items():
-            if pa.types.is_string(schema.field(col).type) or pa.types.is_large_string(schema.field(col).type):
-                filters.append((col, "in", sorted(str(v) for v in values)))
-    if filters:
+            kind = schema.field(col).type
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                filters[col] = sorted(str(v) for v in values)
+    if not filters:
+        return pd.read_parquet(path, columns=cols)
+    pf = pq.ParquetFile(path)
+    groups = _row_groups(path, pf, filters)
+    if len(groups) == pf.metadata.num_row_groups > 1:  # nothing to skip: pyarrow's filtered scan is faster
         try:
-            df = pd.read_parquet(path, columns=cols, filters=filters)
-            df.attrs[PUSHED] = [f[0] for f in filters]  # rows already kept exactly
+            df = pd.read_parquet(path, columns=cols, filters=[(c, "in", v) for c, v in filters.items()])
+            df.attrs[PUSHED] = list(filters)
             return df
         except Exception:
-            pass  # filtered after reading instead
-    return pd.read_parquet(path, columns=cols)
+            pass  # read as below
+    read = None if cols is None else cols + [c for c in filters if c not in cols]
+    table = pf.read_row_groups(groups, columns=read, use_pandas_metadata=True)
+    mask = None
+    for col, values in filters.items():
+        hit = pc.is_in(table.column(col), value_set=pa.array(values, type=table.schema.field(col).type))
+        mask = hit if mask is None else pc.and_(mask, hit)
+    table = table.filter(mask)
+    if read is not None and read != cols:
+        table = table.select(cols)
+    df = table.to_pandas()
+    df.attrs[PUSHED] = list(filters)  # rows already kept exactly
+    return df
+
+
+def _row_groups(path: Path, pf: Any, filters: dict[str, list[str]]) -> list[int]:
+    """The row groups of a Parquet file that may hold a row whose every ``filters`` column (text)
+    is among its sorted values: first by the groups' min/max statistics, then, of those left, by
+    reading the filter columns alone (dictionary-encoded: cheap). In the file's order."""
+    import bisect
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    md = pf.metadata
+    names = [md.schema.column(i).path for i in range(md.num_columns)]
+    groups = []
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        ok = rg.num_rows > 0
+        for col, values in filters.items():
+            st = rg.column(names.index(col)).statistics if col in names else None
+            if ok and st is not None and st.has_min_max and isinstance(st.min, str) and isinstance(st.max, str):
+                i = bisect.bisect_left(values, st.min)
+                ok = i < len(values) and values[i] <= st.max
+        if ok:
+            groups.append(g)
+    if len(groups) <= 1:
+        return groups
+    by_dict = pq.ParquetFile(path, read_dictionary=list(filters))
+    hit = np.ones(sum(md.row_group(g).num_rows for g in groups), dtype=bool)
+    for col, values in filters.items():
+        column = by_dict.read_row_groups(groups, columns=[col]).column(col)
+        parts = []
+        for chunk in column.chunks:
+            if pa.types.is_dictionary(chunk.type):
+                known = pc.is_in(chunk.dictionary, value_set=pa.array(values, type=chunk.dictionary.type))
+                known = np.append(known.to_numpy(zero_copy_only=False), False)  # the last: a missing cell
+                codes = chunk.indices.fill_null(len(chunk.dictionary)).to_numpy(zero_copy_only=False)
+                parts.append(known[codes])
+            else:
+                parts.append(pc.is_in(chunk, value_set=pa.array(values, type=chunk.type))
+                             .to_numpy(zero_copy_only=False))
+        hit &= np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    starts = np.cumsum([0] + [md.row_group(g).num_rows for g in groups[:-1]])
+    return [g for g, n in zip(groups, np.add.reduceat(hit, starts)) if n > 0]
 
 
 def _needed_columns(table: str, columns: Sequence[str] | None, extra: set[str]) -> set[str] | None:
@@ -424,8 +495,9 @@ def _resolve_area(municipalities: pd.DataFrame, municipality: str | None, region
 
 
 def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables: list[str] | None,
-                 municipality: str | None, region: str | None, rows: Rows) -> Dataset:
-    """:func:`load_dataset` with ``needs`` and/or an area: see its docstring."""
+                 municipality: str | None, region: str | None, rows: Rows,
+                 optional_needs: Needs | None = None) -> Dataset:
+    """:func:`load_dataset` with ``needs``, ``optional`` and/or an area: see its docstring."""
     if not directory.is_dir():
         raise DataFileError(f"Data directory {directory} does not exist (expected one file per table, "
                             "e.g. data/sample).")
@@ -433,6 +505,7 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
     unknown = sorted(set(files_map) - set(TABLES))
     if unknown:
         raise DataFileError(f"Column mapping 'files': unknown tables {unknown}; known tables: {sorted(TABLES)}.")
+    explicit = needs is not None
     if needs is None:
         bad = sorted(set(tables or ()) - set(TABLES))
         needs = {t: None for t in TABLES if tables is None or t in tables or TABLES[t].required}
@@ -440,10 +513,20 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
     else:
         bad = sorted(set(needs) - set(TABLES))
         optional = set()
+    if optional_needs:
+        both = sorted(set(optional_needs) & set(needs)) if explicit else []
+        if both:
+            raise DataFileError(f"{both} named in both needs and optional: name a table in one of them "
+                                "(needs: it must exist; optional: read when the data set has it).")
+        bad = bad or sorted(set(optional_needs) - set(TABLES))
+        present = {t for t in optional_needs if t in TABLES
+                   and (p := _find_file(directory, t, files_map)) is not None and p.is_file()}
+        needs = {**needs, **{t: c for t, c in optional_needs.items() if t in present}}
+        optional = (optional - set(optional_needs)) | (set(optional_needs) - present)
     bad = bad or sorted(set(rows) - set(TABLES))
     if bad:
         raise DataFileError(f"Unknown table(s) {bad}; known tables: {sorted(TABLES)}.")
-    for t, cols in needs.items():
+    for t, cols in [*needs.items(), *(optional_needs or {}).items()]:
         _needed_columns(t, cols, set())  # an unknown column is the caller's mistake: say so first
     for t, cols in rows.items():
         unknown_cols = sorted(set(cols) - set(TABLES[t].column_names))
@@ -453,7 +536,7 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
     area = _area_given(municipality, region)
     wanted_tables = list(needs)
     if area:  # the tables that carry the area's ids are read first (their needed columns only)
-        last = ("pupils", "assessments", "support_measures", "teachers")  # their ids come from the others
+        last = tuple(_THROUGH)  # their ids come from the others
         wanted_tables = ([t for t in _AREA_ORDER if t in needs]
                          + [t for t in needs if t not in _AREA_ORDER and t not in last]
                          + [t for t in last if t in needs])
@@ -486,6 +569,7 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
         mun, v = check_table(mun, "municipalities", str(p))
         if v:
             raise DataValidationError(v)
+        whole_municipalities = mun
         keep_ids["municipality_id"] = _resolve_area(mun, municipality, region, str(p))
         ps = path_of("schools")
         if ps is None:
@@ -527,8 +611,9 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
             violations.append(Violation(str(p), t, None, "unreadable", str(exc), "re-export the file."))
             continue
         key = _check_key(p, t, m, wanted, keep)
-        if key is not None and _checked(key):  # this very file version, columns and rows passed before
-            v = []
+        whole = _check_key(p, t, m, None, {}) if key is not None and (keep or wanted is not None) else None
+        if key is not None and (_checked(key) or (whole is not None and _checked(whole))):
+            v = []  # this file version passed before: these columns and rows, or all of them (then any part)
         else:
             raw = df
             df, v = check_table(df, t, str(p))
@@ -558,7 +643,7 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
             keep_ids["municipality_id"] = set(df["municipality_id"].astype(str))
     cross = None if violations or None in keys else _digest_text(json.dumps(["cross", sorted(keys)]))
     if cross is None or not _checked(cross):
-        found = cross_table_violations(out, files)
+        found = cross_table_violations(out, files, {"municipalities": whole_municipalities} if area else None)
         violations += found
         if cross is not None and not found:
             _remember(cross)
@@ -573,8 +658,11 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
 # A table whose file (SHA-256 of its bytes), columns, row filter, column mapping and rules (the
 # source of the checking modules) passed the checks unchanged (the checked table equals the
 # table read) is not checked again: a marker file named by that key, in
-# $EVALTOOLS_CHECK_CACHE (default ~/.cache/evaltools/checked; "0" turns it off). Problems are
-# never cached: a file with a problem is checked, and reported, every time.
+# $EVALTOOLS_CHECK_CACHE (default ~/.cache/evaltools/checked; "0" turns it off). A file whose
+# every column and row passed (``needs={table: None}``, no area or row filter) passes in any
+# part: each rule is per row, and a part of a unique key is unique; so after one whole read of
+# a national file, each municipality's read skips the checks. Problems are never cached: a
+# file with a problem is checked, and reported, every time.
 
 CHECK_CACHE_ENV = "EVALTOOLS_CHECK_CACHE"
 _RULES: list[str] = []

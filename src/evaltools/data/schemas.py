@@ -83,6 +83,7 @@ _ROLES = ("teacher", "subject_lead", "deputy_head", "head")
 _STATUS = ("enrolled", "left_early", "transferred", "graduated")
 _TESTS = ("diag3", "diag6", "ce9", "ce12", "class")
 _SUBJECTS = ("math", "latvian", "english", "science")
+_PD_TYPES = ("course", "mentoring", "lesson_study", "learning_community", "observation_feedback")
 _MEASURES = ("teacher_support", "psychologist", "social_pedagogue", "transport", "meals",
              "dormitory", "learning_materials")
 
@@ -198,7 +199,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("year", "int", "School year.", "PUMPURS database", range=YEAR_RANGE),
         Col("semester", "int", "1 (autumn) or 2 (spring).", "PUMPURS database", range=(1, 2)),
         Col("school_id", "str", "School.", "PUMPURS database"),
-        Col("score", "float", "Risk score 0-100 (higher = more risk).", "PUMPURS risk assessment", range=(0, 100)),
+        Col("score", "float", "Risk score 0-100 (higher = more risk); an extract that records risk types only "
+            "(plan_risk_types) may leave it out.", "PUMPURS risk assessment", range=(0, 100), optional=True),
     ), key=("pupil_id", "year", "semester")),
     Table("support_plans", "Individual support plans offered when the semester-1 risk score reaches the threshold.", (
         Col("plan_id", "str", "Plan id.", "PUMPURS database"),
@@ -274,6 +276,42 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("numeracy", "float", "Numeracy score 0-100.", "Monitoring system scale score", range=(0, 100)),
         Col("literacy", "float", "Literacy (Latvian) score 0-100.", "Monitoring system scale score", range=(0, 100)),
     ), key=("pupil_id", "year")),
+    Table("methodologist_support", "Teacher professional support (ESF 4.2.2.3): when the state and municipal "
+          "methodologist network started supporting each municipality's teachers, one row per municipality.", (
+        Col("municipality_id", "str", "Municipality.", "ESF 4.2.2.3 project records (assumption)"),
+        Col("start_year", "Int64", "First school year of methodologist support (missing = not within the data).",
+            "ESF 4.2.2.3 project records / municipal education boards (assumption)", nullable=True,
+            range=(2014, 2030)),
+        Col("methodologists", "int", "Methodologist posts serving the municipality (0 before any support).",
+            "ESF 4.2.2.3 project records (assumption)", range=(0, 500)),
+    ), key=("municipality_id",)),
+    Table("teacher_development", "Teachers' professional development (PD): one row per teacher, school year and "
+          "activity type, with the hours in the year.", (
+        Col("teacher_id", "str", "Teacher.", f"{VIIS} teacher PD records / ESF 4.2.2.3 project records (assumption)"),
+        Col("year", "int", "School year.", f"{VIIS}", range=YEAR_RANGE),
+        Col("type", "str", "course, mentoring, lesson_study, learning_community, observation_feedback.",
+            "PD programme records (assumption)", values=_PD_TYPES),
+        Col("hours", "float", "Hours of this activity type in the year (more than 0).",
+            "PD certificates (apliecības) / project records", range=(0.1, 1000)),
+        Col("with_methodologist", "bool", "Led or arranged by a methodologist of the support network (only from "
+            "the municipality's start_year).", "ESF 4.2.2.3 project records (assumption)"),
+    ), key=("teacher_id", "year", "type")),
+    Table("lesson_observations", "Observed lessons: one row per teacher, school year and observer (the school "
+          "head observes a share of teachers every year everywhere; methodologists only from the municipality's "
+          "start_year). Scores on a 1-4 rubric.", (
+        Col("teacher_id", "str", "Teacher observed.", "School lesson-observation records (assumption)"),
+        Col("year", "int", "School year.", "Observation records", range=YEAR_RANGE),
+        Col("school_id", "str", "School of the lesson.", "Observation records"),
+        Col("observer", "str", "head (school head or deputy) or methodologist.", "Observation records",
+            values=("head", "methodologist")),
+        Col("score", "float", "Lesson score: mean of the rubric (1-4).", "Observation protocol", range=(1, 4)),
+        Col("climate", "float", "Domain score: classroom climate (1-4).", "Observation protocol", range=(1, 4),
+            optional=True),
+        Col("instruction", "float", "Domain score: instruction (1-4).", "Observation protocol", range=(1, 4),
+            optional=True),
+        Col("assessment", "float", "Domain score: assessment for learning (1-4).", "Observation protocol",
+            range=(1, 4), optional=True),
+    ), key=("teacher_id", "year", "observer")),
 )}
 
 

@@ -1293,10 +1293,20 @@ def _narrowed_to_small(
     out = np.zeros_like(hidden)
     if not targets.any():
         return out
-    lo, hi = _intervals(A, np.where(hidden, 0.0, x), hidden, only=np.flatnonzero(targets))
+    known = np.where(hidden, 0.0, x)
+    # the upper bound matters only where the lower one is a small count (1 .. threshold - 1): a
+    # target that can be 0, or is at least the threshold, is not narrowed whatever its maximum
+    # (half the LPs at national scale; the same answer as computing both bounds of every target)
+    lo, _ = _intervals(A, known, hidden, only=np.flatnonzero(targets), upper=False)
     with np.errstate(invalid="ignore"):
-        k_lo, k_hi = np.ceil(lo - 1e-6), np.floor(hi + 1e-6)
-        out[:] = targets & (k_lo >= 1) & (k_hi <= threshold - 1) & (k_lo <= k_hi)
+        k_lo = np.ceil(lo - 1e-6)
+        need = targets & (k_lo >= 1) & (k_lo <= threshold - 1)
+    if not need.any():
+        return out
+    _, hi = _intervals(A, known, hidden, only=np.flatnonzero(need), lower=False)
+    with np.errstate(invalid="ignore"):
+        k_hi = np.floor(hi + 1e-6)
+        out[:] = need & (k_hi <= threshold - 1) & (k_lo <= k_hi)
     return out
 
 
@@ -1353,9 +1363,11 @@ def _add_complement_for(
 
 
 def _intervals(
-    A: np.ndarray, x: np.ndarray, hidden: np.ndarray, only: Iterable[int] | None = None
+    A: np.ndarray, x: np.ndarray, hidden: np.ndarray, only: Iterable[int] | None = None,
+    *, lower: bool = True, upper: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For hidden cells: min and max under ``A x = 0`` with the visible values fixed, ``x >= 0``."""
+    """For hidden cells: min and max under ``A x = 0`` with the visible values fixed, ``x >= 0``
+    (``lower=False`` / ``upper=False``: that bound is not computed and stays NaN)."""
     from scipy.optimize import linprog
 
     n = len(x)
@@ -1376,15 +1388,17 @@ def _intervals(
         if A_h.shape[0] == 0:
             lo[k], hi[k] = 0.0, np.inf
             continue
-        r_min = linprog(c, A_eq=A_h, b_eq=b, bounds=(0, None), method="highs")
-        r_max = linprog(-c, A_eq=A_h, b_eq=b, bounds=(0, None), method="highs")
-        if r_min.status == 2:  # infeasible: the published values are inconsistent
-            raise DisclosureInputError(
-                "The table's totals do not add up, so its cells cannot be checked; "
-                "make each total the sum of the cells it totals."
-            )
-        lo[k] = r_min.fun if r_min.status == 0 else 0.0
-        hi[k] = -r_max.fun if r_max.status == 0 else np.inf
+        if lower:
+            r_min = linprog(c, A_eq=A_h, b_eq=b, bounds=(0, None), method="highs")
+            if r_min.status == 2:  # infeasible: the published values are inconsistent
+                raise DisclosureInputError(
+                    "The table's totals do not add up, so its cells cannot be checked; "
+                    "make each total the sum of the cells it totals."
+                )
+            lo[k] = r_min.fun if r_min.status == 0 else 0.0
+        if upper:
+            r_max = linprog(-c, A_eq=A_h, b_eq=b, bounds=(0, None), method="highs")
+            hi[k] = -r_max.fun if r_max.status == 0 else np.inf
     return lo, hi
 
 

@@ -247,12 +247,15 @@ def number(
     """``value`` with ``digits`` decimals, the language's decimal mark and thousands grouping.
 
     ``None`` and NaN give an empty string; ``signed=True`` puts ``+`` before positive numbers.
+    The value is first rounded to 12 significant digits (floating-point noise of a sum's order).
     """
     lang = check_language(language)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    x = float(value)
+    # 12 significant digits first, so that the order of a sum (63.395 vs 63.394999999999996) never
+    # decides the last shown digit
+    x = float(f"{float(value):.12g}")
     if round(x, digits) == 0:
         x = 0.0  # no "-0,00"
     text = format_decimal(x, format=pattern, locale=lang).replace("-", MINUS)

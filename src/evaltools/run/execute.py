@@ -36,6 +36,7 @@ from evaltools.core.errors import EvaltoolsError
 from evaltools.data.demo import demo_inputs
 from evaltools.report.record import RESULTS_FILE, RUN_DIR_ENV
 from evaltools.run.finish import describe, error_from, finish, short, status_of, withdraw, write_json
+from evaltools.run.identifiers import _IDENTIFIERS, _inputs_state, input_identifiers  # noqa: F401  (moved there)
 from evaltools.run.lifecycle import OWNER_FILE, TMP_PREFIX, RunInterrupted, SignalGuard, signal_name, write_owner
 from evaltools.run.parameters import ParameterError, ResolvedParameters, parse_overrides, validate
 from evaltools.run.project import Project, read_params_file
@@ -228,6 +229,23 @@ class _Run:
         self.tmp: Path | None = None
         self.private: Path | None = None
         self.manifest: dict[str, Any] = {}
+        self.seconds: dict[str, float] = {}  # wall seconds of each step (private/<run>/steps.json)
+
+    def _timed(self, step: str, work: Callable[[], Any]) -> Any:
+        """``work()``, its wall seconds and CPU seconds (this process's, and those of the kernel, a
+        child process reaped by then: ``<step>_cpu``) added to :attr:`seconds`."""
+        import resource
+
+        def cpu() -> float:
+            own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+        t0, c0 = time.perf_counter(), cpu()
+        try:
+            return work()
+        finally:
+            for key, value in ((step, time.perf_counter() - t0), (f"{step}_cpu", cpu() - c0)):
+                self.seconds[key] = round(self.seconds.get(key, 0.0) + value, 3)
 
     @property
     def notebook_out(self) -> Path:
@@ -240,13 +258,13 @@ class _Run:
             try:
                 self._start()
                 self.step = "inputs"
-                self.manifest["inputs"] = self._hash_inputs()
+                self.manifest["inputs"] = self._timed("inputs", self._hash_inputs)
                 write_json(self.tmp / "manifest.json", self.manifest)
                 self.step = "notebook"
-                error = self._notebook()
+                error = self._timed("notebook", self._notebook)
                 if not error:
                     self.step = "render"
-                    error = self._render()
+                    error = self._timed("render", self._render)
             finally:
                 self.guard.disarm()  # from here on a signal is recorded, not raised
         except (RunInterrupted, KeyboardInterrupt) as exc:
@@ -374,7 +392,7 @@ class _Run:
         except UnprotectedTableError as exc:
             return {"kind": "disclosure", "step": "render", "cell": None,
                     "message": short(str(exc).split(": ", 1)[-1])}
-        self.manifest["pdf"] = _pdf(self.tmp / "report.html")
+        self.manifest["pdf"] = self._timed("pdf", lambda: _pdf(self.tmp / "report.html"))
         return {}
 
     def _interrupted(self, signum: int) -> dict[str, Any]:
@@ -418,7 +436,8 @@ class _Run:
             )
             if status_of(error) == "interrupted":
                 withdraw(tmp)  # half a run's results are not published
-            error = finish(tmp, self.manifest, error, self._identifiers, self._threshold)
+            error = self._timed("finish", lambda: finish(tmp, self.manifest, error, self._identifiers,
+                                                         self._threshold))
             os.replace(tmp, final)
         except Exception as exc:  # no manifest could be written, or the move failed: the
             # folder stays .tmp-; once this process is gone the next command sweeps it
@@ -427,6 +446,7 @@ class _Run:
                               time.perf_counter() - self.t0, error=error,
                               signal=self.guard.signum, notebook=notebook)
         (self.private / OWNER_FILE).unlink(missing_ok=True)
+        self._write_steps()
         from evaltools.report.site import headline_text
 
         status = status_of(error)
@@ -436,6 +456,14 @@ class _Run:
             headline = ""
         return RunOutcome(plan.study, plan.params_name, final, status, duration, headline=headline,
                           error=error, signal=self.guard.signum, notebook=notebook)
+
+    def _write_steps(self) -> None:
+        """The steps' wall seconds beside the executed notebook (private, never published): what
+        ``benchmarks/`` reads to break a run's time down (render includes the PDF, ``pdf``)."""
+        try:
+            write_json(self.private / STEPS_FILE, self.seconds)
+        except OSError:
+            pass
 
     def _identifiers(self) -> set[str]:
         return input_identifiers(list(self.plan.params.inputs.values()))
@@ -452,45 +480,7 @@ class _Run:
 
 
 MESSAGE_LIMIT_WITH_PATH = 700
-
-
-_IDENTIFIERS: dict[tuple[Any, ...], Any] = {}  # the last inputs' identifier values, by their files' state
-
-
-def _inputs_state(inputs: list[Any]) -> tuple[Any, ...]:
-    """Every input file (folders walked) with its size and modification time: what the
-    identifier values of :func:`input_identifiers` depend on."""
-    state: list[Any] = []
-    for item in inputs:
-        if item is None:
-            continue
-        path = Path(item)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for f in files:
-            try:
-                st = f.stat()
-            except OSError:
-                state.append((str(f), None))
-                continue
-            state.append((str(f.resolve()), st.st_size, st.st_mtime_ns))
-    return tuple(state)
-
-
-def input_identifiers(inputs: list[Any]) -> Any:
-    """:func:`evaltools.report.privacy.identifier_values` of a run's inputs, read once per process
-    for the same files (same paths, sizes and modification times): the runs of ``run-all`` on one
-    worker share a data set, and reading the identifiers of the national data costs ~4 s of CPU a
-    run. Kept in memory only (never written anywhere); a changed file is read again."""
-    from evaltools.report.privacy import identifier_values
-
-    key = _inputs_state(inputs)
-    found = _IDENTIFIERS.get(key)
-    if found is None or getattr(found, "unreadable", None):
-        found = identifier_values(inputs)
-        _IDENTIFIERS.clear()  # one data set at a time: the memory of one set of identifiers
-        if not getattr(found, "unreadable", None):
-            _IDENTIFIERS[key] = found
-    return found
+STEPS_FILE = "steps.json"
 
 
 def _pdf(html: Path) -> dict[str, Any]:

@@ -365,8 +365,9 @@ def finish_orphan(root: Path, tmp: Path, study: str, run_id: str, now: datetime,
 
 
 def index_identifiers(root: Path) -> set[str]:
-    """Identifier values of the inputs of every run the index lists."""
-    from evaltools.report.privacy import identifier_values
+    """Identifier values of the inputs of every run the index lists (read once per process while
+    the files are unchanged: :func:`evaltools.run.identifiers.input_identifiers`)."""
+    from evaltools.run.identifiers import input_identifiers
 
     paths: set[Path] = set()
     for manifest in (root / "reports").glob("*/*/manifest.json"):
@@ -378,7 +379,7 @@ def index_identifiers(root: Path) -> set[str]:
             path = root / str(entry.get("path", "")) if isinstance(entry, dict) else None
             if path is not None and entry.get("path") and path.exists():
                 paths.add(path)
-    return identifier_values(sorted(paths))
+    return input_identifiers(sorted(paths))
 
 
 def scan_index(index: Path, root: Path) -> int:

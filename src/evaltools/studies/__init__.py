@@ -13,6 +13,7 @@ where they apply: ``prepare``, ``headline`` (every number the funder report show
 - :mod:`evaltools.studies.skolas_soma`: Latvijas skolas soma, coverage and its association with wellbeing;
 - :mod:`evaltools.studies.quality_monitoring`: the national monitoring report (ESF 4.2.2.4);
 - :mod:`evaltools.studies.evaluation_planner`: the design of an evaluation before a measure starts.
+- :mod:`evaltools.studies.teacher_professional_support`: teachers' methodologist support network (ESF 4.2.2.3).
 
 ``evaltools new-study NAME`` writes a new one (``docs/new_study.md``). The modules ``dropout``,
 ``alumni`` and ``municipal`` are the old names, kept for one release.

@@ -146,7 +146,8 @@ def test_plot_repr_and_frame(fits: dict) -> None:
     n_est = len(res.table) - 1
     assert len(ax.containers[0].lines[0].get_xdata()) == n_est
     text = repr(res)
-    assert "Pre-trends: F(7" in text and "0 (ref)" in text
+    assert "Pre-trends (wild cluster bootstrap sup-t test of 7 restrictions" in text and "0 (ref)" in text
+    assert f"chi2(7) p = {res.pretrend['pvalue_chi2']:.3g}" in text
     frame = res.to_frame()
     assert frame.loc[-1, "estimate"] == 0 and np.isnan(frame.loc[-1, "se"])
     assert res.estimates[0].estimand == "effect at e=0"

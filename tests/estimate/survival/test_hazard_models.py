@@ -350,6 +350,7 @@ def test_sample_data_fuzzy_rd_and_hazard_model_recover_the_stored_true_effects()
         py, on=["pupil_id", "year", "school_id"], how="inner")
     d = d.merge(ds["support_plans"][["pupil_id", "year", "taken_up"]], on=["pupil_id", "year"], how="left")
     d = d.merge(ds["pumpurs_schools"], on="school_id")
+    d = d[d["grade"] >= 5]  # the truth's population: grades 5-12 (grades 1-4 are served from 2021, not studied)
     d["D"] = d["taken_up"].astype("boolean").fillna(False).astype(int)
     d["left"] = (d["status"] == "left_early").astype(int)
     d["z"] = (d["score"] - 50) / 10

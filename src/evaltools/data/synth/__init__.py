@@ -6,7 +6,8 @@
 >>> ds.truth["effects"][0]["true_value"]       # doctest: +SKIP
 
 The same scale, seed and options give identical tables (and, with
-:func:`write`, byte-identical Parquet files). Scales: ``sample`` (a few
+:func:`write`, byte-identical Parquet files); :func:`simulate` returns them with
+the hidden columns (potential outcomes) the truths are computed from. Scales: ``sample`` (a few
 schools in each of the 43 municipalities; shipped in ``data/sample``),
 ``region`` (every school of one planning region) and ``national`` (about 600
 schools, 220,000 pupils a year). Tables, columns and calibration are
@@ -22,30 +23,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..layout import write_parquet
 from .assessments import assign_subject_teachers, simulate_assessments, teacher_effects
 from .config import SCALES, YEARS, SynthConfig, TrueParameters, config_for
 from .community import community_and_wellbeing, preschool_table
 from .programmes import plan_risk_types, pumpurs_tables, soma_table, teacher_practices, teacher_wellbeing
 from .pupils import expected_pupils, simulate_pupils
 from .schools import national_frame, pumpurs_frame, select_schools
+from .teacher_support import methodologist_rollout, school_start_years, simulate_teacher_support
 from .teachers import simulate_teachers
+from .tps_truth import teacher_support_effects
 from .truth import build_truth, effects_frame
 
-__all__ = ["SCALES", "YEARS", "SynthConfig", "SynthData", "TrueParameters", "generate", "write",
+__all__ = ["SCALES", "YEARS", "SynthConfig", "SynthData", "TrueParameters", "generate", "simulate", "write",
            "TABLE_ORDER", "effects_frame"]
 
 TABLE_ORDER = (
     "municipalities", "schools", "pupils", "pupil_years", "assessments", "teachers",
     "teacher_years", "pumpurs_schools", "risk_scores", "support_plans", "support_measures",
     "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers", "teacher_practices",
-    "preschool_assessments", "plan_risk_types",
+    "preschool_assessments", "plan_risk_types", "methodologist_support", "teacher_development",
+    "lesson_observations",
 )
 
 # independent random streams per part, so adding a column to one part
 # does not change the draws of another
 _STREAMS = {"frame": 1, "pumpurs": 2, "pupils": 3, "teachers": 4, "links": 5,
             "assessments": 6, "programmes": 7, "soma": 8, "wellbeing": 9, "twb": 10, "practices": 11,
-            "teacher_effects": 12, "preschool": 13, "risk_types": 14}
+            "teacher_effects": 12, "preschool": 13, "risk_types": 14, "tps_rollout": 15, "tps": 16}
 
 
 @dataclass
@@ -75,6 +80,16 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
     ``overrides`` replace :class:`SynthConfig` fields, e.g. ``alumni_factor=20``
     or ``true=TrueParameters(tau0=-1.0)``.
     """
+    data = simulate(scale, seed, **overrides)
+    return SynthData(tables={k: _public(v) for k, v in data.tables.items()}, truth=data.truth, config=data.config)
+
+
+def simulate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> SynthData:
+    """The tables of :func:`generate` with their hidden columns (names starting with ``_``).
+
+    The hidden columns hold the simulation's potential outcomes and indices, from which the
+    truths are computed; tests use them to recompute a truth. Never write or publish them.
+    """
     cfg = config_for(scale, seed, **overrides)
     mun, frame = national_frame(_rng(cfg.seed, "frame"), cfg.national_pupils)
     national_weight = np.array([
@@ -84,7 +99,11 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
     pumpurs = pumpurs_frame(_rng(cfg.seed, "pumpurs"), schools)
     sim = simulate_pupils(_rng(cfg.seed, "pupils"), schools, pumpurs, national_weight, cfg)
     py = sim.pupil_years
-    tsim = simulate_teachers(_rng(cfg.seed, "teachers"), schools, expected_pupils(schools, national_weight, cfg), cfg)
+    rollout = methodologist_rollout(_rng(cfg.seed, "tps_rollout"), mun)
+    tsim = simulate_teachers(_rng(cfg.seed, "teachers"), schools, expected_pupils(schools, national_weight, cfg), cfg,
+                             school_start_years(schools, rollout))
+    # adds the hidden practice gain `_tps_gain` to tsim.teacher_years (read by simulate_assessments)
+    tps = simulate_teacher_support(_rng(cfg.seed, "tps"), tsim.teacher_years, tsim.teachers, schools, rollout, cfg)
     links = assign_subject_teachers(_rng(cfg.seed, "links"), py, tsim.teacher_years)
     assessments = simulate_assessments(_rng(cfg.seed, "assessments"), py, sim.theta,
                                        tsim.teacher_years, tsim.teachers, links, cfg,
@@ -99,6 +118,8 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
                                   pd.Series(tsim.culture, index=schools["school_id"].to_numpy()), cfg)
     truth = build_truth(cfg, py, tsim.teacher_years, assessments, ptabs["support_measures"],
                         pumpurs.set_index("school_id")["rollout_year"].dropna(), practices, comm)
+    truth["effects"].extend(teacher_support_effects(cfg, tsim.teacher_years, tps, assessments, rollout,
+                                                    schools))
 
     mun_out = mun[mun["municipality_id"].isin(schools["municipality_id"])]
     size = py[py["year"] == YEARS[-1]].groupby("school_id").size()
@@ -121,15 +142,18 @@ def generate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
         "teacher_practices": practices,
         "preschool_assessments": preschool,
         "plan_risk_types": plan_risk_types(_rng(cfg.seed, "risk_types"), ptabs["support_plans"], sim.pupils),
+        "methodologist_support": rollout[rollout["municipality_id"].isin(schools["municipality_id"])],
+        "teacher_development": tps.teacher_development,
+        "lesson_observations": tps.lesson_observations,
     }
-    return SynthData(tables={k: _public(tables[k]) for k in TABLE_ORDER}, truth=truth, config=cfg)
+    return SynthData(tables={k: tables[k].reset_index(drop=True) for k in TABLE_ORDER}, truth=truth, config=cfg)
 
 
 def write(data: SynthData, out: str | Path, fmt: str = "parquet") -> Path:
     """Write every table (``<table>.parquet`` or ``.csv``) and ``true_effects.json``.
 
     Parquet files are written without timestamps, so the same data give the
-    same bytes.
+    same bytes, in the area layout of :func:`evaltools.data.layout.write_parquet`.
     """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"Unknown format {fmt!r}: use 'parquet' or 'csv'.")
@@ -137,8 +161,8 @@ def write(data: SynthData, out: str | Path, fmt: str = "parquet") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name, df in data.tables.items():
         path = out / f"{name}.{fmt}"
-        if fmt == "parquet":
-            df.to_parquet(path, index=False, compression="zstd")
+        if fmt == "parquet":  # sorted by area with small row groups, so one municipality reads fast
+            write_parquet(df, path, name, data.tables)
         else:
             df.to_csv(path, index=False)
     (out / "true_effects.json").write_text(

@@ -4,6 +4,11 @@ Score model (percent, clipped to [0, 100]) for pupil i, test/subject s, year t::
 
     score = mean_s + shock_st + sd_s*(0.8*theta_i + 0.6*eps + v_teacher)
             + engagement_pupil_score_pp*(eng_teacher - 3.4) + gp_pupil_score_pp*GP_teacher
+            + tps_pupil_points_per_rubric_point*gain_teacher
+
+(``gain_teacher``: the linked teacher's lesson-practice gain from methodologist support that year,
+hidden column ``_tps_gain`` of ``teacher_years``, see :mod:`.teacher_support`; its points are kept
+in the hidden column ``_tps``)
 
 (for the grade-9 mathematics exam ``0.8*theta_i + 0.6*eps`` is the pupil simulation's ``z9``,
 which decided whether a pupil who failed repeats grade 9). Hidden columns: ``_p`` (pupil
@@ -92,6 +97,8 @@ def simulate_assessments(
     t_eng = teacher_years["teacher_id"].map(eng_by_id).to_numpy()
     t_gp = teacher_years["in_growth_programme"].to_numpy()
     t_id = teacher_years["teacher_id"].to_numpy()
+    t_gain = (teacher_years["_tps_gain"].to_numpy(float) if "_tps_gain" in teacher_years
+              else np.zeros(len(teacher_years)))
     t_eff = (np.zeros(len(teacher_years)) if effects is None
              else teacher_years["teacher_id"].map(effects).to_numpy(float))
     link = {(s): links[links["subject"] == s].set_index("row")["trow"] for s in links["subject"].unique()}
@@ -114,6 +121,7 @@ def simulate_assessments(
             score = mean + pd.Series(year[r]).map(shock).to_numpy() + TEST_SD[test] * z
             tid = np.full(len(r), None, dtype=object)
             gp = np.zeros(len(r), bool)
+            tps = np.zeros(len(r))
             if test != "diag3" and subj in link:
                 tr = link[subj].reindex(r).fillna(-1).to_numpy(np.int64)
                 has = tr >= 0
@@ -122,9 +130,11 @@ def simulate_assessments(
                 score = score + np.where(has, TEST_SD[test] * t_eff[np.maximum(tr, 0)], 0.0)
                 score = score + np.where(has, tp.engagement_pupil_score_pp * (t_eng[np.maximum(tr, 0)] - 3.4), 0.0)
                 score = score + tp.gp_pupil_score_pp * gp
+                tps = np.where(has, tp.tps_pupil_points_per_rubric_point * t_gain[np.maximum(tr, 0)], 0.0)
+                score = score + tps
             frames.append(pd.DataFrame({
                 "pupil_row": r, "year": year[r], "test": test, "subject": subj,
-                "score": np.round(np.clip(score, 0.0, 100.0), 1), "teacher_id": tid, "_gp": gp,
+                "score": np.round(np.clip(score, 0.0, 100.0), 1), "teacher_id": tid, "_gp": gp, "_tps": tps,
                 "_raw": score, "_noise": TEST_SD[test] * (z - 0.8 * theta[pupil[r]])}))
     # classroom grades, 1-10, grades 4-12
     rows = np.flatnonzero(sits & (grade >= 4))
@@ -137,7 +147,7 @@ def simulate_assessments(
         frames.append(pd.DataFrame({
             "pupil_row": rows, "year": year[rows], "test": "class", "subject": subj,
             "score": np.clip(np.round(mark), 1, 10).astype(float), "teacher_id": tid,
-            "_gp": np.zeros(len(rows), bool), "_raw": mark, "_noise": 0.0}))
+            "_gp": np.zeros(len(rows), bool), "_tps": 0.0, "_raw": mark, "_noise": 0.0}))
     out = pd.concat(frames, ignore_index=True)
     out.insert(0, "pupil_id", pupil_years["pupil_id"].to_numpy()[out["pupil_row"].to_numpy()])
     # one pupil's results together (smaller files); stable, so the order is deterministic

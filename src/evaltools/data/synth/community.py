@@ -14,7 +14,9 @@ with a dose by hours (``effect = effect_per_10_hours * hours / 10``):
   retake rises by ``community_retake_points_per_10h``;
 * ``literacy`` (grades 1-3): ``logit p = -2.2 + community_select_literacy_per_10*(preschool
   literacy - 60)/10`` (missing pre-school score: 60); the grade-3 Latvian diagnostic (diag3)
-  rises by ``community_literacy_points_per_10h`` per 10 hours received in grades 1-3 up to it;
+  rises by ``community_literacy_points_per_10h`` per 10 hours received in grades 1-3 up to it
+  (the truth is the rise of the published score, which is capped at 100: ``clip(y0 + points) -
+  clip(y0)``, about 1.5 % below the nominal points);
 * ``counselling`` (grades 1-12) and ``mentor`` (grades 7-12, 40 % of those supported):
   ``logit p = -2 + community_select_log_or_per_10*(wellbeing last year - 62)/10
   + community_select_absences*(log(1 + absences last year) - 3.5)/0.7`` (missing: 62 and 0);
@@ -75,7 +77,7 @@ class CommunityResult:
     wellbeing_pupils: pd.DataFrame
     community_support: pd.DataFrame  # hidden: _row, _p, _effect (wellbeing points), _abs_before
     retake: pd.DataFrame  # supported retakers: _p, year, hours, pass0, pass1, expected0, expected1
-    literacy: pd.DataFrame  # diag3 Latvian rows of pupils with literacy hours: _p, year, hours, points
+    literacy: pd.DataFrame  # diag3 Latvian rows of pupils with literacy hours: _p, year, hours, points (realised)
 
 
 def _pass_probability(rows: pd.DataFrame, bonus: np.ndarray, mark: float, sd: float) -> pd.Series:
@@ -192,9 +194,12 @@ def community_and_wellbeing(rng: np.random.Generator, py: pd.DataFrame, pupils: 
     got = got[got["ys"] <= got["year"]].groupby(["index", "_p", "year"], as_index=False)["hours"].sum()
     points = tp.community_literacy_points_per_10h * got["hours"].to_numpy() / 10.0
     idx = got["index"].to_numpy()
-    assessments.loc[idx, "_raw"] = assessments.loc[idx, "_raw"].to_numpy() + points
-    assessments.loc[idx, "score"] = np.round(np.clip(assessments.loc[idx, "_raw"].to_numpy(), 0.0, 100.0), 1)
-    literacy = got.assign(points=points)[["_p", "year", "hours", "points"]]
+    raw0 = assessments.loc[idx, "_raw"].to_numpy()
+    assessments.loc[idx, "_raw"] = raw0 + points
+    assessments.loc[idx, "score"] = np.round(np.clip(raw0 + points, 0.0, 100.0), 1)
+    # the truth is the effect on the published score, capped at 100: clip(y0 + points) - clip(y0)
+    realised = np.clip(raw0 + points, 0.0, 100.0) - np.clip(raw0, 0.0, 100.0)
+    literacy = got.assign(points=realised)[["_p", "year", "hours", "points"]]
 
     # exam retake: every ce9 score of a supported retaker rises with the hours
     sub = community[community["measure"] == "subject_support"][["_p", "year", "hours"]]

@@ -67,6 +67,20 @@ class TrueParameters:
     community_select_literacy_per_10: float = -0.8  # lower pre-school literacy -> literacy support
     # Latvijas skolas soma: no causal effect on wellbeing (association only).
     soma_wellbeing_points_per_activity: float = 0.0
+    # Teacher professional support (ESF 4.2.2.3): methodologists rolled out by municipality.
+    # Lesson practice (rubric 1-4) gains direct(e) = tps_direct0 + tps_direct_growth*min(e, 3)
+    # (+ tps_early_career_extra for teachers with < 5 years of service) at event time e = year - start,
+    # plus tps_effect_per_10_hours for every 10 hours of professional development (PD).
+    tps_direct0: float = 0.06
+    tps_direct_growth: float = 0.03
+    tps_early_career_extra: float = 0.05
+    tps_effect_per_10_hours: float = 0.04  # rubric points per 10 PD hours (the dose)
+    tps_supply_log: float = 0.45  # log of the rise in PD hours once methodologists support the municipality
+    tps_supply_participation_log_or: float = 0.8  # on taking part in any PD in the year
+    tps_engagement_hours_log: float = 0.5  # log PD hours per engagement point (selection)
+    tps_engagement_practice: float = 0.30  # rubric points per engagement point (confounder)
+    tps_leave_log_or: float = -0.30  # on the yearly hazard of leaving teaching, after the start year
+    tps_pupil_points_per_rubric_point: float = 6.0  # pupils' test points per rubric point of practice gained
 
     def to_dict(self) -> dict[str, Any]:
         """All parameters as a plain dictionary."""

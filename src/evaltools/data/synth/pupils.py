@@ -10,10 +10,11 @@ One vectorised step per school year moves every enrolled pupil at once:
 
 1. semester-1 risk score ``s1 = 100 * expit(index)`` from the pupil's
    disengagement, last year's absences, special needs, past repetition, SES;
-2. in a PUMPURS school after its roll-out (grades 5-12, years to 2022) a support
-   plan is offered when ``s1 >= threshold``; it is taken up with the school's
-   take-up rate (independent of the pupil, so support is as good as random
-   given ``s1``);
+2. in a PUMPURS school after its roll-out (grades 5-12, and grades 1-4 from the
+   2021/22 school year; the last plans are those of semester 1 of 2023/24, as the
+   programme ran to the end of 2023) a support plan is offered when
+   ``s1 >= threshold``; it is taken up with the school's take-up rate (independent
+   of the pupil, so support is as good as random given ``s1``);
 3. absences (negative binomial) fall with support by ``exp(support_absences_log_rr)``;
 4. early leaving: ``logit h = alpha_grade + alpha_trend*(year-2014)
    + beta_score*(s1-50)/10 + D*(tau0 + tau_score*(s1-thr)/10 + tau_years*k)``
@@ -46,7 +47,9 @@ _SURVIVAL = np.array([0.0] + [0.93] * 9 + [0.56] * 3)  # index by grade 1..12 (2
 _ALPHA_GRADE = np.array([0.0, -9.0, -9.0, -9.0, -9.0, -5.3, -5.1, -4.9, -4.7, -2.9,
                          -2.7, -3.0, -3.3])
 VOCATIONAL_SHARE = 0.40  # share of grade-9 completers leaving for vocational schools
-PUMPURS_LAST_YEAR = 2022
+PUMPURS_LAST_YEAR = 2023  # plans until the end of 2023: semester 1 of the 2023/24 school year
+PUMPURS_GRADES = (5, 12)  # grades served from the start (2017/18)
+PUMPURS_GRADES_1_4_FROM = 2021  # grades 1-4 served from the 2021/22 school year (year 2021)
 BURN_IN_YEARS = 10  # simulated school years before the first published one (not written)
 CE9_MATH = (TEST_MEANS["ce9"]["math"], TEST_SD["ce9"])  # mean and SD (percent) of the grade-9 maths exam
 FAIL_REPEAT_LOG_OR = 5.0  # failing the grade-9 mathematics exam -> repeating grade 9 (about 70 %)
@@ -173,7 +176,8 @@ def simulate_pupils(
         lin = (-1.45 + 0.75 * diseng[idx] + 0.45 * z_abs + 0.5 * special[idx]
                + 0.8 * repeated_ever[idx] - 0.25 * ses[idx] + 0.35 * e)
         s1 = np.round(100.0 * expit(lin), 1)
-        in_p = (rollout[sch] <= t) & (t <= PUMPURS_LAST_YEAR) & (g >= 5)
+        in_p = ((rollout[sch] <= t) & (t <= PUMPURS_LAST_YEAR)
+                & ((g >= PUMPURS_GRADES[0]) | (t >= PUMPURS_GRADES_1_4_FROM)))
         offer = in_p & (s1 >= tp.risk_threshold)
         D = offer & (rng.random(n) < takeup[sch])
         k = np.where(in_p, t - rollout[sch], 0)

@@ -116,16 +116,31 @@ def select_schools(schools: pd.DataFrame, mun: pd.DataFrame, cfg: SynthConfig) -
     raise ValueError(f"Unknown school selection {cfg.schools!r}: use all, region or sample.")
 
 
+PUMPURS_MUNICIPALITIES_OUT = 2
+"""Counties that never took part (PUMPURS worked in 41 of the 43 municipalities)."""
+PUMPURS_JOIN_LOGIT = 2.2
+"""Intercept of a school's joining logit in a taking-part municipality: about 550 of the 633
+general-education schools of the national frame join (the public 599 institutions include
+vocational schools, which the generator does not simulate)."""
+
+
 def pumpurs_frame(rng: np.random.Generator, schools: pd.DataFrame) -> pd.DataFrame:
     """PUMPURS participation: roll-out year 2017-2020 or none (missing).
 
-    Schools with poorer pupils (lower mean SES, rural) join more often and
-    earlier, so a naive comparison of joiners with non-joiners is confounded
-    at school level; the staggered timing is what a DiD design uses.
+    :data:`PUMPURS_MUNICIPALITIES_OUT` counties, drawn from the national frame's (the same at
+    every scale), never take part. Elsewhere a school joins with probability
+    ``expit(PUMPURS_JOIN_LOGIT + x)``, ``x = -1.5*mean SES + 0.3 rural - 0.2 urban``: schools with
+    poorer pupils (lower mean SES, rural) join more often and earlier, so a naive comparison of
+    joiners with non-joiners is confounded at school level; the staggered timing is what a DiD
+    design uses.
     """
+    mun = municipalities_frame()
+    county = mun.loc[mun["kind"] == "county", "municipality_id"].to_numpy()
+    out = county[np.argsort(rng.random(len(county)), kind="stable")[:PUMPURS_MUNICIPALITIES_OUT]]
     n = len(schools)
     x = -schools["_ses_mean"].to_numpy() * 1.5 + np.where(schools["urban"], -0.2, 0.3)
-    join = rng.random(n) < 1.0 / (1.0 + np.exp(-(0.9 + x)))
+    join = ((rng.random(n) < 1.0 / (1.0 + np.exp(-(PUMPURS_JOIN_LOGIT + x))))
+            & ~schools["municipality_id"].isin(out).to_numpy())
     early = x + rng.normal(0, 1.0, n)
     # earlier roll-out for more deprived schools: quantiles of `early` among joiners
     cohort = np.full(n, -1)

@@ -7,7 +7,9 @@ at least 5). Every year, all teachers at once:
   ``gp_last_join_year``) with ``logit p = -1.5 + gp_join_engagement_log_or*(eng-3.8)``:
   the more engaged join, which confounds naive comparisons;
 * leave teaching with ``logit h = -2.3 + engagement_leave_log_or*(eng-3.4)
-  + 1.8*[age >= 63] + 0.5*[service < 3] + gp_leave_log_or*GP``;
+  + 1.8*[age >= 63] + 0.5*[service < 3] + gp_leave_log_or*GP
+  + tps_leave_log_or*S``, S = the school's municipality has had methodologist support
+  (:mod:`.teacher_support`) since ``start_year <= year``;
 * move from ``teacher`` into leadership (subject lead or deputy head) with
   ``logit p = -3.6 + engagement_promotion_log_or*(eng-3.4) + 0.02*service
   + gp_promotion_log_or*GP``.
@@ -41,16 +43,23 @@ class TeacherSim:
     """Simulated teachers: public tables plus hidden columns for the truth."""
 
     teachers: pd.DataFrame
-    teacher_years: pd.DataFrame  # hidden: _t (index), _h, _h0, _p, _p0
+    teacher_years: pd.DataFrame  # hidden: _t (index), _h, _h0, _p, _p0, _tps, _hs0
     culture: np.ndarray  # school collaboration culture (points), by school position
 
 
 def simulate_teachers(
-    rng: np.random.Generator, schools: pd.DataFrame, pupils_per_school: np.ndarray, cfg: SynthConfig
+    rng: np.random.Generator, schools: pd.DataFrame, pupils_per_school: np.ndarray, cfg: SynthConfig,
+    support_start: np.ndarray | None = None,
 ) -> TeacherSim:
-    """Simulate teachers for the selected schools (see module docstring)."""
+    """Simulate teachers for the selected schools (see module docstring).
+
+    ``support_start``: by school position, the first school year of methodologist support in the
+    school's municipality (9999 = never; none if omitted). ``_h0`` is the hazard without the growth
+    programme (with support), ``_hs0`` the hazard without support (with the growth programme).
+    """
     tp = cfg.true
     S = len(schools)
+    start = np.full(S, 9999, np.int64) if support_start is None else np.asarray(support_start, np.int64)
     posts = np.maximum(5, np.round(pupils_per_school / 8.5)).astype(int)
     lo = schools["grade_min"].to_numpy()
     share = posts.sum() / (cfg.national_pupils / 8.5)
@@ -115,7 +124,7 @@ def simulate_teachers(
     t_eng[a0] = np.clip(t_eng[a0] + 0.4, 1, 5)
 
     rows: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "t", "year", "school", "role", "service", "gp", "stayed", "h", "h0", "p", "p0", "promoted")}
+        "t", "year", "school", "role", "service", "gp", "stayed", "h", "h0", "p", "p0", "promoted", "tps", "hs0")}
     for t in YEARS:
         # growth programme: engaged alumni join between the start and the last join year
         if tp.gp_start_year <= t <= tp.gp_last_join_year:
@@ -128,8 +137,11 @@ def simulate_teachers(
         service = t - t_start_service[cur]
         base_h = (-2.3 + tp.engagement_leave_log_or * (eng - 3.4) + 1.8 * (age >= 63)
                   + 0.5 * (service < 3) + 0.3 * t_alum[cur])
-        h0 = expit(base_h)
-        h = expit(base_h + tp.gp_leave_log_or * gp)
+        tps = t >= start[t_school[cur]]
+        sup = tp.tps_leave_log_or * tps
+        h0 = expit(base_h + sup)
+        h = expit(base_h + tp.gp_leave_log_or * gp + sup)
+        hs0 = expit(base_h + tp.gp_leave_log_or * gp)
         leave = rng.random(len(cur)) < h
         is_teacher = t_role[cur] == "teacher"
         base_p = -3.6 + tp.engagement_promotion_log_or * (eng - 3.4) + 0.02 * service
@@ -139,7 +151,7 @@ def simulate_teachers(
         for key, val in (("t", cur), ("year", np.full(len(cur), t)), ("school", t_school[cur]),
                          ("role", t_role[cur].copy()), ("service", service), ("gp", gp),
                          ("stayed", ~leave), ("h", h), ("h0", h0), ("p", p), ("p0", p0),
-                         ("promoted", promote)):
+                         ("promoted", promote), ("tps", tps), ("hs0", hs0)):
             rows[key].append(val)
         t_role[cur[promote]] = np.where(rng.random(int(promote.sum())) < 0.7, "subject_lead", "deputy_head")
         # replace leavers in the same post next year
@@ -172,7 +184,7 @@ def simulate_teachers(
         "in_growth_programme": ty["gp"].astype(bool),
         "stayed": ty["stayed"].astype(bool),
         "_t": ty["t"], "_h": ty["h"], "_h0": ty["h0"], "_p": ty["p"], "_p0": ty["p0"],
-        "_promoted": ty["promoted"],
+        "_promoted": ty["promoted"], "_tps": ty["tps"].astype(bool), "_hs0": ty["hs0"],
     })
     made = np.arange(n_made)
     cohort = pd.array(np.where(t_cohort[made] > 0, t_cohort[made], 0), dtype="Int64")

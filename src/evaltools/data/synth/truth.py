@@ -16,7 +16,7 @@ import pandas as pd
 from .assessments import TEACHER_SD
 from .community import COMMUNITY_SCHOOL_SHARE, COMMUNITY_YEARS, MEAN_HOURS, CommunityResult
 from .config import CE9_PASS_MARK, SynthConfig
-from .pupils import FAIL_REPEAT_LOG_OR
+from .pupils import FAIL_REPEAT_LOG_OR, PUMPURS_GRADES, PUMPURS_GRADES_1_4_FROM, PUMPURS_LAST_YEAR
 
 
 def _r(x: float) -> float:
@@ -28,13 +28,17 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
                 comm: CommunityResult) -> dict[str, Any]:
     """The sidecar dictionary (see module docstring); ``rollout`` maps school_id to roll-out year."""
     tp = cfg.true
-    # the study population: grades 5-12 (should the generator serve grades 1-4, as PUMPURS did from
-    # 2021/22, they stay out of the realised figures: they almost never leave early)
-    main = py["_pumpurs"] & (py["grade"] >= 5)
+    # the study population: grades 5-12. Grades 1-4, served from 2021/22 (PUMPURS_GRADES_1_4_FROM), stay
+    # out of every realised figure, their plans' costs too: they almost never leave early, and the study
+    # (frames.GRADES) estimates the effect, the prevented dropouts and the cost for grades 5-12 only
+    main = py["_pumpurs"] & py["grade"].between(*PUMPURS_GRADES)
     sup = py[py["_D"] & main]
     p_active = py[main]
     near = p_active[(p_active["_s1"] - tp.risk_threshold).abs() < 1.0]
-    prevented = float((py.loc[py["_D"], "_h0"] - py.loc[py["_D"], "_h1"]).sum())
+    prevented = float((sup["_h0"] - sup["_h1"]).sum())
+    young = py.loc[py["_pumpurs"] & ~main, ["pupil_id", "year"]]
+    cost_young = float(costs.merge(young, on=["pupil_id", "year"])["cost_eur"].sum()) if len(young) else 0.0
+    cost_main = float(costs["cost_eur"].sum()) - cost_young
     att_gt = (py[main].assign(diff=lambda d: d["_h"] - d["_h0"])
               .groupby(["_k"])["diff"].mean())
     gt = (py[main]
@@ -48,7 +52,9 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
             "programme": "PUMPURS",
             "outcome": "early leaving in the school year (pupil_years.status == 'left_early')",
             "tables": ["pupil_years", "risk_scores", "support_plans", "pumpurs_schools"],
-            "population": "pupil-years of grades 5-12 in PUMPURS schools from the roll-out year to 2022",
+            "population": (f"pupil-years of grades {PUMPURS_GRADES[0]}-{PUMPURS_GRADES[1]} in PUMPURS schools from "
+                           f"the roll-out year to {PUMPURS_LAST_YEAR} (grades 1-4 are served from "
+                           f"{PUMPURS_GRADES_1_4_FROM} but are not in the study population)"),
             "scale": "log odds ratio on the annual early-leaving hazard",
             "model": ("logit h = alpha_grade + alpha_trend*(year-2014) + beta_score*(s1-50)/10 "
                       "+ D*(tau0 + tau_score*(s1-threshold)/10 + tau_years*years_since_rollout); "
@@ -69,13 +75,15 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
                     "effect_at_threshold_probability": "mean of h1 - h0 over PUMPURS pupil-years with |s1 - threshold| < 1",
                     "itt_att_gt": ("mean of h - h0 over grade 5-12 pupil-years in schools of roll-out cohort g in year t "
                                    "(intention-to-treat effect of the roll-out, pupil-weighted, probability scale)"),
-                    "prevented_dropouts": "sum of h0 - h1 over supported pupil-years (all grades)",
+                    "prevented_dropouts": "sum of h0 - h1 over supported pupil-years of grades 5-12",
+                    "cost_eur_total": "cost of the measures of plans of grades 5-12 (cost_eur_grades_1_4: the rest)",
                 },
                 "itt_att_gt": [{"cohort": int(r.cohort), "year": int(r.year), "att_probability": _r(r.mean),
                                 "pupil_years": int(r.size)} for r in gt.itertuples()],
                 "prevented_dropouts": _r(prevented),
-                "cost_eur_total": _r(costs["cost_eur"].sum()),
-                "cost_per_prevented_dropout_eur": _r(costs["cost_eur"].sum() / prevented) if prevented > 0 else None,
+                "cost_eur_total": _r(cost_main),
+                "cost_eur_grades_1_4": _r(cost_young),
+                "cost_per_prevented_dropout_eur": _r(cost_main / prevented) if prevented > 0 else None,
             },
             "heterogeneity": ("by risk (tau_score per 10 points above the threshold) and by years since the school's "
                               "roll-out (tau_years); none by measure type, sex, language or municipality, so apparent "
@@ -113,14 +121,18 @@ def build_truth(cfg: SynthConfig, py: pd.DataFrame, ty: pd.DataFrame, assessment
         {
             "name": "pumpurs_support_exams",
             "programme": "PUMPURS",
-            "outcome": "centralised exam score (assessments test ce9 or ce12) in the year of support",
+            "outcome": ("centralised exam score (assessments test ce9 or ce12) in the year of support, first "
+                        "sittings (not in a repeated grade)"),
             "tables": ["assessments", "risk_scores", "support_plans"],
             "scale": "percentage points",
             "true_value": 0.0,
             "model": "support changes neither ability nor the exam score; scores depend on ability, which is correlated with the risk score",
             "confounding": "pupils at higher risk (who get support) have lower ability",
             "naive_bias_direction": "downward (supported pupils score lower)",
-            "how_to_recover": "OLS of score on D with 5-point risk-score bins (edges on the threshold) and C(test):C(subject):C(year)",
+            "how_to_recover": ("OLS of score on D with 5-point risk-score bins (edges on the threshold) and "
+                               "C(test):C(subject):C(year), first sittings only: support lowers repeating, so it "
+                               "changes who retakes an exam (retakers score lower), and Skola-kopienā subject support "
+                               "raises retakers' scores"),
         },
         {
             "name": "growth_programme_retention",

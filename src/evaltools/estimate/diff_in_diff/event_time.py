@@ -19,8 +19,9 @@ covariance of the ``d``'s and the shares treated as fixed (as fixest's
 ``sunab``/``aggregate``), i.e. inference conditional on the sample's cohort
 composition; Sun & Abraham's Stata ``eventstudyinteract`` also adds the sampling
 variance of the shares, which is not done here. Both fits run through pyfixest. The joint pre-trend
-test is the Wald statistic of all leads ``b_e = 0 (e < 0, e != ref)``, referred
-to ``F(q, G - 1)``.
+test of all leads ``b_e = 0 (e < 0, e != ref)`` is by default a restricted wild cluster
+bootstrap of max |t| over the leads (``_cs_inference.joint_test``, as ``att_gt``'s pre-test);
+the Wald statistic's chi2(q) and F(q, G - q) p-values are kept beside it.
 """
 from __future__ import annotations
 
@@ -31,12 +32,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaltools.core.inputs import as_list, require_columns, show
 from evaltools.core.result import Estimate, ResultMixin, SummaryText
 from evaltools.core.vocabulary import choice, renamed
 from evaltools.estimate.cluster_robust import FEW_CLUSTERS, check_vcov, cr2_model, few_clusters
+from evaltools.estimate.diff_in_diff import _cs_inference as inf
 from evaltools.estimate.diff_in_diff.classic import _drop_missing, _feols, _numeric
 
 __all__ = ["EventStudyResult", "event_study"]
@@ -67,6 +68,41 @@ class EventStudyResult(ResultMixin):
     cohort_table: pd.DataFrame | None = None
     fit: Any = field(default=None, repr=False)
     vcov: pd.DataFrame | None = field(default=None, repr=False)
+    _pretest: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def pretrend_test(self, method: str = inf.DEFAULT_WALD_METHOD, *, n_boot: int | None = None,
+                      weight_type: str = "webb", seed: int | None = None) -> inf.WaldTest | None:
+        """Joint test that all leads are zero (None without leads), by
+        :func:`evaltools.estimate.diff_in_diff._cs_inference.joint_test`, the test of
+        ``att_gt(...).pretrend_test()``. W = b' V^-1 b with V the leads' covariance of ``vcov``
+        (CR1 or CR2), q leads, G clusters. ``method``:
+
+        * ``"sup-t"`` (default): a restricted wild cluster bootstrap of max_e |b_e| / se_e:
+          the model is refitted without the leads (H0), each cluster's scores are multiplied by
+          a Webb (or Rademacher, ``weight_type``) weight, all coefficients and their CRV1
+          covariance are recomputed in every draw (the fixed effects as partialled out once,
+          see ``_lead_scores``); ``n_boot`` draws (default: the fit's) from ``seed`` (default:
+          the fit's);
+        * ``"wild"``: the same bootstrap of W;
+        * ``"F"``: W/q (G - q)/(G - 1) on F(q, G - q);
+        * ``"chi2"``: W on chi2(q).
+
+        Every computed p-value is kept on the result (``pvalue_chi2``, ``pvalue_f``, ...).
+        """
+        pre = self._pretest
+        if pre is None:
+            return None
+        n_boot = pre["n_boot"] if n_boot is None else n_boot
+        seed = pre["seed"] if seed is None else seed
+        key = (method, n_boot, weight_type, seed)
+        if key not in pre["cache"]:
+            boot = None
+            if inf._ALIASES.get(str(method).lower()) in ("wild", "sup-t"):
+                boot = _lead_scores(self.fit, pre["R"], pre["cluster_codes"])
+            pre["cache"][key] = inf.joint_test(
+                "pre-trend test", pre["estimate"], pre["vcov"], pre["labels"], pre["clusters"], method=method,
+                bootstrap=boot, n_boot=n_boot, weight_type=weight_type, seed=seed)
+        return pre["cache"][key]
 
     @property
     def event_times(self) -> np.ndarray:
@@ -124,7 +160,8 @@ class EventStudyResult(ResultMixin):
                          f"{r['ci_high']:>10.4g}{r['pvalue']:>11.3g}")
         if self.pretrend:
             p = self.pretrend
-            lines.append(f"Pre-trends: F({p['df_num']:.0f}, {p['df_den']:.0f}) = {p['F']:.3g}, p = {p['pvalue']:.3g}")
+            lines.append(f"Pre-trends ({p['method']}): p = {p['pvalue']:.3g}"
+                         + (f"; chi2({p['df']}) p = {p['pvalue_chi2']:.3g}" if p["test"] != "chi2" else ""))
         a = self.att
         lines.append(f"Average post effect: {a.estimate:.4g} (SE {a.se:.4g}), p = {a.pvalue:.3g}")
         return "\n".join(lines)
@@ -205,6 +242,29 @@ def _name(e: int) -> str:
     return f"m{-e}" if e < 0 else f"p{e}"
 
 
+def _lead_scores(fit: Any, R: np.ndarray, cluster: np.ndarray) -> inf.ScoreBootstrap:
+    """The restricted wild cluster bootstrap of the leads theta = R b (see
+    :class:`_cs_inference.ScoreBootstrap`) from the fit with the fixed effects partialled out
+    (X~, y~ from pyfixest): the restricted fit drops the lead columns, u~ its residuals,
+    Z_c = X~_c' u~_c, H_c = X~_c' X~_c, A = X~'X~, P = R A^{-1}. Each draw re-estimates all
+    coefficients; its residuals are not re-demeaned for the fixed effects crossed with the
+    clusters (the years), a linearisation of the exact bootstrap (Roodman et al. 2019)."""
+    X = np.asarray(fit._X, float)
+    y = np.asarray(fit._Y, float).ravel()
+    free = ~np.any(R != 0, axis=0)                  # the columns H0 leaves free
+    Xr = X[:, free]
+    br = np.linalg.lstsq(Xr, y, rcond=None)[0] if free.any() else np.zeros(0)
+    u = y - Xr @ br
+    codes, cl = np.unique(cluster, return_inverse=True)
+    G = codes.shape[0]
+    Z = inf.cluster_sums(X * u[:, None], cl, G)
+    order = np.argsort(cl, kind="stable")
+    cuts = np.searchsorted(cl[order], np.arange(G + 1))
+    H = np.stack([X[order[a:b]].T @ X[order[a:b]] for a, b in zip(cuts[:-1], cuts[1:])])
+    A_inv = np.linalg.pinv(X.T @ X, hermitian=True)
+    return inf.ScoreBootstrap(Z=Z, H=H, A_inv=A_inv, P=R @ A_inv)
+
+
 @renamed(positional=("method", "base_period", "window", "covariates", "cluster"),
          estimator="method", ref="base_period")
 def event_study(
@@ -220,6 +280,8 @@ def event_study(
     covariates: Sequence[str] | str | None = None,
     cluster: str | None = None,
     vcov: Literal["CR1", "CR2"] = "CR1",
+    n_boot: int | None = inf.DEFAULT_WALD_DRAWS,
+    seed: int = 0,
 ) -> EventStudyResult:
     """Event-study leads and lags around the relative period ``base_period`` (``method``
     ``"twfe"`` or ``"sunab"``, Sun-Abraham IW); the result keeps them as ``estimator``
@@ -231,9 +293,14 @@ def event_study(
     the ends into the end points. Standard errors: CRV1 clustered by ``cluster``
     (default ``unit``), t(G - 1) inference. See the module docstring.
     ``vcov="CR2"``: Bell-McCaffrey covariance, each effect with its Satterthwaite
-    df (:mod:`evaltools.estimate.cluster_robust`); the joint pre-trend test then
-    uses the CR2 covariance with F(q, G - 1). Fewer than ``FEW_CLUSTERS``
+    df (:mod:`evaltools.estimate.cluster_robust`); the pre-trend test's Wald statistic
+    then uses the CR2 covariance. Fewer than ``FEW_CLUSTERS``
     clusters: each estimate's ``diagnostics["few_clusters"]`` holds the CR2 interval.
+
+    ``pretrend``: the joint test that all leads are zero, ``.pretrend_test().to_dict()``
+    (the same test as ``att_gt(...).pretrend_test()``, see :meth:`EventStudyResult.pretrend_test`):
+    by default a restricted wild cluster bootstrap of max |t| over the leads with ``n_boot``
+    draws (by default 9,999, or 1,999 with thousands of clusters) from ``seed``.
     """
     vcov = check_vcov(vcov)
     estimator = choice(method, ("twfe", "sunab"), "method", where="event_study")
@@ -366,13 +433,16 @@ def event_study(
     vcov = pd.DataFrame((Vk + Vk.T) / 2, index=pd.Index(keys, name="rel_time"),
                         columns=pd.Index(keys, name="rel_time"))
     leads = [k for k in estimates if k < 0]
-    pretrend = None
+    pre = None
     if leads:
-        R = Rm.loc[leads]
-        bl = R.to_numpy() @ b.to_numpy()
-        Vl = R.to_numpy() @ V.to_numpy() @ R.to_numpy().T
-        wald = float(bl @ np.linalg.solve(Vl, bl))
-        q = len(leads)
-        pretrend = {"wald": wald, "F": wald / q, "df_num": float(q), "df_den": df_t,
-                    "pvalue": float(stats.f.sf(wald / q, q, df_t)), "pvalue_chi2": float(stats.chi2.sf(wald, q))}
-    return EventStudyResult(table, estimates, att, pretrend, estimator, ref, cohort_table, fit, vcov)
+        R = Rm.loc[leads].to_numpy()
+        kept = np.setdiff1d(np.arange(len(work)), np.fromiter(fit._na_index, int, len(fit._na_index)))
+        pre = {"R": R, "estimate": R @ b.to_numpy(), "vcov": R @ V.to_numpy() @ R.T,
+               "labels": [f"e={k}" for k in leads], "clusters": G, "cluster_codes": work["c_"].to_numpy()[kept],
+               "n_boot": n_boot, "seed": seed, "cache": {}}
+    result = EventStudyResult(table, estimates, att, None, estimator, ref, cohort_table, fit, vcov, pre)
+    if pre is not None:
+        test = result.pretrend_test()
+        object.__setattr__(result, "pretrend", {**test.to_dict(), "wald": test.statistic, "F": test.f_statistic,
+                                                "df_num": float(test.df)})
+    return result

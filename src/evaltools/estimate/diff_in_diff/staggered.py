@@ -589,21 +589,88 @@ class ATTgtResult(ResultMixin):
         names = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(self._cells.group, self._cells.time)]
         return pd.DataFrame(self._cells.dense(), columns=names)
 
-    def pretrend_test(self) -> inf.WaldTest:
-        """Wald test that all pre-treatment ATT(g,t) are zero (parallel pre-trends).
+    def pretrend_test(self, method: str = inf.DEFAULT_WALD_METHOD, *, n_boot: int | None = inf.DEFAULT_WALD_DRAWS,
+                      weight_type: str = "webb", seed: int | None = None) -> inf.WaldTest:
+        """Joint test that all pre-treatment ATT(g,t) are zero (parallel pre-trends).
 
         Uses the influence-function covariance of the pre-period cells t < g - anticipation
-        (cells fixed at zero by a universal base period are left out):
-        W = theta' V^+ theta ~ chi2(rank V) under H0.
+        (cells fixed at zero by a universal base period are left out), clustered as the
+        estimates: W = theta' V^+ theta with q = rank V restrictions. The p-value is that of
+        ``method`` (:func:`_cs_inference.wald_test`, where the formulas are):
+
+        * ``"sup-t"`` (default): restricted wild cluster bootstrap of max_j |theta_j| / se_j,
+          each draw studentised by its own SEs (Webb weights, or ``weight_type="rademacher"``;
+          ``n_boot`` draws, by default 9,999, or 1,999 with thousands of clusters); each
+          cell's cohort and comparison group are centred at their pooled mean (H0) and
+          re-estimated in every draw. ``seed`` (default: the fit's ``seed``, else 0) makes it
+          reproducible.
+        * ``"wild"``: the same bootstrap of W.
+        * ``"F"``: F = W/q (G - q)/(G - 1) on F(q, G - q).
+        * ``"chi2"``: chi2(q), the test R ``did`` reports (always kept as ``.pvalue_chi2``).
+
+        With q = 14 restrictions and 43 clusters (the dropout roll-out), at 5 % the chi2 test
+        rejected a true null in 80-83 % of samples, F in 43-46 %, the bootstrap Wald in 7-8 %
+        and the bootstrap sup-t in 4.7-5.5 % (two runs of 1,000 replications, band 3.6-6.4 %;
+        tests/estimate/diff_in_diff/test_pretrend_size.py, docs/honest_did.md).
         """
+        seed = (self.seed if self.seed is not None else 0) if seed is None else seed
+        key = (method, n_boot, weight_type, seed)
+        cache = self.__dict__.setdefault("_pretrend_cache", {})
+        if key not in cache:
+            cache[key] = self._pretrend_test(method, n_boot, weight_type, seed)
+        return cache[key]
+
+    def _pretrend_test(self, method: str, n_boot: int | None, weight_type: str, seed: int) -> inf.WaldTest:
         c = self._cells
+        d = self._d
         ant = self.options["anticipation"]
         # periods inside the anticipation window carry (allowed) anticipation effects
         pre = (c.time < c.group - ant) & np.isfinite(c.att) & c.nonzero()
+        js = np.flatnonzero(pre)
         labels = [f"ATT({_fmt(g)}, {_fmt(t)})" for g, t in zip(c.group[pre], c.time[pre])]
-        return inf.wald_test("pre-trend Wald test", c.att[pre], c.dense(np.flatnonzero(pre)),
-                             self._d.cluster,
-                             self._d.n_clusters, labels)
+        boot = inf._ALIASES.get(str(method).lower()) in ("wild", "sup-t")
+        groups = self._cell_groups(js) if boot else None
+        cluster, n_clusters = self._canonical_clusters()
+        return inf.wald_test("pre-trend test", c.att[pre], c.dense(js), cluster, n_clusters, labels,
+                             method=method, groups=groups, n_boot=n_boot, weight_type=weight_type, seed=seed)
+
+    def _canonical_clusters(self) -> tuple[Array | None, int]:
+        """The clusters (units without ``cluster``) numbered by their first unit in the order of
+        the unit ids, so that the bootstrap's draws do not depend on the order of the input rows
+        (repeated cross-sections: as the rows come)."""
+        d = self._d
+        if d.unit_ids is None:
+            return d.cluster, d.n_clusters
+        try:
+            rank = np.empty(d.n, dtype=np.int64)
+            rank[np.argsort(np.asarray(d.unit_ids), kind="stable")] = np.arange(d.n)
+        except TypeError:                           # ids of mixed types: keep the data's order
+            return d.cluster, d.n_clusters
+        if d.cluster is None:
+            return rank, d.n
+        first = np.full(d.n_clusters, d.n, dtype=np.int64)
+        np.minimum.at(first, d.cluster, rank)
+        return np.argsort(np.argsort(first))[d.cluster], d.n_clusters
+
+    def _cell_groups(self, js: Array) -> tuple[Array, Array]:
+        """(w1, w0), n x len(js) in the data's row order: each cell's weights of its
+        treated-cohort rows and of its comparison rows, zero elsewhere (see
+        :func:`_cs_inference.wald_test`)."""
+        c, d = self._cells, self._d
+        col = np.full(c.att.shape[0], -1)
+        col[js] = np.arange(js.shape[0])
+        w1 = np.zeros((c.n, js.shape[0]))
+        w0 = np.zeros((c.n, js.shape[0]))
+        for rows, cells, _ in c.blocks:
+            units = c.order[rows.idx]
+            w = d.weight[units]
+            for j in cells:
+                k = col[j]
+                if k >= 0:
+                    treated = d.cohort[units] == c.group[j]
+                    w1[units[treated], k] = w[treated]
+                    w0[units[~treated], k] = w[~treated]
+        return w1, w0
 
     def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple",
                   min_e: float | None = None, max_e: float | None = None,

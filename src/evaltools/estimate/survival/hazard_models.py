@@ -579,19 +579,31 @@ def discrete_time_hazard(
     n_dropped = int((~keep).sum())
     y = _binary(df, event, "event")
     d = _binary(df, treatment, "treatment") if treatment is not None else None
-    n_repeated = int(df.duplicated([unit, period]).sum())  # e.g. a repeated grade: two years at risk in it
-    ev_units = pd.Series(y, index=df.index).groupby(df[unit].to_numpy()).sum()
+    # The unit column is hashed once: every per-unit step below works on its codes (0, 1, ... in
+    # order of first appearance) and looks a unit's id up only for an error message.
+    ucodes, uids = pd.factorize(df[unit])
+    n_units = len(uids)
+    pcodes = pd.factorize(df[period])[0]
+    pair = ucodes.astype(np.int64) * (int(pcodes.max()) + 1 if len(pcodes) else 1) + pcodes
+    n_repeated = int(len(pair) - len(pd.unique(pair)))  # e.g. a repeated grade: two years at risk in it
+    ev_units = np.bincount(ucodes, weights=y, minlength=n_units)
     if (ev_units > 1).any():
-        raise ValueError(f"Unit {show(ev_units.index[ev_units > 1][0])} has {int(ev_units.max())} events; a unit "
-                         "leaves the risk set at its event, so drop its rows after the first event.")
-    order = np.lexsort((df[period].to_numpy(), pd.factorize(df[unit])[0]))
-    last_period = df.iloc[order].groupby(unit, sort=False)[period].last()
-    ev_rows = df.loc[y == 1, [unit, period]]
-    after = ev_rows[period].to_numpy() != last_period.loc[ev_rows[unit]].to_numpy()
+        first = pd.Index(uids[ev_units > 1]).sort_values()[0]  # the first by id, as a sorted groupby named it
+        raise ValueError(f"Unit {show(first)} has {int(ev_units.max())} events; a unit leaves the risk set at its "
+                         "event, so drop its rows after the first event.")
+    pv = df[period].to_numpy()
+    order = np.lexsort((pv, ucodes))
+    sorted_codes = ucodes[order]
+    starts = np.r_[True, sorted_codes[1:] != sorted_codes[:-1]] if len(order) else np.zeros(0, dtype=bool)
+    ends = np.r_[starts[1:], True] if len(order) else starts
+    last_period = np.empty(n_units, dtype=pv.dtype)
+    last_period[sorted_codes[ends]] = pv[order[ends]]  # each unit's last period at risk
+    ev_pos = np.flatnonzero(y == 1)
+    after = pv[ev_pos] != last_period[ucodes[ev_pos]]
     if after.any():
-        u = ev_rows[unit].iloc[np.flatnonzero(after)[0]]
-        raise ValueError(f"Unit {show(u)} has rows after its event (event in {period} "
-                         f"{show(ev_rows[period].iloc[np.flatnonzero(after)[0]])}); drop rows after the event.")
+        i = ev_pos[np.flatnonzero(after)[0]]
+        raise ValueError(f"Unit {show(df[unit].iloc[i])} has rows after its event (event in {period} "
+                         f"{show(pv[i])}); drop rows after the event.")
 
     periods = sorted(pd.unique(df[period]))
     if baseline == "dummies":
@@ -637,7 +649,7 @@ def discrete_time_hazard(
                          "drop a covariate that is constant or a combination of others (period effects are "
                          "already in the baseline).")
 
-    groups = pd.factorize(df[cluster])[0]
+    groups = ucodes if cluster == unit else pd.factorize(df[cluster])[0]
     if engine == "statsmodels":
         import statsmodels.api as sm
 
@@ -666,7 +678,7 @@ def discrete_time_hazard(
     table["exp_coef"], table["exp_ci_low"], table["exp_ci_high"] = (np.exp(table[c]) for c in
                                                                     ("coef", "ci_low", "ci_high"))
     table.index.name = "term"
-    n = {"rows": int(len(df)), "units": int(df[unit].nunique()), "events": int(y.sum()),
+    n = {"rows": int(len(df)), "units": int(n_units), "events": int(y.sum()),
          "clusters": int(groups.max() + 1)}
     names_out = {"event": event, "period": period, "unit": unit, "cluster": cluster, "baseline": kind,
                  "treatment": treatment}
@@ -687,12 +699,11 @@ def discrete_time_hazard(
                          ci_low=math.exp(est.ci_low), ci_high=math.exp(est.ci_high), pvalue=est.pvalue,
                          n=n_est, method=method + "; CI = exp(CI of the coefficient), SE by the delta method",
                          level=level, options=opts, diagnostics=diag)
-    first_idx = np.sort(order[np.r_[True, pd.factorize(df[unit])[0][order][1:] !=
-                                    pd.factorize(df[unit])[0][order][:-1]]])
+    first_idx = np.sort(order[starts])  # each unit's first row (in its earliest period), units by code
     first_rows = df.iloc[first_idx][[unit, *dict.fromkeys(covs + inter)]].reset_index(drop=True)
     ever = None
     if d is not None:
-        ever = (pd.Series(d).groupby(df[unit].to_numpy()).max() > 0).reindex(first_rows[unit]).to_numpy()
+        ever = (np.bincount(ucodes, weights=(d > 0), minlength=n_units) > 0)[ucodes[first_idx]]  # as first_rows
     unit_groups = groups[first_idx]
     design = {"X": X.to_numpy(), "y": y, "groups": groups, "unit_groups": unit_groups,
               "columns": names, "baseline_matrix": baseline_matrix, "covariate_terms": covs,

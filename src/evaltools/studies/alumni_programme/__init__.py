@@ -47,6 +47,7 @@ from evaltools.studies.alumni_programme.effects import (
     retention,
     sample_flow_counts,
     teacher_year_balance,
+    within_cell,
 )
 from evaltools.studies.alumni_programme.figures import (
     curve_units,
@@ -87,7 +88,7 @@ __all__ = [
     # estimates
     "retention", "leadership", "PupilResults", "pupil_results", "CollaborationResults", "collaboration",
     "MatchedCohort", "matched_cohort", "naive_difference", "teacher_year_balance", "attrition_pct",
-    "sample_flow_counts",
+    "sample_flow_counts", "within_cell",
     "Costs", "standardised_mdes", "baseline_differences", "summary_frame",
     # figures
     "survival_table", "protect_survival", "plot_survival", "curve_units", "naive_vs_adjusted_table",

@@ -27,7 +27,7 @@ from evaltools.studies.alumni_programme.frames import (
     teacher_year_sample,
 )
 
-__all__ = ["naive_difference", "retention", "leadership", "teacher_year_balance", "attrition_pct", "PupilResults",
+__all__ = ["naive_difference", "within_cell", "retention", "leadership", "teacher_year_balance", "attrition_pct", "PupilResults",
            "pupil_results", "CollaborationResults", "collaboration"]
 
 
@@ -207,8 +207,28 @@ class PupilResults:
                         icc=self.icc_teacher.estimate, n_clusters=self.n["teachers"])
 
 
+def within_cell(d: pd.DataFrame, cols: list[str], cell: str = "cell") -> pd.DataFrame:
+    """``d`` with ``cols`` replaced by their deviations from the mean of their ``cell``
+    (test, subject and year): ``x - mean_cell(x)``.
+
+    The score is centred on its cell (``score_c``); the regressors must be centred on the same
+    cells, so that the model equals one with a fixed effect per cell (Frisch-Waugh-Lovell,
+    e.g. Wooldridge 2010, 10.5). Centring the score alone subtracts from every score the programme
+    effect times its cell's share of participants' pupils and the engagement term of its cell's
+    mean, which rise with the year: the programme's coefficient then shrank by about a tenth
+    (0.27 points of 3 on the synthetic sample).
+    """
+    out = d.copy()
+    by = d.groupby(cell, sort=False)
+    for c in cols:
+        out[c] = d[c].astype(float) - by[c].transform("mean").astype(float)
+    return out
+
+
 def pupil_results(sd: StudyData) -> PupilResults:
-    """Fit the pupil-results models (see :class:`PupilResults`)."""
+    """Fit the pupil-results models (see :class:`PupilResults`): a random intercept by teacher,
+    the score and every regressor centred on their test-subject-year cell (:func:`within_cell`,
+    i.e. cell fixed effects)."""
     import statsmodels.api as sm
 
     from evaltools.estimate import multilevel
@@ -217,7 +237,8 @@ def pupil_results(sd: StudyData) -> PupilResults:
     if d.empty or d["gp"].sum() == 0:
         raise StudyInputError("No pupil has a test result linked to a participating teacher.")
     covs = _varying(d, ["engagement", "alumnus"])
-    m = d[["score_c", "gp", *covs, "teacher_id", "school_id"]]  # the models' columns only (same rows, same order)
+    # the models' columns only (same rows, same order), every regressor centred on its cell like the score
+    m = within_cell(d, ["gp", *covs])[["score_c", "gp", *covs, "teacher_id", "school_id"]]
     model = multilevel(m, "score_c ~ " + " + ".join(["gp", *covs]), "teacher_id")
     naive = multilevel(m, "score_c ~ gp", "teacher_id")
     school = multilevel(m, "score_c ~ 1", "school_id")
@@ -226,7 +247,7 @@ def pupil_results(sd: StudyData) -> PupilResults:
          "pupils_of_participants": int(d.loc[d["gp"] == 1, "pupil_id"].nunique()),
          "n_t": int((d["gp"] == 1).sum()), "n_c": int((d["gp"] == 0).sum())}
     arms = {"sd_t": float(d.loc[d["gp"] == 1, "score_c"].std()), "sd_c": float(d.loc[d["gp"] == 0, "score_c"].std())}
-    X = sm.add_constant(d[["gp", *covs]].to_numpy(float))
+    X = sm.add_constant(m[["gp", *covs]].to_numpy(float))
     ols = sm.OLS(d["score_c"].to_numpy(float), X).fit()
     ols_est = Estimate.from_normal("coefficient on gp (OLS, independent errors)", float(ols.params[1]),
                                    float(ols.bse[1]), n={"observations": int(len(d))},

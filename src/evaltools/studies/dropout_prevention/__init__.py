@@ -72,12 +72,13 @@ from evaltools.studies.dropout_prevention.publish import (
     scaled,
 )
 from evaltools.studies.dropout_prevention.truth import effect_truth, truth_comparison
-from evaltools.studies.dropout_prevention.needs import NEEDS, ROWS  # what load_dataset reads (needs.py)
+from evaltools.studies.dropout_prevention.needs import NEEDS, OPTIONAL, ROWS  # what load_dataset reads (needs.py)
 
 __all__ = [
     # the verbs
     "prepare", "headline", "robustness", "subgroups", "costs", "truth_check",
     # frames and results
+    "NEEDS", "OPTIONAL", "ROWS",
     "DropoutData", "DropoutDataError", "Results", "Robustness", "GRADES", "SUBGROUPS", "TREND", "SCORE", "YEARS_IN",
     "BASELINE_COVARIATES", "BALANCE_COVARIATES", "school_panel", "attrition", "leaving_spells", "support_costs",
     "sample_flow_counts", "PLACEBO_GRADES", "PUPIL_CODE", "served_grades", "first_served_year", "placebo_panel",

@@ -64,7 +64,8 @@ def support_hazard(data: DropoutData, spec: str = "linear", *, rows: pd.DataFram
     the plan that the balance check looks at (special needs, log of last year's absences
     and, if some pupils have no last year, an indicator for that), so the model adjusts
     for any imbalance in them. ``spec="bins"`` replaces the linear score by 5-point score
-    bins (robustness to its functional form), ``"quadratic"`` adds score10 squared. SEs
+    bins (robustness to its functional form; tail bins without a leaver pooled inwards),
+    ``"quadratic"`` adds score10 squared. SEs
     are clustered by school.
     """
     from evaltools.estimate import discrete_time_hazard
@@ -74,6 +75,11 @@ def support_hazard(data: DropoutData, spec: str = "linear", *, rows: pd.DataFram
     if spec == "bins":
         # 5-point bins; the sparse tails (score below threshold - 30 or above + 40) pooled
         bins = np.floor(frame[SCORE] * 2).clip(-6, 8).astype("int64")
+        # a tail bin in which nobody left sends its logit to minus infinity (the fit fails): pool the
+        # tails into the outermost bins with a leaver (a small area's top scores can have none)
+        with_event = np.unique(bins[frame["left_early"].to_numpy() == 1])
+        if len(with_event):
+            bins = bins.clip(with_event.min(), with_event.max())
         dummies = pd.get_dummies(bins, prefix="bin", dtype="float64")
         dummies = dummies.drop(columns=dummies.columns[0])
         frame = pd.concat([frame, dummies], axis=1)
@@ -259,12 +265,13 @@ def other_outcomes(data: DropoutData, pass_mark: float) -> dict[str, Estimate]:
 
     ``absences``: Poisson log rate ratio of lessons missed (10-point score bins, grade,
     year); ``repetition``: logit log odds ratio of repeating the grade next year (score,
-    special needs, grade band, year; pupils who stay); ``exam_score``: OLS difference in
+    special needs, grade band, year, the year's grade-9 mathematics exam result in 10-point
+    bins; pupils who stay); ``exam_score``: OLS difference in
     centralised-exam score, percentage points (5-point score bins with edges on the
     threshold, test x subject x year cells); ``exam_pass``: difference in the share of
     exam results at or above ``pass_mark``. Left out when the data lack the outcome.
     """
-    p = model_rows(data, ["absences", "repeat_next", "grade_band"])  # the columns read below (same rows)
+    p = model_rows(data, ["absences", "repeat_next", "grade_band", "ce9_math"])  # the columns read below (same rows)
     out: dict[str, Estimate] = {}
     grade_year = pd.get_dummies(p[["grade", "year"]].astype(str), drop_first=True, dtype=float)
     bins10 = pd.get_dummies(np.floor(p[SCORE]).astype("int64").astype(str), prefix="b", drop_first=True, dtype=float)
@@ -274,9 +281,15 @@ def other_outcomes(data: DropoutData, pass_mark: float) -> dict[str, Estimate]:
                                   "log rate ratio, lessons missed", n)
     r = p[p["repeat_next"].notna() & (p["left_early"] == 0)]
     if len(r) and r["repeat_next"].sum() > 0:
+        # repeating grade 9 is decided mostly by the year's mathematics exam: its result in 10-point bins (no
+        # exam: none of them), which support does not change; left out, it makes the odds ratio of support
+        # a marginal one over exam results, nearer 1 than the pupil's own (non-collapsibility of the logit)
+        exam = r["ce9_math"] if "ce9_math" in r else pd.Series(np.nan, index=r.index)
+        ce9 = pd.get_dummies(pd.Series(np.floor(exam / 10), index=r.index).dropna().astype("int64"),
+                             prefix="ce9", dtype=float).reindex(r.index, fill_value=0.0)
         ctrl = pd.concat([r[[SCORE]].astype(float), r[["special_needs"]].fillna(0.0),
-                          pd.get_dummies(r[["grade_band", "year"]].astype(str), drop_first=True, dtype=float)],
-                         axis=1)
+                          pd.get_dummies(r[["grade_band", "year"]].astype(str), drop_first=True, dtype=float),
+                          ce9], axis=1)
         out["repetition"] = _glm_effect(r["repeat_next"].to_numpy(float), r["supported"].to_numpy(float), ctrl,
                                         r["school_id"].to_numpy(), "binomial", "log odds ratio, repeating the grade",
                                         {"units": int(r.loc[r["supported"], "pupil_id"].nunique())})

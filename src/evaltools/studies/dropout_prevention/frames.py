@@ -48,9 +48,9 @@ class DropoutData:
     ``pupil_years``: every pupil-year of the area and period (all grades) with the school's
     roll-out cohort, the semester-1 risk score ``s1``, ``offered``/``supported`` (a plan,
     taken up), measure types (``m_<type>``), subgroup columns and outcomes
-    (``left_early``, ``absences``, ``repeat_next``). ``measures``: one row per plan and
+    (``left_early``, ``absences``, ``repeat_next``). ``measures``: one row per plan (grades 5-12) and
     measure type with its cost. ``exams``: centralised-exam scores (ce9, ce12) of pupil-years
-    with a risk score.
+    with a risk score, first sittings only (not in a repeated grade).
     """
 
     pupil_years: pd.DataFrame
@@ -93,14 +93,18 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
             last_year: int | None = None, threshold: float = 60.0) -> DropoutData:
     """Build the study's frames from a loaded data set (``evaltools.data.load_dataset``).
 
-    Needs the tables pupils, pupil_years, schools, municipalities, pumpurs_schools,
-    risk_scores and support_plans; support_measures (costs, measure types) and
-    assessments (exam outcomes) are used when present. ``region`` is a planning region
+    Needs the tables pupils, pupil_years, schools, municipalities, pumpurs_schools and
+    support_plans; risk_scores, support_measures (costs, measure types) and assessments (exam
+    outcomes) are used when present. Without a numeric semester-1 score (no risk_scores table,
+    or one without ``score``: an extract that records risk types only) ``s1`` is the score
+    the plan records, so only offered pupil-years are analysed (took the plan up or not, at
+    the same score): :func:`threshold_design_available` is then False and
+    ``notes["score_source"]`` is ``"support_plans"``. ``region`` is a planning region
     (``None`` or ``"all"``: the whole country); the years default to the data's range.
     Tables keyed by pupil and year are aligned through one integer key (no merges of the
     wide pupil-year frame: a national extract has millions of rows).
     """
-    for table in ("pumpurs_schools", "risk_scores", "support_plans"):
+    for table in ("pumpurs_schools", "support_plans"):
         if table not in ds:
             raise DropoutDataError(
                 f"The data set has no '{table}' table; the PUMPURS study needs it (see docs/codebook.md). "
@@ -168,13 +172,22 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
         out[at[ok]] = np.asarray(values)[ok]
         return out
 
-    rs = ds["risk_scores"]
-    s1 = rs[rs["semester"] == 1].groupby(["pupil_id", "year"], as_index=False)["score"].max()
-    at, ok = align(s1)
-    col["s1"] = spread(at, ok, s1["score"].to_numpy(float), np.nan)
+    rs = ds["risk_scores"] if "risk_scores" in ds else None
+    has_score = rs is not None and "score" in rs and bool(rs["score"].notna().any())
     plans = ds["support_plans"]
     per_py = (plans.groupby(["pupil_id", "year"], as_index=False)
               .agg(taken_up=("taken_up", "max"), plan_score=("risk_score", "max")))
+    if has_score:
+        s1 = rs[rs["semester"] == 1].groupby(["pupil_id", "year"], as_index=False)["score"].max()
+        at, ok = align(s1)
+        col["s1"] = spread(at, ok, s1["score"].to_numpy(float), np.nan)
+    else:  # no numeric score: the plan's own score, known for offered pupil-years only
+        at, ok = align(per_py)
+        col["s1"] = spread(at, ok, per_py["plan_score"].to_numpy(float), np.nan)
+    # assessed by PUMPURS (a semester-1 risk assessment, or a plan): the pupil-years the study should analyse
+    assessed = rs[rs["semester"] == 1] if rs is not None else per_py
+    at, ok = align(assessed)
+    col["assessed"] = spread(at, ok, np.ones(len(assessed), bool), False).astype(bool) | ~np.isnan(col["s1"])
     at, ok = align(per_py)
     col["offered"] = spread(at, ok, np.ones(len(per_py), bool), False).astype(bool)
     col["supported"] = spread(at, ok, per_py["taken_up"].to_numpy(bool), False).astype(bool)
@@ -184,6 +197,10 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
     if "support_measures" in ds:
         meas = ds["support_measures"].merge(plans[["plan_id", "school_id"]], on="plan_id", how="left")
         meas = meas[meas["year"].between(lo, hi) & meas["school_id"].isin(schools.index)]
+        # the study population's measures only: plans of grades 1-4 (served from 2021/22) are not costs of
+        # keeping pupils of grades 5-12 in school
+        at, ok = align(meas)
+        meas = meas[ok & np.isin(col["grade"][np.maximum(at, 0)], np.arange(GRADES[0], GRADES[1] + 1))]
         measure_types = tuple(sorted(meas["type"].unique()))
         per = meas.groupby(["pupil_id", "year"], as_index=False).agg(plan_cost=("cost_eur", "sum"))
         at, ok = align(per)
@@ -224,16 +241,23 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
     py = pd.DataFrame(col, copy=False)
 
     exams = pd.DataFrame(columns=["pupil_id", "year", "test", "subject", "score"])
+    ce9_math = np.full(len(py), np.nan)  # the year's grade-9 mathematics exam result (repeating grade 9 follows it)
     if "assessments" in ds:
         a = ds["assessments"]
         a = a[a["test"].isin(["ce9", "ce12"]) & a["year"].between(lo, hi)]
         at, ok = align(a)
-        ok &= np.where(ok, py["in_pumpurs"].to_numpy()[np.maximum(at, 0)], False)
+        m9 = ok & (a["test"] == "ce9").to_numpy() & (a["subject"] == "math").to_numpy()
+        ce9_math[at[m9]] = a["score"].to_numpy(float)[m9]
+        # first sittings only: a pupil repeating the grade retakes its exam, and support in earlier years
+        # (which makes repeating rarer) changes who retakes, so retakes would not compare like with like
+        first = py["in_pumpurs"].to_numpy() & ~py["repeated"].to_numpy(bool)
+        ok &= np.where(ok, first[np.maximum(at, 0)], False)
         exams = a.loc[ok, ["pupil_id", "year", "test", "subject", "score"]].reset_index(drop=True)
         for c in ("school_id", "municipality_id", "s1", SCORE, "supported", "offered", "special_needs"):
             exams[c] = py[c].to_numpy()[at[ok]]
+    py["ce9_math"] = ce9_math
     scored = py.loc[py["in_pumpurs"], "year"]
-    all_scored = rs["year"]
+    all_scored = rs["year"] if rs is not None else plans["year"]
     pumpurs_s1 = col["s1"][py["in_pumpurs"].to_numpy()]
     notes = {"plans_below_threshold": int((per_py["plan_score"] < threshold).sum()),
              # distinct semester-1 scores below and at/above the threshold (the threshold design's running variable)
@@ -242,7 +266,9 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
              "whole_period": lo <= int(years_all.min()) and hi >= int(years_all.max()),
              # the period holds every year with risk scores: all of the programme's pupil-years
              "covers_programme": bool(len(all_scored)) and lo <= int(all_scored.min()) and hi >= int(all_scored.max()),
-             "last_score_year": int(scored.max()) if len(scored) else None}
+             "last_score_year": int(scored.max()) if len(scored) else None,
+             # where s1 comes from: the risk assessment, or (no numeric score) the plans (offered pupils only)
+             "score_source": "risk_scores" if has_score else "support_plans"}
     return DropoutData(pupil_years=py, measures=meas.reset_index(drop=True), exams=exams,
                        threshold=float(threshold), first_year=lo, last_year=hi, region=reg,
                        measure_types=measure_types, notes=notes)
@@ -317,14 +343,18 @@ def placebo_panel(data: DropoutData, outcome: str = "absences",
 def attrition(data: DropoutData) -> dict[str, float]:
     """Pupil-years PUMPURS should have scored (grades 5-12 of a school from its roll-out to the
     last year with risk scores) and the share of them the analysis lacks (no semester-1
-    score): the overall attrition of the risk-adjusted comparison, in percent."""
+    risk assessment): the overall attrition of the risk-adjusted comparison, in percent. Without
+    a numeric risk score (``notes["score_source"] == "support_plans"``) that comparison is of the
+    offered pupil-years by design, so only they are eligible."""
     py = data.pupil_years
     last = data.notes.get("last_score_year")
     if last is None:
         return {"eligible": 0, "analysed": 0, "pct": float("nan")}
     eligible = (py["grade"].between(*GRADES) & (py["cohort"] > 0) & (py["year"] >= py["cohort"])
                 & (py["year"] <= last))
-    n_e, n_a = int(eligible.sum()), int((eligible & py["in_pumpurs"]).sum())
+    if data.notes.get("score_source") == "support_plans":
+        eligible &= py["offered"]
+    n_e, n_a = int(eligible.sum()), int((eligible & py["assessed"]).sum())
     return {"eligible": n_e, "analysed": n_a, "pct": 100.0 * (1 - n_a / n_e) if n_e else float("nan")}
 
 
@@ -361,8 +391,9 @@ def leaving_spells(data: DropoutData) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------- cost
 def support_costs(data: DropoutData) -> dict[str, Any]:
-    """Total cost of the measures delivered in the area and period, by measure type (with
-    the pupils who received each), and the supported pupils and pupil-years it served."""
+    """Total cost of the measures delivered in the area and period to pupils of grades 5-12 (the
+    study population, :data:`GRADES`), by measure type (with the pupils who received each), and the
+    supported pupils and pupil-years it served."""
     m = data.measures
     p = data.pumpurs
     by_type = m.groupby("type")["cost_eur"].sum().sort_values(ascending=False) if len(m) else pd.Series(dtype=float)

@@ -1,5 +1,6 @@
 """What the PUMPURS study reads: table -> columns (``None``: every column), for
-``load_dataset(data_dir, needs=NEEDS)`` (only these columns are read and checked).
+``load_dataset(data_dir, needs=NEEDS, optional=OPTIONAL, rows=ROWS)`` (only these columns are read
+and checked).
 
 Every column :func:`~evaltools.studies.dropout_prevention.frames.build_frames` (``prepare``) uses;
 a column added there must be added here. No area filter: the study reads all of Latvia (next and
@@ -13,10 +14,16 @@ NEEDS: dict[str, list[str] | None] = {
     "pupils": ["pupil_id", "sex", "special_needs"],
     "pupil_years": None,
     "pumpurs_schools": None,
-    "risk_scores": ["pupil_id", "year", "semester", "score"],
     "support_plans": ["plan_id", "pupil_id", "year", "school_id", "risk_score", "taken_up"],
     "support_measures": None,
     "assessments": ["pupil_id", "year", "test", "subject", "score"],
+}
+
+#: Read when the data set has them: the semester-1 risk scores. A real extract may record risk types
+#: only (no risk_scores table, or one without ``score``): the study then compares offered pupils at the
+#: score their plan records, and offers no threshold design (``frames.threshold_design_available``).
+OPTIONAL: dict[str, list[str] | None] = {
+    "risk_scores": ["pupil_id", "year", "semester", "score"],
 }
 
 #: Rows read (table -> {column: values kept}): the centralised exams only (frames.py keeps ce9/ce12).

@@ -17,11 +17,12 @@ from typing import Any
 from evaltools.data.io import Dataset
 from evaltools.studies.municipal_quality import chapters, comparison, indicators
 from evaltools.studies.municipal_quality.indicators import Area, UnknownAreaError, select_area
+from evaltools.studies.municipal_quality.national import National, load
 from evaltools.studies.municipal_quality.needs import NEEDS, ROWS  # what load_dataset reads (needs.py)
 from evaltools.studies.municipal_quality.publish import EXAM_COLUMNS, NAMES, Published, exam_means, publish
 
-__all__ = ["prepare", "headline", "Headline", "Area", "UnknownAreaError", "Published", "publish", "exam_means",
-           "indicators", "NAMES", "EXAM_COLUMNS"]
+__all__ = ["load", "National", "prepare", "headline", "Headline", "Area", "UnknownAreaError", "Published", "publish",
+           "exam_means", "indicators", "NAMES", "EXAM_COLUMNS"]
 
 
 def prepare(data: Dataset, municipality: str, first_year: int, last_year: int) -> Area:
@@ -42,21 +43,23 @@ class Headline:
 
 
 def headline(data: Dataset, area: Area, *, total_label: str, latvia_label: str, rate_label: str,
-             **publish_options: Any) -> Headline:
+             national: National | None = None, **publish_options: Any) -> Headline:
     """Every number the report shows: :func:`publish` (indicator table, trend, exam means and the
     headline rate, protected together) and the early-leaving rates of grades 5-12 for the area and
     for Latvia, with intervals inside 0-100 % that hold with one or two schools
     (:func:`evaltools.estimate.bounded_intervals.clustered_rate`: Wilson interval, sample size
     discounted by the design effect with the between-school correlation of Latvia's schools).
-    The area's rate is computed only when the protected headline may be shown."""
+    The area's rate is computed only when the protected headline may be shown. ``national``
+    (:func:`load`): Latvia's part computed once per data set and period; ``data`` may then hold the
+    municipality's rows only (the same numbers as with the whole data set)."""
     from evaltools.estimate.bounded_intervals import clustered_rate
+    from evaltools.studies.municipal_quality.national import data_years, latvia_rate
 
-    years = data["pupil_years"]["year"]
-    published = publish(data, area, total_label=total_label, latvia_label=latvia_label,
-                        trend_years=(int(years.min()), int(years.max())), **publish_options)
-    national = indicators.pupil_years(data, replace(area, municipality_id=None))
-    national = national[national["at_risk_grade"]]
-    rate_lv = clustered_rate(national["left_early_flag"], national["school_id"], scale=100, estimand=rate_label)
+    years = data_years(data) if national is None else national.years
+    published = publish(data, area, total_label=total_label, latvia_label=latvia_label, trend_years=years,
+                        national=national, **publish_options)
+    rate_lv = (latvia_rate(data, area, rate_label) if national is None
+               else replace(national.rate, estimand=rate_label))
     frame = indicators.pupil_years(data, area)
     rate = None
     if published.headline_visible:

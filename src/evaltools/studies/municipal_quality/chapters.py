@@ -27,15 +27,36 @@ school); :mod:`.publish` protects them together with the indicator table. Defini
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evaltools.data.io import Dataset
 from evaltools.studies.municipal_quality import frames
-from evaltools.studies.municipal_quality.indicators import Area, school_labels
+from evaltools.studies.municipal_quality.indicators import Area, school_labels  # noqa: F401  (school_labels: old name)
+# Shared with the other studies (moved to evaltools.studies.shared; the old names stay importable here)
+from evaltools.studies.shared.levels import (  # noqa: F401
+    Levels,
+    blank_years_without,
+    by_level_year,
+    by_levels,
+    period_frame,
+    scores_by_subject,
+    years_without,
+)
+from evaltools.studies.shared.soma import soma, soma_by_school, soma_pupils  # noqa: F401
+
+_by_level_year = by_level_year  # old private names, used by other studies until they import the shared ones
+_scores_by_subject = scores_by_subject
+_pupil_years = period_frame
+_soma_pupils = soma_pupils
+
+#: What the chapter functions take as ``national=``: :class:`.national.National` (the planning
+#: regions' and Latvia's rows computed once per data set and period), named loosely here because
+#: :mod:`.national` is built from these functions.
+National = Any
 
 #: Exam score (%) below which a subject counts as not passed (assumption: the 5-10 % rules of the
 #: period; set the rule of the year before quoting).
@@ -46,18 +67,6 @@ WELLBEING_GRADES = (4, 12)
 RISK_GRADES = (5, 12)
 
 
-@dataclass(frozen=True)
-class Levels:
-    """The areas each indicator is shown for: (label, school ids), area first, Latvia last."""
-
-    rows: tuple[tuple[str, frozenset[str]], ...]
-    years: tuple[int, ...]
-
-    @property
-    def labels(self) -> list[str]:
-        return [label for label, _ in self.rows]
-
-
 def levels(data: Dataset, area: Area, *, total_label: str, region_label: Callable[[str], str] | None,
            latvia_label: str) -> Levels:
     """The area, its planning region (``region_label(region)``) and Latvia; Latvia alone for a
@@ -66,64 +75,38 @@ def levels(data: Dataset, area: Area, *, total_label: str, region_label: Callabl
     years = tuple(range(area.first_year, area.last_year + 1))
     everyone = frozenset(schools["school_id"])
     if area.municipality_id is None:
-        return Levels(((total_label, everyone),), years)
+        return Levels(((total_label, everyone),), years, ("latvia",))
     muni = data["municipalities"].set_index("municipality_id")
     region = str(muni.at[area.municipality_id, "region"])
     in_region = muni.index[muni["region"] == region]
     own = frozenset(schools.loc[schools["municipality_id"] == area.municipality_id, "school_id"])
     reg = frozenset(schools.loc[schools["municipality_id"].isin(in_region), "school_id"])
-    rows = [(total_label, own)]
+    rows, codes = [(total_label, own)], ["area"]
     if region_label is not None:
         rows.append((region_label(region), reg))
+        codes.append(f"region:{region}")
     rows.append((latvia_label, everyone))
-    return Levels(tuple(rows), years)
+    codes.append("latvia")
+    return Levels(tuple(rows), years, tuple(codes))
 
 
-def _by_level_year(frame: pd.DataFrame, lv: Levels, agg: Callable[[pd.DataFrame], dict[str, float]],
-                   columns: list[str]) -> pd.DataFrame:
-    """``agg`` of ``frame``'s rows of each (level, year), every year of the period present."""
-    rows = {}
-    for label, schools in lv.rows:
-        part = frame[frame["school_id"].isin(schools)]
-        groups = dict(list(part.groupby("year", sort=True)))
-        for year in lv.years:
-            rows[(label, year)] = agg(groups.get(year, part.iloc[:0]))
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
-    out.index = pd.MultiIndex.from_tuples(out.index, names=["area", "year"])
-    return out
-
-
-def _pupil_years(data: Dataset, lv: Levels) -> pd.DataFrame:
-    """Pupil-years of the period with their exam scores (:func:`.frames.period`, built once)."""
-    return frames.period(data, lv.years[0], lv.years[-1])
-
-
-def _scores_by_subject(data: Dataset, lv: Levels, test: str, subjects: Sequence[str]) -> pd.DataFrame:
-    """One row per pupil, year and school of the period with the mean score of each subject
-    of ``test`` (NaN for a subject not taken)."""
-    py = _pupil_years(data, lv)
-    own = [c for c in py.columns if c.startswith(f"{test}:")]
-    took = py[py[own].notna().any(axis=1)] if own else py.iloc[:0]
-    wide = took[["pupil_id", "year", "school_id"]].copy()
-    for s in subjects:
-        wide[s] = took[f"{test}:{s}"] if f"{test}:{s}" in took else np.nan
-    return wide
-
-
-def diagnostics(data: Dataset, lv: Levels, test: str) -> pd.DataFrame:
+def diagnostics(data: Dataset, lv: Levels, test: str, national: National | None = None) -> pd.DataFrame:
     """Pupils tested and mean score by subject of ``diag3`` or ``diag6``, by (area, year)."""
     subjects = DIAG_SUBJECTS[test]
-    wide = _scores_by_subject(data, lv, test, subjects)
 
     def agg(f: pd.DataFrame) -> dict[str, float]:
         return {"pupils": len(f), **{s: f[s].mean() if len(f) else np.nan for s in subjects}}
 
-    return _by_level_year(wide, lv, agg, ["pupils", *subjects]).astype({"pupils": "int64"})
+    def raw(d: Dataset, levels_: Levels) -> pd.DataFrame:
+        return by_level_year(scores_by_subject(d, levels_, test, subjects), levels_, agg, ["pupils", *subjects])
+
+    return by_levels(data, lv, test, raw, national).astype({"pupils": "int64"})
 
 
-def exams(data: Dataset, lv: Levels, test: str, pass_mark: float = PASS_MARK) -> pd.DataFrame:
-    """Sitters, and by subject the mean score and the % of the subject's sitters below ``pass_mark``."""
-    wide = _scores_by_subject(data, lv, test, EXAM_SUBJECTS)
+def exams(data: Dataset, lv: Levels, test: str, pass_mark: float = PASS_MARK,
+          national: National | None = None) -> pd.DataFrame:
+    """Sitters, and by subject the mean score and the % of the subject's sitters below ``pass_mark``
+    (``national``: its pass mark must be ``pass_mark``)."""
     columns = ["sitters"] + [f"mean_{s}" for s in EXAM_SUBJECTS] + [f"below_{s}" for s in EXAM_SUBJECTS]
 
     def agg(f: pd.DataFrame) -> dict[str, float]:
@@ -134,25 +117,13 @@ def exams(data: Dataset, lv: Levels, test: str, pass_mark: float = PASS_MARK) ->
             out[f"below_{s}"] = 100 * (took < pass_mark).mean() if len(took) else np.nan
         return out
 
-    return _by_level_year(wide, lv, agg, columns).astype({"sitters": "int64"})
+    def raw(d: Dataset, levels_: Levels) -> pd.DataFrame:
+        return by_level_year(scores_by_subject(d, levels_, test, EXAM_SUBJECTS), levels_, agg, columns)
 
-
-def years_without(table: pd.DataFrame, count: str, latvia_label: str) -> list[int]:
-    """School years in which nobody in Latvia has a ``count`` (the test, survey or programme did
-    not take place, or the data do not cover that year)."""
-    latvia = table.xs(latvia_label, level="area")[count]
-    return [int(y) for y, n in latvia.items() if n == 0]
-
-
-def blank_years_without(table: pd.DataFrame, count: str, values: list[str], latvia_label: str) -> pd.DataFrame:
-    """Set ``values`` to NaN in the years :func:`years_without` ``count``: a year without data is
-    shown as such, never as 0 % (a response rate of 0 in a year without a survey)."""
-    out = table.copy()
-    missing = years_without(table, count, latvia_label)
-    if missing:
-        rows = out.index.get_level_values("year").isin(missing)
-        out.loc[rows, values] = np.nan
-    return out
+    if national is not None and national.pass_mark != pass_mark:
+        raise ValueError(f"exams(): the national rows were computed with pass mark {national.pass_mark}, "
+                         f"not {pass_mark}.")
+    return by_levels(data, lv, test, raw, national).astype({"sitters": "int64"})
 
 
 COHORT_GRADES = (5, 9)  # the cohort enters grade 5 and should complete grade 9 four school years later
@@ -188,11 +159,12 @@ def _cohorts(data: Dataset, lv: Levels) -> pd.DataFrame:
                            ("pupil_years", "schools", "municipalities", "assessments"), build)
 
 
-def cohort_completion(data: Dataset, lv: Levels) -> pd.DataFrame:
+def cohort_completion(data: Dataset, lv: Levels, national: National | None = None) -> pd.DataFrame:
     """Completion of grade 9 by the cohort that entered grade 5 four school years earlier, by
     (area, year of grade 9): the cohort's pupils, how many completed, left early, are still in
     school or were not followed, and the completion share (%). Years whose cohort began before
-    the data did are empty (:func:`blank_years_without`)."""
+    the data did are empty (:func:`blank_years_without`). The cohort is followed in all of Latvia:
+    with ``national``, its cohorts (computed once from every pupil-year) replace ``data``'s."""
     def agg(f: pd.DataFrame) -> dict[str, float]:
         n = len(f)
         k = int(f["completed"].sum())
@@ -200,12 +172,13 @@ def cohort_completion(data: Dataset, lv: Levels) -> pd.DataFrame:
                 "still_in_school": int(f["still_in_school"].sum()), "not_followed": int(f["not_followed"].sum()),
                 "completed_pct": 100 * k / n if n else np.nan}
 
-    out = _by_level_year(_cohorts(data, lv), lv, agg, COHORT_COLUMNS)
+    cohorts = _cohorts(data, lv) if national is None else national.cohorts
+    out = by_levels(data, lv, "cohort", lambda d, levels_: by_level_year(cohorts, levels_, agg, COHORT_COLUMNS), national)
     out = blank_years_without(out, "cohort", ["completed_pct"], lv.labels[-1])
     return out.astype({c: "int64" for c in COHORT_COLUMNS[:-1]})
 
 
-def school_life(data: Dataset, lv: Levels) -> pd.DataFrame:
+def school_life(data: Dataset, lv: Levels, national: National | None = None) -> pd.DataFrame:
     """Pupil-years, repeated pupil-years and their share (%), lessons missed per pupil-year."""
     def agg(f: pd.DataFrame) -> dict[str, float]:
         n = len(f)
@@ -214,13 +187,23 @@ def school_life(data: Dataset, lv: Levels) -> pd.DataFrame:
                 "absences_mean": f["absences"].mean() if n else np.nan}
 
     cols = ["pupil_years", "repeated", "repeated_pct", "absences_mean"]
-    return _by_level_year(_pupil_years(data, lv), lv, agg, cols).astype({"pupil_years": "int64", "repeated": "int64"})
+    out = by_levels(data, lv, "school_life", lambda d, levels_: by_level_year(period_frame(d, levels_), levels_, agg, cols),
+                    national)
+    return out.astype({"pupil_years": "int64", "repeated": "int64"})
 
 
-def wellbeing(data: Dataset, lv: Levels) -> pd.DataFrame:
+def wellbeing(data: Dataset, lv: Levels, national: National | None = None) -> pd.DataFrame:
     """Survey coverage and mean wellbeing of pupils (grades 4-12) and teachers, by (area, year)."""
+    out = by_levels(data, lv, "wellbeing", _wellbeing_raw, national)
+    latvia = lv.labels[-1]
+    out = blank_years_without(out, "respondents", ["response_pct", "wellbeing_mean"], latvia)
+    out = blank_years_without(out, "teacher_respondents", ["teacher_response_pct", "teacher_wellbeing_mean"], latvia)
+    return out.astype({c: "int64" for c in ("pupil_years_4_12", "respondents", "teacher_years", "teacher_respondents")})
+
+
+def _wellbeing_raw(data: Dataset, lv: Levels) -> pd.DataFrame:
     lo, hi = WELLBEING_GRADES
-    py = _pupil_years(data, lv)
+    py = period_frame(data, lv)
     py = py[py["grade"].between(lo, hi)][["pupil_id", "year", "school_id"]]
     wp = data["wellbeing_pupils"][["pupil_id", "year", "school_id", "wellbeing"]]
     pupils = py.merge(wp, on=["pupil_id", "year", "school_id"], how="left")
@@ -238,19 +221,23 @@ def wellbeing(data: Dataset, lv: Levels) -> pd.DataFrame:
                                    answered.mean() if len(answered) else np.nan)))
         return inner
 
-    out = pd.concat([_by_level_year(pupils, lv, agg(cols_p), cols_p),
-                     _by_level_year(teachers, lv, agg(cols_t), cols_t)], axis=1)
-    latvia = lv.labels[-1]
-    out = blank_years_without(out, "respondents", ["response_pct", "wellbeing_mean"], latvia)
-    out = blank_years_without(out, "teacher_respondents", ["teacher_response_pct", "teacher_wellbeing_mean"], latvia)
-    return out.astype({c: "int64" for c in (cols_p[0], cols_p[1], cols_t[0], cols_t[1])})
+    return pd.concat([by_level_year(pupils, lv, agg(cols_p), cols_p),
+                      by_level_year(teachers, lv, agg(cols_t), cols_t)], axis=1)
 
 
-def support(data: Dataset, lv: Levels) -> pd.DataFrame:
+def support(data: Dataset, lv: Levels, national: National | None = None) -> pd.DataFrame:
     """Pupils with a PUMPURS plan and with Skola-kopienā support in the year, per 100 pupil-years
     of grades 5-12 (a pupil counts once a year, whatever the number of plans or measures)."""
+    cols = ["pupil_years_5_12", "pumpurs_pupils", "pumpurs_per_100", "kopiena_pupils", "kopiena_per_100"]
+    out = by_levels(data, lv, "support", _support_raw, national)
+    out = blank_years_without(out, "pumpurs_pupils", ["pumpurs_per_100"], lv.labels[-1])
+    out = blank_years_without(out, "kopiena_pupils", ["kopiena_per_100"], lv.labels[-1])
+    return out.astype({c: "int64" for c in cols if not c.endswith("_100")})
+
+
+def _support_raw(data: Dataset, lv: Levels) -> pd.DataFrame:
     lo, hi = RISK_GRADES
-    py = _pupil_years(data, lv)
+    py = period_frame(data, lv)
     py = py[py["grade"].between(lo, hi)][["pupil_id", "year", "school_id"]]
     plans = data["support_plans"][["pupil_id", "year"]].drop_duplicates().assign(pumpurs=True)
     kopiena = (data["community_support"][["pupil_id", "year"]].drop_duplicates().assign(kopiena=True)
@@ -266,39 +253,4 @@ def support(data: Dataset, lv: Levels) -> pd.DataFrame:
                 "kopiena_pupils": b, "kopiena_per_100": 100 * b / n if n else np.nan}
 
     cols = ["pupil_years_5_12", "pumpurs_pupils", "pumpurs_per_100", "kopiena_pupils", "kopiena_per_100"]
-    out = _by_level_year(f, lv, agg, cols)
-    out = blank_years_without(out, "pumpurs_pupils", ["pumpurs_per_100"], lv.labels[-1])
-    out = blank_years_without(out, "kopiena_pupils", ["kopiena_per_100"], lv.labels[-1])
-    return out.astype({c: "int64" for c in cols if not c.endswith("_100")})
-
-
-def _soma_pupils(data: Dataset, lv: Levels) -> pd.DataFrame:
-    def build() -> pd.DataFrame:
-        s = data["skolas_soma"]
-        s = s[s["year"].between(lv.years[0], lv.years[-1])]
-        per = s.groupby(["pupil_id", "year", "school_id"], as_index=False, sort=False)["activities"].min()
-        return per.assign(covered=per["activities"] >= 1).drop(columns="activities")
-
-    return frames.remember(data, ("soma_pupils", lv.years[0], lv.years[-1]), ("skolas_soma",), build)
-
-
-def soma(data: Dataset, lv: Levels) -> pd.DataFrame:
-    """Pupils with skolas soma records and the share (%) with an activity in every semester."""
-    def agg(f: pd.DataFrame) -> dict[str, float]:
-        n, k = len(f), int(f["covered"].sum())
-        return {"pupils": n, "covered": k, "covered_pct": 100 * k / n if n else np.nan}
-
-    return _by_level_year(_soma_pupils(data, lv), lv, agg, ["pupils", "covered", "covered_pct"]).astype(
-        {"pupils": "int64", "covered": "int64"})
-
-
-def soma_by_school(data: Dataset, lv: Levels) -> pd.DataFrame:
-    """:func:`soma` for each school of the area (the first level), by (school, year)."""
-    own = lv.rows[0][1]
-    f = _soma_pupils(data, lv)
-    f = f[f["school_id"].isin(own)]
-    names = school_labels(data)
-    out = f.groupby([f["school_id"].map(names).rename("school"), "year"]).agg(
-        pupils=("covered", "size"), covered=("covered", "sum"))
-    out["covered_pct"] = 100 * out["covered"] / out["pupils"]
-    return out.astype({"pupils": "int64", "covered": "int64"})
+    return by_level_year(f, lv, agg, cols)

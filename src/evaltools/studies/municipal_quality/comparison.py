@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,8 @@ from evaltools.core.errors import DataError
 from evaltools.data.io import Dataset
 from evaltools.studies.municipal_quality import frames, indicators
 from evaltools.studies.municipal_quality.indicators import Area
+
+National = Any  # :class:`.national.National` (built from these functions, so not imported here)
 
 #: Fewer schools than this in an area and its schools are not compared with one another.
 MIN_SCHOOLS_TO_COMPARE: int = 3
@@ -55,14 +58,18 @@ def national_icc(data: Dataset, area: Area, test: str = "ce9") -> float:
     return icc_anova(s["score"], s["school_id"])
 
 
-def equity_gaps(data: Dataset, area: Area, *, test: str = "ce9") -> pd.DataFrame:
+def equity_gaps(data: Dataset, area: Area, *, test: str = "ce9", national: National | None = None) -> pd.DataFrame:
     """Score gaps in the area over the period: girls - boys, Latvian - minority language of
     instruction, special needs - none, lowest - highest national quarter of the socio-economic
-    index, urban - rural schools. Rows where a group has fewer than 2 sitters have no values."""
+    index, urban - rural schools. Rows where a group has fewer than 2 sitters have no values.
+    ``national`` (:mod:`.national`): Latvia's correlation and SES quarters computed once."""
     from evaltools.estimate.bounded_intervals import mean_difference
 
-    icc = national_icc(data, area, test)
-    q1, q3 = np.nanquantile(data["pupils"]["ses_index"], [0.25, 0.75])
+    if national is not None and test == "ce9":
+        icc, (q1, q3) = national.icc_exams, national.ses_quarters
+    else:
+        icc = national_icc(data, area, test)
+        q1, q3 = np.nanquantile(data["pupils"]["ses_index"], [0.25, 0.75])
     s = _exam_frame(data, area, test)
     groups = equity_groups(s, q1, q3)
     rows = {}
@@ -114,7 +121,8 @@ def _leaving_frame(data: Dataset, area: Area) -> pd.DataFrame:
     return frames.renumbered(national[national["municipality_id"] == area.municipality_id])
 
 
-def early_leaving_gaps(data: Dataset, area: Area, *, threshold: int = 1) -> pd.DataFrame:
+def early_leaving_gaps(data: Dataset, area: Area, *, threshold: int = 1,
+                       national: National | None = None) -> pd.DataFrame:
     """Early-leaving rates (% of pupil-years in grades 5-12 ending in early leaving) of the groups
     of :func:`equity_gaps` in the area over the period, and the gap A - B in percentage points
     with a 95 % interval (:func:`rate_difference`, design effect with the between-school
@@ -125,9 +133,11 @@ def early_leaving_gaps(data: Dataset, area: Area, *, threshold: int = 1) -> pd.D
     that disclosure control hides in the group's rate (the report passes its ``min_cell``)."""
     from evaltools.estimate.bounded_intervals import rate_difference
 
-    national = _leaving_frame(data, replace(area, municipality_id=None))
-    icc = remember_icc(data, area, national)
-    q1, q3 = np.nanquantile(data["pupils"]["ses_index"], [0.25, 0.75])
+    if national is not None:
+        icc, (q1, q3) = national.icc_leaving, national.ses_quarters
+    else:
+        icc = remember_icc(data, area, _leaving_frame(data, replace(area, municipality_id=None)))
+        q1, q3 = np.nanquantile(data["pupils"]["ses_index"], [0.25, 0.75])
     f = _leaving_frame(data, area)
     y = f["left_early_flag"].astype(float)
     rows = {}
@@ -189,15 +199,16 @@ def value_added(data: Dataset, area: Area, *, rank_draws: int = 1000, seed: int 
     return out.astype({"n": "int64", "rank": "int64", "rank_low": "int64", "rank_high": "int64"})
 
 
-def changes(data: Dataset, area: Area) -> pd.DataFrame | None:
+def changes(data: Dataset, area: Area, *, first_data_year: int | None = None) -> pd.DataFrame | None:
     """The area's mean results in the period (``now``) against the four school years before it
     (``prev``), with their counts: grade 3 and 6 diagnostics and grade 9 and 12 exams (mean over
     each pupil's subjects, pupils tested), lessons missed per pupil-year. None when the data do
-    not reach back to the previous period."""
-    years = data["pupil_years"]["year"]
+    not reach back to the previous period (``first_data_year``: the data's first school year,
+    default ``data``'s)."""
+    first = int(data["pupil_years"]["year"].min()) if first_data_year is None else int(first_data_year)
     length = area.last_year - area.first_year + 1
     first_prev = area.first_year - length
-    if first_prev < int(years.min()):
+    if first_prev < first:
         return None
     prev = replace(area, first_year=first_prev, last_year=area.first_year - 1)
     rows = {}

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from evaltools.data.io import Dataset
+from evaltools.report.components import components
 from evaltools.studies.municipal_quality import indicators
 
 LINKED = ("left_early", "pupil_years_5_12")  # counts shown both by unit (period) and by year
@@ -78,6 +79,7 @@ def publish(
     row_labels: Callable[[str], str] | None = None,
     chapters: bool | None = None,
     pass_mark: float | None = None,
+    national: Any = None,
 ) -> Published:
     """Indicators, trend series, exam means and the headline rate of ``area``, protected together.
 
@@ -89,6 +91,9 @@ def publish(
     system (:func:`chapter_specs`), labelled by ``labels`` and captioned by ``captions(name)``;
     ``region_label(region)`` names the planning region's rows. ``pass_mark`` (default
     :data:`.chapters.PASS_MARK`) is the exam score (%) below which a subject counts as not passed.
+    ``national`` (:class:`.national.National`, for one municipality's report): the planning
+    region's and Latvia's numbers computed once per data set and period, so that ``data`` may hold
+    the municipality's rows only; the tables are the same as without it.
     """
     from evaltools.report.disclosure import Link, protect_linked, same
 
@@ -102,7 +107,9 @@ def publish(
     whole = replace(area, first_year=trend_years[0], last_year=trend_years[1])
     series = [_series(indicators.early_leaving_by_year(data, whole), total_label)]
     if area.municipality_id is not None:
-        series.append(_series(indicators.early_leaving_by_year(data, whole, whole_country=True), latvia_label))
+        latvia = (indicators.early_leaving_by_year(data, whole, whole_country=True) if national is None
+                  else national.trend.loc[trend_years[0]:trend_years[1]])
+        series.append(_series(latvia, latvia_label))
     trend = pd.concat(series)
     frame = indicators.pupil_years(data, area)
     exams = exam_means(data, frame, area, units)
@@ -142,7 +149,7 @@ def publish(
         more_specs, more_links, notes = chapter_specs(data, area, table=table, trend=trend, total_label=total_label,
                                                       latvia_label=latvia_label, region_label=region_label,
                                                       period=period, units=units, row_label=row_labels,
-                                                      pass_mark=pass_mark, threshold=threshold)
+                                                      pass_mark=pass_mark, threshold=threshold, national=national)
         for name, spec in more_specs.items():
             spec["labels"] = {c: label_of(c) for c in spec["data"].columns}
             spec["data"] = spec["data"].rename_axis([label_of(n) for n in spec["data"].index.names])
@@ -155,31 +162,13 @@ def publish(
         specs.update(more_specs)
         links += more_links
     out: dict[str, Any] = {}
-    for names, part_links in _components(specs, links):  # tables no equation connects: protected apart (faster)
+    for names, part_links in components(specs, links):  # tables no equation connects: protected apart (faster)
         out.update(protect_linked({n: specs[n] for n in names}, part_links, threshold=threshold))
     return Published(out[NAMES["indicators"]], out[NAMES["trend"]], out[NAMES["exams"]], out[NAMES["headline"]],
                      total_label, {k: out[k] for k in specs if k in CHAPTERS}, notes)
 
 
-def _components(specs: Mapping[str, Any], links: list[Any]) -> list[tuple[list[str], list[Any]]]:
-    """Group the tables that links connect (union-find): suppression in one group cannot be
-    undone from another, so each group is protected on its own."""
-    parent = {n: n for n in specs}
-
-    def find(n: str) -> str:
-        while parent[n] != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
-    for link in links:
-        cells = (link.total, *link.parts)
-        for cell in cells[1:]:
-            parent[find(cell[0])] = find(cells[0][0])
-    groups: dict[str, list[str]] = {}
-    for n in specs:
-        groups.setdefault(find(n), []).append(n)
-    return [(names, [lk for lk in links if find(lk.total[0]) == root]) for root, names in groups.items()]
+_components = components  # old name (quality_monitoring imports it until it uses evaltools.report.components)
 
 
 #: The tables of the data set the chapters read (besides pupils, pupil_years, schools, assessments).
@@ -213,14 +202,14 @@ def wellbeing_spec(table: pd.DataFrame) -> dict[str, Any]:
 def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, trend: pd.DataFrame, total_label: str,
                   latvia_label: str, region_label: Callable[[str], str] | None, period: list[int],
                   units: list[str], row_label: Callable[[str], str] | None = None, pass_mark: float | None = None,
-                  threshold: int | None = None) -> tuple[dict[str, dict[str, Any]], list[Any], dict[str, Any]]:
+                  threshold: int | None = None, national: Any = None) -> tuple[dict[str, dict[str, Any]], list[Any], dict[str, Any]]:
     """The chapter tables (:mod:`.chapters`, :mod:`.comparison`) as :func:`protect_linked`
     specifications, with every equation a reader could use to work back a hidden count:
     the area's yearly counts add up to the indicator table's period totals (pupil-years,
     repeated, exam sitters), the support table's pupil-years of grades 5-12 are the trend's,
     the skolas soma schools add up to the area, and the equity groups to the exam sitters and to
     the early leavers and pupil-years of grades 5-12. The cohort table's outcomes add up to its
-    cohort (``total_col``)."""
+    cohort (``total_col``). ``national``: see :func:`publish`."""
     from evaltools.report.disclosure import Link, same
     from evaltools.studies.municipal_quality import chapters as ch
     from evaltools.studies.municipal_quality import comparison as cmp
@@ -237,33 +226,33 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
         links.append(Link((ind, total_label, ind_column), [(name, (total_label, y), column) for y in years]))
 
     for test in ("diag3", "diag6"):
-        t = ch.diagnostics(data, lv, test)
+        t = ch.diagnostics(data, lv, test, national=national)
         specs[f"{test}_by_year"] = _spec(t, ["pupils"], {s: "pupils" for s in ch.DIAG_SUBJECTS[test]})
         notes[f"{test}_missing"] = ch.years_without(t, "pupils", latvia)
     mark = ch.PASS_MARK if pass_mark is None else float(pass_mark)
     notes["pass_mark"] = mark
     for test in ("ce9", "ce12"):
-        t = ch.exams(data, lv, test, pass_mark=mark)
+        t = ch.exams(data, lv, test, pass_mark=mark, national=national)
         values = [c for c in t.columns if c != "sitters"]
         specs[f"{test}_by_year"] = _spec(t, ["sitters"], {c: "sitters" for c in values},
                                          shares={c: 100.0 for c in values if c.startswith("below_")})
         sums(f"{test}_by_year", "sitters", f"{test}_n")
         notes[f"{test}_missing"] = ch.years_without(t, "sitters", latvia)
-    t = ch.cohort_completion(data, lv)
+    t = ch.cohort_completion(data, lv, national=national)
     specs["cohort_by_year"] = _spec(t, ch.COHORT_COLUMNS[:-1], {"completed_pct": "cohort"},
                                     numerators={"completed_pct": "completed"})
     specs["cohort_by_year"]["total_col"] = "cohort"
     notes["cohort_missing"] = ch.years_without(t, "cohort", latvia)
-    t = ch.school_life(data, lv)
+    t = ch.school_life(data, lv, national=national)
     specs["school_life_by_year"] = _spec(t, ["pupil_years", "repeated"],
                                          {"repeated_pct": "pupil_years", "absences_mean": "pupil_years"},
                                          numerators={"repeated_pct": "repeated"})
     sums("school_life_by_year", "pupil_years", "pupil_years")
     sums("school_life_by_year", "repeated", "repeated")
-    t = ch.wellbeing(data, lv)
+    t = ch.wellbeing(data, lv, national=national)
     specs["wellbeing_by_year"] = wellbeing_spec(t)
     notes["wellbeing_missing"] = ch.years_without(t, "respondents", latvia)
-    t = ch.support(data, lv)
+    t = ch.support(data, lv, national=national)
     specs["support_by_year"] = _spec(t, ["pupil_years_5_12", "pumpurs_pupils", "kopiena_pupils"],
                                      {"pumpurs_per_100": "pupil_years_5_12", "kopiena_per_100": "pupil_years_5_12"},
                                      numerators={"pumpurs_per_100": "pumpurs_pupils",
@@ -273,7 +262,7 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
                        (NAMES["trend"], (label, y), "pupil_years_5_12")) for y in years if (label, y) in trend.index]
     notes["pumpurs_missing"] = ch.years_without(t, "pumpurs_pupils", latvia)
     notes["kopiena_missing"] = ch.years_without(t, "kopiena_pupils", latvia)
-    t = ch.soma(data, lv)
+    t = ch.soma(data, lv, national=national)
     specs["soma_by_year"] = _spec(t, ["pupils", "covered"], {"covered_pct": "pupils"},
                                   numerators={"covered_pct": "covered"})
     notes["soma_missing"] = ch.years_without(t, "pupils", latvia)
@@ -286,14 +275,20 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
             if parts:
                 for c in ("pupils", "covered"):
                     links.append(Link(("soma_by_year", (total_label, y), c), [("soma_by_school", (s, y), c) for s in parts]))
-    try:
-        va = cmp.value_added(data, area)
-    except Exception as exc:  # noqa: BLE001  too few linked pupils: the report says so
-        notes["value_added_error"] = str(exc)
+    if national is not None:
+        va = national.value_added
+        if va is None:
+            notes["value_added_error"] = national.value_added_error
     else:
+        try:
+            va = cmp.value_added(data, area)
+        except Exception as exc:  # noqa: BLE001  too few linked pupils: the report says so
+            va = None
+            notes["value_added_error"] = str(exc)
+    if va is not None:
         specs["value_added"] = _spec(va, ["n"], {c: "n" for c in va.columns if c != "n"})
     row = row_label or (lambda code: code)
-    gaps = cmp.equity_gaps(data, area)
+    gaps = cmp.equity_gaps(data, area, national=national)
     codes = list(gaps.index)
     gaps = gaps.rename(index=row)
     specs["equity_gaps"] = _spec(gaps, ["n_a", "n_b"], {"mean_a": "n_a", "mean_b": "n_b",
@@ -305,7 +300,7 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
     from evaltools.report.disclosure import get_threshold
 
     thr = get_threshold() if threshold is None else int(threshold)
-    leaving = cmp.early_leaving_gaps(data, area, threshold=thr)
+    leaving = cmp.early_leaving_gaps(data, area, threshold=thr, national=national)
     leaving_codes = list(leaving.index)
     leaving = leaving.rename(index=row)
     both = ("n_a", "n_b", "left_a", "left_b")  # the gap is hidden with any of its groups' counts
@@ -319,7 +314,7 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
             for n, k in (("n_a", "n_b"), ("left_a", "left_b")):
                 column = "pupil_years_5_12" if n == "n_a" else "left_early"
                 links.append(Link((ind, total_label, column), [("leaving_gaps", dim, n), ("leaving_gaps", dim, k)]))
-    chg = cmp.changes(data, area)
+    chg = cmp.changes(data, area, first_data_year=None if national is None else national.years[0])
     if chg is not None:
         chg = chg.rename(index=row)
         specs["changes"] = _spec(chg, ["n_prev", "n_now"], {"prev": "n_prev", "now": "n_now",

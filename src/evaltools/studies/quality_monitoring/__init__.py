@@ -4,6 +4,7 @@ The monitoring system assesses pupils in pre-school and grades 3 and 6 (numeracy
 science) and surveys pupils' and teachers' wellbeing every year. One yearly report, for Latvia,
 one municipality or one school (:mod:`.scope`):
 
+- pre-school results by municipality and year, with gaps, when the extract has them (:mod:`.preschool`);
 - results by subject and grade with trends, gaps between groups with intervals (:mod:`.results`);
 - progress of the same pupils from grade 3 to grade 6 (:mod:`.progress`);
 - wellbeing with response rates and non-response weighting (:mod:`.wellbeing`);
@@ -24,22 +25,25 @@ from typing import Any
 import pandas as pd
 
 from evaltools.data.io import Dataset
-from evaltools.studies.quality_monitoring import compare, dashboard, progress, results, wellbeing
+from evaltools.studies.quality_monitoring import bands, compare, dashboard, preschool, progress, results, wellbeing
 from evaltools.studies.quality_monitoring.scope import Scope, UnknownSchoolError, select_scope
 
-__all__ = ["prepare", "headline", "Headline", "Scope", "UnknownSchoolError", "NEEDS", "ROWS",
-           "compare", "dashboard", "progress", "results", "wellbeing"]
+__all__ = ["prepare", "headline", "Headline", "Scope", "UnknownSchoolError", "NEEDS", "ROWS", "OPTIONAL",
+           "bands", "compare", "dashboard", "preschool", "progress", "results", "wellbeing"]
 
-#: What the study reads (``load_dataset(data_dir, needs=NEEDS, rows=ROWS)``).
+#: What the study reads (``load_dataset(data_dir, needs=NEEDS, rows=ROWS, optional=OPTIONAL)``).
 NEEDS: dict[str, list[str] | None] = {
-    "municipalities": None, "schools": None, "pupils": None,
-    "pupil_years": None,
+    "municipalities": None, "schools": None,
+    "pupils": ["pupil_id", "sex", "language", "special_needs", "ses_index"],
+    "pupil_years": ["pupil_id", "year", "school_id", "grade", "status"],
     "assessments": ["pupil_id", "year", "test", "subject", "score"],
     "teacher_years": ["teacher_id", "year", "school_id"], "teachers": ["teacher_id", "sex"],
     "wellbeing_pupils": None, "wellbeing_teachers": None,
 }
 #: The monitoring tests only (not the classroom grades or the exams).
-ROWS: dict[str, dict[str, list[str]]] = {"assessments": {"test": [results.PRESCHOOL, "diag3", "diag6"]}}
+ROWS: dict[str, dict[str, list[str]]] = {"assessments": {"test": list(results.DIAGNOSTICS)}}
+#: Read when the extract has a file for it: the pre-school assessment (:mod:`.preschool`).
+OPTIONAL: dict[str, list[str] | None] = dict(preschool.OPTIONAL)
 
 
 def prepare(data: Dataset, *, municipality: str = "all", school: str = "all", year: int) -> Scope:
@@ -69,8 +73,10 @@ def headline(data: Dataset, scope: Scope, *, total_label: str, latvia_label: str
              labels: Callable[[str], str] | None = None, row_labels: Callable[[str], str] | None = None) -> Headline:
     """Every number the report shows, protected together (one call).
 
-    Tables (recorded under these names): ``results_<test>`` (pupils tested and mean score by
-    subject, by area and year), ``gaps`` (report year, by area, test and dimension),
+    Tables (recorded under these names): ``results_preschool`` and ``preschool_gaps`` (children
+    assessed and mean numeracy and literacy by area and year, and the gaps of the latest assessed
+    year: only when the extract has pre-school results), ``results_<test>`` (pupils tested and mean
+    score by subject, by area and year), ``gaps`` (report year, by area, test and dimension),
     ``progress`` and ``progress_gaps`` (linked pupils), ``wellbeing_by_year`` and
     ``wellbeing_weighting``, ``comparison_<test>`` (units of the scope) and the two dashboard
     tables. Links: the same count in two tables (the report year's pupils tested, surveyed and
@@ -80,22 +86,25 @@ def headline(data: Dataset, scope: Scope, *, total_label: str, latvia_label: str
     dictionary's names) and ``row_labels(code)`` the rows named by a code (test, group dimension,
     surveyed population).
     """
+    from evaltools.report.components import components
     from evaltools.report.disclosure import Link, protect_linked, same
     from evaltools.studies.municipal_quality import chapters
-    from evaltools.studies.municipal_quality.publish import _components, wellbeing_spec  # noqa: PLC2701  (_components should be shared)
+    from evaltools.studies.municipal_quality.publish import wellbeing_spec
 
     tests = results.tests_in(data)
     lv = results.levels(data, scope, total_label=total_label, latvia_label=latvia_label)
     own = lv.rows[0]
     specs: dict[str, dict[str, Any]] = {}
     links: list[Any] = []
-    notes: dict[str, Any] = {"missing_years": {}}
+    notes: dict[str, Any] = {"missing_years": {}, "preschool_year": None}
+    row = row_labels or (lambda code: code)
+    if preschool.available(data):
+        specs.update(_preschool_specs(data, scope, lv.labels[-1], row, notes, links))
     for test in tests:
         t = results.by_subject(data, lv, test)
         specs[f"results_{test}"] = _spec(t, ["pupils"], {s: "pupils" for s in results.SUBJECTS[test]})
         notes["missing_years"][test] = chapters.years_without(t, "pupils", lv.labels[-1])
     diag = [t for t in tests if t in results.DIAGNOSTICS]
-    row = row_labels or (lambda code: code)
     gaps = results.gaps(data, scope, latvia_label=lv.labels[-1], tests=tuple(diag))
     gaps = gaps.rename(index=row, level="test").rename(index=row, level="dimension")
     specs["gaps"] = _spec(gaps, ["n_a", "n_b"], {"mean_a": "n_a", "mean_b": "n_b",
@@ -178,15 +187,51 @@ def headline(data: Dataset, scope: Scope, *, total_label: str, latvia_label: str
             spec["labels"] = {c: labels(c) for c in spec["data"].columns}
             spec["data"] = spec["data"].rename_axis([labels(n) for n in spec["data"].index.names])
     out: dict[str, Any] = {}
-    for names, part_links in _components(specs, links):
+    for names, part_links in components(specs, links):  # tables no link connects: protected apart
         out.update(protect_linked({n: specs[n] for n in names}, part_links, threshold=threshold))
     if scope.level == "latvia":  # every school: protected column group by column group, with Latvia's total row
         out.update(dashboard.protect_national(by_school, by_muni, tests, total_label=lv.labels[-1],
                                               threshold=threshold, language=language, caption=caption))
         for test in diag:  # the municipalities' pupils tested: hidden where the dashboard hides them
             out[f"comparison_{test}"] = _hide_like(out[f"comparison_{test}"], out[dashboard.NAMES[1]], f"{test}_pupils")
+    # response-rate bands where an exact rate would give back a small number of non-respondents
+    dash_s, dash_m = out[dashboard.NAMES[0]], out[dashboard.NAMES[1]]
+    before = {who: bands.shown_share(dash_s, f"{who}_wellbeing") for who in bands.WELLBEING}
+    dash_s, dash_m, banded = bands.apply(dash_s, dash_m, by_school, by_muni, threshold=dash_s.threshold,
+                                         total_row=dash_m.total_row)
+    out[dashboard.NAMES[0]], out[dashboard.NAMES[1]] = dash_s, dash_m
+    notes["bands"] = {who: {"rows": len(rows), "shown_before": before[who],
+                            "shown_after": bands.shown_share(dash_s, f"{who}_wellbeing")} for who, rows in banded.items()}
     notes["schools_in_dashboard"] = len(by_school)
     return Headline(tables={n: out[n] for n in [*specs, *dashboard.NAMES]}, tests=tests, funnel=funnel, levels=lv.labels, notes=notes)
+
+
+def _preschool_specs(data: Dataset, scope: Scope, latvia: str, row: Callable[[str], str], notes: dict[str, Any],
+                     links: list[Any]) -> dict[str, dict[str, Any]]:
+    """The pre-school tables (:mod:`.preschool`) as specifications; ``notes`` gets the years
+    without results and the gaps' year, ``links`` the equations (the two groups of a partition
+    add up to the children assessed)."""
+    from evaltools.report.disclosure import Link
+
+    from evaltools.studies.municipal_quality import chapters
+
+    table = preschool.by_area(data, scope, latvia_label=latvia)
+    specs = {f"results_{results.PRESCHOOL}": _spec(table, ["children"], {s: "children" for s in preschool.SUBJECTS})}
+    notes["missing_years"][results.PRESCHOOL] = chapters.years_without(table, "children", latvia)
+    year = notes["preschool_year"] = preschool.gap_year(data, scope)
+    if year is None:
+        return specs
+    gaps = preschool.gaps(data, scope, year, latvia_label=latvia).rename(index=row, level="dimension")
+    specs["preschool_gaps"] = _spec(gaps, ["n_a", "n_b"], {"mean_a": "n_a", "mean_b": "n_b",
+                                                            **{c: ("n_a", "n_b") for c in ("gap", "ci_low", "ci_high")}})
+    for label in gaps.index.get_level_values("area").unique():
+        children = int(table.at[(label, year), "children"])
+        for dim in preschool.PARTITIONS:
+            at = (label, row(dim))
+            if int(gaps.at[at, "n_a"] + gaps.at[at, "n_b"]) == children:
+                links.append(Link((f"results_{results.PRESCHOOL}", (label, year), "children"),
+                                  [("preschool_gaps", at, "n_a"), ("preschool_gaps", at, "n_b")]))
+    return specs
 
 
 #: Group dimensions whose two groups hold every pupil (the SES quarters do not).

@@ -20,7 +20,7 @@ import pandas as pd
 
 from evaltools.data.io import Dataset
 from evaltools.report.i18n import sort_names
-from evaltools.studies.municipal_quality.indicators import school_labels
+from evaltools.studies.shared.frames import school_labels
 from evaltools.studies.quality_monitoring.scope import Scope
 
 COLUMNS = ["n", "mean", "funnel", "shrunken", "ci_low", "ci_high", "shrinkage"]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from evaltools.data.io import Dataset
 from evaltools.report.i18n import sort_names
-from evaltools.studies.municipal_quality.indicators import school_labels
+from evaltools.studies.shared.frames import school_labels
 from evaltools.studies.quality_monitoring.results import SUBJECTS
 from evaltools.studies.quality_monitoring.wellbeing import (MIN_RESPONDENTS, PUPIL_CELLS, TEACHER_CELLS,
                                                             eligible_pupils, eligible_teachers)
@@ -266,6 +266,8 @@ def dictionary(tests: list[str], t: Any) -> pd.DataFrame:
         rows += [(f"{who}_surveyed", t(k + f"{who}_surveyed").plain, unit),
                  (f"{who}_respondents", t(k + f"{who}_respondents").plain, unit),
                  (f"{who}_response_pct", t(k + "response_pct").plain, t(k + "unit.pct").plain),
+                 (f"{who}_response_low", t(k + "response_low").plain, t(k + "unit.pct").plain),
+                 (f"{who}_response_high", t(k + "response_high").plain, t(k + "unit.pct").plain),
                  (f"{who}_wellbeing", t(k + "wellbeing").plain, t(k + "unit.wellbeing").plain),
                  (f"{who}_wellbeing_weighted", t(k + "wellbeing_weighted").plain, t(k + "unit.wellbeing").plain)]
     return pd.DataFrame(rows, columns=["column", "meaning", "unit"])

@@ -3,7 +3,7 @@
 :func:`funnel_means`: the units' visible (pupils tested, mean score) points with the 95 % and
 99.8 % limits of :func:`evaltools.inference.funnel.funnel_limits` (``kind="mean"``) around
 Latvia's mean, with the same design effect as the table's flags (:mod:`.compare`). The municipal
-study's :func:`~evaltools.studies.municipal_quality.figures.funnel_figure` draws rates; both
+study's :func:`~evaltools.report.funnels.funnel_figure` draws rates; both
 could become one ``report.figures.funnel_plot(kind=...)``.
 """
 from __future__ import annotations

@@ -28,13 +28,16 @@ def linked(data: Dataset, schools: frozenset[str] | set[str], years: tuple[int, 
     """One row per pupil with a grade-6 diagnostic in ``years`` at one of ``schools`` and a grade-3
     diagnostic ``LAG`` years before: ``score3``, ``score6``, ``school_id`` (grade 6) and the groups."""
     a = data["assessments"]
-    means = a[a["test"].isin(["diag3", "diag6"])].groupby(["pupil_id", "year", "test"], as_index=False)["score"].mean()
-    d6 = means[(means["test"] == "diag6") & means["year"].isin(years)][["pupil_id", "year", "score"]]
+    # only the tests and years that can be linked (a national extract holds every year of both tests)
+    keep = (((a["test"] == "diag6") & a["year"].isin(years))
+            | ((a["test"] == "diag3") & a["year"].isin([y - LAG for y in years])))
+    means = a[keep].groupby(["pupil_id", "year", "test"], as_index=False)["score"].mean()
+    d6 = means[means["test"] == "diag6"][["pupil_id", "year", "score"]]
     d3 = means[means["test"] == "diag3"][["pupil_id", "year", "score"]].assign(year=lambda f: f["year"] + LAG)
     m = d6.rename(columns={"score": "score6"}).merge(d3.rename(columns={"score": "score3"}), on=["pupil_id", "year"])
-    py = data["pupil_years"][["pupil_id", "year", "school_id"]]
+    py = data["pupil_years"]
+    py = py.loc[py["year"].isin(years) & py["school_id"].isin(schools), ["pupil_id", "year", "school_id"]]
     m = m.merge(py, on=["pupil_id", "year"], how="inner")
-    m = m[m["school_id"].isin(schools)]
     pupils = data["pupils"][["pupil_id", "sex", "special_needs", "ses_index"]]
     school = data["schools"][["school_id", "language", "urban"]]
     return m.merge(pupils, on="pupil_id", how="left").merge(school, on="school_id", how="left").reset_index(drop=True)

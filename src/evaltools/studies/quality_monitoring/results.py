@@ -2,9 +2,10 @@
 
 - :func:`levels`: the rows every trend table shows: the school (school filter), the
   municipality (school or municipality filter) and Latvia, each a set of schools;
-- :func:`by_subject`: pupils tested and mean score (%) by subject of each test (pre-school when
-  the extract has it, the grade 3 and grade 6 diagnostics), by (area, year):
-  :func:`evaltools.studies.municipal_quality.chapters.diagnostics`, one implementation;
+- :func:`by_subject`: pupils tested and mean score (%) by subject of the grade 3 and grade 6
+  diagnostics, by (area, year):
+  :func:`evaltools.studies.municipal_quality.chapters.diagnostics`, one implementation (pre-school
+  results are a table of their own: :mod:`.preschool`);
 - :func:`gaps`: score gaps of the report year (girls - boys, Latvian - minority language of
   instruction, special needs - none, lowest - highest national SES quarter, urban - rural) with
   design-effect intervals: :func:`evaltools.studies.municipal_quality.comparison.equity_gaps`
@@ -20,15 +21,17 @@ from evaltools.data.io import Dataset
 from evaltools.studies.municipal_quality import chapters, comparison
 from evaltools.studies.quality_monitoring.scope import Scope
 
-#: The tests the monitoring system assesses, in the order of the report, with their subjects:
-#: pre-school (when the extract has it), grade 3, grade 6.
+#: The name the pre-school results are recorded under (``results_preschool``): they come from the
+#: table ``preschool_assessments`` (:mod:`.preschool`), not from a test of ``assessments``.
 PRESCHOOL = "preschool"
-SUBJECTS: dict[str, tuple[str, ...]] = {PRESCHOOL: ("math", "latvian", "science"), **chapters.DIAG_SUBJECTS}
+#: The school tests of ``assessments`` the monitoring system assesses, in the order of the report,
+#: with their subjects: grade 3, grade 6.
+SUBJECTS: dict[str, tuple[str, ...]] = dict(chapters.DIAG_SUBJECTS)
 DIAGNOSTICS = ("diag3", "diag6")
 
 
 def tests_in(data: Dataset) -> list[str]:
-    """The monitoring tests this extract has (pre-school only when it holds any result)."""
+    """The diagnostic tests this extract has results of (grade 3, grade 6)."""
     have = set(data["assessments"]["test"].unique())
     return [t for t in SUBJECTS if t in have]
 
@@ -48,17 +51,10 @@ def levels(data: Dataset, scope: Scope, *, total_label: str, latvia_label: str) 
 
 
 def by_subject(data: Dataset, lv: chapters.Levels, test: str) -> pd.DataFrame:
-    """Pupils tested and mean score by subject of ``test``, by (area, year) (one implementation:
-    the municipal chapters' :func:`~evaltools.studies.municipal_quality.chapters.diagnostics`)."""
-    if test in chapters.DIAG_SUBJECTS:
-        return chapters.diagnostics(data, lv, test)
-    wide = chapters._scores_by_subject(data, lv, test, SUBJECTS[test])  # noqa: SLF001  (should move to a shared module)
-    subjects = SUBJECTS[test]
-
-    def agg(f: pd.DataFrame) -> dict[str, float]:
-        return {"pupils": len(f), **{s: f[s].mean() if len(f) else float("nan") for s in subjects}}
-
-    return chapters._by_level_year(wide, lv, agg, ["pupils", *subjects]).astype({"pupils": "int64"})  # noqa: SLF001
+    """Pupils tested and mean score by subject of ``test`` (``diag3``, ``diag6``), by (area, year)
+    (one implementation: the municipal chapters'
+    :func:`~evaltools.studies.municipal_quality.chapters.diagnostics`)."""
+    return chapters.diagnostics(data, lv, test)
 
 
 def gaps(data: Dataset, scope: Scope, *, latvia_label: str, tests: tuple[str, ...] = DIAGNOSTICS) -> pd.DataFrame:

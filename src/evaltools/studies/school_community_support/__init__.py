@@ -19,7 +19,10 @@ same schools and years *with the same prior outcome and characteristics* identif
 the supported if nothing else that drives the outcome guided the choice (selection on
 observables). The naive comparison is biased downward (the supported had fared worse) and the
 difference-in-differences upward (a bad year is partly followed by recovery anyway); the two
-bracket the effect. The report's texts are in this package's ``messages.yaml`` (keys ``scs.*``).
+bracket the effect. For the retaken exams the comparison also takes the failed repeaters of schools
+that offered no support (schools offered support at random; within offering schools nearly every
+failed repeater was supported), adjusted for their prior ce9 results and school covariates. The
+report's texts are in this package's ``messages.yaml`` (keys ``scs.*``).
 """
 from __future__ import annotations
 
@@ -54,7 +57,13 @@ from evaltools.studies.school_community_support.frames import (
     prepare,
 )
 from evaltools.studies.school_community_support.needs import NEEDS, OPTIONAL, ROWS, needs_for
-from evaltools.studies.school_community_support.publish import designs_frame, few_clusters, public, truth_frame
+from evaltools.studies.school_community_support.publish import (
+    GLOSSARY_TERMS,
+    designs_frame,
+    few_clusters,
+    public,
+    truth_frame,
+)
 from evaltools.studies.school_community_support.truth import bias_direction, effect_truth, missing_truths
 
 __all__ = [
@@ -67,7 +76,8 @@ __all__ = [
     "naive", "value_added", "dose_response", "dose_bands", "did_before_after", "weighting", "outcome_effects",
     "subgroup_effects", "support_costs", "outcome_family",
     # publishing and the truth check
-    "designs_frame", "truth_frame", "public", "few_clusters", "effect_truth", "bias_direction", "missing_truths",
+    "designs_frame", "truth_frame", "public", "few_clusters", "GLOSSARY_TERMS", "effect_truth", "bias_direction",
+    "missing_truths",
 ]
 
 

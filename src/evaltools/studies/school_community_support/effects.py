@@ -23,8 +23,8 @@ from evaltools.estimate.glm import difference_in_means, irls
 from evaltools.estimate.result import Estimate
 from evaltools.studies.school_community_support.frames import OUTCOMES, OutcomeSpec
 
-__all__ = ["OutcomeResults", "SupportWarning", "covariates", "naive", "value_added", "dose_response", "dose_bands",
-           "did_before_after", "weighting", "outcome_effects"]
+__all__ = ["OutcomeResults", "SupportWarning", "covariates", "separating", "naive", "value_added", "dose_response",
+           "dose_bands", "did_before_after", "weighting", "outcome_effects"]
 
 
 class SupportWarning(EvaltoolsWarning, UserWarning):
@@ -143,21 +143,39 @@ def did_before_after(frame: pd.DataFrame) -> Estimate | None:
                    n={**est.n, "units": int((frame["D"] == 1).sum())})
 
 
-def _rhs(frame: pd.DataFrame, spec: OutcomeSpec) -> str:
-    terms = covariates(frame, spec) + (["grade"] if frame["grade"].nunique() > 1 else []) + (
-        ["C(year)"] if frame["year"].nunique() > 1 else [])
+def separating(frame: pd.DataFrame, covs: list[str]) -> list[str]:
+    """The 0/1 covariates with a value taken by supported pupils only or comparison pupils only: they
+    separate the groups perfectly, so a logit propensity score cannot be fitted with them (e.g. the
+    few pupils of minority-language schools, all supported, in a small sample)."""
+    out = []
+    for c in covs:
+        values = frame[c].dropna().unique()
+        if len(values) == 2 and any(frame.loc[frame[c] == v, "D"].nunique() < 2 for v in values):
+            out.append(c)
+    return out
+
+
+def _rhs(frame: pd.DataFrame, spec: OutcomeSpec, drop: list[str] | None = None) -> str:
+    terms = [c for c in covariates(frame, spec) if c not in (drop or [])] + (
+        ["grade"] if frame["grade"].nunique() > 1 else []) + (["C(year)"] if frame["year"].nunique() > 1 else [])
     return " + ".join(terms) if terms else "1"
 
 
 def weighting(frame: pd.DataFrame, spec: OutcomeSpec, neighbours: int = 4) -> dict[str, Any]:
     """AIPW and k:1 matching (bias-adjusted) ATTs on the value-added covariates, the balance table
     before and after ATT odds weighting (e/(1-e) for the comparison pupils) and the overlap of the
-    propensity score. A design that cannot be fitted is left out with a :class:`SupportWarning`."""
+    propensity score. A 0/1 covariate that separates the groups (:func:`separating`) is left out of the
+    propensity score and the outcome model of AIPW and matching (kept in the balance table). A design
+    that cannot be fitted is left out with a :class:`SupportWarning`."""
     from evaltools.estimate import aipw, balance_table, match, propensity_score
     from evaltools.estimate.matching_weighting.propensity import CausalInputError
 
-    rhs = _rhs(frame, spec)
     covs = covariates(frame, spec)
+    drop = separating(frame, covs)
+    if drop:
+        warnings.warn(f"left out of the propensity score (a value taken by one group only): {', '.join(drop)}",
+                      SupportWarning, stacklevel=2)
+    rhs = _rhs(frame, spec, drop)
     out: dict[str, Any] = {}
     try:
         with warnings.catch_warnings():

@@ -3,7 +3,10 @@
 Each frame has one row per unit of analysis with the outcome ``y``, the support ``D`` (1: the
 pupil received the outcome's support types that year), its ``hours``, the pupil's prior outcomes
 and characteristics (:data:`OUTCOMES` names the covariates of each) and the subgroup columns.
-Comparison rows are pupils of the same schools and years who received no support of any type.
+Comparison rows are pupils of the same schools and years who received no support of any type. The
+exam retake is the exception: its comparison rows also include the failed grade-9 repeaters of the
+area's schools that offered no support that year (``offering_school`` = 0; schools offered support at
+random, and within offering schools nearly every failed repeater was supported).
 """
 from __future__ import annotations
 
@@ -49,7 +52,8 @@ OUTCOMES: dict[str, OutcomeSpec] = {
                                             "absences_prev_log"),
                             "points", True, False, "community_support_literacy", None),
     "exam_retake": OutcomeSpec(("subject_support",), ("ce9_prev_mean", "ce9_prev_min", "ses_index", "special_needs",
-                                                       "female", "absences_prev_log"),
+                                                       "female", "absences_prev_log", "school_ce9_prev",
+                                                       "school_urban", "school_latvian"),
                                "pp", True, True, "community_support_exam_retake", None),
 }
 """The outcomes, in the order the report shows them."""
@@ -101,6 +105,53 @@ class SupportData:
 
 def _key(pupil: pd.Series, year: pd.Series) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays([pupil.to_numpy(), year.to_numpy(np.int64)])
+
+
+def _pupil_rows(cur: pd.DataFrame, prev_abs: pd.Series, schools: pd.DataFrame, pupils: pd.DataFrame,
+                fills: dict[str, float] | None = None) -> tuple[pd.DataFrame, dict[str, float]]:
+    """One row per pupil-year of ``cur`` (pupil_years rows) with the characteristics every frame uses:
+    last year's absences, the school's area and municipality, sex, special needs, SES and home
+    language. Missing absences and SES are filled with ``fills`` (the offering schools' means and SES
+    median, so rows added later are described on the same scale); None: computed from ``cur``."""
+    key = _key(cur["pupil_id"], cur["year"])
+    base = pd.DataFrame({"pupil_id": cur["pupil_id"].to_numpy(), "year": cur["year"].to_numpy(np.int64),
+                         "school_id": cur["school_id"].to_numpy(), "grade": cur["grade"].to_numpy(np.int64),
+                         "absences": cur["absences"].to_numpy(float), "repeated": cur["repeated"].to_numpy(bool)})
+    base["absences_prev"] = prev_abs.reindex(key).to_numpy()
+    pup = pupils.reindex(base["pupil_id"])
+    ses = pup["ses_index"].astype(float)
+    if fills is None:
+        fills = {"absences_prev": float(base["absences_prev"].mean()) if base["absences_prev"].notna().any() else 0.0,
+                 "ses_index": float(ses.mean()) if ses.notna().any() else 0.0}
+        fills["ses_median"] = float(np.nanmedian(ses.fillna(fills["ses_index"]))) if len(ses) else 0.0
+    base["absences_prev_log"] = np.log1p(base["absences_prev"].fillna(fills["absences_prev"]))
+    sch = schools.reindex(base["school_id"])
+    base["municipality_id"] = sch["municipality_id"].to_numpy()
+    urban = sch["urban"].astype(bool).to_numpy()
+    base["area"] = np.where(urban, "urban", "rural")
+    base["school_urban"] = urban.astype(float)
+    base["school_latvian"] = (sch["school_language"].astype(str) == "latvian").to_numpy(float)
+    base["sex"] = pup["sex"].astype(str).to_numpy()
+    base["female"] = (pup["sex"] == "F").to_numpy(float)
+    base["special_needs"] = pup["special_needs"].astype(float).fillna(0.0).to_numpy()
+    base["ses_index"] = ses.fillna(fills["ses_index"]).to_numpy()
+    base["ses_band"] = np.where(base["ses_index"] < fills["ses_median"], "lower", "higher")
+    lang = pup["language"].astype(str).to_numpy()
+    base["home_language"] = np.where(lang == "latvian", "latvian", "other")
+    base["other_language"] = (base["home_language"] == "other").astype(float)
+    base["grade_band"] = np.select([base["grade"] <= 3, base["grade"] <= 6, base["grade"] <= 9],
+                                   ["1-3", "4-6", "7-9"], "10-12")
+    return base, fills
+
+
+def _school_prior_ce9(ce9: pd.DataFrame, py: pd.DataFrame, years: tuple[int, ...]) -> pd.Series:
+    """(school, year) -> the mean ce9 score of the school's pupils the year before (a school covariate of
+    the exam-retake outcome: the school's level before the support year)."""
+    prev = py[py["year"].isin([y - 1 for y in years])][["pupil_id", "year", "school_id"]]
+    scores = ce9.groupby(["pupil_id", "year"], as_index=False)["score"].mean().merge(prev, on=["pupil_id", "year"])
+    out = scores.groupby(["school_id", "year"])["score"].mean()
+    return pd.Series(out.to_numpy(float), index=_key(out.index.get_level_values(0).to_series(),
+                                                        out.index.get_level_values(1).to_series() + 1))
 
 
 def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None, last_year: int | None = None,
@@ -160,28 +211,15 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
     prev = py[py["year"].isin([y - 1 for y in years])][["pupil_id", "year", "absences"]]
     prev_abs = pd.Series(prev["absences"].to_numpy(float), index=_key(prev["pupil_id"], prev["year"] + 1))
     prev_abs = prev_abs[~prev_abs.index.duplicated()]
+    pupils = ds["pupils"].drop_duplicates("pupil_id").set_index("pupil_id")
     cur = py[py["year"].isin(years)].merge(offering_sy, on=["school_id", "year"], how="inner")
-    key = _key(cur["pupil_id"], cur["year"])
-    base = pd.DataFrame({"pupil_id": cur["pupil_id"].to_numpy(), "year": cur["year"].to_numpy(np.int64),
-                         "school_id": cur["school_id"].to_numpy(), "grade": cur["grade"].to_numpy(np.int64),
-                         "absences": cur["absences"].to_numpy(float), "repeated": cur["repeated"].to_numpy(bool)})
-    base["absences_prev"] = prev_abs.reindex(key).to_numpy()
-    base["absences_prev_log"] = np.log1p(base["absences_prev"].fillna(base["absences_prev"].mean()).fillna(0.0))
-    sch = schools.reindex(base["school_id"])
-    base["municipality_id"] = sch["municipality_id"].to_numpy()
-    base["area"] = np.where(sch["urban"].astype(bool).to_numpy(), "urban", "rural")
-    pupils = ds["pupils"].drop_duplicates("pupil_id").set_index("pupil_id").reindex(base["pupil_id"])
-    base["sex"] = pupils["sex"].astype(str).to_numpy()
-    base["female"] = (pupils["sex"] == "F").to_numpy(float)
-    base["special_needs"] = pupils["special_needs"].astype(float).fillna(0.0).to_numpy()
-    ses = pupils["ses_index"].astype(float)
-    base["ses_index"] = ses.fillna(ses.mean()).to_numpy()
-    base["ses_band"] = np.where(base["ses_index"] < float(np.nanmedian(base["ses_index"])), "lower", "higher")
-    lang = pupils["language"].astype(str).to_numpy()
-    base["home_language"] = np.where(lang == "latvian", "latvian", "other")
-    base["other_language"] = (base["home_language"] == "other").astype(float)
-    base["grade_band"] = np.select([base["grade"] <= 3, base["grade"] <= 6, base["grade"] <= 9],
-                                   ["1-3", "4-6", "7-9"], "10-12")
+    base, fills = _pupil_rows(cur, prev_abs, schools, pupils)
+    key = _key(base["pupil_id"], base["year"])
+    # grade-9 repeaters of the area's schools that offered no support that year: the exam-retake comparisons
+    in_area = py[py["year"].isin(years) & py["school_id"].isin(schools.index) & (py["grade"] == 9)
+                 & py["repeated"].astype(bool)]
+    offers = in_area.merge(offering_sy.assign(_offer=1), on=["school_id", "year"], how="left")["_offer"].notna()
+    extra, _ = _pupil_rows(in_area[~offers.to_numpy()], prev_abs, schools, pupils, fills)
 
     # support per pupil-year: hours by type
     hours = cs.groupby(["pupil_id", "year", "measure"])["hours"].sum().unstack("measure", fill_value=0)
@@ -252,14 +290,24 @@ def prepare(ds: Any, *, region: str | None = None, first_year: int | None = None
     else:
         skipped["literacy"] = "no grade-3 Latvian diagnostics (assessments, test diag3) in the years of support"
 
-    # exam retake: grade-9 repeaters who took ce9 the year before; passed = every ce9 subject >= pass_mark
+    # exam retake: grade-9 repeaters who failed ce9 the year before; passed = every ce9 subject >= pass_mark.
+    # Comparisons: the unsupported of the offering schools and every such repeater of the schools that
+    # offered no support (schools offered support at random, so these are like the pupils of offering
+    # schools; the prior ce9 results that drove the choice within offering schools are adjusted for)
     ce9 = a[a["test"] == "ce9"]
-    rep = base[(base["grade"] == 9) & base["repeated"]].copy()
+    rep = pd.concat([base[(base["grade"] == 9) & base["repeated"]].assign(offering_school=1.0),
+                     extra.assign(offering_school=0.0, any_support=False,
+                                  **{f"h_{m}": 0.0 for m in MEASURES})], ignore_index=True)
     if len(rep) and len(ce9):
         before = ce9.assign(year=ce9["year"] + 1).groupby(["pupil_id", "year"])["score"].agg(["mean", "min"])
         k = _key(rep["pupil_id"], rep["year"])
         b = before.reindex(k)
         rep["ce9_prev_mean"], rep["ce9_prev_min"] = b["mean"].to_numpy(), b["min"].to_numpy()
+        rep["school_ce9_prev"] = _school_prior_ce9(ce9, py, years).reindex(
+            _key(rep["school_id"], rep["year"])).to_numpy()
+        known = ~np.isnan(rep["school_ce9_prev"].to_numpy(float))
+        rep["school_ce9_prev"] = rep["school_ce9_prev"].fillna(float(rep.loc[known, "school_ce9_prev"].mean())
+                                                               if known.any() else 0.0)
         # failed the year before: a ce9 subject below the pass mark (the pupils subject support is for)
         rep = rep[~np.isnan(rep["ce9_prev_mean"].to_numpy(float)) & (rep["ce9_prev_min"].to_numpy(float) < pass_mark)]
         now = ce9.groupby(["pupil_id", "year"])["score"].min().reindex(_key(rep["pupil_id"], rep["year"]))

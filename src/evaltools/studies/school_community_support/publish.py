@@ -12,10 +12,15 @@ import pandas as pd
 from evaltools.estimate.result import Estimate
 from evaltools.studies.school_community_support.effects import OutcomeResults
 
-__all__ = ["SCALE", "designs_frame", "truth_frame", "public", "few_clusters"]
+__all__ = ["SCALE", "GLOSSARY_TERMS", "designs_frame", "truth_frame", "public", "few_clusters"]
 
 SCALE = {"wellbeing": 1.0, "absences": 1.0, "literacy": 1.0, "exam_retake": 100.0}
 """Shown = estimate x scale (a share of pupils passing as percentage points)."""
+
+GLOSSARY_TERMS: tuple[str, ...] = ("ci", "p_value", "pp", "sd", "effect_size", "months", "padlocks", "wwc", "mdes",
+                                   "did", "attrition", "cost_rating", "aipw", "multiple_testing")
+"""The glossary entries the report shows (``evaltools.report.sections.glossary_section``): every term its card,
+tables and texts use, AIPW (a design) and multiple testing (the Benjamini-Hochberg subgroups) among them."""
 
 
 def designs_frame(results: Mapping[str, OutcomeResults]) -> pd.DataFrame:

@@ -7,7 +7,7 @@ Two statistics, each with one implementation:
   the semesters of the last school year, by municipality, planning region, urban/rural, school
   size, language of instruction and the pupil's socio-economic band;
 * **per school year** (the municipal study's indicator,
-  :func:`evaltools.studies.municipal_quality.chapters.soma` and ``soma_by_school``): the share of
+  :func:`evaltools.studies.shared.soma.soma` and ``soma_by_school``): the share of
   pupils who had an activity in *every* semester of the year they were recorded in. It is the
   school's compliance in the funnel plot (one Bernoulli trial per pupil, so the binomial limits
   of :func:`evaltools.inference.funnel.funnel_limits` apply).
@@ -23,7 +23,8 @@ import pandas as pd
 
 from evaltools.data.io import Dataset
 from evaltools.inference.funnel import LEVELS, funnel_limits, outside_limits
-from evaltools.studies.municipal_quality import chapters as municipal_chapters
+from evaltools.studies.shared.levels import Levels
+from evaltools.studies.shared.soma import soma, soma_by_school
 from evaltools.report.i18n import sort_names
 from evaltools.studies.skolas_soma.frames import DIMENSIONS, ORDER, PANDEMIC, SomaData, semester_position
 
@@ -80,11 +81,11 @@ def by_dimension(data: SomaData, dimension: str, *, total_label: str, year: int 
 def school_compliance(data: SomaData, dataset_like: Dataset, *, year: int | None = None) -> pd.DataFrame:
     """Each school's pupils recorded in ``year`` (default: the last year) and those with an
     activity in every semester (``covered``, ``covered_pct``), from the municipal study's
-    indicator (:func:`evaltools.studies.municipal_quality.chapters.soma_by_school`); with the
+    indicator (:func:`evaltools.studies.shared.soma.soma_by_school`); with the
     school's municipality. Rows: the schools' labels (``SomaData.schools["label"]``)."""
     y = data.last_year if year is None else int(year)
-    lv = municipal_chapters.Levels(rows=(("area", frozenset(data.schools["school_id"])),), years=(y,))
-    t = municipal_chapters.soma_by_school(dataset_like, lv).xs(y, level="year")
+    lv = Levels(rows=(("area", frozenset(data.schools["school_id"])),), years=(y,))
+    t = soma_by_school(dataset_like, lv).xs(y, level="year")
     where = data.schools.set_index("label")["municipality"]
     t.insert(0, "municipality", t.index.map(where))
     return t
@@ -92,9 +93,9 @@ def school_compliance(data: SomaData, dataset_like: Dataset, *, year: int | None
 
 def compliance_rate(dataset_like: Dataset, schools: Sequence[str], year: int) -> tuple[int, int]:
     """Pupils recorded in ``year`` in ``schools`` and those with an activity in every semester
-    (:func:`evaltools.studies.municipal_quality.chapters.soma`)."""
-    lv = municipal_chapters.Levels(rows=(("area", frozenset(schools)),), years=(int(year),))
-    row = municipal_chapters.soma(dataset_like, lv).iloc[0]
+    (:func:`evaltools.studies.shared.soma.soma`)."""
+    lv = Levels(rows=(("area", frozenset(schools)),), years=(int(year),))
+    row = soma(dataset_like, lv).iloc[0]
     return int(row["pupils"]), int(row["covered"])
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from evaltools.core.errors import InputError
 from evaltools.data.io import Dataset
-from evaltools.studies.municipal_quality import indicators as municipal_indicators
+from evaltools.studies.shared.frames import school_labels
 
 __all__ = ["SomaData", "SomaDataError", "prepare", "DIMENSIONS", "SIZE_BANDS", "SES_BANDS", "GRADE_BANDS",
            "PANDEMIC", "FIRST_YEAR", "ORDER", "semester_position"]
@@ -122,7 +122,7 @@ def prepare(data: Dataset, *, region: str | None = "all", first_year: int = FIRS
     schools = schools.assign(pupils=schools["school_id"].map(size).fillna(0).astype("int64"))
     schools = schools.assign(size_band=_size_band(schools["pupils"]),
                              urban=np.where(schools["urban"].astype(bool), "urban", "rural"),
-                             label=schools["school_id"].map(municipal_indicators.school_labels(data)))
+                             label=schools["school_id"].map(school_labels(data)))
     ses = data["pupils"].set_index("pupil_id")["ses_index"]
     cuts = np.nanquantile(ses.to_numpy(float), [1 / 3, 2 / 3]) if ses.notna().any() else np.array([0.0, 0.0])
 

@@ -19,7 +19,12 @@ from evaltools.report.disclosure import ProtectedTable, protect, protect_linked
 from evaltools.report.figures import visible
 from evaltools.studies.skolas_soma.coverage import funnel_flags
 
-__all__ = ["trend_table", "dimension_table", "school_table", "rate_value", "falling_short", "association_table"]
+__all__ = ["GLOSSARY_TERMS", "trend_table", "dimension_table", "school_table", "rate_value", "falling_short",
+           "association_table"]
+
+GLOSSARY_TERMS: tuple[str, ...] = ("ci", "p_value", "pp", "funnel", "multiple_testing")
+"""The glossary entries the report shows (``evaltools.report.sections.glossary_section``): the terms its texts and
+tables use (the equity gap in percentage points, the funnel plot, the Benjamini-Hochberg adjusted p-values)."""
 
 
 def trend_table(trend: pd.DataFrame, *, threshold: int | None = None, labels: Mapping[str, str] | None = None,
