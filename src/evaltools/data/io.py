@@ -49,6 +49,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from evaltools.core.filecache import cache_folder, file_digest
+
 from .checks import check_table
 from .crosscheck import cross_table_violations
 from .errors import DataFileError, DataValidationError, Violation
@@ -666,7 +668,6 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
 
 CHECK_CACHE_ENV = "EVALTOOLS_CHECK_CACHE"
 _RULES: list[str] = []
-_DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
 def _digest_text(text: str) -> str:
@@ -676,15 +677,7 @@ def _digest_text(text: str) -> str:
 
 
 def _cache_dir() -> Path | None:
-    import os
-
-    value = os.environ.get(CHECK_CACHE_ENV)
-    if value is not None and value.strip().lower() in ("0", "off", "no", "false", ""):
-        return None
-    if value:
-        return Path(value)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "evaltools" / "checked"
+    return cache_folder(CHECK_CACHE_ENV, "checked")
 
 
 def _rules() -> str:
@@ -697,26 +690,12 @@ def _rules() -> str:
     return _RULES[0]
 
 
-def _file_digest(path: Path) -> str:
-    import hashlib
-
-    st = path.stat()
-    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if memo not in _DIGESTS:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        _DIGESTS[memo] = h.hexdigest()
-    return _DIGESTS[memo]
-
-
 def _check_key(path: Path, table: str, mapping: dict[str, Any], wanted: set[str] | None,
                keep: dict[str, set[str]]) -> str | None:
     if _cache_dir() is None:
         return None
     try:
-        parts = [_rules(), _file_digest(path), table, sorted(wanted) if wanted is not None else None,
+        parts = [_rules(), file_digest(path), table, sorted(wanted) if wanted is not None else None,
                  sorted((k, sorted(v)) for k, v in keep.items()),
                  sorted(_renames_for(mapping, table).items()),
                  json.dumps(dict(mapping.get("values", {})).get(table, {}), sort_keys=True, default=str)]

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from evaltools.core.filecache import cache_folder, file_digest
+
 CACHE_ENV = "EVALTOOLS_NATIONAL_CACHE"
 FORMAT = 1  # raise when what an entry holds changes
 _PACKAGE = Path(__file__).resolve().parent
@@ -35,30 +37,11 @@ _EVALTOOLS = _PACKAGE.parent.parent
 _CODE = (_PACKAGE, _EVALTOOLS / "studies" / "shared", *(_EVALTOOLS / "data" / f for f in (
     "io.py", "schemas.py", "checks.py", "crosscheck.py", "codebook.py")),
     _EVALTOOLS / "estimate" / "bounded_intervals.py", _EVALTOOLS / "estimate" / "multilevel_models")
-_DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
 def cache_dir() -> Path | None:
     """The cache folder, or None when ``$EVALTOOLS_NATIONAL_CACHE`` turns the cache off."""
-    value = os.environ.get(CACHE_ENV)
-    if value is not None and value.strip().lower() in ("0", "off", "no", "false", ""):
-        return None
-    if value:
-        return Path(value)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "evaltools" / "municipal_quality"
-
-
-def _digest_file(path: Path) -> str:
-    st = path.stat()
-    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if memo not in _DIGESTS:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            while block := fh.read(1 << 20):
-                h.update(block)
-        _DIGESTS[memo] = h.hexdigest()
-    return _DIGESTS[memo]
+    return cache_folder(CACHE_ENV, "municipal_quality")
 
 
 def _code() -> str:
@@ -79,16 +62,16 @@ def key(data_dir: str | Path, mapping: str | Path | None, params: Mapping[str, A
         return None
     try:
         folder = Path(data_dir)
-        files = {p.name: _digest_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
+        files = {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
         named: dict[str, str] = {}
         if mapping is not None and str(mapping) not in ("", "None"):
-            named["mapping"] = _digest_file(Path(mapping))
+            named["mapping"] = file_digest(Path(mapping))
             from evaltools.data.io import read_mapping
 
             for table, name in dict(read_mapping(mapping).get("files", {})).items():  # files outside the folder
                 path = (folder / str(name))
                 if path.is_file():
-                    named[f"files:{table}"] = _digest_file(path)
+                    named[f"files:{table}"] = file_digest(path)
         parts = [FORMAT, _code(), files, named, sorted((k, repr(v)) for k, v in params.items())]
     except (OSError, ValueError):
         return None
