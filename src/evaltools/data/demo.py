@@ -70,3 +70,9 @@ def effect_truth(truth: Mapping[str, Any] | None, name: str) -> Mapping[str, Any
     if not truth:
         return None
     return next((e for e in truth.get("effects", []) if e.get("name") == name), None)
+
+
+def bias_direction(entry: Mapping[str, Any]) -> int | None:
+    """+1 when an entry's ``naive_bias_direction`` says upward, -1 downward, None when it says neither."""
+    text = str(entry.get("naive_bias_direction", "")).strip().lower()
+    return 1 if text.startswith("up") else -1 if text.startswith("down") else None

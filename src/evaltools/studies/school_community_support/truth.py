@@ -13,19 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from evaltools.data.demo import effect_truth  # one reader of the sidecar's entries
+from evaltools.data.demo import bias_direction, effect_truth  # one reader of the sidecar's entries
 from evaltools.studies.school_community_support.frames import OUTCOMES
 
 __all__ = ["COLUMNS", "effect_truth", "bias_direction", "truth_check", "missing_truths"]
 
 COLUMNS = ["outcome", "quantity", "estimate", "ci_low", "ci_high", "truth", "covered", "naive", "naive_direction",
            "naive_as_stored"]
-
-
-def bias_direction(entry: Mapping[str, Any]) -> int | None:
-    """+1 when the stored ``naive_bias_direction`` says upward, -1 downward, None when it says neither."""
-    text = str(entry.get("naive_bias_direction", "")).strip().lower()
-    return 1 if text.startswith("up") else -1 if text.startswith("down") else None
 
 
 def missing_truths(truth: Mapping[str, Any] | None) -> list[str]:

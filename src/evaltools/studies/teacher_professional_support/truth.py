@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaltools.data.demo import effect_truth
+from evaltools.data.demo import bias_direction, effect_truth
 from evaltools.estimate.result import Estimate
 
 __all__ = ["NAMES", "COLUMNS", "truth_check", "missing_truths", "bias_direction", "weighted_truth"]
@@ -43,12 +43,6 @@ HEADLINE: tuple[str, ...] = ("observation", "per_10_hours", "retention", "pupil_
 
 COLUMNS = ["quantity", "estimate", "ci_low", "ci_high", "truth", "covered", "headline", "naive", "naive_direction",
            "naive_as_stored"]
-
-
-def bias_direction(entry: Mapping[str, Any]) -> int | None:
-    """+1 when the stored ``naive_bias_direction`` says upward, -1 downward, None otherwise."""
-    text = str(entry.get("naive_bias_direction", "")).strip().lower()
-    return 1 if text.startswith("up") else -1 if text.startswith("down") else None
 
 
 def missing_truths(truth: Mapping[str, Any] | None) -> list[str]:
