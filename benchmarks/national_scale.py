@@ -1,7 +1,7 @@
 """Every shipped study at national scale: loading, run time and peak memory, with and without Dask.
 
 Builds the national data once (`evaltools data synth --scale national --seed 20240901`, into
---data, default /tmp/natl; reused when there), then, each in a fresh process:
+--data, default /tmp/natl15; reused when there), then, each in a fresh process:
 
 1. loads: the whole data set (every table, every column: the loader before `needs`), each
    study's `NEEDS` and `ROWS`, and one municipality (the municipal study's `NEEDS` and every
@@ -21,8 +21,16 @@ Builds the national data once (`evaltools data synth --scale national --seed 202
    cells, rendering, PDF, the gate) from the executed notebooks and private/*/steps.json.
    ``--no-national-cache`` measures the same runs with every run computing everything itself.
 
+The municipal part ends with one summary line per engine, what issue 15's done-when asks for: the
+number of runs and how many succeeded, wall seconds, CPU seconds of every process of the command
+(the runner, the Dask workers, the kernels), the peak memory of each Dask worker process (its kernel
+not counted), of the runner process and of the largest kernel, and whether the runs fitted in 3 minutes.
+
 Usage: python benchmarks/national_scale.py [--data DIR] [--parts loads,runs,municipal]
        [--municipalities N]   (N of the 43 only, for a quick look)  [--jobs 1,2]  [--no-national-cache]
+       [--json FILE]   (the municipal figures as JSON too)
+The done-when measurement (43 reports and the national one, without and with Dask, on a quiet machine):
+       python benchmarks/national_scale.py --parts municipal --jobs 1,2
 """
 from __future__ import annotations
 
@@ -111,13 +119,18 @@ def bench_loads(data: Path, municipality: str) -> None:
 
 
 class PeakMemory:
-    """Peak RSS of the kernels and of the other processes under ``pid`` (polled every 0.2 s)."""
+    """Peak RSS of the process ``pid`` (the runner), of each kernel and of each other Python process
+    under it (Dask workers, nannies), polled every 0.2 s. Memory is counted per process: a worker's
+    peak does not include the kernel it starts."""
 
     def __init__(self, pid: int):
         self.root = psutil.Process(pid)
+        self.runner = 0
         self.kernel = 0
+        self.kernels = 0  # how many kernel processes were seen
         self.workers: dict[int, int] = {}
         self.cpu_s = 0.0
+        self._seen_kernels: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
@@ -125,6 +138,7 @@ class PeakMemory:
     def _poll(self) -> None:
         while not self._stop.wait(0.2):
             try:
+                self.runner = max(self.runner, self.root.memory_info().rss)
                 children = self.root.children(recursive=True)
             except psutil.Error:
                 continue
@@ -135,7 +149,9 @@ class PeakMemory:
                     continue
                 if "ipykernel" in cmd:
                     self.kernel = max(self.kernel, rss)
-                elif "python" in cmd:
+                    self._seen_kernels.add(proc.pid)
+                    self.kernels = len(self._seen_kernels)
+                elif "python" in cmd and "resource_tracker" not in cmd:
                     self.workers[proc.pid] = max(self.workers.get(proc.pid, 0), rss)
 
     def stop(self) -> "PeakMemory":
@@ -264,38 +280,69 @@ def municipalities(data: Path, limit: int | None) -> list[tuple[str, str, dict]]
     return plans[:limit] if limit else plans
 
 
-def bench_municipal(tmp: Path, data: Path, limit: int | None, jobs_list: list[str], national_cache: bool) -> None:
+def bench_municipal(tmp: Path, data: Path, limit: int | None, jobs_list: list[str], national_cache: bool,
+                    json_out: Path | None = None) -> list[dict]:
+    """The municipal runs (and the national comparison) by ``run-all --jobs J`` for each J: one summary
+    line per engine (runs, succeeded, wall, CPU, peak memory per worker and per kernel) and the
+    median steps of a run. Returns the figures (also written to ``json_out``)."""
     plans = municipalities(data, limit)
     if not any(p[2].get("municipality") in ("all", None) for p in plans):
         plans.append(("national", MUNICIPAL, {"municipality": "all"}))  # the national comparison
     cache_note = "national part computed once (cold cache)" if national_cache else "no national cache"
-    print(f"\n{len(plans)} municipal runs (national data; {cache_note})")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n{len(plans)} municipal runs ({len(plans) - 1} municipalities and the national comparison; "
+          f"national data {data}; {cache_note}; {cores} cores, load average {load:.1f} at the start)", flush=True)
+    out: list[dict] = []
     for jobs in jobs_list:
         root = project(tmp, data, plans)
         cache_dir = Path(tempfile.mkdtemp(prefix="evaltools-national-cache-", dir=tmp))
         env = dict(os.environ, EVALTOOLS_NATIONAL_CACHE=str(cache_dir) if national_cache else "0")
-        wall, peak, proc = run([str(BIN / "evaltools"), "--root", str(root), "run-all", "--jobs", jobs], env=env)
-        engine = "run-all --jobs 1 (no Dask)" if jobs == "1" else f"run-all --jobs {jobs} (Dask, {jobs} workers)"
-        worker = max(peak.workers.values(), default=0) if jobs != "1" else 0
-        print(f"  {engine:<36} {wall:>7.1f} s wall ({wall / len(plans):.1f} s a run), {peak.cpu_s:.0f} CPU-s; "
-              f"kernel peak {gb(peak.kernel)} GB" + (f", worker peak {gb(worker)} GB (without its kernel)" if worker else
-                                                     f", runner peak {gb(max(peak.workers.values(), default=0))} GB")
-              + f"  {statuses(root)}", flush=True)
-        steps = breakdown(root, MUNICIPAL)
+        cmd = [str(BIN / "evaltools"), "--root", str(root), "run-all", "--study", MUNICIPAL, "--jobs", jobs]
+        wall, peak, proc = run(cmd, env=env)
+        engine = "no Dask (run-all --jobs 1)" if jobs == "1" else f"Dask LocalCluster, {jobs} workers"
+        done = statuses(root)
+        workers = sorted(peak.workers.values(), reverse=True)[: int(jobs)] if jobs != "1" else []
+        row = {"engine": engine, "jobs": int(jobs), "runs": len(plans), "succeeded": done.get("succeeded", 0),
+               "statuses": done, "wall_s": round(wall, 1), "cpu_s": round(peak.cpu_s, 1),
+               "cpu_s_per_run": round(peak.cpu_s / len(plans), 1),
+               "wall_on_2_free_cores_s": round(peak.cpu_s / 2, 1),  # CPU-bound: the best 2 cores can do
+               "peak_gb_per_worker": [round(w / 1e9, 2) for w in workers],
+               "peak_gb_runner": round(peak.runner / 1e9, 2), "peak_gb_kernel": round(peak.kernel / 1e9, 2),
+               "kernels_seen": peak.kernels, "within_3_min": wall <= 180.0 and done.get("succeeded", 0) == len(plans),
+               "command": " ".join(cmd[:1] + ["--root", "<temporary project>"] + cmd[3:]),
+               "steps_median_s": breakdown(root, MUNICIPAL)}
+        out.append(row)
+        memory = (f"worker peaks {', '.join(f'{w:.2f}' for w in row['peak_gb_per_worker'])} GB (each without its "
+                  f"kernel), " if workers else "") + (f"runner peak {row['peak_gb_runner']:.2f} GB, largest kernel "
+                                                      f"{row['peak_gb_kernel']:.2f} GB")
+        print(f"  {engine:<34} {row['succeeded']}/{row['runs']} succeeded, {wall:7.1f} s wall "
+              f"({wall / len(plans):.1f} s a run), {peak.cpu_s:.0f} CPU-s ({row['cpu_s_per_run']:.1f} a run; "
+              f"{row['wall_on_2_free_cores_s']:.0f} s on 2 free cores at best); {memory}; "
+              f"{'within' if row['within_3_min'] else 'NOT within'} 3 min", flush=True)
+        if done.get("succeeded", 0) != len(plans):
+            print(f"    statuses: {done}", flush=True)
+        steps = row["steps_median_s"]
         if steps:
             print("    a run's steps (median s): " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()), flush=True)
         if proc.returncode not in (0, 1):
             print(proc.stderr[-2000:], flush=True)
+    if json_out is not None:
+        json_out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"  (written to {json_out})", flush=True)
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=Path("/tmp/natl14"))
+    ap.add_argument("--data", type=Path, default=Path("/tmp/natl15"),
+                    help="the national data set (made there by the current generator when missing)")
     ap.add_argument("--parts", default="loads,runs,municipal")
     ap.add_argument("--municipality", default="Valmieras novads", help="the one municipality of the load test")
     ap.add_argument("--municipalities", type=int, default=None, help="only the first N municipal runs")
     ap.add_argument("--jobs", default="1,2", help="the run-all --jobs values of the municipal part")
     ap.add_argument("--no-national-cache", action="store_true", help="every municipal run computes Latvia itself")
+    ap.add_argument("--json", type=Path, default=None, help="also write the municipal figures to this file")
     args = ap.parse_args()
     ensure_data(args.data)
     parts = set(args.parts.split(","))
@@ -305,7 +352,8 @@ def main() -> int:
         if "runs" in parts:
             bench_runs(Path(tmp), args.data)
         if "municipal" in parts:
-            bench_municipal(Path(tmp), args.data, args.municipalities, args.jobs.split(","), not args.no_national_cache)
+            bench_municipal(Path(tmp), args.data, args.municipalities, args.jobs.split(","), not args.no_national_cache,
+                            args.json)
     return 0
 
 

@@ -20,7 +20,9 @@ is marked interrupted and moved into place first).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -225,7 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from evaltools.run.project import ProjectError
 
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that has gone shows here, not at the interpreter's exit
+        return code
     except (ParameterError, ProjectError, KernelMissingError) as exc:
         print(f"evaltools: {exc}\nNothing was run.", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -235,11 +239,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, RunInterrupted) as exc:
         print("evaltools: interrupted.", file=sys.stderr)
         return exit_code(getattr(exc, "signum", 2))
+    except BrokenPipeError:  # `evaltools data check DATA | head`: the reader has gone
+        return _reader_gone()
     except Exception as exc:  # a bug: say what, never a traceback
         from evaltools.run.finish import describe
 
         print(f"evaltools: unexpected error ({describe(exc)}). Please report it.", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _reader_gone() -> int:
+    """Standard output's reader closed the pipe (``| head``): stop quietly, as other tools do.
+    What is still buffered goes to /dev/null, so that the interpreter's last flush does not
+    complain either; exit 141 (128 + SIGPIPE), the shell's code for it."""
+    from evaltools.run.lifecycle import exit_code
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return exit_code(signal.SIGPIPE)
 
 
 class _ValidationCrash(Exception):

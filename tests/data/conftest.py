@@ -8,7 +8,7 @@ import pytest
 
 from tests import ROOT
 
-SAMPLE = ROOT / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,10 @@ from evaltools.data.checks import check_table
 from evaltools.data.schemas import TABLES, schema
 from tests import ROOT
 
-SAMPLE = ROOT / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 # columns the table rules read: left filled here (pandera cannot decide a rule on an empty cell)
-RULE_COLUMNS = {"grade_min", "grade_max", "entry_year", "exit_year", "test", "score"}
+RULE_COLUMNS = {"grade_min", "grade_max", "entry_year", "exit_year", "test", "score", "type", "course",
+                "programme_years"}
 
 
 def pandera_findings(df: pd.DataFrame, table: str) -> set[tuple[str | None, str, tuple[int, ...]]]:

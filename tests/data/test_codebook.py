@@ -7,6 +7,7 @@ import pandas as pd
 from evaltools.data.codebook import render
 from evaltools.data.schemas import TABLES
 from tests import ROOT
+from tests.data._sample import SAMPLE
 
 
 
@@ -17,7 +18,7 @@ def test_committed_codebook_is_up_to_date():
 
 def test_every_shipped_column_is_documented_and_vice_versa():
     for name, spec in TABLES.items():
-        cols = list(pd.read_parquet(ROOT / "data" / "sample" / f"{name}.parquet").columns)
+        cols = list(pd.read_parquet(SAMPLE / f"{name}.parquet").columns)
         assert cols == spec.column_names, name
         for c in spec.columns:
             assert c.meaning and c.source, (name, c.name)

@@ -17,7 +17,7 @@ from evaltools.data.errors import Violation, quote_values, rows_of
 from evaltools.data.schemas import IDENTIFIER_COLUMNS
 from tests import ROOT
 
-SAMPLE = ROOT / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 _TERMINAL = ("left_early", "graduated")
 
 
@@ -66,10 +66,12 @@ def reference(tables, files):
         v += _ref_unknown(tables, files, child, "municipality_id", "municipalities", "municipality_id",
                           "municipality id")
     for child in ("pupil_years", "teacher_years", "pumpurs_schools", "risk_scores", "support_plans",
-                  "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers", "teacher_practices"):
+                  "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers", "teacher_practices",
+                  "vocational_years"):
         v += _ref_unknown(tables, files, child, "school_id", "schools", "school_id", "school id")
     for child in ("pupil_years", "assessments", "risk_scores", "support_plans", "support_measures",
-                  "community_support", "skolas_soma", "wellbeing_pupils", "preschool_assessments", "plan_risk_types"):
+                  "community_support", "skolas_soma", "wellbeing_pupils", "preschool_assessments", "plan_risk_types",
+                  "vocational_years"):
         v += _ref_unknown(tables, files, child, "pupil_id", "pupils", "pupil_id", "pupil id")
     for child in ("teacher_years", "wellbeing_teachers", "teacher_practices", "assessments"):
         v += _ref_unknown(tables, files, child, "teacher_id", "teachers", "teacher_id", "teacher id")

@@ -9,7 +9,7 @@ import pytest
 
 from evaltools.data.demo import GENERATOR, TRUTH_FILE, demo_inputs, synthetic_marker, synthetic_truth
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 
 
 def _folder(tmp_path: Path, name: str, sidecar: str | None) -> Path:

@@ -14,10 +14,10 @@ import pytest
 from evaltools.data import DataFileError, DataValidationError, load, load_dataset, validate
 from tests import ROOT
 
-SAMPLE = ROOT / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 PUPIL_TABLES = ("pupils", "pupil_years", "assessments", "risk_scores", "support_plans",
                 "support_measures", "community_support", "skolas_soma", "wellbeing_pupils", "preschool_assessments",
-                "plan_risk_types")
+                "plan_risk_types", "vocational_years")
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +308,11 @@ def test_needs_reads_only_the_columns_asked_and_the_key(whole_sample):
 
 
 def test_an_area_keeps_the_rows_of_its_schools_and_of_its_pupils(whole_sample):
-    name, schools = _one_municipality(whole_sample)
+    sch = whole_sample["schools"]
+    voc = sorted(sch.loc[sch["type"] == "vocational", "municipality_id"])
+    assert voc, "the sample has a vocational school"  # so that its students are part of the area below
+    mun = whole_sample["municipalities"].set_index("municipality_id")
+    name, schools = mun.loc[voc[0], "name"], set(sch.loc[sch["municipality_id"] == voc[0], "school_id"])
     ds = load_dataset(SAMPLE, municipality=name,
                       needs={t: None for t in ("municipalities", "schools", "pupils", "pupil_years", "assessments",
                                                "skolas_soma", "teachers", "teacher_years")})
@@ -318,7 +322,9 @@ def test_an_area_keeps_the_rows_of_its_schools_and_of_its_pupils(whole_sample):
     expected = py[py["school_id"].isin(schools)].reset_index(drop=True)
     pd.testing.assert_frame_equal(ds["pupil_years"], expected)
     pupils = set(expected["pupil_id"])
-    assert set(ds["pupils"]["pupil_id"]) == pupils
+    vy = whole_sample["vocational_years"]  # and the students of its vocational schools
+    vocational = set(vy.loc[vy["school_id"].isin(schools), "pupil_id"])
+    assert vocational and set(ds["pupils"]["pupil_id"]) == pupils | vocational
     a = whole_sample["assessments"]
     assert len(ds["assessments"]) == int(a["pupil_id"].isin(pupils).sum()) > 0
     assert set(ds["skolas_soma"]["school_id"]) <= schools and len(ds["skolas_soma"]) > 0

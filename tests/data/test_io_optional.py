@@ -9,7 +9,7 @@ import pytest
 from evaltools.data import DataFileError, load_dataset
 from tests import ROOT
 
-SAMPLE = ROOT / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 NEEDS = {"pupils": ["sex"], "pupil_years": ["school_id"]}
 PRE = {"preschool_assessments": ["numeracy"]}
 

@@ -14,7 +14,7 @@ from evaltools.data.layout import arrange, write_parquet, write_tables
 from evaltools.data.schemas import TABLES
 from tests import ROOT
 
-SAMPLE = ROOT / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 GROUP = 4096  # small row groups, so that the sample has many to skip
 
 

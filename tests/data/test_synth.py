@@ -19,7 +19,7 @@ from evaltools.data.synth.calibration import calibration_table
 from evaltools.data.synth.config import config_for
 from tests import ROOT
 
-SAMPLE = ROOT / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 
 
 def test_sample_regenerates_byte_identically(tmp_path):

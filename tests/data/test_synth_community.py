@@ -15,7 +15,7 @@ import statsmodels.formula.api as smf
 
 from tests import ROOT
 
-SAMPLE = ROOT / "data" / "sample"
+from tests.data._sample import SAMPLE  # noqa: E402
 NAMES = ("community_support_wellbeing", "community_support_absences", "community_support_literacy",
          "community_support_exam_retake")
 

@@ -30,9 +30,15 @@ def synth():
     return generate("sample", seed=SEED)
 
 
+def _general_plans(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Plans of general-education schools (vocational students' plans are tested in test_synth_vocational)."""
+    vocational = tables["schools"].loc[tables["schools"]["type"] == "vocational", "school_id"]
+    return tables["support_plans"][~tables["support_plans"]["school_id"].isin(vocational)]
+
+
 def _plans_with_grade(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return tables["support_plans"].merge(tables["pupil_years"][["pupil_id", "year", "grade"]],
-                                         on=["pupil_id", "year"], how="left", validate="one_to_one")
+    return _general_plans(tables).merge(tables["pupil_years"][["pupil_id", "year", "grade"]],
+                                        on=["pupil_id", "year"], how="left", validate="one_to_one")
 
 
 def test_grades_1_4_are_served_from_2021_and_plans_run_to_2023(synth):
@@ -48,6 +54,7 @@ def test_grades_1_4_are_served_from_2021_and_plans_run_to_2023(synth):
     assert served == set(range(1, 13))
     assert (plans["risk_score"] >= 60).all()
     # risk scores are recorded for the served grades too (one per semester)
+    # an inner join: vocational students' scores have no pupil-year
     rs = synth.tables["risk_scores"].merge(synth.tables["pupil_years"][["pupil_id", "year", "grade"]],
                                            on=["pupil_id", "year"])
     assert rs.loc[rs["grade"] < 5, "year"].min() == PUMPURS_GRADES_1_4_FROM
@@ -72,8 +79,9 @@ def test_41_of_43_municipalities_take_part_the_same_ones_at_every_scale():
 def test_the_dropout_truth_counts_grades_5_12_only_and_stores_grade_1_4_costs_apart(synth):
     e = next(x for x in synth.truth["effects"] if x["name"] == "pumpurs_support_dropout")
     real = e["realised"]
-    m = synth.tables["support_measures"].merge(synth.tables["pupil_years"][["pupil_id", "year", "grade"]],
-                                               on=["pupil_id", "year"], how="left")
+    general = synth.tables["support_measures"]["plan_id"].isin(_general_plans(synth.tables)["plan_id"])
+    m = synth.tables["support_measures"][general].merge(synth.tables["pupil_years"][["pupil_id", "year", "grade"]],
+                                                        on=["pupil_id", "year"], how="left")
     young_cost = m.loc[m["grade"] < PUMPURS_GRADES[0], "cost_eur"].sum()
     assert young_cost > 0
     assert real["cost_eur_grades_1_4"] == pytest.approx(young_cost, abs=0.01)

@@ -161,3 +161,35 @@ def test_romano_wolf_bad_input():
         romano_wolf([1.0], np.zeros((10, 1)))
     with pytest.raises(InputError, match="alternative"):
         romano_wolf([1.0], np.zeros((100, 1)), alternative="both")
+
+
+def test_subgroup_family_estimates_each_group_then_adjusts_across_all():
+    """One estimate per group of each column (sorted groups), groups the fit leaves out or cannot
+    test dropped, and Benjamini-Hochberg over the groups of every column together."""
+    from evaltools.core.result import Estimate
+    from evaltools.inference import subgroup_family
+
+    rng = np.random.default_rng(3)
+    n = 600
+    frame = pd.DataFrame({"sex": rng.choice(["F", "M"], n), "area": rng.choice(["rural", "urban", "town"], n),
+                          "one": "x", "y": rng.normal(size=n) + 0.3})
+    frame.loc[frame["area"] == "town", "y"] = 1.0  # no variation: SE 0, no valid test
+
+    def fit(g):
+        if len(g) < 150:
+            return None
+        if g["area"].nunique() == 1 and g["area"].iloc[0] == "rural" and g["sex"].nunique() == 2:
+            raise ValueError("cannot fit")  # a fit error leaves the group out
+        se = g["y"].std(ddof=1) / math.sqrt(len(g))
+        return Estimate.from_normal("mean", float(g["y"].mean()), float(se))
+
+    out = subgroup_family(frame, ["sex", "area", "one", "missing"], fit, counts={"n": len})
+    assert list(out.columns) == ["by", "group", "n", "estimate", "ci_low", "ci_high", "pvalue", "p_bh"]
+    assert list(zip(out["by"], out["group"])) == [("sex", "F"), ("sex", "M"), ("area", "urban")]
+    for _, r in out.iterrows():
+        g = frame[frame[r["by"]] == r["group"]]
+        assert r["n"] == len(g) and r["estimate"] == pytest.approx(g["y"].mean())
+    assert np.allclose(out["p_bh"], benjamini_hochberg(out["pvalue"]).adjusted.to_numpy())
+    assert (out["p_bh"] >= out["pvalue"] - 1e-15).all()
+    empty = subgroup_family(frame, ["sex"], lambda g: None)
+    assert empty.empty and list(empty.columns) == ["by", "group", *["estimate", "ci_low", "ci_high", "pvalue", "p_bh"]]

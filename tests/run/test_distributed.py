@@ -29,33 +29,46 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A scheduler and two single-threaded workers; yields the scheduler's address."""
+    procs: list[subprocess.Popen] = []
+    try:
+        yield start_cluster(tmp_path_factory.mktemp("dask"), {}, ["--nworkers", "1"], procs)
+    finally:
+        stop_cluster(procs)
+
+
+def start_cluster(folder: Path, env: dict[str, str], worker_args: list[str], procs: list) -> str:
+    """`dask scheduler` and two single-threaded `dask worker` processes on 127.0.0.1 (appended to
+    ``procs`` as they start); return the scheduler's address once both workers joined."""
     from distributed import Client
 
-    folder = tmp_path_factory.mktemp("dask")
     info = folder / "scheduler.json"
-    env = dict(os.environ, DASK_DISTRIBUTED__LOGGING__DISTRIBUTED="error")
-    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(info)],
-                              cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        wait_for(lambda: info.is_file() and info.stat().st_size > 0, timeout=60)
-        for _ in range(2):
-            procs.append(subprocess.Popen(
-                [str(BIN / "dask"), "worker", "--scheduler-file", str(info), "--nthreads", "1",
-                 "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1"],
-                cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        address = json.loads(info.read_text())["address"]
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=90)
-        yield address
-    finally:
-        for proc in reversed(procs):
+    env = dict(os.environ, DASK_DISTRIBUTED__LOGGING__DISTRIBUTED="error", **env)
+    procs.append(subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                   "--no-dashboard", "--scheduler-file", str(info)],
+                                  cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(lambda: info.is_file() and info.stat().st_size > 0, timeout=60)
+    for _ in range(2):
+        procs.append(subprocess.Popen(
+            [str(BIN / "dask"), "worker", "--scheduler-file", str(info), "--nthreads", "1", *worker_args,
+             "--no-dashboard", "--host", "127.0.0.1"],
+            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    address = json.loads(info.read_text())["address"]
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(2, timeout=90)
+    return address
+
+
+def stop_cluster(procs: list) -> None:
+    """SIGTERM (after SIGCONT: a paused process cannot act on it) then wait; SIGKILL a straggler."""
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)
             proc.send_signal(signal.SIGTERM)
-        for proc in reversed(procs):
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    for proc in reversed(procs):
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _project(tmp_path: Path, params: dict[str, str] | None = None) -> Path:

@@ -326,3 +326,16 @@ def test_each_stored_truth_is_recovered_and_the_naive_comparison_is_biased_as_st
             assert row["covered"], (outcome, quantity, row.to_dict())
         if study.bias_direction(study.effect_truth(stored, spec.truth)) is not None:
             assert rows.loc["effect", "naive_as_stored"], (outcome, rows.loc["effect"].to_dict())
+
+
+def test_year_and_grade_dummies_are_those_of_get_dummies_on_the_text():
+    """The regressions' year and grade dummies (built from codes, not from the text of every row)
+    are pandas' dummies of the text, in its column order ("10" before "9"), first level dropped."""
+    from evaltools.studies.school_community_support.effects import _dummies
+
+    rng = np.random.default_rng(4)
+    for values in (pd.Series(rng.integers(1, 13, 500)), pd.Series(rng.integers(2016, 2024, 300)).astype("int32"),
+                   pd.Series([9] * 7), pd.Series(rng.choice([8.0, 9.0, 10.0], 50))):
+        expected = pd.get_dummies(values.astype(str), drop_first=True, dtype=float).to_numpy(float)
+        got = _dummies(values)
+        assert got.shape == expected.shape and (got == expected).all()

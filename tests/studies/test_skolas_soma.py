@@ -290,3 +290,20 @@ def test_the_own_data_template_reads_an_extract_named_in_latvian(tmp_path, sampl
     assert len(mine.semesters) == len(theirs) > 0
     assert mine.semesters["met"].sum() == theirs["met"].sum()
     assert set(mine.schools["language"]) == set(data.schools["language"]) == {"latvian", "minority"}
+
+
+def test_per_pupil_year_is_the_groupby_of_the_three_ids_in_first_appearance_order():
+    """The pupil-year rows (built from one integer per pupil, year and school) are pandas' groupby of
+    the three ids: the same rows in the same order, mean activities and semesters counted; a row
+    with a missing id is left out as the groupby leaves it out."""
+    from evaltools.studies.skolas_soma.frames import _per_pupil_year
+
+    rng = np.random.default_rng(2)
+    n = 400
+    s = pd.DataFrame({"pupil_id": rng.choice([f"P{i}" for i in range(60)], n), "year": rng.choice([2019, 2021, 2020], n),
+                      "semester": rng.choice([1, 2], n), "school_id": rng.choice(["S1", "S2", "S3"], n),
+                      "activities": rng.integers(0, 4, n)}, index=rng.permutation(n) + 10)
+    s.loc[s.index[[3, 50]], "school_id"] = None
+    expected = s.groupby(["pupil_id", "year", "school_id"], as_index=False, sort=False).agg(
+        activities=("activities", "mean"), semesters=("semester", "size"))
+    pd.testing.assert_frame_equal(_per_pupil_year(s), expected, check_exact=True)

@@ -73,10 +73,33 @@ def test_retention_and_pupils_recover_the_simulated_effects(sim, data):
     r = study.retention(data)
     leave = sim.truth["effects"][2]["true_value"] / 100
     assert r.att.ci_low <= leave <= r.att.ci_high, r.att
-    p = study.pupil_results(data, max_rows_three_level=0)
+    p = study.pupil_results(data)
     pupil = sim.truth["effects"][3]["true_value"]
     assert p.rollout.att.ci_low <= pupil <= p.rollout.att.ci_high, p.rollout.att
-    assert p.multilevel is not None and p.three_level is None and "three-level" in p.note
+    # the three-level model on all scores (headline): cohort-by-year cells averaged, clustered by municipality
+    three = p.three_level
+    assert three.ci_low <= pupil <= three.ci_high, three
+    assert three.n["observations"] == len(data.pupils) and three.n["clusters"] == 43 and p.note is None
+    assert three.n["scores_supported"] == int(data.pupils["treated"].sum())
+    assert p.variance.index.tolist() == ["school_id (intercept)", "teacher_id (intercept)", "residual"]
+    assert p.multilevel is three  # the old name
+    with pytest.warns(DeprecationWarning, match="all scores"):
+        left_out = study.pupil_results(data, max_rows_three_level=0)
+    assert left_out.three_level is None and "left out" in left_out.note
+
+
+def test_three_level_average_weights_the_cells_by_supported_scores(data):
+    est, fit = study.effects.three_level_att(data.pupils)
+    p = data.pupils
+    post = p[p["treated"] == 1]
+    cells = post.groupby(["cohort", "year"]).size()
+    coef = fit.params
+    by_hand = sum(n * coef[f"C(cell, contr.treatment('0'))[T.c{g}_{t}]"] for (g, t), n in cells.items()) / cells.sum()
+    assert est.estimate == pytest.approx(by_hand, rel=1e-12)
+    assert est.n["cells"] == len(cells)
+    # anticipation: the year before each start gets its own dummy, outside the average
+    est1, fit1 = study.effects.three_level_att(p, anticipation=1)
+    assert any("[T.ac" in k for k in fit1.params.index) and est1.n["cells"] == len(cells)
 
 
 def test_subgroups_are_adjusted_for_multiple_testing(data):
@@ -114,10 +137,10 @@ def test_every_activity_type_maps_onto_named_purposes_in_both_languages(data):
 
 
 def test_the_truth_check_compares_each_headline_quantity(sim, data):
-    res = study.headline(data, truth=sim.truth, bootstrap_reps=None, wild_reps=199, min_teachers=20,
-                         three_level_rows=2000)
+    res = study.headline(data, truth=sim.truth, bootstrap_reps=None, wild_reps=199, min_teachers=20)
     check = res.check.set_index("quantity")
-    assert set(check.index) >= {"observation", "per_10_hours", "retention", "pupil_results"}
+    assert set(check.index) >= {"observation", "per_10_hours", "retention", "pupil_results", "pupil_results_rollout"}
+    assert check.loc["pupil_results", "estimate"] == res.pupils.three_level.estimate  # the headline design
     assert check.loc["retention", "truth"] == sim.truth["effects"][2]["true_value"]  # pp, the estimate x 100
     assert check.loc["per_10_hours", "naive_as_stored"]
     assert check.loc[list(study.truth.HEADLINE), "covered"].all(), check

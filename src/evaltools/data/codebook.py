@@ -55,9 +55,9 @@ scale and seed give byte-identical Parquet files.
 
 | scale | schools | pupils a year | use |
 |---|---|---|---|
-| `sample` | 85: in each of the 43 municipalities a smaller secondary school and the smallest other school | about 19,000 | shipped in `data/sample` (seed 20240901); tests and demos |
-| `region` | every school of one planning region (default Latgale) | about 30,000 | realistic regional studies |
-| `national` | about 630 in 43 municipalities | about 220,000 | benchmarks, national studies |
+| `sample` | 85: in each of the 43 municipalities a smaller secondary school and the smallest other school; 6 vocational schools (one per planning region, two in the Rīga region) | about 19,000 (and about 2,000 vocational students) | shipped in `data/sample` (seed 20240901); tests and demos |
+| `region` | every school of one planning region (default Latgale), its vocational schools too | about 30,000 | realistic regional studies |
+| `national` | about 630 general-education schools and 44 vocational schools in 43 municipalities | about 220,000 (and about 24,000 vocational students) | benchmarks, national studies |
 
 Pupils are simulated from 2004 (a stock in every grade, grade-1 entrants every year after) and
 only 2014-2023 are written: the ten burn-in years put the 2014 pupil stock in steady state (its
@@ -67,6 +67,22 @@ their own before PUMPURS. `entry_year` is the first year in the data (2014 for t
 Failing the grade-9 mathematics exam (below {ce9_pass:g} %, an assumption) makes repeating
 grade 9 likely. Teacher posts follow each school's expected size, so the teacher tables do
 not change when the pupil model does.
+
+**Vocational students.** About 40 % of grade-9 completers go on to a vocational school
+(*profesionālās izglītības iestāde*, `schools.type` `vocational`: 25 in the state cities, one
+in each of the 19 most populous counties; programmes of 3 or 4 years after grade 9). Their
+years are the table `vocational_years` (course 1-4), never rows of `pupil_years`, whose grades
+are general education's: no statistic of `pupil_years`, `assessments` or the surveys can count
+them (the codebook's cross-table rules check it), and `pupils` keeps the general-education
+career (`exit_status` `transferred` in the grade-9 year). A study that wants them reads
+`vocational_years`; their PUMPURS risk scores, plans, measures and risk types are in the
+PUMPURS tables beside the general schools' (`school_id` of a vocational school). Only the
+grade-9 completers of 2014/15 on are followed (the burn-in's are in no table), so the
+vocational stock is complete from 2018/19 (course 4 of 2017/18 is missing). Their early leaving
+is much higher than in general secondary grades (an *assumption*, no public figure at hand:
+about 10 % of first-course students leave in the year, 3-6 % later). Everything vocational is
+drawn from random streams of its own (`synth/vocational.py`): the general-education rows of
+every table are the same with or without it.
 
 The school frame is always drawn at national scale and then subset, so a school keeps
 its id, name and attributes at every scale; pupils are simulated for the chosen schools.
@@ -95,13 +111,19 @@ Sources and caveats (figures approximate, to be checked before quoting):
   2014 grade-5 cohort that leaves general education early; it ignores leavers from
   vocational schools and is a calibration target, not the same statistic.
 - PUMPURS (ESF 8.3.4.0/16/I/001): 41 of the 43 municipalities take part (two counties never
-  do); about 550 of the 633 general-education schools join in 2017-2020; plans from the
-  roll-out to semester 1 of 2023/24 (the project ran to the end of 2023), grades 5-12 and,
-  from 2021/22, grades 1-4. National scale: about 72,000 plans (51,000 taken up) for about
-  37,500 pupils, against the public figures of about 93,500 plans for about 50,000 pupils in
-  599 institutions of 41 municipalities; the public totals include vocational-school
-  students, whom the generator does not simulate (the remainder, about 21,600 plans and
-  12,500 pupils). Details: `evaltools.data.synth.programmes`.
+  do); about 550 of the 633 general-education schools and the vocational schools outside those
+  two counties join in 2017-2020; plans from the roll-out to semester 1 of 2023/24 (the project
+  ran to the end of 2023), grades 5-12, from 2021/22 grades 1-4, and every course of the
+  vocational schools. National scale (seed 20240901), against the public figures of about
+  93,500 plans for about 50,000 pupils in 599 institutions of 41 municipalities:
+
+  | | plans | taken up | pupils with a plan | institutions | municipalities |
+  |---|---|---|---|---|---|
+  | general-education schools | 71,898 | 51,180 | 37,520 | 554 | 41 |
+  | vocational schools | 22,234 | 15,383 | 13,975 | 43 | 25 |
+  | all | 94,132 | 66,563 | 48,437 | 597 | 41 |
+
+  Details: `evaltools.data.synth.programmes` and `evaltools.data.synth.vocational`.
 - Pupil numbers: about 220,000 pupils in grades 1-12 of general schools a year
   (Ministry of Education and Science / CSB school statistics); cohort sizes follow live
   births (CSB) 1996-2016; about 40 % of grade-9 completers move to vocational schools.
@@ -129,6 +151,7 @@ naive bias** and **how to recover the truth**. In short:
 | effect | truth (scale) | confounding | naive bias | recover with |
 |---|---|---|---|---|
 | PUMPURS support on early leaving | log OR {tp.tau0:+g} at the threshold, {tp.tau_score:+g} per 10 risk points above it, {tp.tau_years:+g} per year since roll-out | support goes to pupils whose risk score is at or above {tp.risk_threshold:g} | upward (support looks harmful) | logit with the risk score (support is as good as random given it), fuzzy RD at {tp.risk_threshold:g}, staggered DiD (ITT) |
+| PUMPURS support on vocational students' early leaving (`pumpurs_support_dropout_vocational`) | log OR {tp.vocational_tau0:+g} at the threshold, otherwise as above | same | upward | logit with the risk score among vocational students' years (`vocational_years`) |
 | PUMPURS support on absences | log rate ratio {tp.support_absences_log_rr:+g} | same | upward | Poisson with risk-score bins |
 | PUMPURS support on exam scores | 0 points | higher-risk pupils have lower ability | downward | OLS with risk-score bins, first sittings |
 | PUMPURS support on repetition | log OR {tp.support_repeat_log_or:+g} | same | upward | logit with the risk score |
@@ -240,6 +263,9 @@ count; rows count data rows from 1, header not counted) and a hint:
 | `support_before_rollout` | support plan (or risk score) before the school's PUMPURS roll-out |
 | `unknown_school_id`, `unknown_pupil_id`, `unknown_teacher_id`, `unknown_municipality_id`, `unknown_plan_id` | unknown ... id: ... not found in ... |
 | `measure_without_takeup` | measure delivered under a plan that was not taken up |
+| `wrong_school_type` | general-education pupil-year at a vocational school / vocational student's year at a school whose type is not 'vocational' |
+| `vocational_before_exit` | vocational year not after the pupil's general-education exit_year in pupils |
+| `general_grades`, `course_in_programme` | grade above 12 in a general-education school / course beyond the programme's length |
 | `unreadable` | the file cannot be read (re-export it) |
 """
 

@@ -1,5 +1,8 @@
 """Rules across tables of one data set (ids that must exist, order of events).
 
+Among them: a pupil-year of general education is never at a vocational school and a vocational
+student's year always is (``schools.type``), after the student's general-education exit.
+
 Each rule returns :class:`~evaltools.data.errors.Violation` objects whose rows
 point into the table that breaks it. Rules whose tables are absent are skipped.
 A message names the rows, never a pupil's, teacher's or plan's id.
@@ -163,6 +166,41 @@ def _measures_without_takeup(tables, files) -> list[Violation]:
                       "set taken_up to true in support_plans or drop the measure.", rows, n)]
 
 
+def _school_types(tables, files) -> list[Violation]:
+    """General-education pupil-years at general schools, vocational students' years at vocational ones,
+    and a student's vocational years after their general-education exit (``pupils.exit_year``)."""
+    out: list[Violation] = []
+    schools = tables.get("schools")
+    if schools is None or not {"school_id", "type"} <= set(schools.columns):
+        return out
+    voc = schools.drop_duplicates("school_id").set_index("school_id")["type"].eq("vocational")
+    for name, want, what, fix in (
+            ("pupil_years", False, "general-education pupil-year at a vocational school",
+             "a vocational student's years belong in vocational_years (course 1-4), not in pupil_years."),
+            ("vocational_years", True, "vocational student's year at a school whose type is not 'vocational'",
+             "correct the school_id, or the school's type in schools (type 'vocational').")):
+        t = tables.get(name)
+        if t is None or "school_id" not in t:
+            continue
+        at = t["school_id"].map(voc)
+        bad = (at.notna() & (at != want)).to_numpy(dtype=bool)
+        if bad.any():
+            rows, n = rows_of(np.flatnonzero(bad))
+            out.append(Violation(files[name], name, "school_id", "wrong_school_type", what, fix, rows, n))
+    vy, pupils = tables.get("vocational_years"), tables.get("pupils")
+    if (vy is not None and pupils is not None and {"pupil_id", "year"} <= set(vy.columns)
+            and {"pupil_id", "exit_year"} <= set(pupils.columns)):
+        exit_year = vy["pupil_id"].map(pupils.drop_duplicates("pupil_id").set_index("pupil_id")["exit_year"])
+        early = (_as_float(vy["year"]) <= _as_float(exit_year))  # NaN on either side: False
+        if early.any():
+            rows, n = rows_of(np.flatnonzero(early))
+            out.append(Violation(files["vocational_years"], "vocational_years", "year", "vocational_before_exit",
+                                 "vocational year not after the pupil's general-education exit_year in pupils",
+                                 "a vocational student's years start after the year they left general education "
+                                 "(exit_status 'transferred'); correct the year or exit_year.", rows, n))
+    return out
+
+
 def cross_table_violations(tables: dict[str, pd.DataFrame], files: dict[str, str],
                            parents: dict[str, pd.DataFrame] | None = None) -> list[Violation]:
     """Every cross-table rule (see module docstring).
@@ -181,10 +219,11 @@ def cross_table_violations(tables: dict[str, pd.DataFrame], files: dict[str, str
                       "municipality_id", "municipality id")
     for child in ("pupil_years", "teacher_years", "pumpurs_schools", "risk_scores", "support_plans",
                   "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers",
-                  "teacher_practices", "lesson_observations"):
+                  "teacher_practices", "lesson_observations", "vocational_years"):
         v += _unknown_ids(tables, files, child, "school_id", "schools", "school_id", "school id")
     for child in ("pupil_years", "assessments", "risk_scores", "support_plans", "support_measures",
-                  "community_support", "skolas_soma", "wellbeing_pupils", "preschool_assessments", "plan_risk_types"):
+                  "community_support", "skolas_soma", "wellbeing_pupils", "preschool_assessments", "plan_risk_types",
+                  "vocational_years"):
         v += _unknown_ids(tables, files, child, "pupil_id", "pupils", "pupil_id", "pupil id")
     for child in ("teacher_years", "wellbeing_teachers", "teacher_practices", "assessments", "teacher_development",
                   "lesson_observations"):
@@ -194,5 +233,6 @@ def cross_table_violations(tables: dict[str, pd.DataFrame], files: dict[str, str
     v += _pupil_year_order(tables, files)
     v += _support_before_rollout(tables, files)
     v += _measures_without_takeup(tables, files)
+    v += _school_types(tables, files)
     _CODES.clear()
     return v

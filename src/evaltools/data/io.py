@@ -305,9 +305,10 @@ def load_dataset(directory: str | Path, mapping: MappingLike = None,
 PUSHED = "evaltools_rows_filtered"  # DataFrame.attrs key: columns whose filter pyarrow applied
 # Order of reading under an area filter: the tables whose rows give the area's ids come first.
 _AREA_ORDER = ("municipalities", "schools", "pupil_years", "teacher_years", "support_plans")
-# Tables without a school: (their id column, the table whose area rows give the ids)
-# (pre-school scores: of the area's pupils, wherever they went to pre-school)
-_THROUGH = {"pupils": ("pupil_id", "pupil_years"), "assessments": ("pupil_id", "pupil_years"),
+# Tables without a school: (their id column, the table or tables whose area rows give the ids)
+# (pupils: of the area's general and vocational schools; pre-school scores: of the area's pupils,
+# wherever they went to pre-school)
+_THROUGH = {"pupils": ("pupil_id", ("pupil_years", "vocational_years")), "assessments": ("pupil_id", "pupil_years"),
             "support_measures": ("plan_id", "support_plans"), "teachers": ("teacher_id", "teacher_years"),
             "plan_risk_types": ("plan_id", "support_plans"),
             "preschool_assessments": ("pupil_id", "pupil_years"),
@@ -598,8 +599,9 @@ def _load_needed(directory: Path, m: dict[str, Any], needs: Needs | None, tables
             elif "school_id" in columns:
                 keep = {"school_id": keep_ids["school_id"]}
             elif t in _THROUGH:
-                col, source = _THROUGH[t]
-                ids = ids_from(source, col)
+                col, sources = _THROUGH[t]
+                ids = set().union(*(ids_from(source, col) for source in
+                                    ((sources,) if isinstance(sources, str) else sources)))
                 if t == "teachers" and "assessments" in out and "teacher_id" in out["assessments"]:
                     ids |= set(out["assessments"]["teacher_id"].dropna().astype(str))
                 keep = {col: ids}
@@ -761,6 +763,7 @@ class IdentifierValues:
     values: set[str] = field(default_factory=set)
     columns: dict[str, list[str]] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
+    plain: set[str] = field(default_factory=set, repr=False)  # while reading: ids already in text form
 
 
 def _is_identifier_name(name: object) -> bool:
@@ -792,6 +795,32 @@ def _table_of(path: Path, mappings: list[dict[str, Any]]) -> str | None:
 
 def _add_values(out: set[Any], values: Any) -> None:
     out.update(values)  # raw values; _as_ids turns them into text once, after every file
+
+
+# An id made only of these characters is already in the form _as_ids gives it.
+_PLAIN_ID = r"^[A-Za-z0-9_\-]+$"
+
+
+def _add_arrow(raw: set[Any], plain: set[str], column: Any) -> None:
+    """The distinct values of an Arrow column: plain text ids (:data:`_PLAIN_ID`) straight into
+    ``plain`` without a Python loop, everything else (numbers, blanks, spaces, '12.0') into ``raw``
+    for :func:`_as_ids`; ``_as_ids(raw) | plain`` is what ``_as_ids`` of all the values gives. A
+    dictionary-encoded column is read through its dictionaries (a Parquet dictionary holds the values
+    of its row group; were it to hold more, the gate would only look for more ids)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):  # read as the file stores it: the distinct values are the dictionaries
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        column = pa.chunked_array([chunk.dictionary for chunk in chunks], type=column.type.value_type)
+    values = pc.unique(column)
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raw.update(values.to_pylist())
+        return
+    values = values.drop_null()
+    ok = pc.match_substring_regex(values, _PLAIN_ID)
+    plain.update(pc.filter(values, ok).to_pylist())
+    raw.update(pc.filter(values, pc.invert(ok)).to_pylist())
 
 
 def _as_ids(raw: set[Any]) -> set[str]:
@@ -837,14 +866,14 @@ def _file_identifiers(path: Path, mappings: list[dict[str, Any]], out: Identifie
     table = _table_of(path, mappings)
     found: list[str] = []
     if kind == "parquet":
-        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
         cols = _identifier_sources(pq.read_schema(path).names, table, mappings)
         if cols:
-            data = pq.read_table(path, columns=cols)
+            # as dictionaries where the file has them: no id column is expanded to one string per row
+            data = pq.read_table(path, columns=cols, read_dictionary=cols)
             for c in cols:
-                _add_values(out.values, pc.unique(data.column(c)).to_pylist())
+                _add_arrow(out.values, out.plain, data.column(c))
             found = [str(c) for c in cols]
     elif kind == "csv":
         opts = _csv_options(path)
@@ -898,5 +927,6 @@ def read_identifiers(inputs: Any, mapping: MappingLike | list[MappingLike] = Non
                 _file_identifiers(path, mappings, out)
             except Exception as exc:  # a file the gate cannot read: say so, never crash the runner
                 out.unreadable[str(path)] = f"{type(exc).__name__}: {_short(exc, 120)}"
-    out.values = _as_ids(out.values)
+    out.values = _as_ids(out.values) | out.plain
+    out.plain = set()
     return out

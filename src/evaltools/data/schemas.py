@@ -79,6 +79,8 @@ class Table:
 
 
 VIIS = "VIIS"
+GENERAL_SCHOOL_TYPES = ("primary", "basic", "secondary", "gymnasium")
+"""School types of general education (``schools.type``); the other type is ``vocational``."""
 _ROLES = ("teacher", "subject_lead", "deputy_head", "head")
 _STATUS = ("enrolled", "left_early", "transferred", "graduated")
 _TESTS = ("diag3", "diag6", "ce9", "ce12", "class")
@@ -96,18 +98,22 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("region", "str", "Planning region.", "Regional Development Law",
             values=("Rīga", "Vidzeme", "Kurzeme", "Zemgale", "Latgale")),
     ), key=("municipality_id",), required=True),
-    Table("schools", "General-education schools.", (
+    Table("schools", "General-education schools and vocational schools (type vocational).", (
         Col("school_id", "str", "School identifier.", f"{VIIS} institution register number (pseudonymise if needed)"),
         Col("municipality_id", "str", "Municipality of the school's founder.", f"{VIIS} institution register"),
         Col("name", "str", "School name.", f"{VIIS} institution register"),
         Col("urban", "bool", "True in a state city or county town.", "Derived from the address (ATVK territorial unit)"),
         Col("language", "str", "Language of instruction: latvian or minority (bilingual minority programme).",
             f"{VIIS} education programmes of the school", values=("latvian", "minority")),
-        Col("type", "str", "primary (1-6), basic (1-9), secondary (1-12), gymnasium (7-12).",
-            f"{VIIS} institution type", values=("primary", "basic", "secondary", "gymnasium")),
-        Col("grade_min", "int", "Lowest grade taught.", f"{VIIS} education programmes", range=(1, 12)),
-        Col("grade_max", "int", "Highest grade taught.", f"{VIIS} education programmes", range=(1, 12)),
-        Col("pupils_2023", "int", "Pupils enrolled in the last year of the data.",
+        Col("type", "str", "primary (1-6, sākumskola), basic (1-9, pamatskola), secondary (1-12, vidusskola), "
+            "gymnasium (7-12, ģimnāzija), vocational (profesionālās izglītības iestāde: programmes of 3-4 years "
+            "after grade 9; its students' years are in vocational_years, never in pupil_years).",
+            f"{VIIS} institution type", values=(*GENERAL_SCHOOL_TYPES, "vocational")),
+        Col("grade_min", "int", "Lowest grade taught (vocational: 10, course 1 after grade 9).",
+            f"{VIIS} education programmes", range=(1, 13)),
+        Col("grade_max", "int", "Highest grade taught (vocational: 9 + the longest programme's courses, 12 or 13).",
+            f"{VIIS} education programmes", range=(1, 13)),
+        Col("pupils_2023", "int", "Pupils (vocational: students) enrolled in the last year of the data.",
             f"{VIIS} pupil register, count on 1 September", range=(0, 5000), optional=True),
     ), key=("school_id",), required=True),
     Table("pupils", "One row per pupil (time-invariant characteristics).", (
@@ -127,7 +133,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
             range=YEAR_RANGE),
         Col("exit_year", "Int64", "School year in which the pupil left (missing while enrolled).",
             f"{VIIS} exclusion date (atskaitīšanas datums)", nullable=True, range=YEAR_RANGE),
-        Col("exit_status", "str", "How the pupil left: left_early, transferred, graduated (missing while enrolled).",
+        Col("exit_status", "str", "How the pupil left general education: left_early, transferred (to another school "
+            "outside the data or to a vocational school: then see vocational_years), graduated (missing while enrolled).",
             f"{VIIS} exclusion reason", nullable=True, values=("left_early", "transferred", "graduated")),
     ), key=("pupil_id",), required=True),
     Table("pupil_years", "One row per pupil and school year.", (
@@ -189,7 +196,22 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Col("growth_programme_start", "Int64", "Year the teacher joined the growth programme (copied from teachers).",
             "Iespējamā misija records", nullable=True, range=(2016, 2030), optional=True),
     ), key=("teacher_id", "year")),
-    Table("pumpurs_schools", "PUMPURS participation of each school.", (
+    Table("vocational_years", "One row per vocational student and school year: the years after grade 9 of "
+          "the pupils who went on to a vocational school (kept apart from pupil_years, whose grades are "
+          "general education's: a course is not a grade).", (
+        Col("pupil_id", "str", "Pupil (see pupils: exit_status 'transferred' in the grade-9 year).",
+            f"{VIIS} vocational education learner register, linked by personal code"),
+        Col("year", "int", "School year.", f"{VIIS} school year", range=YEAR_RANGE),
+        Col("school_id", "str", "Vocational school (schools.type == 'vocational').", f"{VIIS} enrolment"),
+        Col("course", "int", "Course (year of the programme) 1-4.", f"{VIIS} course (kurss)", range=(1, 4)),
+        Col("programme_years", "int", "Length of the student's programme in years (3 or 4).",
+            f"{VIIS} education programme code", range=(1, 4)),
+        Col("absences", "int", "Lessons missed in the year.", f"{VIIS} e-register attendance", range=(0, 2000)),
+        Col("repeated", "bool", "True when the student repeats this course.", f"{VIIS} promotion decision"),
+        Col("status", "str", "Status at the end of the year: enrolled, left_early, transferred, graduated.",
+            f"{VIIS} exclusion reason and date", values=_STATUS),
+    ), key=("pupil_id", "year")),
+    Table("pumpurs_schools", "PUMPURS participation of each school (general and vocational).", (
         Col("school_id", "str", "School.", "PUMPURS project database (IKVD)"),
         Col("rollout_year", "Int64", "First school year in PUMPURS (2017-2020); missing = never joined.",
             "PUMPURS project database", nullable=True, range=(2017, 2022)),
@@ -342,6 +364,11 @@ def _table_checks(table: Table) -> list[pa.Check]:
     if table.name == "schools":
         checks.append(pa.Check(lambda d: d["grade_min"] <= d["grade_max"], name="grade_span",
                                error="grade_min greater than grade_max"))
+        checks.append(pa.Check(lambda d: d["type"].eq("vocational") | (d["grade_max"] <= 12),
+                               name="general_grades", error="grade above 12 in a general-education school"))
+    if table.name == "vocational_years":
+        checks.append(pa.Check(lambda d: d["course"] <= d["programme_years"], name="course_in_programme",
+                               error="course beyond the programme's length (programme_years)"))
     return checks
 
 

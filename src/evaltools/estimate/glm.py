@@ -237,8 +237,9 @@ def _sandwich(X: np.ndarray, y: np.ndarray, eta: np.ndarray, family: str, link: 
     else:
         G = int(np.max(groups)) + 1
         scores = np.zeros((G, k))
+        xr = np.ascontiguousarray(X.T) * resid  # each column's scores in one contiguous row (no strided reads)
         for j in range(k):
-            scores[:, j] = np.bincount(groups, weights=X[:, j] * resid, minlength=G)
+            scores[:, j] = np.bincount(groups, weights=xr[j], minlength=G)
     corr = G / (G - 1) * (n - 1) / (n - k) if G > 1 and n > k else np.nan
     return corr * bread @ (scores.T @ scores) @ bread
 

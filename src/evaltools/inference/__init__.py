@@ -7,7 +7,7 @@ _EXPORTS = {
     # power, multiple testing, sensitivity and cost (issue 6)
     "cost": ["cost_per_outcome", "cost_per_pupil", "CostPerOutcome", "CostPerPupil"],
     "multiple": ["benjamini_hochberg", "romano_wolf", "wwc_cluster_correction", "ClusterCorrection",
-                 "MultipleTesting"],
+                 "MultipleTesting", "subgroup_family"],
     "power_analysis": ["mdes", "mdes_curve", "multiplier", "plot_mdes_curve", "power", "sample_size",
                        "PowerResult"],
     "sensitivity": ["e_value", "EValue"],

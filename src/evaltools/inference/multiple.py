@@ -7,11 +7,14 @@
   ignored clustering (Hedges 2007, as in the WWC Procedures Handbook v5.0).
 * :func:`romano_wolf` - the Romano & Wolf (2005, 2016) step-down adjustment of
   family-wise error from bootstrap draws of the test statistics.
+* :func:`subgroup_family` - an estimate in each subgroup of one or more columns, then
+  Benjamini-Hochberg across all of them (the "for whom" tables of the studies).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any, Sequence
 
 import numpy as np
@@ -90,6 +93,46 @@ def benjamini_hochberg(pvalues: Sequence[float] | pd.Series | dict, alpha: float
         "p_adjusted": p_adj, "rejected": reject.astype(bool),
     }, index=p.index)
     return MultipleTesting("Benjamini-Hochberg (1995) false discovery rate", a, table)
+
+
+SUBGROUP_COLUMNS = ("estimate", "ci_low", "ci_high", "pvalue", "p_bh")
+
+
+def subgroup_family(frame: pd.DataFrame, by: Sequence[str], fit: Callable[[pd.DataFrame], Any], *,
+                    counts: Mapping[str, Callable[[pd.DataFrame], int]] | None = None, alpha: float = 0.05,
+                    errors: tuple[type[BaseException], ...] = (ValueError, np.linalg.LinAlgError)) -> pd.DataFrame:
+    """The estimate within each group of each column of ``by``, with Benjamini-Hochberg adjusted
+    p-values over all the groups together (:func:`benjamini_hochberg`: one family, as the WWC adjusts
+    the tests of a domain).
+
+    ``fit(group_frame)`` returns an :class:`~evaltools.core.result.Estimate`, or None to leave the
+    group out (e.g. too few treated units); an exception of ``errors`` also leaves it out, and so does
+    an estimate without a finite p-value and a positive standard error (no valid test, e.g. one
+    cluster). A column of ``by`` missing from ``frame`` or with one value is skipped; groups are
+    taken in sorted order. ``counts``: name -> function of the group's rows, shown after ``group``.
+
+    Returns one row per estimated group: ``by``, ``group`` (text), the counts, then ``estimate``,
+    ``ci_low``, ``ci_high``, ``pvalue`` and ``p_bh``; no rows (the same columns) when none was estimated.
+    """
+    counts = dict(counts or {})
+    cols = ["by", "group", *counts, *SUBGROUP_COLUMNS]
+    rows = []
+    for column in by:
+        if column not in frame or frame[column].nunique() < 2:
+            continue
+        for level, g in frame.groupby(column, sort=True):
+            try:
+                e = fit(g)
+            except errors:
+                continue
+            if e is None or not (np.isfinite(e.pvalue) and np.isfinite(e.se) and e.se > 0):
+                continue
+            rows.append({"by": column, "group": str(level), **{k: int(f(g)) for k, f in counts.items()},
+                         "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "pvalue": e.pvalue})
+    out = pd.DataFrame(rows, columns=cols)
+    if len(out):
+        out["p_bh"] = benjamini_hochberg(out["pvalue"], alpha=alpha).adjusted.to_numpy()
+    return out
 
 
 @dataclass(frozen=True)

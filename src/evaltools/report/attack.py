@@ -18,6 +18,9 @@ table by linear programming), built from the published files alone:
 - a share shown with ``d`` decimals and its base ``n`` gives its numerator ``k``
   in the rounding interval ``(v -/+ 0.5 * 10**-d) * n / scale`` (two linear
   inequalities, which also hold when ``n`` is hidden), and ``k + rest = n``;
+- a share also published as a band (``<x>_low`` / ``<x>_high`` beside ``<x>_pct``, or the
+  record's ``bands``: quality_monitoring's 10-point response-rate bands) bounds its numerator:
+  ``low n / scale <= k <= high n / scale``;
 - single values (``protected_value``) add their base, numerator and share;
 - links recorded by :func:`evaltools.report.disclosure.protect_linked` (the same
   count in two tables, a period total and the yearly series of a chart) are
@@ -127,6 +130,28 @@ def _share_bounds(system: _System, k: int, n: int, value: float, d: int, scale: 
     a, b = (value - h) / scale, (value + h) / scale
     system.at_most({k: -1.0, n: a}, 0.0)  # k >= a n
     system.at_most({k: 1.0, n: -b}, 0.0)  # k <= b n
+
+
+def _band_bounds(system: _System, k: int, n: int, low: float, high: float, scale: float) -> None:
+    """``scale * k / n`` published as a band ``[low, high]`` (e.g. a response rate in 10-point
+    bands): ``low n / scale <= k <= high n / scale``. The band's ends are taken as closed, as the
+    publisher's own check reads them (studies/quality_monitoring/bands.py)."""
+    system.at_most({k: -1.0, n: low / scale}, 0.0)  # k >= low n / scale
+    system.at_most({k: 1.0, n: -high / scale}, 0.0)  # k <= high n / scale
+
+
+def _band_columns(value: Mapping[str, Any], cols: Sequence[str], col: str) -> tuple[str, str] | None:
+    """The two columns publishing ``col`` (a share) as a band: declared in the record's ``bands``
+    (``{share: [low column, high column]}``), or named ``<x>_low`` / ``<x>_high`` beside a share
+    ``<x>_pct`` (quality_monitoring's response-rate bands)."""
+    declared = (value.get("bands") or {}).get(col) if isinstance(value.get("bands"), dict) else None
+    if isinstance(declared, (list, tuple)) and len(declared) == 2 and all(c in cols for c in declared):
+        return str(declared[0]), str(declared[1])
+    if col.endswith("_pct"):
+        low, high = f"{col[:-4]}_low", f"{col[:-4]}_high"
+        if low in cols and high in cols:
+            return low, high
+    return None
 
 
 def solve(system: _System) -> list[Finding]:
@@ -544,6 +569,7 @@ class _Attack:
             # a column written in full precision somewhere is unrounded everywhere (10.0 is exact)
             exact = any(decimals(cells.get(col)) >= EXACT_DECIMALS for _, _, cells in rows
                         if _number(cells.get(col)) is not None)
+            band = _band_columns(value, cols, col)
             for rk, label, cells in rows:
                 at = f"{where} row {_short(label)} column {col!r}"
                 k = var[(rk, num_col)] if num_col else s.var(f"{at} (its numerator)")
@@ -557,6 +583,11 @@ class _Attack:
                 if _number(v) is not None and scale:
                     d = 15 if exact else max(decimals(v), int(digits.get(col) or 0))
                     _share_bounds(s, k, var[(rk, den)], float(v), d, float(scale))
+                band_scale = scale or (100.0 if col.endswith("_pct") else None)
+                if band and band_scale:
+                    low, high = _number(cells.get(band[0])), _number(cells.get(band[1]))
+                    if low is not None and high is not None:
+                        _band_bounds(s, k, var[(rk, den)], float(low), float(high), float(band_scale))
             if not num_col and total_row is not None and total_row in imp:
                 s.equation({**{imp[rk]: 1.0 for rk in keys if rk != total_row}, imp[total_row]: -1.0})
         self._links_of(name, value)

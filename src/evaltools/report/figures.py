@@ -365,6 +365,12 @@ SCREEN_DPI = 150
 PRINT_SCALE = 2
 #: Salt of the ids inside SVG files: fixed, so that a rerun writes the same SVG.
 SVG_HASHSALT = "evaltools"
+#: How the SVG holds its words: ``"none"`` writes them as text in :data:`FONT` (a quarter of the bytes
+#: of ``"path"``, which draws every letter as an outline). The printed report draws the SVG with the
+#: same font; for a municipal report at national scale (measured under load) the PDF took 6.6 → 4.9
+#: CPU-s and 266 → 166 kB, and the privacy gate, which now reads the figures' words, 4.8 → 3.4 CPU-s
+#: on the PDF and SVGs. A reader without DejaVu Sans sees the SVG in another sans-serif font.
+SVG_FONTTYPE = "none"
 
 
 def publish_figure(
@@ -421,10 +427,10 @@ def publish_figure(
 def figure_files(fig: Figure, *, dpi: int = SCREEN_DPI * PRINT_SCALE) -> tuple[bytes, bytes]:
     """The figure as PNG (at ``dpi``) and SVG bytes, with no date or other run-dependent
     metadata: the SVG's ``Date`` is left out and its ids are salted with :data:`SVG_HASHSALT`;
-    matplotlib's PNG holds no time."""
+    matplotlib's PNG holds no time. The SVG's words are text in :data:`FONT` (:data:`SVG_FONTTYPE`)."""
     png, svg = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight")
-    with plt.rc_context({"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "path"}):
+    with plt.rc_context({"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": SVG_FONTTYPE}):
         fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
     return png.getvalue(), svg.getvalue()
 

@@ -68,6 +68,13 @@ _MAX_DEPTH = 4
 _SEP = "-_./:+@#~"
 _COMPOUND = re.compile(r"[^\W_]+(?:[" + re.escape(_SEP) + r"][^\W_]+)*")
 _SPLIT = re.compile(r"([" + re.escape(_SEP) + r"])")
+_ATOM = re.compile(r"[^\W_]+")  # one run of letters and digits: a part of a _COMPOUND token
+_COMPOUND_LINE = re.compile(r"^[^\W_]+(?:[" + re.escape(_SEP) + r"][^\W_]+)*$", re.M)
+_SEP_LINE = re.compile(r"^.*[" + re.escape(_SEP) + r"].*$", re.M)
+_NO_ASCII_LETTER_LINE = re.compile(r"^[^a-z\n]*$", re.M)  # case-folded ids: no ASCII letter
+_SHORT_LINE = re.compile(r"^[^\n]{0,%d}$" % (SHORT_ID_CHARS - 1), re.M)
+_SPACE_BUT_NEWLINE = re.compile(r"[^\S\n]")
+_SIX_DIGITS = re.compile(r"\d{6}")
 _HEX = re.compile(r"(?<![^\W_])[0-9a-fA-F]{32,}(?![^\W_])")  # sha256 / git hashes in manifest.json
 # The payload ends at a quote, bracket or space; the text around it is searched as it is.
 _DATA_URI = re.compile(r"data:([\w.+/-]*)((?:;[\w.+=-]*)*),([^\s\"'<>()]*)", re.I)
@@ -133,12 +140,24 @@ class _Matcher:
         cached = getattr(identifiers, "_matcher", None)  # an IdentifierSet scanned before (the runner rescans)
         if cached is not None and cached[0] == len(identifiers):
             return cached[1]
+        texts = [v if type(v) is str else str(v) for v in identifiers]
+        blob = "\n".join(texts)
+        if texts and not _SPACE_BUT_NEWLINE.search(blob) and blob.count("\n") == len(texts) - 1:
+            matcher = cls._of_plain(blob.casefold())
+        else:  # some id holds white space: each one normalised on its own
+            matcher = cls._of_each(texts)
+        if isinstance(identifiers, IdentifierSet):
+            identifiers._matcher = (len(identifiers), matcher)
+        return matcher
+
+    @classmethod
+    def _of_each(cls, texts: Iterable[str]) -> _Matcher:
         simple: set[str] = set()
         odd: set[str] = set()
         short: set[str] = set()
         parts = 1
-        for v in identifiers:
-            t = " ".join(str(v).split()).casefold()
+        for v in texts:
+            t = " ".join(v.split()).casefold()
             if not t:
                 continue
             if _COMPOUND.fullmatch(t):
@@ -148,19 +167,43 @@ class _Matcher:
                 odd.add(t)
             if ambiguous_id(t):
                 short.add(t)
-        matcher = cls(frozenset(simple), tuple(sorted(odd)), frozenset(short), parts)
-        if isinstance(identifiers, IdentifierSet):
-            identifiers._matcher = (len(identifiers), matcher)
-        return matcher
+        return cls(frozenset(simple), tuple(sorted(odd)), frozenset(short), parts)
+
+    @classmethod
+    def _of_plain(cls, low: str) -> _Matcher:
+        """The same sets as :meth:`_of_each` for ids without white space (one per line of ``low``,
+        already case-folded), found by whole-text regexes instead of a loop over the ids."""
+        found = _COMPOUND_LINE.findall(low)
+        simple = set(found)
+        if len(found) == low.count("\n") + 1:  # every line is a simple id (none is empty)
+            lines, odd = simple, set()
+        else:
+            lines = set(low.split("\n"))
+            lines.discard("")
+            odd = lines - simple
+        parts = 1
+        for t in _SEP_LINE.findall(low) if any(c in low for c in _SEP) else ():
+            if t in simple:
+                parts = max(parts, len(_SPLIT.split(t)) // 2 + 1)
+        # ambiguous_id holds only for ids shorter than SHORT_ID or without a letter, so without an
+        # ASCII letter: only those few candidates are asked
+        candidates = set(_SHORT_LINE.findall(low)) | set(_NO_ASCII_LETTER_LINE.findall(low))
+        short = {t for t in candidates if t and ambiguous_id(t)}
+        return cls(frozenset(simple), tuple(sorted(odd)), frozenset(short), parts)
+
 
     def find(self, text: str) -> list[str]:
         """The identifier values (case-folded) that occur in ``text`` as whole tokens, one per occurrence."""
         if not (self.simple or self.odd):
             return []
         low = text.casefold()
-        found: list[str] = []
         simple = self.simple
-        for m in _COMPOUND.finditer(low):
+        found: list[str] = []
+        if self.parts == 1:
+            # every simple id is one run of letters and digits: the hits are exactly the runs
+            # (whole tokens, or the parts of a token joined by separators) that are ids, in order
+            found = [a for a in _ATOM.findall(low) if a in simple] if simple else []
+        for m in _COMPOUND.finditer(low) if self.parts > 1 else ():
             tok = m.group()
             if tok in simple:
                 found.append(tok)
@@ -184,6 +227,8 @@ class _Matcher:
 
 
 def _personal_codes(text: str) -> list[str]:
+    if not _SIX_DIGITS.search(text):  # every form of a code has six digits in a row, which
+        return []  # blanking hex strings (with a space) cannot create
     return PERSONAL_CODE.findall(_HEX.sub(" ", text))
 
 

@@ -497,7 +497,7 @@ def _panel(run: dict[str, Any], reports_dir: Path, language: str, details: bool,
                          f"</summary><p><code>{e(detail)}</code></p></details>")
     if newer:
         parts.append(f'<p class="ev-newer">{e(i18n.text("index.newer_failed", language, date=_when(newer[0])))}</p>')
-    params = (run.get("params_file") or {}).get("path") if isinstance(run.get("params_file"), dict) else None
+    params = params_shown(run)
     meta = [f'{e(i18n.text("index.date", language))}: {e(_when(run))} UTC',
             f'{e(i18n.text("index.params_file", language))}: {e(params or i18n.text("index.defaults", language))}']
     data_dir = _params(run).get("data_dir")
@@ -514,6 +514,20 @@ def _panel(run: dict[str, Any], reports_dir: Path, language: str, details: bool,
     return "".join(parts)
 
 
+def params_shown(run: dict[str, Any]) -> str | None:
+    """The run's params file as the index shows it: relative to the project (as the manifest records
+    it), or only the file's name when it lay outside the project: an absolute path tells where on
+    the evaluator's machine it was, and a home folder carries a person's name."""
+    entry = run.get("params_file")
+    path = entry.get("path") if isinstance(entry, dict) else None
+    if not path:
+        return None
+    text = str(path)
+    if text.startswith(("/", "\\")) or (len(text) > 2 and text[1] == ":" and text[2] in "/\\"):
+        return text.replace("\\", "/").rsplit("/", 1)[-1]
+    return text
+
+
 def _history(card: Card, reports_dir: Path, language: str, details: bool) -> str:
     e = html_text
     older = card.history()
@@ -527,7 +541,7 @@ def _history(card: Card, reports_dir: Path, language: str, details: bool) -> str
             text = " ".join(headline_lines(run["_dir"], lang)[:1]) if details else ""
         else:
             text = error_text(run, lang) + (f" ({run_detail(run)})" if details and run_detail(run) else "")
-        params = (run.get("params_file") or {}).get("path") if isinstance(run.get("params_file"), dict) else None
+        params = params_shown(run)
         kind = status if status in ("succeeded", "failed", "interrupted") else "other"
         rows.append(f'<tr class="ev-{kind}"><td>{e(_when(run))}</td><td>{e(lang.upper())}</td>'
                     f"<td>{e(status_text(status, lang))}</td><td>{e(_cut(text))}</td>"

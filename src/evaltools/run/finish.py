@@ -11,7 +11,9 @@ file is written and before the folder is moved into place:
 4. the privacy gate (:func:`evaltools.report.privacy.scan_run`) looks for identifiers:
    a hit withdraws the files; on a run that had failed already the failure page and
    the message may be what leaks, so they are replaced by a generic message (the step
-   and the number of hits) and the folder is scanned again.
+   and the number of hits) and the folder is scanned again;
+5. under ``run-all`` on Dask, the plan's claim is published (run/claim.py): an attempt that lost
+   its claim to a retry ends ``interrupted`` instead (never two published runs of a plan).
 
 Nothing here raises: a gate that cannot run withdraws the files (fail closed).
 """
@@ -21,6 +23,7 @@ import errno
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -181,7 +184,35 @@ def finish(
             error = dict(error, page="the failure page could not be written")
     seal(folder, manifest, error)
     error = _attacker(folder, manifest, error, threshold)
-    return _privacy_gate(folder, manifest, error, identifiers)
+    error = _privacy_gate(folder, manifest, error, identifiers)
+    return _claim(folder, manifest, error)
+
+
+# The claim of the run executing in a thread (run/claim.py registers it while the run runs):
+# called with the folder and the final status, True when the run may be published.
+PUBLISH_HOOKS: dict[int, Callable[[Path, str], bool]] = {}
+CLAIM_LOST = ("this attempt lost its claim on the plan while it ran (its worker was presumed dead: missed "
+              "heartbeats, a network partition or a paused process) and another attempt took the run "
+              "over; so that the plan is not published twice, this one was not published")
+
+
+def _claim(folder: Path, manifest: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
+    """Last: under ``run-all`` on Dask, publish the plan's claim (run/claim.py). An attempt whose
+    claim another attempt took over (its worker was presumed dead) ends ``interrupted``, its
+    files withdrawn, so that a plan never has two published runs."""
+    hook = PUBLISH_HOOKS.get(threading.get_ident())
+    if hook is None or status_of(error) == "interrupted":
+        return error
+    try:
+        if hook(folder, status_of(error)):
+            return error
+        note = CLAIM_LOST
+    except Exception as exc:  # fail closed: a run we cannot prove is ours is not published
+        note = f"the run's claim on its plan could not be checked ({describe(exc)})"
+    error = {"kind": "interrupted", "step": "claim", "cell": None,
+             "message": f"{note[0].upper()}{note[1:]}. The other attempt's run folder is the plan's run."}
+    _republish(folder, manifest, error)
+    return error
 
 
 def _republish(folder: Path, manifest: dict[str, Any], error: dict[str, Any]) -> None:

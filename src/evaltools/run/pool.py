@@ -23,6 +23,10 @@ Failure semantics:
   ``.tmp-`` folder, whose owner (the dead worker) is gone, is marked ``interrupted`` by the
   sweep (run/lifecycle.py) that ``run-all`` does before it rebuilds the index. A plan thus ends
   with exactly one succeeded or failed run folder, plus an interrupted one per lost attempt;
+- a worker the scheduler presumes dead but which still runs (missed heartbeats, a partition,
+  a paused process): each plan has a claim (run/claim.py) that exactly one attempt can publish;
+  the retry takes it over once the first attempt's heartbeat is stale (at once when its process
+  is provably gone), and the attempt that lost it ends ``interrupted`` instead of publishing;
 - SIGINT/SIGTERM to ``run-all``: a Dask ``Event`` tells every worker; a run not started yet
   does not start (``not run``), a running notebook is stopped (its kernel shut down) and the
   run ends ``interrupted``. Worker processes of the LocalCluster are started ignoring SIGINT,
@@ -32,11 +36,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import signal
 import threading
 import time
+import shutil
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -44,6 +50,7 @@ from typing import Any
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from evaltools.core.errors import EvaltoolsError
+from evaltools.run.claim import CLAIMS_DIR, PUBLISH_WAIT_S, STALE_S, Claim, ClaimSpec, Published, holding, prepare
 from evaltools.run.execute import KernelMissingError, RunOutcome, RunPlan, _crashed, _not_run, execute
 from evaltools.run.lifecycle import RunInterrupted, SignalGuard
 
@@ -55,8 +62,8 @@ WORKER_DIED = ("a worker process died (killed, out of memory, or crashed); a run
                "marked interrupted")
 # Imported once per worker when it joins (WarmUp), not once per run.
 WARM_MODULES = ("evaltools.run.execute", "evaltools.report.render", "evaltools.report.pdf",
-                "evaltools.report.site", "evaltools.report.privacy", "papermill", "nbclient",
-                "jupyter_client.manager")
+                "evaltools.report.site", "evaltools.report.privacy", "evaltools.report.attack",
+                "scipy.optimize", "pypdf", "papermill", "nbclient", "jupyter_client.manager")
 
 
 class SchedulerError(EvaltoolsError, RuntimeError):
@@ -122,33 +129,88 @@ class StopRequested(RunInterrupted):
         super().__init__(signal.SIGINT)
 
 
-def run_plan(plan: RunPlan, stop: str | None = None) -> RunOutcome:
+def run_plan(plan: RunPlan, stop: str | None = None, claim: ClaimSpec | None = None) -> RunOutcome:
     """A Dask task: execute one validated plan in this worker and return its outcome.
 
     ``stop``: the name of a ``distributed.Event``; set before the run starts, the run does
     not start (``not run``); set while its notebook runs, the kernel is shut down and the
-    run ends ``interrupted``. Never raises: any exception gives a failed outcome.
+    run ends ``interrupted``. ``claim``: the plan's claim (run/claim.py): the run starts only
+    once this attempt holds it (at once for a first attempt or after a dead worker, after the
+    holder's heartbeat went stale otherwise); a plan another attempt already published is
+    reported, not run again; a run whose claim was taken over meanwhile ends ``interrupted``.
+    Never raises: any exception gives a failed outcome.
     """
     with _ONE_RUN:
         event = _event(stop)
         if event is not None and _is_set(event):
             return _not_run(plan, "interrupted before it started")
-        done = threading.Event()
-        watcher = None
-        if event is not None:
-            watcher = threading.Thread(target=_watch, args=(event, threading.get_ident(), done),
-                                       name="evaltools-stop-watcher", daemon=True)
-            watcher.start()
+        attempt = None
+        if claim is not None:
+            attempt = Claim(claim)
+            try:
+                found = attempt.acquire(stop=lambda: event is not None and _is_set(event))
+            except Exception as exc:
+                return _crashed(plan, exc, "worker")
+            if isinstance(found, Published):
+                return published_outcome(plan, found)
+            if not attempt.marker.exists():  # told to stop while waiting for the claim
+                return _not_run(plan, "interrupted before it started")
         try:
-            return execute(plan)
-        except StopRequested:  # arrived outside the run's own handling: nothing was started
-            return _not_run(plan, "interrupted before it started")
-        except Exception as exc:
-            return _crashed(plan, exc, "worker")
+            with holding(attempt) if attempt is not None else contextlib.nullcontext():
+                return _run_watched(plan, event)
         finally:
-            done.set()
-            if watcher is not None:
-                watcher.join(STOP_POLL_S * 4)
+            if attempt is not None and not attempt.published:
+                attempt.release()
+
+
+def published_outcome(plan: RunPlan, found: Published) -> RunOutcome:
+    """The outcome of a plan that an earlier attempt (presumed dead, still alive) published:
+    its run folder, once it is in place (the claim is published just before the move)."""
+    info = found.info
+    run_id, status = str(info.get("run_id") or ""), str(info.get("status") or "failed")
+    folder = plan.project.reports_dir / plan.study / run_id if run_id else None
+    deadline = time.monotonic() + PUBLISH_WAIT_S
+    while folder is not None and not folder.is_dir() and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    if folder is None or not folder.is_dir():
+        return _crashed(plan, RuntimeError(
+            "an earlier attempt of this run (on a worker presumed dead) published it, but its run "
+            "folder did not appear; run the study again"), "worker")
+    error: dict[str, Any] = {}
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        status = str(manifest.get("status") or status)
+        error = manifest.get("error") or {}
+    except (OSError, ValueError, AttributeError):
+        pass
+    headline = ""
+    if status == "succeeded":
+        with contextlib.suppress(Exception):
+            from evaltools.report.site import headline_text
+
+            headline = headline_text(folder)
+    return RunOutcome(plan.study, plan.params_name, folder, status, 0.0, headline=headline,
+                      error=error if isinstance(error, dict) else {})
+
+
+def _run_watched(plan: RunPlan, event: Any) -> RunOutcome:
+    """Execute ``plan`` here, a watcher beside it to stop it when ``event`` is set."""
+    done = threading.Event()
+    watcher = None
+    if event is not None:
+        watcher = threading.Thread(target=_watch, args=(event, threading.get_ident(), done),
+                                   name="evaltools-stop-watcher", daemon=True)
+        watcher.start()
+    try:
+        return execute(plan)
+    except StopRequested:  # arrived outside the run's own handling: nothing was started
+        return _not_run(plan, "interrupted before it started")
+    except Exception as exc:
+        return _crashed(plan, exc, "worker")
+    finally:
+        done.set()
+        if watcher is not None:
+            watcher.join(STOP_POLL_S * 4)
 
 
 def _event(name: str | None) -> Any:
@@ -278,10 +340,14 @@ def run_distributed(plans: list[RunPlan], jobs: int, guard: SignalGuard,
 
     with client_for(jobs, scheduler) as client:
         stop = Event(f"evaltools-stop-{uuid.uuid4().hex}", client=client)
+        invocation = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        claims = plans[0].project.root.joinpath(*CLAIMS_DIR, invocation) if plans else None
         futures = {}
         for i, plan in enumerate(plans):
             key = f"evaltools-run-{plan.study}-{plan.params_name}-{i}-{uuid.uuid4().hex[:8]}"
-            futures[client.submit(run_plan, plan, stop.name, key=key, pure=False, retries=0)] = plan
+            claim = prepare(plan.project.root, invocation, i, f"{plan.study}-{plan.params_name}",
+                            stale_s=claim_stale_s())
+            futures[client.submit(run_plan, plan, stop.name, claim, key=key, pure=False, retries=0)] = plan
         pending = set(futures)
         stopping = False
         while pending:
@@ -308,3 +374,17 @@ def run_distributed(plans: list[RunPlan], jobs: int, guard: SignalGuard,
                     guard.received.append(outcome.signal)
                 yield outcome
         time.sleep(0)  # let the last messages go before the cluster closes
+    if claims is not None:  # an attempt still running somewhere cannot publish without its claim
+        shutil.rmtree(claims, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            claims.parent.rmdir()
+
+
+def claim_stale_s() -> float:
+    """Seconds without a heartbeat after which a retried run takes over from an attempt whose
+    worker was presumed dead (``EVALTOOLS_CLAIM_STALE_S``, default 30)."""
+    try:
+        value = float(os.environ.get("EVALTOOLS_CLAIM_STALE_S", STALE_S))
+    except ValueError:
+        return STALE_S
+    return value if value > 0 else STALE_S

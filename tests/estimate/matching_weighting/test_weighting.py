@@ -177,6 +177,22 @@ def test_clustered_se():
     assert aipw(dd, "y", "w", ["x1", "x2"], cluster="cl").se > 1.5 * aipw(dd, "y", "w", ["x1", "x2"]).se
 
 
+def test_aipw_and_ipw_reuse_a_fitted_propensity_score():
+    """A fitted score given as ``pscore`` gives the estimate of fitting it again (ATT and ATE,
+    clustered, trimmed); a score of other rows or another treatment is refused."""
+    d, _ = simulate(n=2500, seed=11)
+    ps = propensity_score(d, "w", ["x1", "x2"])
+    for est in (aipw, ipw):
+        for kw in ({"cluster": "cl"}, {"estimand": "ATE"}, {"trim": "crump", "cluster": "cl"}):
+            again, reused = est(d, "y", "w", ["x1", "x2"], **kw), est(d, "y", "w", ["x1", "x2"], pscore=ps, **kw)
+            assert (reused.estimate, reused.se, reused.ci_low, reused.ci_high) == (again.estimate, again.se,
+                                                                                   again.ci_low, again.ci_high)
+    with pytest.raises(CausalInputError, match="other rows"):
+        aipw(d.iloc[:-5], "y", "w", ["x1", "x2"], pscore=ps)
+    with pytest.raises(CausalInputError, match="another treatment"):
+        aipw(d.assign(w2=d["w"]), "y", "w2", ["x1", "x2"], pscore=ps)
+
+
 def test_trimming_changes_sample_and_reports_it():
     d, _ = simulate(n=3000, seed=9)
     d.loc[:40, "x1"] += 4  # create some extreme scores

@@ -120,7 +120,8 @@ def test_random_slope_and_three_levels_use_mixedlm():
     x = rng.normal(size=len(sch))
     y = 0.4 * x + rng.normal(size=M)[mun] * 0.5 + rng.normal(size=M * S)[sch] * 0.7 + rng.normal(size=len(sch))
     d = pd.DataFrame({"y": y, "x": x, "school": sch, "mun": mun})
-    three = multilevel(d, "y ~ x", "school", nested_in="mun")
+    # engine="auto" now fits three random-intercept levels with the fast nested engine (test_nested.py)
+    three = multilevel(d, "y ~ x", "school", nested_in="mun", engine="mixedlm")
     assert three.engine == "statsmodels MixedLM"
     comps = three.variance["estimate"]
     assert comps.index.tolist() == ["mun (intercept)", "school (intercept)", "residual"]

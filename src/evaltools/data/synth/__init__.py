@@ -10,7 +10,8 @@ The same scale, seed and options give identical tables (and, with
 the hidden columns (potential outcomes) the truths are computed from. Scales: ``sample`` (a few
 schools in each of the 43 municipalities; shipped in ``data/sample``),
 ``region`` (every school of one planning region) and ``national`` (about 600
-schools, 220,000 pupils a year). Tables, columns and calibration are
+schools, 220,000 pupils a year, and 44 vocational schools whose students are in
+``vocational_years``, :mod:`.vocational`). Tables, columns and calibration are
 documented in ``docs/codebook.md``.
 """
 from __future__ import annotations
@@ -29,11 +30,13 @@ from .config import SCALES, YEARS, SynthConfig, TrueParameters, config_for
 from .community import community_and_wellbeing, preschool_table
 from .programmes import plan_risk_types, pumpurs_tables, soma_table, teacher_practices, teacher_wellbeing
 from .pupils import expected_pupils, simulate_pupils
-from .schools import national_frame, pumpurs_frame, select_schools
+from .schools import national_frame, pumpurs_frame, pumpurs_out_counties, select_schools
 from .teacher_support import methodologist_rollout, school_start_years, simulate_teacher_support
 from .teachers import simulate_teachers
 from .tps_truth import teacher_support_effects
 from .truth import build_truth, effects_frame
+from .voc_truth import vocational_effect
+from .vocational import simulate_vocational, vocational_rng
 
 __all__ = ["SCALES", "YEARS", "SynthConfig", "SynthData", "TrueParameters", "generate", "simulate", "write",
            "TABLE_ORDER", "effects_frame"]
@@ -43,7 +46,7 @@ TABLE_ORDER = (
     "teacher_years", "pumpurs_schools", "risk_scores", "support_plans", "support_measures",
     "community_support", "skolas_soma", "wellbeing_pupils", "wellbeing_teachers", "teacher_practices",
     "preschool_assessments", "plan_risk_types", "methodologist_support", "teacher_development",
-    "lesson_observations",
+    "lesson_observations", "vocational_years",
 )
 
 # independent random streams per part, so adding a column to one part
@@ -51,6 +54,7 @@ TABLE_ORDER = (
 _STREAMS = {"frame": 1, "pumpurs": 2, "pupils": 3, "teachers": 4, "links": 5,
             "assessments": 6, "programmes": 7, "soma": 8, "wellbeing": 9, "twb": 10, "practices": 11,
             "teacher_effects": 12, "preschool": 13, "risk_types": 14, "tps_rollout": 15, "tps": 16}
+# 17: the vocational part (synth/vocational.py), its sub-streams spawned from [seed, 17, part]
 
 
 @dataclass
@@ -121,10 +125,22 @@ def simulate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
     truth["effects"].extend(teacher_support_effects(cfg, tsim.teacher_years, tps, assessments, rollout,
                                                     schools))
 
+    general_plans = ptabs["support_plans"]
+    # vocational schools and students: own streams, appended after the general rows (which do not change)
+    voc = simulate_vocational(cfg.seed, sim.vocational, mun, cfg, pumpurs_out_counties(_rng(cfg.seed, "pumpurs")))
+    vtabs = pumpurs_tables(vocational_rng(cfg.seed, "programmes"), voc.years,
+                           first_plan=len(ptabs["support_plans"]) + 1)
+    vtypes = plan_risk_types(vocational_rng(cfg.seed, "risk_types"), vtabs["support_plans"], sim.pupils)
+    truth["effects"].append(vocational_effect(cfg, voc.years, vtabs["support_plans"], vtabs["support_measures"]))
+
     mun_out = mun[mun["municipality_id"].isin(schools["municipality_id"])]
     size = py[py["year"] == YEARS[-1]].groupby("school_id").size()
-    schools_out = schools.assign(
-        pupils_2023=schools["school_id"].map(size).fillna(0).astype("int64"))
+    vsize = voc.years[voc.years["year"] == YEARS[-1]].groupby("school_id").size()
+    schools_out = pd.concat([
+        schools.assign(pupils_2023=schools["school_id"].map(size).fillna(0).astype("int64")),
+        voc.schools.assign(pupils_2023=voc.schools["school_id"].map(vsize).fillna(0).astype("int64"))],
+        ignore_index=True)
+    ptabs = {k: pd.concat([v, vtabs[k]], ignore_index=True) for k, v in ptabs.items()}
     tables = {
         "municipalities": mun_out.drop(columns="population"),
         "schools": schools_out,
@@ -133,7 +149,7 @@ def simulate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
         "assessments": assessments,
         "teachers": tsim.teachers,
         "teacher_years": tsim.teacher_years,
-        "pumpurs_schools": pumpurs,
+        "pumpurs_schools": pd.concat([pumpurs, voc.pumpurs], ignore_index=True),
         **ptabs,
         "community_support": comm.community_support,
         "skolas_soma": soma_table(_rng(cfg.seed, "soma"), py, schools),
@@ -141,10 +157,12 @@ def simulate(scale: str = "sample", seed: int = 20240901, **overrides: Any) -> S
         "wellbeing_teachers": teacher_wellbeing(_rng(cfg.seed, "twb"), tsim.teacher_years, tsim.teachers),
         "teacher_practices": practices,
         "preschool_assessments": preschool,
-        "plan_risk_types": plan_risk_types(_rng(cfg.seed, "risk_types"), ptabs["support_plans"], sim.pupils),
+        "plan_risk_types": pd.concat([plan_risk_types(_rng(cfg.seed, "risk_types"), general_plans, sim.pupils),
+                                      vtypes], ignore_index=True),
         "methodologist_support": rollout[rollout["municipality_id"].isin(schools["municipality_id"])],
         "teacher_development": tps.teacher_development,
         "lesson_observations": tps.lesson_observations,
+        "vocational_years": voc.years,
     }
     return SynthData(tables={k: tables[k].reset_index(drop=True) for k in TABLE_ORDER}, truth=truth, config=cfg)
 

@@ -41,6 +41,7 @@ class TrueParameters:
     tau0: float = -0.60
     tau_score: float = -0.15
     tau_years: float = -0.06
+    vocational_tau0: float = -0.45  # the same for vocational-school students (synth/vocational.py)
     takeup_mean: float = 0.70  # mean school take-up rate of offered support plans
     # Support and absences (log rate ratio) and grade repetition (log odds).
     support_absences_log_rr: float = -0.20

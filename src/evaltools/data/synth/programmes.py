@@ -17,18 +17,18 @@ PUMPURS calibration (national scale, seed 20240901) against the project's public
   :data:`.pupils.PUMPURS_LAST_YEAR`), grades 5-12 and, from 2021/22, grades 1-4
   (:data:`.pupils.PUMPURS_GRADES_1_4_FROM`); one plan per pupil-year offered (semester 1,
   risk score at the threshold or above), taken up or not;
-* result: 71,898 plans (51,180 taken up) for 37,520 pupils (31,124 supported), 1.9 plans per
-  pupil as in the public figures (93,500 / 50,000); plans of grades 1-4 are about 22 % of them.
-  The public totals also count vocational-school students, whom the generator does not
-  simulate (a grade-9 completer who goes to a vocational school leaves the data): the
-  remainder, about 21,600 plans for about 12,500 pupils in about 44 institutions, would be
-  theirs. Adding them takes a vocational school type (programmes of 1-4 years after grade 9),
-  the pupils who now leave the data continuing there with their own leaving hazard, their
-  risk scores and plans, and every study that reads grades 10-12 or school types telling them
-  apart.
+* result for general-education schools: 71,898 plans (51,180 taken up) for 37,520 pupils (31,124
+  supported), 1.9 plans per pupil as in the public figures (93,500 / 50,000); plans of grades 1-4 are
+  about 22 % of them;
+* the vocational schools (:mod:`.vocational`: 44 schools, students in courses 1-4, served from the
+  schools' roll-out in 2017-2020) add 22,234 plans (15,383 taken up) for 13,975 students in 43
+  institutions, drawn from streams of their own: 94,132 plans for 48,437 pupils in 597
+  institutions of 41 municipalities in all. Their plans are numbered after the general schools'
+  (:func:`pumpurs_tables` ``first_plan``).
 
 The sample scale draws its schools' roll-out the same way, so its counts are in proportion
-(85 schools, 74 in PUMPURS, 41 municipalities; 7,292 plans).
+(85 general-education schools, 74 in PUMPURS, 41 municipalities; 7,292 plans; its 6 vocational
+schools add about 2,200 plans).
 """
 from __future__ import annotations
 
@@ -50,8 +50,9 @@ MEASURES = {  # type: (share of measures, mean cost in EUR per plan)
 SOMA_FIRST_YEAR = 2018
 
 
-def pumpurs_tables(rng: np.random.Generator, py: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """risk_scores, support_plans and support_measures from the pupil-years."""
+def pumpurs_tables(rng: np.random.Generator, py: pd.DataFrame, first_plan: int = 1) -> dict[str, pd.DataFrame]:
+    """risk_scores, support_plans and support_measures from the pupil-years (or the vocational
+    students' years); plans are numbered from ``first_plan``."""
     p = py[py["_pumpurs"]]
     risk = pd.concat([
         pd.DataFrame({"pupil_id": p["pupil_id"].to_numpy(), "year": p["year"].to_numpy(),
@@ -61,7 +62,7 @@ def pumpurs_tables(rng: np.random.Generator, py: pd.DataFrame) -> dict[str, pd.D
     ]).sort_values(["year", "pupil_id", "semester"], kind="stable").reset_index(drop=True)
     risk["semester"] = risk["semester"].astype("int64")
     o = py[py["_offer"]]
-    plan_ids = np.char.add("PL", np.char.zfill(np.arange(1, len(o) + 1).astype(str), 6)).astype(object)
+    plan_ids = np.char.add("PL", np.char.zfill(np.arange(first_plan, first_plan + len(o)).astype(str), 6)).astype(object)
     plans = pd.DataFrame({
         "plan_id": plan_ids, "pupil_id": o["pupil_id"].to_numpy(), "year": o["year"].to_numpy(),
         "semester": np.ones(len(o), np.int64), "school_id": o["school_id"].to_numpy(),

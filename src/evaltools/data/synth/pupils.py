@@ -22,8 +22,9 @@ One vectorised step per school year moves every enrolled pupil at once:
 5. grade repetition (more often after failing the grade-9 mathematics exam:
    ``z9 = 0.8*theta + 0.6*eps`` is the exam's standardised result, the same draw the
    ce9 mathematics score uses in :mod:`.assessments`), transfers (within the
-   municipality, to vocational school after grade 9, out of the data), graduation
-   after grade 12.
+   municipality, to vocational school after grade 9, out of the general-education tables),
+   graduation after grade 12. A grade-9 completer who goes to vocational school continues
+   in :mod:`.vocational` (table ``vocational_years``) from its own random stream.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ _BIRTHS = {1986: 42.0, 1987: 42.1, 1988: 41.3, 1989: 38.9, 1990: 37.9, 1991: 34.
 _SURVIVAL = np.array([0.0] + [0.93] * 9 + [0.56] * 3)  # index by grade 1..12 (2014 stock)
 _ALPHA_GRADE = np.array([0.0, -9.0, -9.0, -9.0, -9.0, -5.3, -5.1, -4.9, -4.7, -2.9,
                          -2.7, -3.0, -3.3])
-VOCATIONAL_SHARE = 0.40  # share of grade-9 completers leaving for vocational schools
+VOCATIONAL_SHARE = 0.40  # share of grade-9 completers leaving for vocational schools (continued in .vocational)
 PUMPURS_LAST_YEAR = 2023  # plans until the end of 2023: semester 1 of the 2023/24 school year
 PUMPURS_GRADES = (5, 12)  # grades served from the start (2017/18)
 PUMPURS_GRADES_1_4_FROM = 2021  # grades 1-4 served from the 2021/22 school year (year 2021)
@@ -82,6 +83,10 @@ class PupilSim:
     pupil_years: pd.DataFrame  # includes hidden columns prefixed with "_"
     theta: np.ndarray  # ability by pupil index
     pupil_ids: np.ndarray
+    # grade-9 completers who went on to a vocational school in a published year (one row each, hidden
+    # columns only): pupil index, last general year, municipality and the attributes the vocational
+    # simulation (:mod:`.vocational`) continues from; no random draw is spent on it
+    vocational: pd.DataFrame | None = None
 
 
 def simulate_pupils(
@@ -163,6 +168,8 @@ def simulate_pupils(
     cols: dict[str, list[np.ndarray]] = {k: [] for k in (
         "pupil", "year", "school", "grade", "absences", "repeated", "status",
         "s1", "s2", "pumpurs", "offer", "D", "h", "h0", "h1", "k", "moved_to", "z9")}
+    voc_cols: dict[str, list[np.ndarray]] = {k: [] for k in (
+        "pupil", "year", "mun", "diseng", "ses", "special", "repeated_ever", "absences", "theta")}
     exit_year = np.full(N, -1, dtype=np.int64)
     exit_status = np.full(N, "", dtype=object)
 
@@ -235,6 +242,12 @@ def simulate_pupils(
                              ("offer", offer), ("D", D), ("h", h), ("h0", h0), ("h1", h1),
                              ("k", k), ("moved_to", np.where(moved, dest, -1)), ("z9", z9)):
                 cols[key].append(val)
+            v = idx[vocational]
+            for key, val in (("pupil", v), ("year", np.full(len(v), t)), ("mun", mun[sch[vocational]]),
+                             ("diseng", diseng[v]), ("ses", ses[v]), ("special", special[v]),
+                             ("repeated_ever", repeated_ever[v]), ("absences", absences[vocational]),
+                             ("theta", theta[v])):
+                voc_cols[key].append(val)
 
         stays = cont & (~need_move | moved)
         ends = ~stays
@@ -278,4 +291,10 @@ def simulate_pupils(
         "exit_status": pd.array(np.where(exit_status == "", None, exit_status), dtype=object),
         "_municipality": mun_codes[entry_mun],
     })[seen].reset_index(drop=True)
-    return PupilSim(pupils=pupils, pupil_years=pupil_years, theta=theta, pupil_ids=pupil_ids)
+    voc = {k: np.concatenate(v) for k, v in voc_cols.items()}
+    vocational = pd.DataFrame({"pupil_id": pupil_ids[voc["pupil"]], "_pupil": voc["pupil"],
+                               "_last_general_year": voc["year"].astype(np.int64),
+                               "_municipality": mun_codes[voc["mun"]], **{f"_{k}": voc[k] for k in (
+                                   "diseng", "ses", "special", "repeated_ever", "absences", "theta")}})
+    return PupilSim(pupils=pupils, pupil_years=pupil_years, theta=theta, pupil_ids=pupil_ids,
+                    vocational=vocational)

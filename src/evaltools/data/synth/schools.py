@@ -3,7 +3,9 @@
 School counts follow municipal population (state-city schools larger, many
 small rural county schools); a school's type fixes the grades it teaches:
 ``primary`` 1-6 (*sākumskola*), ``basic`` 1-9 (*pamatskola*), ``secondary``
-1-12 (*vidusskola*), ``gymnasium`` 7-12 (*ģimnāzija*). The frame is always
+1-12 (*vidusskola*), ``gymnasium`` 7-12 (*ģimnāzija*); the vocational schools
+(*profesionālās izglītības iestādes*, type ``vocational``) are a frame of their own,
+:mod:`.vocational`. The frame is always
 drawn at national scale from the seed and then subset, so a school keeps its
 id, name and attributes at every scale.
 """
@@ -120,8 +122,16 @@ PUMPURS_MUNICIPALITIES_OUT = 2
 """Counties that never took part (PUMPURS worked in 41 of the 43 municipalities)."""
 PUMPURS_JOIN_LOGIT = 2.2
 """Intercept of a school's joining logit in a taking-part municipality: about 550 of the 633
-general-education schools of the national frame join (the public 599 institutions include
-vocational schools, which the generator does not simulate)."""
+general-education schools of the national frame join (the public 599 institutions include the
+vocational schools of :mod:`.vocational`, about 44)."""
+
+
+def pumpurs_out_counties(rng: np.random.Generator) -> np.ndarray:
+    """The municipality ids of the counties that never take part: the first draw of the PUMPURS stream
+    (:func:`pumpurs_frame` makes it, the vocational schools' participation repeats it on a fresh copy)."""
+    mun = municipalities_frame()
+    county = mun.loc[mun["kind"] == "county", "municipality_id"].to_numpy()
+    return county[np.argsort(rng.random(len(county)), kind="stable")[:PUMPURS_MUNICIPALITIES_OUT]]
 
 
 def pumpurs_frame(rng: np.random.Generator, schools: pd.DataFrame) -> pd.DataFrame:
@@ -134,9 +144,7 @@ def pumpurs_frame(rng: np.random.Generator, schools: pd.DataFrame) -> pd.DataFra
     joiners with non-joiners is confounded at school level; the staggered timing is what a DiD
     design uses.
     """
-    mun = municipalities_frame()
-    county = mun.loc[mun["kind"] == "county", "municipality_id"].to_numpy()
-    out = county[np.argsort(rng.random(len(county)), kind="stable")[:PUMPURS_MUNICIPALITIES_OUT]]
+    out = pumpurs_out_counties(rng)
     n = len(schools)
     x = -schools["_ses_mean"].to_numpy() * 1.5 + np.where(schools["urban"], -0.2, 0.3)
     join = ((rng.random(n) < 1.0 / (1.0 + np.exp(-(PUMPURS_JOIN_LOGIT + x))))

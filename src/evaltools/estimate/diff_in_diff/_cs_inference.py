@@ -25,32 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from evaltools.core.threads import one_blas_thread
+
 Array = np.ndarray
 _IQR_NORMAL = float(stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
 _TINY = np.sqrt(np.finfo(float).eps) * 10
-
-
-_BLAS_CONTROLLER = None
-
-
-def one_blas_thread():
-    """Context: one BLAS thread. The products here are skinny (n x few); with several
-    threads on a busy machine OpenBLAS spends more time waiting than computing.
-
-    threadpoolctl finds the BLAS libraries by scanning every loaded shared library
-    (about 15 ms in a process with pandas, SciPy and pyarrow loaded); the scan is done
-    once and its controller reused.
-    """
-    global _BLAS_CONTROLLER
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        import contextlib
-
-        return contextlib.nullcontext()
-    if _BLAS_CONTROLLER is None:
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def cluster_sums(M: Array, cluster: Array | None, n_clusters: int) -> Array:

@@ -227,7 +227,8 @@ def _stats(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, sd
     w = df[treatment].to_numpy()
     rows, ones = {}, {}
     fe_part = (" | " + " + ".join(fe)) if fe else ""
-    d = df.assign(__wt=wt)
+    # only the columns the regressions read (a study's frame may be wide and national)
+    d = df[list(dict.fromkeys([*covs, treatment, *([cluster] if cluster else []), *fe]))].assign(__wt=wt)
     for c in covs:
         x = df[c].to_numpy(float)
         seen = ~np.isnan(x)
@@ -244,8 +245,9 @@ def _stats(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, sd
                     keep = (wt > 0) & seen
                     p = _cr2_pvalue(d[keep], c, treatment, cluster, fe, wt[keep])
                 else:
-                    fit = pf.feols(f"{c} ~ {treatment}{fe_part}", d[(wt > 0) & seen], vcov=_vcov(cluster),
-                                   weights="__wt")
+                    fit = pf.feols(f"{c} ~ {treatment}{fe_part}", d.loc[(wt > 0) & seen, list(dict.fromkeys(
+                                       [c, treatment, "__wt", *([cluster] if cluster else []), *fe]))],
+                                   vcov=_vcov(cluster), weights="__wt", copy_data=False)  # a fresh selection
                     p = float(fit.pvalue().loc[treatment])
             except Exception:  # constant covariate within FE, etc.
                 p = float("nan")
@@ -268,13 +270,13 @@ def _ftest(df: pd.DataFrame, treatment: str, covs: list[str], wt: np.ndarray, cl
     fe_part = (" | " + " + ".join(fe)) if fe else ""
     rhs = " + ".join(covs)
     keep = (wt > 0) & df[covs].notna().all(axis=1).to_numpy()
-    d = df.assign(__wt=wt)[keep]
+    d = df[list(dict.fromkeys([*covs, treatment, *([cluster] if cluster else []), *fe]))].assign(__wt=wt)[keep]
     if vcov == "CR2":
         return _cr2_ftest(d, treatment, covs, cluster, fe, wt[keep])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = pf.feols(f"{treatment} ~ {rhs}{fe_part}", d, vcov=_vcov(cluster), weights="__wt")
+            fit = pf.feols(f"{treatment} ~ {rhs}{fe_part}", d, vcov=_vcov(cluster), weights="__wt", copy_data=False)
             b = fit.coef()
         except Exception:  # too few rows or a covariate constant within the fixed effects
             return {"F": float("nan"), "pvalue": float("nan"), "df_num": len(covs), "df_denom": float("nan")}

@@ -60,15 +60,19 @@ def _variance(psi: np.ndarray, clusters: np.ndarray | None) -> tuple[float, int 
     return float(G / (G - 1) * np.sum(sums**2) / n**2), G
 
 
-def _prepare(data, outcome, treatment, covariates, cluster, trim):
-    """Fit the propensity score on all rows; ``keep`` marks the rows that trimming keeps.
+def _prepare(data, outcome, treatment, covariates, cluster, trim, pscore=None):
+    """Fit the propensity score on all rows (or take ``pscore``, fitted on the same rows and
+    ``covariates``); ``keep`` marks the rows that trimming keeps.
 
     Trimmed rows still enter the logit fit (and so its influence function); the
     effect is estimated on the kept rows (Crump et al. 2009).
     """
     data = check_frame(data)
     numeric_column(data, outcome, "outcome")
-    ps = propensity_score(data, treatment, covariates)
+    ps = propensity_score(data, treatment, covariates) if pscore is None else pscore
+    if pscore is not None and (len(ps.scores) != len(data) or ps.treatment != treatment):
+        raise CausalInputError("The pscore given was fitted on other rows or another treatment than data and "
+                               f"{treatment!r}: fit it with propensity_score(data, {treatment!r}, covariates).")
     alpha = None
     keep = np.ones(len(data))
     if isinstance(trim, str):
@@ -143,15 +147,17 @@ def ipw(
     cluster: str | None = None,
     trim: str | float | None = None,
     level: float = 0.95,
+    pscore: PropensityScore | None = None,
 ) -> Estimate:
     """Normalised inverse-probability-weighting estimate of the ATT or ATE.
 
     ``covariates`` (columns or a formula right-hand side) enter a logit
     propensity model. SEs: influence function including the logit estimation
-    (Lunceford and Davidian 2004), optionally clustered.
+    (Lunceford and Davidian 2004), optionally clustered. ``pscore``: the
+    :func:`propensity_score` of ``data`` on ``covariates``, already fitted (the same estimate).
     """
     estimand = choice(estimand, ("ATT", "ATE"), "estimand", where="ipw", error=CausalInputError)
-    data, ps, y, cl, k, tr = _prepare(data, outcome, treatment, covariates, cluster, trim)
+    data, ps, y, cl, k, tr = _prepare(data, outcome, treatment, covariates, cluster, trim, pscore)
     X, e, if_g = _ps_influence(ps)
     W = ps.w.astype(float)
     if estimand == "ATE":
@@ -186,18 +192,21 @@ def aipw(
     cluster: str | None = None,
     trim: str | float | None = None,
     level: float = 0.95,
+    pscore: PropensityScore | None = None,
 ) -> Estimate:
     """Augmented IPW (doubly robust) estimate of the ATT or ATE.
 
     Consistent if either the logit propensity model (``covariates``) or the
     linear outcome model (``outcome_covariates``, default the same terms) is
     right. SEs from the influence function including both nuisance fits,
-    optionally clustered.
+    optionally clustered. ``pscore``: the :func:`propensity_score` of ``data`` on ``covariates``,
+    already fitted (the same estimate, without fitting the logit again).
     """
     estimand = choice(estimand, ("ATT", "ATE"), "estimand", where="aipw", error=CausalInputError)
-    data, ps, y, cl, k, tr = _prepare(data, outcome, treatment, covariates, cluster, trim)
+    data, ps, y, cl, k, tr = _prepare(data, outcome, treatment, covariates, cluster, trim, pscore)
     X, e, if_g = _ps_influence(ps)
-    Xo = design_matrix(data, covariates if outcome_covariates is None else outcome_covariates).to_numpy()
+    Xo = (ps.design if outcome_covariates is None and pscore is not None
+          else design_matrix(data, covariates if outcome_covariates is None else outcome_covariates)).to_numpy()
     W = ps.w.astype(float)
     kept = k > 0
     m0, if_d0 = _ols_influence(Xo, y, (W == 0) & kept, "comparison")

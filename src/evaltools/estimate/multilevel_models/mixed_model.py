@@ -24,9 +24,11 @@ Bates 2000, ch. 2). The standard errors of the fixed effects follow MixedLM's
 convention (inverse Hessian of the scale-profiled log-likelihood in
 ``(beta, lambda)``), so both engines agree to numerical precision.
 
-Random slopes and three-level models (pupils in schools in municipalities) are
-fitted with statsmodels ``MixedLM`` (``engine="mixedlm"``), which is slower
-but general.
+Three-level random-intercept models (pupils in teachers in schools: ``nested_in``)
+have a fast exact engine of their own, :mod:`.nested` (nested Woodbury identities,
+two variance ratios). Random slopes are fitted with statsmodels ``MixedLM``
+(``engine="mixedlm"``), which is slower but general; ``engine="mixedlm"`` also
+fits the three-level model through MixedLM's variance-component formula.
 
 School (or teacher) value-added is the empirical-Bayes prediction (BLUP) of
 ``u_j``: ``u_hat_j = w_j (ybar_j - xbar_j' beta_hat)`` with shrinkage
@@ -252,6 +254,7 @@ class MultilevelResult(ResultMixin):
     options: dict[str, Any] = field(default_factory=dict)
     diagnostics: dict[str, Any] = field(default_factory=dict)
     _value_added: pd.DataFrame | None = field(default=None, repr=False)
+    _upper_effects: pd.DataFrame | None = field(default=None, repr=False)
     _cov_fe: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -280,15 +283,39 @@ class MultilevelResult(ResultMixin):
                 f"{list(self.fixed.index)}."
             )
         row = self.fixed.loc[term]
+        clusters = {"clusters": self.options["clusters"]} if "clusters" in self.options else {}
         return Estimate.from_normal(
-            f"coefficient on {term}", row["coef"], row["se"], level=self.level,
-            n={"observations": self.n_obs, "groups": self.n_groups},
+            f"coefficient on {term}", row["coef"], row["se"], level=self.level, df=self.options.get("df"),
+            n={"observations": self.n_obs, "groups": self.n_groups, **clusters},
             method=f"linear mixed model ({self.method}, {self.engine} engine)",
-            options={"formula": self.formula, "group": self.group, **self.options},
+            options={"formula": self.formula, "group": self.group, **self._options_public()},
             diagnostics={"icc": self.icc.estimate, "converged": self.converged},
         )
 
-    def value_added(self, rank_draws: int = 0, seed: int = 0) -> pd.DataFrame:
+    def _options_public(self) -> dict[str, Any]:
+        """The options an :class:`Estimate` carries: without the cluster count and its degrees of
+        freedom, which go in ``n`` (where disclosure control sees a small count)."""
+        return {k: v for k, v in self.options.items() if k not in ("clusters", "df")}
+
+    def combination(self, weights: dict[str, float], estimand: str) -> Estimate:
+        """The linear combination ``sum_k w_k beta_k`` of fixed effects (e.g. an average of
+        cohort-by-year effects) with SE ``sqrt(w' Cov w)``, on the model's reference distribution."""
+        missing = [k for k in weights if k not in self.fixed.index]
+        if missing:
+            raise KeyError(f"{missing} are not fixed effects of this model; the terms are {list(self.fixed.index)}.")
+        names = list(weights)
+        w = np.array([weights[k] for k in names], dtype=float)
+        est = float(w @ self.fixed.loc[names, "coef"].to_numpy())
+        se = float(np.sqrt(max(w @ self.cov_params.loc[names, names].to_numpy() @ w, 0.0)))
+        clusters = {"clusters": self.options["clusters"]} if "clusters" in self.options else {}
+        return Estimate.from_normal(
+            estimand, est, se, level=self.level, df=self.options.get("df"),
+            n={"observations": self.n_obs, "groups": self.n_groups, **clusters},
+            method=f"linear mixed model ({self.method}, {self.engine} engine), combination of {len(names)} terms",
+            options={"formula": self.formula, "group": self.group, **self._options_public()},
+            diagnostics={"icc": self.icc.estimate, "converged": self.converged})
+
+    def value_added(self, rank_draws: int = 0, seed: int = 0, upper: bool = False) -> pd.DataFrame:
         """Empirical-Bayes (shrunken) group effects with their uncertainty.
 
         Columns: ``n``, ``raw`` (mean residual, unshrunken), ``shrinkage``
@@ -301,10 +328,17 @@ class MultilevelResult(ResultMixin):
         the effects from their approximate posterior ``N(effect, se^2)``
         (independent across groups): league tables are far less certain than
         point ranks suggest (Goldstein and Spiegelhalter 1996).
+
+        Three-level models (fast engine): one row per ``group`` within its
+        ``nested_in`` unit (index: both), its own effect ``v_js`` beside the upper
+        unit's; ``upper=True`` gives the upper level's effects ``u_s``. There ``se``
+        is the posterior SD given ``beta_hat`` (see :mod:`.nested`).
         """
-        if self._value_added is None:
-            raise ValueError("Value-added is not available for this model.")
-        va = self._value_added.copy()
+        src = self._upper_effects if upper else self._value_added
+        if src is None:
+            where = " at the upper level (fit a three-level model with the fast engine)." if upper else "."
+            raise ValueError("Value-added is not available for this model" + where)
+        va = src.copy()
         if rank_draws:
             if rank_draws < 100:
                 raise ValueError(f"rank_draws must be 0 (off) or at least 100, got {rank_draws}.")
@@ -389,6 +423,40 @@ def _design(data: pd.DataFrame, formula: str, extra: list[str]) -> tuple[np.ndar
     return y, X, list(mm.rhs.columns), idx
 
 
+def _design_sparse(data: pd.DataFrame, formula: str, extra: list[str]):
+    """As :func:`_design`, with ``X`` as a sparse CSC matrix (dummies stay sparse; for the nested
+    engine, which needs only sums of X by unit). Rows with a missing value in a column the formula
+    or ``extra`` uses are dropped first."""
+    from scipy import sparse
+
+    try:
+        needed = [c for c in formulaic.Formula(formula).required_variables if c in data.columns]
+    except Exception as exc:
+        raise MultilevelInputError(f"Could not read formula '{formula}': {exc}") from exc
+    keep = data[needed + extra].notna().all(axis=1).to_numpy()
+    sub = data.loc[keep] if not keep.all() else data
+    if len(sub) == 0:
+        raise MultilevelInputError("No complete rows are left after dropping missing values.")
+    try:
+        mm = formulaic.model_matrix(formula, sub, output="sparse", na_action="raise")
+    except Exception as exc:
+        raise MultilevelInputError(f"Could not build the model from formula '{formula}': {exc}") from exc
+    if not hasattr(mm, "lhs"):
+        raise MultilevelInputError(f"The formula '{formula}' needs an outcome on the left, "
+                                   "e.g. 'score ~ treated + prior'.")
+    if mm.lhs.shape[1] != 1:
+        raise MultilevelInputError(f"The formula '{formula}' must have exactly one outcome.")
+    y = np.asarray(mm.lhs.todense(), dtype=float)[:, 0]
+    X = sparse.csc_matrix(mm.rhs, dtype=float)
+    xtx = (X.T @ X).toarray()
+    rank = np.linalg.matrix_rank(xtx)
+    if rank < X.shape[1]:
+        raise MultilevelInputError(
+            f"The fixed-effects design of '{formula}' has {X.shape[1]} columns but rank {rank}: "
+            "drop collinear regressors.")
+    return y, X, list(mm.rhs.model_spec.column_names), sub.index
+
+
 def multilevel(
     data: pd.DataFrame,
     formula: str,
@@ -400,6 +468,7 @@ def multilevel(
     engine: Literal["auto", "fast", "mixedlm"] = "auto",
     level: float = 0.95,
     fixed_se: Literal["mixedlm", "lme4"] = "mixedlm",
+    cluster: str | None = None,
 ) -> MultilevelResult:
     """Fit a linear mixed model of units (pupils) nested in ``group`` (schools).
 
@@ -409,58 +478,84 @@ def multilevel(
     formula: fixed part, e.g. ``"score ~ treated + prior_score + C(grade)"``.
     group: the grouping column with a random intercept (class, school, teacher).
     slopes: variables that also get a random slope by ``group`` (MixedLM engine).
-    nested_in: an upper level (municipality) with its own random intercept;
-        ``group`` is then nested within it (three levels; MixedLM engine).
+    nested_in: an upper level (school, municipality) with its own random intercept;
+        ``group`` is then nested within it (three levels: pupils in ``group`` in
+        ``nested_in``; a ``group`` label met in two upper units counts as two units).
+        Fitted exactly by the fast nested engine (:mod:`.nested`) without slopes.
     reml: REML (default) or ML.
-    engine: ``"fast"`` (our sufficient-statistics REML/ML, random intercept
-        only), ``"mixedlm"`` (statsmodels) or ``"auto"`` (fast when possible).
+    engine: ``"fast"`` (our sufficient-statistics REML/ML, random intercepts
+        only, two or three levels), ``"mixedlm"`` (statsmodels) or ``"auto"``
+        (fast when possible).
     level: confidence level of intervals.
     fixed_se: standard errors of the fixed effects: ``"mixedlm"`` (default; inverse
         Hessian in ``(beta, lambda)``, as statsmodels MixedLM) or ``"lme4"``
         (``sigma^2 (X'V*^-1 X)^-1`` at the estimates, as R ``vcov(lmer(...))``;
-        fast engine only). See docs/r_conventions.md.
+        fast engine only, two or three levels). See docs/r_conventions.md.
+    cluster: a column of clusters that contain whole ``nested_in`` units (e.g. the
+        municipality of each school): the fixed effects' SEs are then the GLS
+        sandwich by cluster (CR1, ``G/(G-1)``) with a ``t(G-1)`` reference, robust
+        to any correlation within a cluster that the random effects miss (e.g. a
+        treatment assigned by municipality with municipality-year shocks). Three-level
+        fast engine only; see :mod:`.nested`.
 
     Returns
     -------
     MultilevelResult with the fixed effects, variance components, ICC and,
-    for two-level random-intercept models, :meth:`~MultilevelResult.value_added`.
+    for random-intercept models, :meth:`~MultilevelResult.value_added`.
 
     References
     ----------
     Raudenbush and Bryk (2002), *Hierarchical Linear Models*, 2nd ed.;
-    Pinheiro and Bates (2000), *Mixed-Effects Models in S and S-PLUS*.
+    Pinheiro and Bates (2000), *Mixed-Effects Models in S and S-PLUS*;
+    Longford (1987), Biometrika 74 (nested random effects).
     """
     slopes = list(slopes)
     _check_inputs(data, group, slopes, nested_in, level)
+    if cluster is not None:
+        require_columns(data, {"cluster": cluster})
+        if nested_in is None or slopes or engine == "mixedlm":
+            raise MultilevelInputError("cluster= is available for three-level random-intercept models (nested_in=..., "
+                                       "the fast engine): add nested_in, drop slopes, or leave cluster out.")
     engine = choice(engine, ("auto", "fast", "mixedlm"), "engine", where="multilevel", error=MultilevelInputError)
-    simple = not slopes and nested_in is None
+    simple = not slopes
     if engine == "fast" and not simple:
         raise MultilevelInputError(
             "The fast engine fits random-intercept models only: use engine='mixedlm' "
-            "(or 'auto') for random slopes or a third level."
+            "(or 'auto') for random slopes."
         )
     use_fast = simple and engine in ("auto", "fast")
-    extra = [group] + ([nested_in] if nested_in else []) + slopes
+    extra = [group] + ([nested_in] if nested_in else []) + slopes + ([cluster] if cluster else [])
     data = data.reset_index(drop=True)  # row labels must be unique for the alignment below
-    y, X, names, idx = _design(data, formula, extra)
+    if use_fast and nested_in is not None:
+        y, X, names, idx = _design_sparse(data, formula, extra)
+    else:
+        y, X, names, idx = _design(data, formula, extra)
     groups = data.loc[idx, group].to_numpy()
     crit = float(stats.norm.ppf(0.5 + level / 2))
     method = "REML" if reml else "ML"
     fixed_se = choice(fixed_se, ("mixedlm", "lme4"), "fixed_se", where="multilevel", error=MultilevelInputError)
     if fixed_se == "lme4" and not use_fast:
-        raise MultilevelInputError("fixed_se='lme4' is available for two-level random-intercept models (the fast "
-                                   "engine); drop slopes/nested_in or use fixed_se='mixedlm'.")
+        raise MultilevelInputError("fixed_se='lme4' is available for random-intercept models (the fast "
+                                   "engine); drop slopes, use engine='auto'/'fast' or fixed_se='mixedlm'.")
     options = {"reml": reml, "slopes": slopes, "nested_in": nested_in, "fixed_se": fixed_se}
+    if cluster is not None:
+        options["cluster"] = cluster
+    if use_fast and nested_in is not None:
+        return _fit_fast_nested(data.loc[idx, group], data.loc[idx, nested_in], y, X, names, formula, group,
+                                nested_in, method, reml, crit, level, options,
+                                data.loc[idx, cluster] if cluster else None)
     if use_fast:
         return _fit_fast(y, X, names, groups, formula, group, method, reml, crit, level, options)
     return _fit_mixedlm(data.loc[idx], y, X, names, formula, group, slopes, nested_in, method, reml, crit, level, options)
 
 
-def _fixed_table(names: list[str], beta: np.ndarray, cov: np.ndarray, crit: float) -> pd.DataFrame:
+def _fixed_table(names: list[str], beta: np.ndarray, cov: np.ndarray, crit: float,
+                 df: int | None = None) -> pd.DataFrame:
     se = np.sqrt(np.diag(cov))
     z = beta / se
+    pvalue = 2 * (stats.t.sf(np.abs(z), df) if df else stats.norm.sf(np.abs(z)))
     return pd.DataFrame(
-        {"coef": beta, "se": se, "z": z, "pvalue": 2 * stats.norm.sf(np.abs(z)),
+        {"coef": beta, "se": se, "z": z, "pvalue": pvalue,
          "ci_low": beta - crit * se, "ci_high": beta + crit * se},
         index=pd.Index(names, name="term"),
     )
@@ -549,6 +644,88 @@ def _fit_fast(y, X, names, groups, formula, group, method, reml, crit, level, op
         level=level, options=options, diagnostics=diagnostics, _value_added=va,
         _cov_fe=pd.DataFrame(cov_fe, index=names, columns=names),
     )
+
+
+def _vc_se(cov: np.ndarray) -> np.ndarray:
+    d = np.diag(cov)
+    return np.where(np.isfinite(d) & (d >= 0), np.sqrt(np.abs(d)), np.nan)
+
+
+def _fit_fast_nested(inner_lab, upper_lab, y, X, names, formula, group, nested_in, method, reml, crit, level,
+                     options, cluster_lab=None) -> MultilevelResult:
+    """Three levels (pupils in ``group`` in ``nested_in``) by the exact nested engine (:mod:`.nested`)."""
+    from evaltools.estimate.multilevel_models.nested import cluster_cov, fit_nested, frame_codes, nested_stats
+
+    inner, upper, lab, ulab = frame_codes(inner_lab, upper_lab)
+    if lab["upper"].nunique() < 2 or len(lab) < 2:
+        raise MultilevelInputError(
+            f"A three-level model needs at least 2 '{nested_in}' units and 2 '{group}' units; the data have "
+            f"{lab['upper'].nunique()} and {len(lab)}.")
+    st = nested_stats(y, X, inner, upper)
+    fit = fit_nested(st, reml=reml)
+    cov_fe = fit.scale * np.linalg.inv(fit.M) if options.get("fixed_se") == "lme4" else fit.cov_fe
+    df = None
+    if cluster_lab is not None:
+        cl_codes, cl_labels = pd.factorize(pd.Series(cluster_lab).to_numpy(), sort=True)
+        per_upper = pd.Series(cl_codes).groupby(upper).nunique()
+        if (per_upper > 1).any():
+            raise MultilevelInputError(
+                f"cluster='{options['cluster']}': {int((per_upper > 1).sum())} '{nested_in}' unit(s) have rows in more "
+                f"than one cluster; clusters must contain whole '{nested_in}' units (e.g. the municipality of the "
+                "school). Use a coarser cluster or fix the column.")
+        G = len(cl_labels)
+        if G < 2:
+            raise MultilevelInputError(f"cluster='{options['cluster']}' has {G} distinct value; "
+                                       "clustering needs at least 2.")
+        of_upper = np.zeros(st.n_schools, dtype=np.int64)
+        of_upper[upper] = cl_codes
+        cov_fe = cluster_cov(st, fit, y, X, inner, of_upper, G)
+        df = G - 1
+        crit = float(stats.t.ppf(0.5 + level / 2, df))
+        options = {**options, "clusters": G, "df": df}
+    ts2, tt2, s2 = fit.gs * fit.scale, fit.gt * fit.scale, fit.scale
+    variance = pd.DataFrame(
+        {"estimate": [ts2, tt2, s2], "se": _vc_se(fit.cov_vc)},
+        index=pd.Index([f"{nested_in} (intercept)", f"{group} (intercept)", "residual"], name="component"))
+    fixed = _fixed_table(names, fit.beta, cov_fe, crit, df)
+    n = {"observations": st.n_obs, "groups": int(pd.Series(inner_lab).nunique()), "upper_groups": st.n_schools}
+    total = ts2 + tt2 + s2
+    grad = np.array([s2, s2, -(ts2 + tt2)]) / total**2
+    cv = np.nan_to_num(fit.cov_vc)
+    icc = Estimate.from_normal("ICC", (ts2 + tt2) / total, float(np.sqrt(max(grad @ cv @ grad, 0.0))), level=level,
+                               n=n, method=f"(tau_{nested_in}^2 + tau_{group}^2) / total variance: correlation of two "
+                                            f"units of the same {group}; delta-method SE")
+    va = pd.DataFrame({"n": st.n.astype(int), "effect": fit.teacher_effect, "se_posterior": fit.teacher_se,
+                       "se": fit.teacher_se, "ci_low": fit.teacher_effect - crit * fit.teacher_se,
+                       "ci_high": fit.teacher_effect + crit * fit.teacher_se,
+                       f"{nested_in}_effect": fit.school_effect[st.school]},
+                      index=pd.MultiIndex.from_arrays([lab["upper"], lab["inner"]], names=[nested_in, group]))
+    va["rank"] = va["effect"].rank(ascending=False, method="min").astype(int)
+    up_n = np.bincount(upper, minlength=st.n_schools)
+    ue = pd.DataFrame({"n": up_n, "effect": fit.school_effect, "se_posterior": fit.school_se, "se": fit.school_se,
+                       "ci_low": fit.school_effect - crit * fit.school_se,
+                       "ci_high": fit.school_effect + crit * fit.school_se},
+                      index=pd.Index(ulab, name=nested_in))
+    ue["rank"] = ue["effect"].rank(ascending=False, method="min").astype(int)
+    diagnostics = {
+        "ratio_upper": fit.gs, "ratio_group": fit.gt, "boundary": any(fit.boundary),
+        "boundary_upper": fit.boundary[0], "boundary_group": fit.boundary[1],
+        "variance_se_method": "expected information of (tau_upper^2, tau_group^2, sigma^2)",
+        "fixed_se_method": (f"GLS sandwich by {options['cluster']} (CR1, G/(G-1)), t({df})" if df else
+                            "sigma^2 (X'V*^-1 X)^-1 at the estimates (as R lme4)" if options.get("fixed_se") == "lme4"
+                            or any(fit.boundary) else
+                            "inverse Hessian of the scale-profiled log-likelihood (as statsmodels MixedLM)"),
+        "value_added_se": "posterior SD given beta_hat",
+    }
+    for at0, who in zip(fit.boundary, (nested_in, group)):
+        if at0:
+            warnings.warn(f"The between-{who} variance is estimated at zero (boundary): the model reduces to "
+                          "fewer levels.", RuntimeWarning, stacklevel=3)
+    return MultilevelResult(
+        formula=formula, group=group, fixed=fixed, variance=variance, icc=icc, llf=fit.llf, method=method,
+        engine="fast", n_obs=st.n_obs, n_groups=n["groups"], converged=fit.converged, level=level, options=options,
+        diagnostics=diagnostics, _value_added=va, _upper_effects=ue,
+        _cov_fe=pd.DataFrame(cov_fe, index=names, columns=names))
 
 
 def _fit_mixedlm(df, y, X, names, formula, group, slopes, nested_in, method, reml, crit, level, options) -> MultilevelResult:

@@ -47,17 +47,26 @@ def _weighting_effects(d: pd.DataFrame, outcome: str, covariates: list[str], nei
     These are robustness checks: when the score cannot be fitted (e.g. perfect separation in a
     small sample) they are left out with a warning that says why.
     """
-    from evaltools.estimate import aipw, ipw, match
+    from evaltools.estimate import aipw, ipw, match, propensity_score
     from evaltools.estimate.matching_weighting.propensity import CausalInputError
 
     rhs = _formula(d, covariates)
-    fits = {"aipw": lambda: aipw(d, outcome, "gp", rhs, cluster="teacher_id"),
-            "ipw": lambda: ipw(d, outcome, "gp", rhs, cluster="teacher_id"),
+    ps: Any = None
+    try:  # the logit fitted once for the three designs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ps = propensity_score(d, "gp", rhs)
+    except (CausalInputError, np.linalg.LinAlgError) as exc:
+        ps = exc  # each design is left out with this reason, as when each fitted it
+    fits = {"aipw": lambda: aipw(d, outcome, "gp", rhs, cluster="teacher_id", pscore=ps),
+            "ipw": lambda: ipw(d, outcome, "gp", rhs, cluster="teacher_id", pscore=ps),
             "match": lambda: match(d, outcome, "gp", rhs, k=neighbours, bias_adjust=True,
-                                   cluster="teacher_id").estimate}
+                                   cluster="teacher_id", pscore=ps).estimate}
     out = {}
     for name, fit in fits.items():
         try:
+            if isinstance(ps, Exception):
+                raise ps
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 out[name] = fit()

@@ -9,6 +9,7 @@ import pandas as pd
 
 from evaltools.core.errors import EvaltoolsWarning, InputError
 from evaltools.data.demo import synthetic_truth
+from evaltools.studies.shared.frames import renumbered
 
 __all__ = ["TEST_TYPES", "LEADERSHIP_ROLES", "FAVOURABLE", "StudyInputError", "StudyWarning", "StudyData", "build",
            "teacher_year_sample", "promotion_frame", "common_support", "retention_sample", "RETENTION_COVARIATES",
@@ -148,12 +149,12 @@ def build(ds: Any, first_cohort: int | None = None, last_cohort: int | None = No
 
 def _scores(assessments: pd.DataFrame, ty: pd.DataFrame) -> pd.DataFrame:
     """Linked test scores, centred on the mean of their test, subject and year (over all linked scores)."""
-    a = assessments[assessments["test"].isin(TEST_TYPES) & assessments["teacher_id"].notna()]
-    a = a[["pupil_id", "year", "test", "subject", "score", "teacher_id"]]
+    a = assessments.loc[assessments["test"].isin(TEST_TYPES) & assessments["teacher_id"].notna(),
+                        ["pupil_id", "year", "test", "subject", "score", "teacher_id"]]
+    a.columns = ["pupil_id", "year", "test", "test_subject", "score", "teacher_id"]  # a fresh selection: no copy
     keep = ["teacher_id", "year", "school_id", "gp", "engagement", "alumnus", "cohort", "role", "leader",
             "school_type", "urban"]
-    d = a.merge(ty[keep], on=["teacher_id", "year"], how="inner", validate="many_to_one")
-    d = d.rename(columns={"subject": "test_subject"}).reset_index(drop=True)
+    d = renumbered(a.merge(ty[keep], on=["teacher_id", "year"], how="inner", validate="many_to_one"))
     # the cell (test, subject, year): its label is built once per cell, not once per score (millions at
     # national scale), and the mean is taken over the same rows in the same order as by label
     by = d.groupby(["test", "test_subject", "year"], sort=False)

@@ -10,6 +10,7 @@ from scipy import stats
 
 from evaltools.estimate.result import Estimate
 from evaltools.studies.alumni_programme.effects import _baseline
+from evaltools.studies.shared.frames import renumbered
 from evaltools.studies.alumni_programme.frames import RETENTION_COVARIATES, StudyData, StudyInputError, StudyWarning, _varying, teacher_year_sample
 
 __all__ = ['SUBGROUPS', 'subgroups']
@@ -51,17 +52,19 @@ def _subgroups(sd: StudyData, outcome: str, by: str, min_participants: int) -> t
         # national scale; the same rows in the same order)
         used = [c for c in ("score_c", "teacher_id", "gp", "engagement", "alumnus", "test_subject", "leader",
                             "school_type") if c in sd.scores]
-        d = sd.scores[used].assign(group=lambda x: SUBGROUPS[by](x))
+        d = sd.scores[used].copy(deep=False)  # a selection (its own columns): the group added without a copy
+        d["group"] = SUBGROUPS[by](d)
     elif outcome == "retention":
-        d = teacher_year_sample(sd, "alumni", programme_years=False).dropna(subset=["left"])
-        d = d.assign(group=SUBGROUPS[by](d))
+        d = teacher_year_sample(sd, "alumni", programme_years=False).dropna(subset=["left"]).copy(deep=False)
+        d["group"] = SUBGROUPS[by](d)
     else:
         raise StudyInputError(f"outcome must be 'pupil_results' or 'retention', got {outcome!r}.")
     sizes = d[d["gp"] == 1].groupby("group")["teacher_id"].nunique()
     keep = sorted(sizes[sizes >= min_participants].index)
     if not keep:
         return {}, None
-    d = d[d["group"].isin(keep)].reset_index(drop=True)
+    inside = d["group"].isin(keep)
+    d = renumbered(d if inside.all() else d[inside])  # every row kept: not copied again
     names = {g: f"g{i}" for i, g in enumerate(keep)}
     for g, c in names.items():
         d[c] = (d["group"] == g).astype(int)

@@ -9,7 +9,9 @@ The study's verbs (the same in every study):
   and the staggered roll-out (:mod:`.designs`), the evidence rating and the costs;
   :func:`robustness` the checks it summarises;
 * :func:`subgroups` ("for whom"), :func:`costs` (measures delivered, by type);
-* :func:`truth_check` against the effects stored with synthetic data (:mod:`.truth`).
+* :func:`truth_check` against the effects stored with synthetic data (:mod:`.truth`);
+* vocational-school students, whom PUMPURS served too, reported apart from the study population
+  (:mod:`.vocational`: the programme's totals, their leaving by course, the hazard model on their years).
 
 What may be published, and in which form, is in :mod:`.publish` (disclosure control); the
 report's texts are in this package's ``messages.yaml`` (keys ``dp.*``).
@@ -54,7 +56,6 @@ from evaltools.studies.dropout_prevention.frames import (
     first_served_year,
     leaving_spells,
     placebo_panel,
-    prepare,
     sample_flow_counts,
     school_panel,
     served_grades,
@@ -72,6 +73,17 @@ from evaltools.studies.dropout_prevention.publish import (
     scaled,
 )
 from evaltools.studies.dropout_prevention.truth import effect_truth, truth_comparison
+from evaltools.studies.dropout_prevention.vocational import (  # prepare: frames.prepare + vocational students
+    GROUPS,
+    VocationalData,
+    leaving_by_course,
+    prepare,
+    programme_totals,
+    pupils_in_all,
+    vocational_effect,
+    vocational_frames,
+)
+from evaltools.studies.dropout_prevention.publish import vocational_tables
 from evaltools.studies.dropout_prevention.needs import NEEDS, OPTIONAL, ROWS  # what load_dataset reads (needs.py)
 
 __all__ = [
@@ -89,6 +101,9 @@ __all__ = [
     # publishing and the truth check
     "OBSERVED_RATES", "scaled", "public", "naive_rates", "designs_table", "rollout_table", "incidence_table",
     "cost_tables", "effect_truth", "truth_comparison",
+    # vocational-school students (reported apart from the study population)
+    "GROUPS", "VocationalData", "vocational_frames", "programme_totals", "pupils_in_all", "leaving_by_course",
+    "vocational_effect", "vocational_tables",
 ]
 
 

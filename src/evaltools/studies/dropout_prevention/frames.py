@@ -62,6 +62,9 @@ class DropoutData:
     region: str | None
     measure_types: tuple[str, ...] = ()
     notes: dict[str, Any] = field(default_factory=dict)
+    #: vocational students' frames (:class:`.vocational.VocationalData`), attached by
+    #: :func:`.vocational.prepare` (the package's ``prepare``); never part of the study population
+    vocational: Any = None
 
     @cached_property
     def pumpurs(self) -> pd.DataFrame:

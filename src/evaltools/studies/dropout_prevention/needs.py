@@ -24,6 +24,9 @@ NEEDS: dict[str, list[str] | None] = {
 #: score their plan records, and offers no threshold design (``frames.threshold_design_available``).
 OPTIONAL: dict[str, list[str] | None] = {
     "risk_scores": ["pupil_id", "year", "semester", "score"],
+    # vocational students' years (course 1-4 after grade 9): reported apart (vocational.py); an extract
+    # without them reports general-education schools only
+    "vocational_years": ["pupil_id", "year", "school_id", "course", "absences", "status"],
 }
 
 #: Rows read (table -> {column: values kept}): the centralised exams only (frames.py keeps ce9/ce12).

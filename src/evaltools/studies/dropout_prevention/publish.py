@@ -16,7 +16,8 @@ from evaltools.estimate.result import Estimate
 from evaltools.report.disclosure import DEPENDENT, Link, protect, protect_linked
 from evaltools.studies.dropout_prevention.frames import DropoutData
 
-__all__ = ['scaled', 'public', 'naive_rates', 'designs_table', 'rollout_table', 'incidence_table', 'cost_tables', 'OBSERVED_RATES']
+__all__ = ['scaled', 'public', 'naive_rates', 'designs_table', 'rollout_table', 'incidence_table', 'cost_tables',
+           'OBSERVED_RATES', 'vocational_tables']
 
 
 def scaled(est: Estimate, factor: float = 100.0, label: str | None = None) -> Estimate:
@@ -140,3 +141,28 @@ def cost_tables(data: DropoutData, costs: Mapping[str, Any], *, threshold: int |
         values["share"] = np.nan
         out["costs"] = replace(table, status=status, data=values)
     return out
+
+
+def vocational_tables(totals: pd.DataFrame, leaving: pd.DataFrame, *, threshold: int | None = None,
+                      labels: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None,
+                      captions: Mapping[str, str] | None = None, language: str | None = None) -> dict[str, Any]:
+    """The vocational students' tables, protected: the programme's totals by group
+    (:func:`.vocational.programme_totals`: plans, plans taken up and pupils are counts of people;
+    institutions and municipalities are not) and their early leaving by course
+    (:func:`.vocational.leaving_by_course`, the ``all`` row the total; the rate hidden with its
+    leavers or stayers). ``names`` relabel the rows (groups, courses)."""
+    names = dict(names or {})
+    t = totals.rename(index=lambda k: names.get(k, k))
+    lv = leaving.rename(index=lambda k: names.get(k, k))
+    total_label = names.get("all", "all")
+    caps = dict(captions or {})
+    return {
+        "programme_totals": protect(t, counts=["plans", "taken_up", "pupils"], total_row=None, total_col=None,
+                                    labels=dict(labels or {}), caption=caps.get("programme_totals"),
+                                    language=language, threshold=threshold, name="programme_totals"),
+        "vocational_leaving": protect(lv, counts=["student_years", "left_early"],
+                                      denominators={"rate": "student_years"}, numerators={"rate": "left_early"},
+                                      total_row=total_label, total_col=None, labels=dict(labels or {}),
+                                      digits={"rate": 1}, caption=caps.get("vocational_leaving"), language=language,
+                                      threshold=threshold, name="vocational_leaving"),
+    }

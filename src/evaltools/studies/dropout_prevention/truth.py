@@ -22,7 +22,9 @@ def truth_comparison(truth: Mapping[str, Any] | None, data: DropoutData, estimat
     ``estimates`` maps names to Estimates: ``log_or_threshold`` (the hazard model's support
     coefficient), ``att`` (probability scale), ``naive``, ``rd_late``, ``rd_takeup``,
     ``itt`` (simple ATT of the roll-out), ``cost_per_dropout``, ``prevented``,
-    ``absences``, ``repetition``, ``exam_score``. ``itt`` is the ``att_gt`` result whose
+    ``absences``, ``repetition``, ``exam_score``, and for vocational students (stored apart:
+    ``pumpurs_support_dropout_vocational``) ``vocational_log_or`` and ``vocational_att``.
+    ``itt`` is the ``att_gt`` result whose
     cohort shares weight the true ATT(g,t) like its simple aggregation. Realised averages
     (ATT, effect at the threshold, ITT, cost) hold for all of the programme's pupil-years
     in the synthetic data, so they are compared only when the study covers the whole
@@ -49,6 +51,13 @@ def truth_comparison(truth: Mapping[str, Any] | None, data: DropoutData, estimat
         true["prevented"] = real.get("prevented_dropouts")
         if itt is not None and real.get("itt_att_gt"):
             true["itt"] = _true_simple_itt(real["itt_att_gt"], itt)
+    vocational = effect_truth(truth, "pumpurs_support_dropout_vocational")
+    if vocational is not None:  # vocational students (vocational.vocational_effect), apart from the population
+        vpar = vocational.get("parameters", {})
+        if math.isclose(float(vpar.get("threshold", data.threshold)), data.threshold):
+            true["vocational_log_or"] = vocational.get("true_value")
+        if whole:
+            true["vocational_att"] = vocational.get("realised", {}).get("att_probability")
     for key, name in (("absences", "pumpurs_support_absences"), ("repetition", "pumpurs_support_repetition"),
                       ("exam_score", "pumpurs_support_exams")):
         e = effect_truth(truth, name)

@@ -257,7 +257,7 @@ def chapter_specs(data: Dataset, area: indicators.Area, *, table: pd.DataFrame, 
                                      {"pumpurs_per_100": "pupil_years_5_12", "kopiena_per_100": "pupil_years_5_12"},
                                      numerators={"pumpurs_per_100": "pumpurs_pupils",
                                                  "kopiena_per_100": "kopiena_pupils"})
-    for label in {total_label, latvia}:
+    for label in dict.fromkeys((total_label, latvia)):
         links += [same(("support_by_year", (label, y), "pupil_years_5_12"),
                        (NAMES["trend"], (label, y), "pupil_years_5_12")) for y in years if (label, y) in trend.index]
     notes["pumpurs_missing"] = ch.years_without(t, "pumpurs_pupils", latvia)

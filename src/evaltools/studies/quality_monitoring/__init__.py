@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from evaltools.data.io import Dataset
+from evaltools.data.schemas import GENERAL_SCHOOL_TYPES
 from evaltools.studies.quality_monitoring import bands, compare, dashboard, preschool, progress, results, wellbeing
 from evaltools.studies.quality_monitoring.scope import Scope, UnknownSchoolError, select_scope
 
@@ -40,8 +41,10 @@ NEEDS: dict[str, list[str] | None] = {
     "teacher_years": ["teacher_id", "year", "school_id"], "teachers": ["teacher_id", "sex"],
     "wellbeing_pupils": None, "wellbeing_teachers": None,
 }
-#: The monitoring tests only (not the classroom grades or the exams).
-ROWS: dict[str, dict[str, list[str]]] = {"assessments": {"test": list(results.DIAGNOSTICS)}}
+#: The monitoring tests only (not the classroom grades or the exams), in general-education schools
+#: (the 4.2.2.4 monitoring does not cover vocational schools).
+ROWS: dict[str, dict[str, list[str]]] = {"assessments": {"test": list(results.DIAGNOSTICS)},
+                                         "schools": {"type": list(GENERAL_SCHOOL_TYPES)}}
 #: Read when the extract has a file for it: the pre-school assessment (:mod:`.preschool`).
 OPTIONAL: dict[str, list[str] | None] = dict(preschool.OPTIONAL)
 

@@ -31,7 +31,8 @@ def linked(data: Dataset, schools: frozenset[str] | set[str], years: tuple[int, 
     # only the tests and years that can be linked (a national extract holds every year of both tests)
     keep = (((a["test"] == "diag6") & a["year"].isin(years))
             | ((a["test"] == "diag3") & a["year"].isin([y - LAG for y in years])))
-    means = a[keep].groupby(["pupil_id", "year", "test"], as_index=False)["score"].mean()
+    means = a.loc[keep, ["pupil_id", "year", "test", "score"]].groupby(["pupil_id", "year", "test"], as_index=False)[
+        "score"].mean()
     d6 = means[means["test"] == "diag6"][["pupil_id", "year", "score"]]
     d3 = means[means["test"] == "diag3"][["pupil_id", "year", "score"]].assign(year=lambda f: f["year"] + LAG)
     m = d6.rename(columns={"score": "score6"}).merge(d3.rename(columns={"score": "score3"}), on=["pupil_id", "year"])

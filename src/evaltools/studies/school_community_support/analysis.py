@@ -58,34 +58,21 @@ def subgroup_effects(data: SupportData, outcome: str, *, min_rows: int = 20, fam
                      ) -> pd.DataFrame:
     """The value-added effect within each group of :data:`SUBGROUPS` (one regression per group),
     with Benjamini-Hochberg adjusted p-values over all the groups of the outcome
-    (:func:`evaltools.inference.benjamini_hochberg`). Groups with fewer than ``min_rows`` supported
+    (:func:`evaltools.inference.subgroup_family`). Groups with fewer than ``min_rows`` supported
     or comparison pupils are left out. Columns: by, group, supported, estimate, ci_low, ci_high,
     pvalue, p_bh."""
-    from evaltools.inference import benjamini_hochberg
+    from evaltools.inference import subgroup_family
 
     frame = data.frames[outcome]
-    cols = ["by", "group", "supported", "estimate", "ci_low", "ci_high", "pvalue", "p_bh"]
-    rows = []
-    for by in SUBGROUPS:
-        if by not in frame or frame[by].nunique() < 2:
-            continue
-        for level, g in frame.groupby(by, sort=True):
-            if (g["D"] == 1).sum() < min_rows or (g["D"] == 0).sum() < min_rows:
-                continue
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    e = value_added(g, OUTCOMES[outcome], family)
-            except (ValueError, np.linalg.LinAlgError):
-                continue
-            if not (np.isfinite(e.pvalue) and np.isfinite(e.se) and e.se > 0):  # e.g. one school only: no valid SE
-                continue
-            rows.append({"by": by, "group": str(level), "supported": int((g["D"] == 1).sum()), "estimate": e.estimate,
-                         "ci_low": e.ci_low, "ci_high": e.ci_high, "pvalue": e.pvalue})
-    out = pd.DataFrame(rows, columns=cols)
-    if len(out):
-        out["p_bh"] = benjamini_hochberg(out["pvalue"]).adjusted.to_numpy()
-    return out
+
+    def fit(g: pd.DataFrame) -> Any:
+        if (g["D"] == 1).sum() < min_rows or (g["D"] == 0).sum() < min_rows:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return value_added(g, OUTCOMES[outcome], family)  # no valid SE (one school only): left out
+
+    return subgroup_family(frame, SUBGROUPS, fit, counts={"supported": lambda g: int((g["D"] == 1).sum())})
 
 
 def support_costs(data: SupportData, cost_per_hour: float) -> dict[str, Any]:

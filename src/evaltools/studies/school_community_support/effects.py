@@ -36,11 +36,25 @@ def covariates(frame: pd.DataFrame, spec: OutcomeSpec) -> list[str]:
     return [c for c in spec.covariates if c in frame and frame[c].nunique() > 1]
 
 
+def _dummies(values: pd.Series) -> np.ndarray:
+    """A 0/1 column per level of ``values`` but the first, the levels in the order of their text
+    (``pd.get_dummies(values.astype(str), drop_first=True)``, without building the text of every row)."""
+    if not pd.api.types.is_integer_dtype(values):
+        return pd.get_dummies(values.astype(str), drop_first=True, dtype=float).to_numpy(float)
+    levels, codes = np.unique(values.to_numpy(), return_inverse=True)
+    rank = np.empty(len(levels), dtype=np.int64)
+    rank[np.argsort(levels.astype(str), kind="stable")] = np.arange(len(levels))
+    code = rank[codes]
+    out = np.zeros((len(values), max(len(levels) - 1, 0)))
+    rows = np.flatnonzero(code > 0)
+    out[rows, code[rows] - 1] = 1.0
+    return out
+
+
 def _design(frame: pd.DataFrame, first: np.ndarray | pd.DataFrame, covs: list[str]) -> np.ndarray:
     """[1, first, covariates, year and grade dummies], constant columns dropped (the intercept kept)."""
-    cells = pd.get_dummies(frame[["year", "grade"]].astype(str), drop_first=True, dtype=float)
     X = np.column_stack([np.ones(len(frame)), np.asarray(first, float), frame[covs].to_numpy(float),
-                         cells.to_numpy(float)])
+                         _dummies(frame["year"]), _dummies(frame["grade"])])
     keep = np.ptp(X, axis=0) > 0
     keep[0] = True
     return X[:, keep]
@@ -186,7 +200,7 @@ def weighting(frame: pd.DataFrame, spec: OutcomeSpec, neighbours: int = 4) -> di
             out["overlap"] = ps.overlap()
             out["balance"] = balance_table(frame, "D", covs, cluster="school_id",
                                            weights=pd.Series(w, index=frame.index)) if covs else None
-            out["aipw"] = aipw(frame, "y", "D", rhs, cluster="school_id")
+            out["aipw"] = aipw(frame, "y", "D", rhs, cluster="school_id", pscore=ps)  # the logit fitted once
             out["matching"] = match(frame, "y", "D", rhs, k=neighbours, bias_adjust=True, cluster="school_id",
                                     pscore=ps).estimate
     except (CausalInputError, ValueError, np.linalg.LinAlgError) as exc:

@@ -19,7 +19,7 @@ def soma_pupils(data: Dataset, lv: Levels) -> pd.DataFrame:
     """One row per (pupil, year, school) of the period with skolas soma records: ``covered``."""
     def build() -> pd.DataFrame:
         s = data["skolas_soma"]
-        s = s[s["year"].between(lv.years[0], lv.years[-1])]
+        s = s.loc[s["year"].between(lv.years[0], lv.years[-1]), ["pupil_id", "year", "school_id", "activities"]]
         per = s.groupby(["pupil_id", "year", "school_id"], as_index=False, sort=False)["activities"].min()
         return per.assign(covered=per["activities"] >= 1).drop(columns="activities")
 

@@ -83,15 +83,15 @@ def headline(data: SomaData, *, area_label: str, latvia_label: str, total_label:
         frame = frame.rename(index=lambda code, d=dim: code if code == total_label else level_label(d, code))
         dims[dim] = publish.dimension_table(frame, f"by_{dim}", total_label=total_label, threshold=threshold,
                                             labels=cols, language=language)
+    national = _like(data, data.national_semesters)
+    own = national if data.semesters is data.national_semesters else _like(data, data.semesters)  # Latvia: one
     all_schools = data.national_semesters["school_id"].unique().tolist()
-    lv_pupils, lv_covered = coverage.compliance_rate(_like(data, data.national_semesters), all_schools,
-                                                     data.last_year)
+    lv_pupils, lv_covered = coverage.compliance_rate(national, all_schools, data.last_year)
     rate_lv = publish.rate_value(lv_pupils, lv_covered, "compliance_latvia", threshold=threshold, language=language)
-    area_pupils, area_covered = coverage.compliance_rate(_like(data, data.semesters),
-                                                         data.schools["school_id"].tolist(), data.last_year)
+    area_pupils, area_covered = coverage.compliance_rate(own, data.schools["school_id"].tolist(), data.last_year)
     rate_area = publish.rate_value(area_pupils, area_covered, "compliance_area", threshold=threshold,
                                    language=language)
-    sc = coverage.school_compliance(data, _like(data, data.semesters))
+    sc = coverage.school_compliance(data, own)  # the pupils' coverage computed once per frame (shared.soma)
     schools_t = publish.school_table(sc, (area_pupils, area_covered), total_label=total_label, threshold=threshold,
                                      labels=cols, language=language)
     theta = 100 * lv_covered / lv_pupils if lv_pupils else float("nan")
@@ -102,7 +102,7 @@ def headline(data: SomaData, *, area_label: str, latvia_label: str, total_label:
     family, tests, skipped = association.family(data, min_rows=min_rows)
     within = family.get(association.OUTCOMES[0])
     naive = pupil = None
-    rows = association.rows(data, association.OUTCOMES[0])
+    rows = association.rows(data, association.OUTCOMES[0], narrow=True)
     if within is not None:
         naive = association.naive(rows, association.OUTCOMES[0])
         try:
@@ -121,7 +121,7 @@ def subgroups(data: SomaData, by: str, *, min_rows: int = 10) -> dict[str, Estim
     :data:`association.SUBGROUPS`), unadjusted for multiple testing (``headline`` adjusts)."""
     if by not in association.SUBGROUPS:
         raise ValueError(f"subgroups(): by must be one of {', '.join(association.SUBGROUPS)}, got {by!r}.")
-    base = association.rows(data, association.OUTCOMES[0])
+    base = association.rows(data, association.OUTCOMES[0], narrow=True)
     out = {}
     for level in association.SUBGROUPS[by]:
         part = base[base[by] == level]

@@ -51,10 +51,16 @@ SUBGROUPS: dict[str, tuple[str, ...]] = {"urban": ("urban", "rural"), "ses_band"
 MIN_SCHOOLS: int = 5
 
 
-def rows(data: SomaData, outcome: str) -> pd.DataFrame:
-    """The pupil-years with ``outcome`` and a skolas soma record (the association's sample)."""
+#: The columns of ``SomaData.pupil_years`` the association's regressions read.
+COLUMNS: tuple[str, ...] = ("pupil_id", "year", "school_id", "activities", *OUTCOMES, *SUBGROUPS)
+
+
+def rows(data: SomaData, outcome: str, *, narrow: bool = False) -> pd.DataFrame:
+    """The pupil-years with ``outcome`` and a skolas soma record (the association's sample);
+    ``narrow``: only the :data:`COLUMNS` the regressions read (a national frame is not copied whole)."""
     py = data.pupil_years
-    return py[py[outcome].notna() & py["activities"].notna()]
+    keep = py[outcome].notna() & py["activities"].notna()
+    return py.loc[keep, [c for c in COLUMNS if c in py]] if narrow else py[keep]
 
 
 def within_school(frame: pd.DataFrame, outcome: str, *, label: str | None = None) -> Estimate:
@@ -131,8 +137,8 @@ def family(data: SomaData, *, min_rows: int = 10,
 
     estimates: dict[str, Estimate] = {}
     skipped: dict[str, str] = {}
-    jobs: list[tuple[str, pd.DataFrame, str]] = [(o, rows(data, o), o) for o in OUTCOMES]
-    base = rows(data, OUTCOMES[0])
+    jobs: list[tuple[str, pd.DataFrame, str]] = [(o, rows(data, o, narrow=True), o) for o in OUTCOMES]
+    base = jobs[0][1]
     for column, levels in SUBGROUPS.items():
         for level in levels:
             jobs.append((f"{OUTCOMES[0]}.{column}.{level}", base[base[column] == level], OUTCOMES[0]))

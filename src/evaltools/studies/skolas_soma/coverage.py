@@ -68,7 +68,7 @@ def by_dimension(data: SomaData, dimension: str, *, total_label: str, year: int 
         raise ValueError(f"by_dimension(): unknown dimension {dimension!r}; use one of "
                          f"{', '.join((*DIMENSIONS, 'municipality'))}.")
     y = data.last_year if year is None else int(year)
-    frame = data.semesters[data.semesters["year"] == y]
+    frame = data.semesters.loc[data.semesters["year"] == y, [dimension, "met"]]  # only what is counted
     out = _shares(frame.assign(level=frame[dimension].astype(str)), ["level"])
     order = [c for c in ORDER.get(dimension, ()) if c in out.index]
     out = out.loc[order + sort_names([c for c in out.index if c not in order], "lv")]

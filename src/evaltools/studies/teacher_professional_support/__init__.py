@@ -8,9 +8,9 @@ The study's verbs (the same in every study):
   staggered roll-out of the network by municipality on head-observed lesson scores
   (Callaway-Sant'Anna at teacher and municipality level, event study, pre-trend test, wild cluster
   bootstrap, HonestDiD; :mod:`.rollout`), leaving teaching and pupils' results (multilevel: pupils
-  within teachers within schools) and the dose of professional development with its selection
-  handled (:mod:`.effects`), the activities by purpose (Sims et al. 2021) and the costs
-  (:mod:`.mechanisms`), the evidence rating;
+  within teachers within schools, all scores, cohort-by-year effects: the pupils' headline) and
+  the dose of professional development with its selection handled (:mod:`.effects`), the
+  activities by purpose (Sims et al. 2021) and the costs (:mod:`.mechanisms`), the evidence rating;
 * :func:`subgroups` ("for whom": years of service, subject, school type, Benjamini-Hochberg
   adjusted), :func:`costs` (cost per supported teacher from labelled cost parameters);
 * :func:`truth_check` against the effects stored with synthetic data (:mod:`.truth`).
@@ -37,6 +37,7 @@ from evaltools.studies.teacher_professional_support.effects import (
     pupil_results,
     retention,
     subgroup_effects,
+    three_level_att,
 )
 from evaltools.studies.teacher_professional_support.frames import (
     ACTIVITY_TYPES,
@@ -79,7 +80,8 @@ __all__ = [
     "TPSData", "TPSDataError", "Results", "RolloutResult", "PupilResults", "DoseResults", "ACTIVITY_TYPES",
     "SUBGROUPS", "SERVICE_BANDS", "TEST_TYPES", "NEEDS", "ROWS", "needs_for", "MECHANISMS", "PURPOSES", "NAMES",
     # estimates
-    "rollout", "fit_att_gt", "wild_twfe", "honest_bounds", "retention", "pupil_results", "dose", "subgroup_effects",
+    "rollout", "fit_att_gt", "wild_twfe", "honest_bounds", "retention", "pupil_results", "three_level_att", "dose",
+    "subgroup_effects",
     "activity_profile", "purpose_hours", "support_costs",
     # publishing and the truth check
     "SCALE", "designs_frame", "event_frame", "honest_frame", "truth_frame", "public", "missing_truths",

@@ -51,9 +51,11 @@ class Results:
         """The headline quantities (as :func:`~.truth.truth_check` takes them)."""
         out: dict[str, Estimate] = {}
         for key, res in (("observation", self.observation), ("observation_municipality", self.municipality),
-                         ("retention", self.retention), ("pupil_results", self.pupils.rollout)):
+                         ("retention", self.retention), ("pupil_results_rollout", self.pupils.rollout)):
             if res is not None:
                 out[key] = res.att
+        if self.pupils.three_level is not None:
+            out["pupil_results"] = self.pupils.three_level
         if self.dose.teacher_fe is not None:
             out["per_10_hours"] = self.dose.teacher_fe
         return out
@@ -62,14 +64,14 @@ class Results:
 def headline(data: TPSData, *, truth: Mapping[str, Any] | None = None, control_group: str = "notyet",
              anticipation: int = 0, bootstrap_reps: int = 999, wild_reps: int = 9999, seed: int | None = 20240901,
              cost_per_methodologist_year: float = 18000.0, cost_per_hour: float = 25.0,
-             min_teachers: int = 20, three_level_rows: int = 3_000) -> Results:
+             min_teachers: int = 20, three_level_rows: int | None = None) -> Results:
     """Every design of the study: the roll-out on observed scores at teacher and municipality level
     (:func:`~.rollout.rollout`) with its wild bootstrap and HonestDiD bounds, leaving teaching and
     pupils' results, the dose, the subgroups, the activities and costs, the evidence rating and, on
     synthetic data for all of Latvia, the truth check against ``truth`` (``true_effects.json``).
     ``wild_reps``: the draws of the wild cluster bootstrap and of the pre-trend test;
-    ``three_level_rows``: the pupils' scores the three-level model is fitted on (a random sample
-    when there are more, see :func:`~.effects.pupil_results`)."""
+    ``three_level_rows``: deprecated (the three-level model now fits all scores; 0 leaves it out,
+    see :func:`~.effects.pupil_results`)."""
     from evaltools import inference
     from evaltools.standards import evidence_rating, hedges_g
 
@@ -82,8 +84,13 @@ def headline(data: TPSData, *, truth: Mapping[str, Any] | None = None, control_g
     except ValueError:
         pass
     ret = retention(data, control_group=control_group, anticipation=anticipation)
+    if three_level_rows is not None:
+        import warnings
+
+        warnings.warn("headline(three_level_rows=...) is deprecated: the three-level model fits all scores; "
+                      "0 still leaves it out, other values are ignored.", DeprecationWarning, stacklevel=2)
     pupils = pupil_results(data, control_group=control_group, anticipation=anticipation,
-                           max_rows_three_level=three_level_rows, seed=seed)
+                           max_rows_three_level=0 if three_level_rows == 0 else None)
     ds = dose(data)
     groups = subgroup_effects(data, control_group=control_group, min_teachers=min_teachers)
     costs = support_costs(data, cost_per_methodologist_year=cost_per_methodologist_year, cost_per_hour=cost_per_hour)

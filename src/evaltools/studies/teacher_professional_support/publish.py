@@ -40,8 +40,8 @@ def designs_frame(results: Any) -> pd.DataFrame:
     if results.retention is not None:
         add("retention", "cs_teacher", results.retention.att, results.retention.n.get("teachers", n_obs))
     p = results.pupils
-    # the three-level model runs on a sample of the scores (MixedLM): a researcher's check, not published
-    for design, est in (("cs_teacher", p.rollout.att if p.rollout else None), ("multilevel", p.multilevel)):
+    # the three-level model (all scores, cohort-by-year effects) is the headline, the roll-out its check
+    for design, est in (("three_level", p.three_level), ("cs_teacher", p.rollout.att if p.rollout else None)):
         add("pupil_results", design, est, p.n["teachers"])
     for design, est in results.dose.designs().items():
         add("dose", design, est, n_obs)

@@ -11,7 +11,8 @@ The true effects are read from the data's ``true_effects.json`` (never written h
 * ``teacher_support_observation_per_10_hours``: the dose (``true_value``, or
   ``parameters.effect_per_10_hours``), with the naive slope's stored bias direction;
 * ``teacher_support_retention``: percentage points (the estimate is a share: x 100);
-* ``teacher_support_pupil_results``: points on the tests' percent scale.
+* ``teacher_support_pupil_results``: points on the tests' percent scale (the three-level model, the
+  headline, and the roll-out ATT, ``pupil_results_rollout``).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ NAMES: dict[str, str] = {
     "per_10_hours": "teacher_support_observation_per_10_hours",
     "retention": "teacher_support_retention",
     "pupil_results": "teacher_support_pupil_results",
+    "pupil_results_rollout": "teacher_support_pupil_results",
 }
 """Quantity -> the name of its entry in ``true_effects.json``."""
 
@@ -39,7 +41,8 @@ SCALE: dict[str, float] = {"retention": 100.0}
 """Estimate x scale = the stored truth's unit (a share as percentage points)."""
 
 HEADLINE: tuple[str, ...] = ("observation", "per_10_hours", "retention", "pupil_results")
-"""The headline quantities (the municipality-level ATT is a second design of the first)."""
+"""The headline quantities (the municipality-level ATT is a second design of the first; the
+roll-out ATT on pupils' scores, ``pupil_results_rollout``, a second design of the three-level one)."""
 
 COLUMNS = ["quantity", "estimate", "ci_low", "ci_high", "truth", "covered", "headline", "naive", "naive_direction",
            "naive_as_stored"]
