@@ -195,27 +195,18 @@ def dose(data: TPSData) -> DoseResults:
 def subgroup_effects(data: TPSData, *, control_group: str = "notyet", min_teachers: int = 20) -> pd.DataFrame:
     """The roll-out ATT on the observed score within each group of :data:`~.frames.SUBGROUPS`
     (years of service, subject, school type), one ``att_gt`` per group, with Benjamini-Hochberg
-    adjusted p-values over all the groups (:func:`evaltools.inference.benjamini_hochberg`). A group
-    with fewer than ``min_teachers`` supported teachers is left out. Columns: by, group, teachers,
-    estimate, ci_low, ci_high, pvalue, p_bh."""
-    from evaltools.inference import benjamini_hochberg
+    adjusted p-values over all the groups (:func:`evaltools.inference.subgroup_family`). A group
+    with fewer than ``min_teachers`` supported teachers, or without a valid test, is left out.
+    Columns: by, group, teachers, estimate, ci_low, ci_high, pvalue, p_bh."""
+    from evaltools.inference import subgroup_family
 
-    o = data.observations
-    cols = ["by", "group", "teachers", "estimate", "ci_low", "ci_high", "pvalue", "p_bh"]
-    rows = []
-    for by in SUBGROUPS:
-        if by not in o or o[by].nunique() < 2:
-            continue
-        for level, g in o.groupby(by, sort=True):
-            treated = int(g.loc[g["treated"] == 1, "teacher_id"].nunique())
-            if treated < min_teachers:
-                continue
-            res = fit_att_gt(g, "score", unit=None, control_group=control_group)
-            if res is None or not np.isfinite(res.att.se):
-                continue
-            rows.append({"by": by, "group": str(level), "teachers": treated, "estimate": res.att.estimate,
-                         "ci_low": res.att.ci_low, "ci_high": res.att.ci_high, "pvalue": res.att.pvalue})
-    out = pd.DataFrame(rows, columns=cols)
-    if len(out):
-        out["p_bh"] = benjamini_hochberg(out["pvalue"]).adjusted.to_numpy()
-    return out
+    def supported_teachers(g: pd.DataFrame) -> int:
+        return int(g.loc[g["treated"] == 1, "teacher_id"].nunique())
+
+    def fit(g: pd.DataFrame) -> Estimate | None:
+        if supported_teachers(g) < min_teachers:
+            return None
+        res = fit_att_gt(g, "score", unit=None, control_group=control_group)
+        return None if res is None else res.att
+
+    return subgroup_family(data.observations, SUBGROUPS, fit, counts={"teachers": supported_teachers})
