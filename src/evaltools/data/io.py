@@ -763,7 +763,6 @@ class IdentifierValues:
     values: set[str] = field(default_factory=set)
     columns: dict[str, list[str]] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
-    plain: set[str] = field(default_factory=set, repr=False)  # while reading: ids already in text form
 
 
 def _is_identifier_name(name: object) -> bool:
@@ -861,7 +860,9 @@ def _csv_columns(path: Path, cols: list[Any], opts: dict[str, Any]) -> dict[Any,
         return {c: pd.unique(frame[c]) for c in frame.columns}
 
 
-def _file_identifiers(path: Path, mappings: list[dict[str, Any]], out: IdentifierValues) -> None:
+def _file_identifiers(path: Path, mappings: list[dict[str, Any]], out: IdentifierValues, plain: set[str]) -> None:
+    """Add the identifier values of one file: raw ones to ``out.values``, text ids already in their final form
+    (:func:`_add_arrow`) to ``plain``."""
     kind = READERS[path.suffix.lower()]
     table = _table_of(path, mappings)
     found: list[str] = []
@@ -873,7 +874,7 @@ def _file_identifiers(path: Path, mappings: list[dict[str, Any]], out: Identifie
             # as dictionaries where the file has them: no id column is expanded to one string per row
             data = pq.read_table(path, columns=cols, read_dictionary=cols)
             for c in cols:
-                _add_arrow(out.values, out.plain, data.column(c))
+                _add_arrow(out.values, plain, data.column(c))
             found = [str(c) for c in cols]
     elif kind == "csv":
         opts = _csv_options(path)
@@ -913,6 +914,7 @@ def read_identifiers(inputs: Any, mapping: MappingLike | list[MappingLike] = Non
     if not mappings:
         mappings = [{}]
     out = IdentifierValues()
+    plain: set[str] = set()  # ids read as text in their final form, kept apart from the raw values
     for base in inputs:
         base = Path(base)
         try:
@@ -924,9 +926,8 @@ def read_identifiers(inputs: Any, mapping: MappingLike | list[MappingLike] = Non
             if path.suffix.lower() not in READERS:
                 continue
             try:
-                _file_identifiers(path, mappings, out)
+                _file_identifiers(path, mappings, out, plain)
             except Exception as exc:  # a file the gate cannot read: say so, never crash the runner
                 out.unreadable[str(path)] = f"{type(exc).__name__}: {_short(exc, 120)}"
-    out.values = _as_ids(out.values) | out.plain
-    out.plain = set()
+    out.values = _as_ids(out.values) | plain
     return out
